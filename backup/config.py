@@ -1,0 +1,66 @@
+"""Every environment variable the product reads, and the typed settings built from them.
+
+Names live here and nowhere else: the Bicep app settings are checked against this module,
+and settings marked ``LOCAL_ONLY`` must never appear in a deployed app.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# Storage. Deployed: identity-based ``AzureWebJobsStorage__*`` service URIs (no keys).
+# Locally: ``AzureWebJobsStorage`` holds Azurite's connection string.
+STORAGE_CONNECTION_STRING = "AzureWebJobsStorage"
+STORAGE_TABLE_URI = "AzureWebJobsStorage__tableServiceUri"
+STORAGE_QUEUE_URI = "AzureWebJobsStorage__queueServiceUri"
+STORAGE_CLIENT_ID = "AzureWebJobsStorage__clientId"
+
+# Managed identity used for ARM calls when a vault names no identity of its own.
+AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
+
+ARM_ENDPOINT = "ARM_ENDPOINT"
+ARM_CA_BUNDLE = "ARM_CA_BUNDLE"
+ARM_STATIC_TOKEN = "ARM_STATIC_TOKEN"
+
+PLAN_BACKUPS_SCHEDULE = "PLAN_BACKUPS_SCHEDULE"
+APPLY_RETENTION_SCHEDULE = "APPLY_RETENTION_SCHEDULE"
+
+APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+
+# Settings that only make sense against Azurite and the Compute emulator.
+LOCAL_ONLY = frozenset({STORAGE_CONNECTION_STRING, ARM_CA_BUNDLE, ARM_STATIC_TOKEN})
+
+DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    arm_endpoint: str = DEFAULT_ARM_ENDPOINT
+    arm_ca_bundle: str | None = None
+    arm_static_token: str | None = None
+    managed_identity_client_id: str | None = None
+    storage_connection_string: str | None = None
+    table_service_uri: str | None = None
+    queue_service_uri: str | None = None
+    storage_client_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+
+        def optional(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        return cls(
+            arm_endpoint=(optional(ARM_ENDPOINT) or DEFAULT_ARM_ENDPOINT).rstrip("/"),
+            arm_ca_bundle=optional(ARM_CA_BUNDLE),
+            arm_static_token=optional(ARM_STATIC_TOKEN),
+            managed_identity_client_id=optional(AZURE_CLIENT_ID),
+            storage_connection_string=optional(STORAGE_CONNECTION_STRING),
+            table_service_uri=optional(STORAGE_TABLE_URI),
+            queue_service_uri=optional(STORAGE_QUEUE_URI),
+            storage_client_id=optional(STORAGE_CLIENT_ID),
+        )

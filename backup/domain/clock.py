@@ -1,0 +1,54 @@
+"""Injected time. Schedule, retention and limit logic never read the wall clock directly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class ManualClock:
+    """A clock that only moves when told to; tests simulate weeks in seconds with it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("ManualClock needs a timezone-aware start time")
+        self._now = start.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("ManualClock.set needs a timezone-aware time")
+        self._now = when.astimezone(UTC)
+
+
+class OffsetClock:
+    """Real time shifted and optionally sped up; the local demo's accelerated clock."""
+
+    def __init__(
+        self, *, origin: datetime | None = None, speed: float = 1.0, base: Clock | None = None
+    ) -> None:
+        self._base = base or SystemClock()
+        self._real_origin = self._base.now()
+        self._origin = origin.astimezone(UTC) if origin is not None else self._real_origin
+        self._speed = speed
+
+    def now(self) -> datetime:
+        elapsed = self._base.now() - self._real_origin
+        return self._origin + elapsed * self._speed

@@ -1,0 +1,12 @@
+"""The Functions entry point: create the app and register the blueprints. Nothing else.
+
+Each trigger lives in a blueprint under ``backup/`` and hands off to a service there. No
+client is built and no I/O happens at import time, because cold start matters.
+"""
+
+import azure.functions as func
+
+from backup.entrypoints.health import blueprint as health
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(health)
