@@ -1,0 +1,128 @@
+"""PartitionKey and RowKey construction for the tables described in ``docs/storage.md``.
+
+Keys are built only from names that passed :func:`validated_name`, so they can never carry
+the characters Table keys forbid (``/ \\ # ?`` and control characters) or our separators
+(``|`` and ``:``). ARM names are case-insensitive, so keys are lower case.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from backup.domain.resource_ids import check_subscription
+from backup.errors import ValidationError
+
+# Names reach keys only after the API validated them (backup.domain.resource_ids); this is
+# the last line of defence that keeps forbidden characters and our separators out of keys.
+_KEY_SAFE = re.compile(r"^[A-Za-z0-9_.()-]{1,150}$")
+
+VAULTS_TABLE = "vaults"
+VAULT_DATA_TABLE = "vaultdata"
+
+POLICY = "p"
+INSTANCE = "i"
+RECOVERY_POINT = "r"
+EXPIRY = "x"
+JOB = "j"
+PLAN_SUFFIX = "plan"
+SEPARATOR = "|"
+# The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
+# is the whole range of one key kind.
+RANGE_END = chr(ord(SEPARATOR) + 1)
+
+
+def validated_name(value: str, *, what: str) -> str:
+    if not isinstance(value, str) or not _KEY_SAFE.fullmatch(value):
+        raise ValidationError(
+            f"'{value}' is not a valid {what} name.", code="InvalidResourceName", target=what
+        )
+    return value.lower()
+
+
+def validated_subscription(value: str) -> str:
+    return check_subscription(value).lower()
+
+
+def vault_partition(subscription_id: str, resource_group: str, vault: str) -> str:
+    return ":".join(
+        (
+            validated_subscription(subscription_id),
+            validated_name(resource_group, what="resourceGroup"),
+            validated_name(vault, what="backupVault"),
+        )
+    )
+
+
+def vault_registry_key(subscription_id: str, resource_group: str, vault: str) -> tuple[str, str]:
+    """(PartitionKey, RowKey) of a vault in the ``vaults`` table."""
+    rg = validated_name(resource_group, what="resourceGroup")
+    return validated_subscription(subscription_id), f"{rg}:{validated_name(vault, what='backupVault')}"
+
+
+def kind_range(kind: str, *scope: str) -> tuple[str, str]:
+    """Inclusive lower and exclusive upper RowKey bounds of one key kind, optionally narrowed."""
+    prefix = SEPARATOR.join((kind, *scope)) + SEPARATOR
+    return prefix, prefix[:-1] + RANGE_END
+
+
+def row_key(kind: str, *parts: str) -> str:
+    return SEPARATOR.join((kind, *parts))
+
+
+def policy_key(policy: str) -> str:
+    return row_key(POLICY, validated_name(policy, what="backupPolicy"))
+
+
+def instance_key(instance: str) -> str:
+    return row_key(INSTANCE, validated_name(instance, what="backupInstance"))
+
+
+def plan_key(instance: str) -> str:
+    return row_key(INSTANCE, validated_name(instance, what="backupInstance"), PLAN_SUFFIX)
+
+
+def recovery_point_key(instance: str, recovery_point_id: str) -> str:
+    return row_key(
+        RECOVERY_POINT, validated_name(instance, what="backupInstance"), _hex_id(recovery_point_id)
+    )
+
+
+def expiry_key(expires_at: datetime, instance: str, recovery_point_id: str) -> str:
+    return row_key(
+        EXPIRY,
+        compact_time(expires_at),
+        validated_name(instance, what="backupInstance"),
+        _hex_id(recovery_point_id),
+    )
+
+
+def expired_before(now: datetime) -> tuple[str, str]:
+    """RowKey bounds of every expiry-index row whose time is at or before ``now``."""
+    lower, _ = kind_range(EXPIRY)
+    return lower, row_key(EXPIRY, compact_time(now)) + RANGE_END
+
+
+def job_key(job_id: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", job_id or ""):
+        raise ValidationError(
+            f"'{job_id}' is not a job id (a lower-case GUID).", code="InvalidJobId", target="jobId"
+        )
+    return row_key(JOB, job_id)
+
+
+def compact_time(moment: datetime) -> str:
+    """A sortable, key-safe UTC timestamp with microseconds: ``20261126T040000000000Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("key timestamps must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _hex_id(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{32}", value or ""):
+        raise ValidationError(
+            f"'{value}' is not a recovery point id (32 lower-case hex digits).",
+            code="InvalidRecoveryPointId",
+            target="recoveryPointId",
+        )
+    return value

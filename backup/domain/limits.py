@@ -1,0 +1,68 @@
+"""Every quota and limit the domain enforces, in one place.
+
+Where Microsoft's documents disagree we pick one reading and say why here, so a later change
+is one edit with its reasoning next to it.
+
+Snapshot budget per disk
+    The platform allows 500 incremental snapshots per disk at any moment (not over the disk's
+    lifetime). Azure Backup's own docs name three different caps for what a policy may keep:
+    420 (2026 support matrix, once), 450 (2026 matrix, portal guide, FAQ, and the overview's
+    "450 snapshots with 50 kept aside for on-demand backups") and 480 (2023 matrix). We follow
+    the overview because it is the only version that explains the split: **450 for scheduled
+    backups, 50 for on-demand backups, 500 in total**. Neither side can eat into the other, so a
+    burst of on-demand backups never stops the schedule, and a long policy never blocks an
+    on-demand backup.
+
+    A policy's scheduled count is retention ÷ interval for the Default rule, plus the points
+    that only the Daily and Weekly rules keep alive beyond it, plus one for the newest point,
+    which is always kept (Azure's "n+1"). Counting that newest point makes us stricter than
+    Azure's worked example by one: every 12 hours allows 224 days here, not 225.
+
+Retention
+    At most one year ("1 year or 450 disk snapshots, whichever reaches first"). The overview's
+    "450 days for Daily" contradicts that and is ignored. A calendar year is measured at its
+    longest, 366 days, so ``P1Y``, ``P12M``, ``P52W`` and ``P366D`` are all accepted.
+
+Frequencies
+    The portal and the 2026 support matrix allow every 1, 2, 4, 6, 8 or 12 hours, or daily;
+    the CLI allows only 4, 6, 8, 12 hours. We accept the portal's wider set. Premium SSD v2
+    and Ultra disks allow only every 12 hours or daily, checked when a disk is bound to a policy.
+
+On-demand rate
+    Azure allows 10 on-demand backups per instance per day. We count a rolling 24 hours rather
+    than a calendar day so that midnight cannot double the allowance.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+PLATFORM_SNAPSHOTS_PER_DISK: Final = 500
+MAX_LIVE_ON_DEMAND_RECOVERY_POINTS: Final = 50
+MAX_SCHEDULED_RECOVERY_POINTS: Final = PLATFORM_SNAPSHOTS_PER_DISK - MAX_LIVE_ON_DEMAND_RECOVERY_POINTS
+MAX_ON_DEMAND_BACKUPS_PER_DAY: Final = 10
+ON_DEMAND_RATE_WINDOW: Final = timedelta(hours=24)
+
+MAX_RETENTION: Final = timedelta(days=366)
+
+STANDARD_BACKUP_INTERVALS: Final = (
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=6),
+    timedelta(hours=8),
+    timedelta(hours=12),
+    timedelta(days=1),
+)
+RESTRICTED_DISK_SKUS: Final = frozenset({"premiumv2_lrs", "ultrassd_lrs"})
+"""Lower-cased, because ARM compares SKU names case-insensitively."""
+RESTRICTED_SKU_BACKUP_INTERVALS: Final = (timedelta(hours=12), timedelta(days=1))
+
+BACKUP_START_WINDOW: Final = timedelta(hours=2)
+"""Azure starts a scheduled backup up to 2 hours after its slot; later than that, the slot is missed."""
+
+EARLIEST_SCHEDULE_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_SCHEDULE_START: Final = datetime(3000, 1, 1, tzinfo=UTC)
+"""Policy starts outside these are refused: no real schedule needs them, and slot and expiry
+arithmetic must stay far from the ends of ``datetime``'s range."""

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backup.adapters import table_keys as keys
+from backup.errors import ValidationError
+
+SUB = "00000000-0000-0000-0000-0000000000AA"
+RP = "f" * 32
+
+
+def test_vault_partition_is_lower_case_and_separated() -> None:
+    assert keys.vault_partition(SUB, "RG-Prod", "Vault1") == f"{SUB.lower()}:rg-prod:vault1"
+    assert keys.vault_registry_key(SUB, "RG-Prod", "Vault1") == (SUB.lower(), "rg-prod:vault1")
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a\\b", "a#b", "a?b", "a|b", "a:b", "", "a\x00b", "x" * 151])
+def test_names_that_would_break_keys_are_refused(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        keys.instance_key(bad)
+
+
+def test_kind_ranges_bound_exactly_their_rows() -> None:
+    lower, upper = keys.kind_range(keys.RECOVERY_POINT, "disk-a")
+    inside = keys.recovery_point_key("disk-a", RP)
+    other_instance = keys.recovery_point_key("disk-a-b", RP)
+    assert lower <= inside < upper
+    assert not (lower <= other_instance < upper)
+    assert not (lower <= keys.instance_key("disk-a") < upper)
+
+
+def test_instance_range_holds_instance_and_plan_rows_but_nothing_else() -> None:
+    lower, upper = keys.kind_range(keys.INSTANCE)
+    for row in (keys.instance_key("d"), keys.plan_key("d")):
+        assert lower <= row < upper
+    for row in (
+        keys.policy_key("d"),
+        keys.recovery_point_key("d", RP),
+        keys.job_key("0" * 8 + "-0000-0000-0000-" + "0" * 12),
+    ):
+        assert not (lower <= row < upper)
+
+
+def test_expiry_range_stops_at_now() -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    lower, upper = keys.expired_before(now)
+    expired = keys.expiry_key(now - timedelta(microseconds=1), "d", RP)
+    exactly_now = keys.expiry_key(now, "d", RP)
+    later = keys.expiry_key(now + timedelta(microseconds=1), "d", RP)
+    assert lower <= expired < upper
+    assert lower <= exactly_now < upper
+    assert not (lower <= later < upper)
+
+
+def test_key_times_must_be_aware() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        keys.compact_time(datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("bad", ["F" * 32, "f" * 31, "g" * 32])
+def test_recovery_point_ids_are_checked(bad: str) -> None:
+    with pytest.raises(ValidationError):
+        keys.recovery_point_key("d", bad)
