@@ -31,7 +31,7 @@ Deleting
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
@@ -96,19 +96,39 @@ def earned_tags(
     policy: BackupPolicy, created_at: datetime, existing: Iterable[RecoveryPoint]
 ) -> frozenset[RetentionTag]:
     _require_aware(created_at)
+    earlier = [point for point in existing if point.created_at < created_at]
+    return earned_tags_after(policy, created_at, latest_tag_times(earlier))
+
+
+def latest_tag_times(points: Iterable[RecoveryPoint]) -> dict[RetentionTag, datetime]:
+    """For each tag, when the newest of ``points`` holding it was created.
+
+    This is all :func:`earned_tags_after` needs, so an instance can keep these few times
+    instead of reading its whole history before every backup.
+    """
+    latest: dict[RetentionTag, datetime] = {}
+    for point in points:
+        for tag in point.earned_tags:
+            if tag not in latest or point.created_at > latest[tag]:
+                latest[tag] = point.created_at
+    return latest
+
+
+def earned_tags_after(
+    policy: BackupPolicy, created_at: datetime, last_tagged_at: Mapping[RetentionTag, datetime]
+) -> frozenset[RetentionTag]:
+    """The tags a backup created at ``created_at`` earns, given when each tag was last earned."""
+    _require_aware(created_at)
     zone = policy.schedule.time_zone
-    local_day = created_at.astimezone(zone).date()
-    existing_points = [point for point in existing if point.created_at < created_at]
+    period_of_backup = created_at.astimezone(zone).date()
     tags = {RetentionTag.DEFAULT}
     for criterion in policy.tagging_criteria:
         if criterion.criterion is None:
             continue
-        period = _period_start(local_day, criterion.criterion)
-        already_taken = any(
-            criterion.tag in point.earned_tags
-            and _period_start(point.created_at.astimezone(zone).date(), criterion.criterion) == period
-            for point in existing_points
-        )
+        last = last_tagged_at.get(criterion.tag)
+        already_taken = last is not None and _period_start(
+            last.astimezone(zone).date(), criterion.criterion
+        ) == _period_start(period_of_backup, criterion.criterion)
         if not already_taken:
             tags.add(criterion.tag)
     return frozenset(tags)

@@ -14,8 +14,10 @@ from backup.domain.retention import (
     check_backup_rule_name,
     check_on_demand_backup_allowed,
     earned_tags,
+    earned_tags_after,
     label_on_demand_backup,
     label_scheduled_backup,
+    latest_tag_times,
     select_expired,
 )
 from backup.errors import LimitExceededError, ValidationError
@@ -324,3 +326,18 @@ def test_a_retried_slot_earns_what_its_first_attempt_earned() -> None:
     retry = label_scheduled_backup(TAGGED, local(2, 0), local(2, 0) + timedelta(minutes=20), points)
 
     assert retry.earned_tags == first_attempt.earned_tags == frozenset({D, DAILY, WEEKLY})
+
+
+def test_latest_tag_times_decide_exactly_what_the_whole_history_decides() -> None:
+    """The worker keeps only the last time each tag was earned; that must lose nothing."""
+    history: list[RecoveryPoint] = []
+    moment = local(1, 0)
+    # Three weeks of 6-hourly backups with every third one failing (no point).
+    for index in range(4 * 21):
+        if index % 3 != 1:
+            from_history = earned_tags(TAGGED, moment, history)
+            from_marks = earned_tags_after(TAGGED, moment, latest_tag_times(history))
+            assert from_history == from_marks, moment
+            take(history, moment)
+        moment += timedelta(hours=6)
+    assert sum(1 for point in history if WEEKLY in point.earned_tags) == 3
