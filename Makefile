@@ -5,16 +5,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+INFRA_VENV := .venv-infra
+INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: run test lint format bench deps clean
+.PHONY: run test lint format bench infra-check deps clean
 
-deps: $(PY_STAMP) $(NODE_STAMP)
+deps: $(PY_STAMP) $(NODE_STAMP) $(INFRA_STAMP)
 
 # Reinstall when a manifest changes; create the venv only if it is missing.
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(INFRA_STAMP): requirements-infra.txt
+	@test -x $(INFRA_VENV)/bin/python || $(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -38,9 +45,13 @@ format: deps
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+## infra-check: offline checks of azure.yaml and infra/ (pycep, checkov, schema, settings, roles, alerts).
+infra-check: deps
+	$(BIN)/python -m pytest -m infra tests/infra
+
 ## bench: benchmarks that print `name: value` figures.
 bench: deps
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .mypy_cache .ruff_cache

@@ -17,9 +17,6 @@ from backup.errors import ValidationError
 # the last line of defence that keeps forbidden characters and our separators out of keys.
 _KEY_SAFE = re.compile(r"^[A-Za-z0-9_.()-]{1,150}$")
 
-VAULTS_TABLE = "vaults"
-VAULT_DATA_TABLE = "vaultdata"
-
 POLICY = "p"
 INSTANCE = "i"
 RECOVERY_POINT = "r"

@@ -1,0 +1,135 @@
+// The one storage account: Functions host storage (identity-based AzureWebJobsStorage), the
+// Flex deployment container, and the product's tables and queues. Keys are disabled, so every
+// client (host, app, deployer, azd) authenticates with Entra ID.
+param name string
+param location string
+param tags object = {}
+param deploymentContainerName string
+
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+  'Standard_RAGRS'
+  'Standard_RAGZRS'
+])
+@description('Replication of the metadata account. Geo-redundant by default: the tables are the only record of which snapshots are recovery points.')
+param skuName string = 'Standard_GRS'
+
+// The product's tables and queues (backup/names.py; tests/infra checks they agree).
+// Each queue the app triggers on has its -poison twin, where the host moves a message after
+// host.json maxDequeueCount failed attempts; creating them up front lets alerts and tools read them.
+var productStorage = {
+  tables: [
+    'vaults'
+    'vaultdata'
+  ]
+  queues: [
+    'backup-runs'
+    'backup-runs-poison'
+    'restores'
+    'restores-poison'
+  ]
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    dnsEndpointType: 'Standard'
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    //checkov:skip=CKV_AZURE_59:Public endpoint kept for the Flex app without VNet integration and for azd's package upload; keys are disabled and every caller needs an Entra role.
+    publicNetworkAccess: 'Enabled'
+    //checkov:skip=CKV_AZURE_35:The Flex app reaches storage without VNet integration in this template; keys are disabled and every caller needs an Entra role.
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+    encryption: {
+      keySource: 'Microsoft.Storage'
+      requireInfrastructureEncryption: true
+      services: {
+        blob: {
+          enabled: true
+          keyType: 'Account'
+        }
+        file: {
+          enabled: true
+          keyType: 'Account'
+        }
+        queue: {
+          enabled: true
+          keyType: 'Account'
+        }
+        table: {
+          enabled: true
+          keyType: 'Account'
+        }
+      }
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource tables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [for table in productStorage.tables: {
+  parent: tableService
+  name: table
+}]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queue in productStorage.queues: {
+  parent: queueService
+  name: queue
+}]
+
+output id string = storage.id
+output name string = storage.name
+output deploymentContainerName string = deploymentContainer.name
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output queueEndpoint string = storage.properties.primaryEndpoints.queue
+output tableEndpoint string = storage.properties.primaryEndpoints.table
+output tableNames array = productStorage.tables
+output queueNames array = productStorage.queues
