@@ -133,8 +133,10 @@ class Azurite:
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
             os.killpg(self._process.pid, 15)
+            # Azurite waits for idle keep-alive connections to close before it exits on
+            # SIGTERM; its data folder is throwaway, so do not wait long for that.
             try:
-                self._process.wait(timeout=10)
+                self._process.wait(timeout=1)
             except subprocess.TimeoutExpired:
                 os.killpg(self._process.pid, 9)
                 self._process.wait()

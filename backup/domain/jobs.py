@@ -1,0 +1,70 @@
+"""Jobs: the record of every backup, restore and retention deletion.
+
+Job ids are GUID-shaped, as Azure's are, but derived: the first 12 hex digits are the
+inverted start time in milliseconds, so ids sort newest first in storage, and the rest is a
+hash of what the job is about, so the job of one scheduled slot always gets the same id and
+a retried or duplicated run cannot record two jobs for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from backup.domain.models import JobOperation, JobStatus
+
+_MAX_INVERTED_MS = (1 << 48) - 1
+
+
+def job_id(start: datetime, *identity: str) -> str:
+    if start.tzinfo is None:
+        raise ValueError("job start times must be timezone-aware")
+    millis = int(start.astimezone(UTC).timestamp() * 1000)
+    digits = format(_MAX_INVERTED_MS - millis, "012x")
+    digits += hashlib.sha256("|".join(identity).encode()).hexdigest()[:20]
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:32]}"
+
+
+def scheduled_backup_job_id(instance_key: str, slot: datetime) -> str:
+    return job_id(slot, instance_key, "scheduled", slot.astimezone(UTC).isoformat())
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    vault_id: str
+    instance: str
+    operation: JobOperation
+    status: JobStatus
+    start_time: datetime
+    end_time: datetime | None = None
+    datasource_id: str | None = None
+    datasource_name: str | None = None
+    datasource_location: str | None = None
+    policy_name: str | None = None
+    recovery_point_id: str | None = None
+    restore_target_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    progress_percent: int | None = None
+    initiated_by: str = "system"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.end_time is None:
+            return None
+        return (self.end_time - self.start_time).total_seconds()
+
+    def completed(self, at: datetime, *, recovery_point_id: str | None = None) -> Job:
+        return replace(
+            self,
+            status=JobStatus.COMPLETED_WITH_WARNINGS if self.warnings else JobStatus.COMPLETED,
+            end_time=at,
+            progress_percent=100,
+            recovery_point_id=recovery_point_id or self.recovery_point_id,
+        )
+
+    def failed(self, at: datetime, code: str, message: str) -> Job:
+        return replace(self, status=JobStatus.FAILED, end_time=at, error_code=code, error_message=message)
