@@ -59,6 +59,19 @@ _LIMIT_CODES = frozenset(
 )
 
 
+_PERMANENT_LRO_CODES: dict[str, type[BackupError]] = {
+    "BadRequest": ValidationError,
+    "InvalidParameter": ValidationError,
+    "AuthorizationFailed": AuthorizationError,
+    "LinkedAuthorizationFailed": AuthorizationError,
+    "ResourceNotFound": NotFoundError,
+    "NotFound": NotFoundError,
+    "OperationNotAllowed": ConflictError,
+    "PropertyChangeNotAllowed": ConflictError,
+    **{code: LimitExceededError for code in _LIMIT_CODES},
+}
+
+
 @dataclass(frozen=True)
 class DiskInfo:
     id: str
@@ -153,6 +166,10 @@ def translate(error: Exception) -> BackupError:
         return TransientError(f"unexpected ARM failure: {error!r}", code="ArmUnexpected")
     code, message = _error_details(error)
     status = error.status_code or 0
+    if status < 400:
+        # A long-running operation that ended Failed: the status poll itself answered 200.
+        # Its code decides; anything not known to be the caller's fault is worth a retry.
+        return _PERMANENT_LRO_CODES.get(code, TransientError)(message, code=code)
     if status == 429:
         return ThrottledError(message, code=code, retry_after=_retry_after(error))
     if status >= 500:
