@@ -49,6 +49,11 @@ class OffsetClock:
         self._origin = origin.astimezone(UTC) if origin is not None else self._real_origin
         self._speed = speed
 
+    @property
+    def speed(self) -> float:
+        """How many clock seconds pass per real second."""
+        return self._speed
+
     def now(self) -> datetime:
         elapsed = self._base.now() - self._real_origin
         return self._origin + elapsed * self._speed

@@ -18,7 +18,7 @@ var roles = loadJsonContent('../core/security/builtin-roles.json')
 var storageRoleIds = [
   // Host storage (timer leases, Flex deployment package) and blobs the product may keep.
   roles.StorageBlobDataOwner
-  // backup-runs, retention-deletions, restores and their -poison queues.
+  // backup-runs, restores and their -poison queues (backup/names.py).
   roles.StorageQueueDataContributor
   // vaults and vaultdata (docs/storage.md).
   roles.StorageTableDataContributor
