@@ -29,8 +29,15 @@ APPLY_RETENTION_SCHEDULE = "APPLY_RETENTION_SCHEDULE"
 
 APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 
+# The demo's accelerated clock: product time starts at CLOCK_ORIGIN (ISO 8601, default: now)
+# and runs CLOCK_SPEED times faster than real time.
+CLOCK_SPEED = "CLOCK_SPEED"
+CLOCK_ORIGIN = "CLOCK_ORIGIN"
+
 # Settings that only make sense against Azurite and the Compute emulator.
-LOCAL_ONLY = frozenset({STORAGE_CONNECTION_STRING, ARM_CA_BUNDLE, ARM_STATIC_TOKEN})
+LOCAL_ONLY = frozenset(
+    {STORAGE_CONNECTION_STRING, ARM_CA_BUNDLE, ARM_STATIC_TOKEN, CLOCK_SPEED, CLOCK_ORIGIN}
+)
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
 
@@ -45,6 +52,8 @@ class Settings:
     table_service_uri: str | None = None
     queue_service_uri: str | None = None
     storage_client_id: str | None = None
+    clock_speed: float | None = None
+    clock_origin: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -63,4 +72,6 @@ class Settings:
             table_service_uri=optional(STORAGE_TABLE_URI),
             queue_service_uri=optional(STORAGE_QUEUE_URI),
             storage_client_id=optional(STORAGE_CLIENT_ID),
+            clock_speed=float(speed) if (speed := optional(CLOCK_SPEED)) else None,
+            clock_origin=optional(CLOCK_ORIGIN),
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from azure.core import MatchConditions
@@ -37,6 +37,9 @@ from backup.names import VAULT_DATA_TABLE, VAULTS_TABLE
 T = TypeVar("T")
 Entity = dict[str, Any]
 Operation = tuple[Any, ...]
+
+SYSTEM_PARTITION = "_system"
+"""Not a vault: app-wide markers live here (vault partitions always contain ':')."""
 
 MAX_BATCH = 100
 """Azure's limit of operations in one entity-group transaction."""
@@ -168,6 +171,29 @@ class VaultStore:
         except ResourceNotFoundError:
             return None
         return entity
+
+    # --- process-wide markers -----------------------------------------------------------------
+
+    async def claim_marker(self, name: str, now: datetime, every: timedelta) -> bool:
+        """Claim a periodic job (at most once per ``every`` across all instances of the app)."""
+        table = await self._data()
+        row = await self._point(SYSTEM_PARTITION, name)
+        if row is not None and _aware(row["LastRun"]) > now - every:
+            return False
+        entity = {"PartitionKey": SYSTEM_PARTITION, "RowKey": name, "LastRun": now}
+        try:
+            if row is None:
+                await table.create_entity(entity)
+            else:
+                await table.update_entity(
+                    entity,
+                    mode=UpdateMode.REPLACE,
+                    etag=_etag(row),
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, HttpResponseError):
+            return False  # another instance claimed it first
+        return True
 
     # --- vaults -------------------------------------------------------------------------
 
@@ -320,6 +346,20 @@ class VaultStore:
         )
         return Versioned(updated, str(results[0]["etag"]))
 
+    async def recover_point(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
+    ) -> Versioned[BackupInstance]:
+        """Reconciliation's write: a recovery point rebuilt from snapshot tags, and the instance's counts."""
+        results = await self._transact(
+            self.partition(updated.vault),
+            [
+                _replace(_instance_entity(updated), current.etag),
+                ("create", _recovery_point_entity(point, None)),
+                ("create", _expiry_entity(point)),
+            ],
+        )
+        return Versioned(updated, str(results[0]["etag"]))
+
     async def record_failure(
         self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
     ) -> None:
@@ -356,6 +396,23 @@ class VaultStore:
         )
         points = [_recovery_point_from(e) async for e in self._range(self.partition(vault), lower, upper)]
         return [p for p in points if include_deleted or p.state is not RecoveryPointState.DELETING]
+
+    async def newest_recovery_point(self, vault: VaultRef, instance: str) -> RecoveryPoint | None:
+        """The newest point of an instance: the first row of its range, one small query."""
+        lower, upper = keys.kind_range(
+            keys.RECOVERY_POINT, keys.validated_name(instance, what="backupInstance")
+        )
+        table = await self._data()
+        pages = table.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper",
+            parameters={"pk": self.partition(vault), "lower": lower, "upper": upper},
+            results_per_page=1,
+        ).by_page()
+        async for page in pages:
+            async for entity in page:
+                return _recovery_point_from(entity)
+            break
+        return None
 
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
         """Only the expiry-index rows at or before ``now``: history is never read."""
@@ -427,6 +484,7 @@ def _instance_entity(instance: BackupInstance) -> Entity:
             "LiveOnDemandPoints": instance.live_on_demand_points,
             "RecentOnDemandJson": json.dumps([_iso(at) for at in instance.recent_on_demand_requests]),
             "DatasourceMissingSince": instance.datasource_missing_since,
+            "LastAttemptedSlot": instance.last_attempted_slot,
             "DocumentJson": json.dumps(instance.document),
         }
     )
@@ -459,6 +517,7 @@ def _instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance
             at for text in json.loads(entity.get("RecentOnDemandJson") or "[]") if (at := _parse_iso(text))
         ),
         datasource_missing_since=_utc(entity.get("DatasourceMissingSince")),
+        last_attempted_slot=_utc(entity.get("LastAttemptedSlot")),
         document=json.loads(entity.get("DocumentJson") or "{}"),
     )
 
@@ -501,6 +560,7 @@ def _recovery_point_entity(point: RecoveryPoint, job_id: str | None) -> Entity:
             "ExpiresAt": point.expires_at,
             "SnapshotId": point.snapshot_id,
             "State": point.state.value,
+            "InUseUntil": point.in_use_until,
             "JobId": job_id,
         }
     )
@@ -517,6 +577,7 @@ def _recovery_point_from(entity: Mapping[str, Any]) -> RecoveryPoint:
         expires_at=_aware(entity["ExpiresAt"]),
         snapshot_id=entity["SnapshotId"],
         state=RecoveryPointState(entity["State"]),
+        in_use_until=_utc(entity.get("InUseUntil")),
     )
 
 

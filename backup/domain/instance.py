@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK
-from backup.domain.models import BackupInstanceHealth, ProtectionState, RetentionTag
+from backup.domain.models import BackupInstanceHealth, ProtectionState, RecoveryPoint, RetentionTag
 
 SNAPSHOT_BURST_LIMIT = 7
 """Incremental snapshots the platform allows per disk in :data:`SNAPSHOT_BURST_WINDOW`."""
@@ -52,6 +52,8 @@ class BackupInstance:
     live_on_demand_points: int = 0
     recent_on_demand_requests: tuple[datetime, ...] = ()
     datasource_missing_since: datetime | None = None
+    last_attempted_slot: datetime | None = None
+    """The newest scheduled slot that ended, as a recovery point, a failed job or a skip."""
     document: Mapping[str, Any] = field(default_factory=dict)
     """The instance's ``properties`` as the client sent them, returned unchanged by the API."""
 
@@ -72,11 +74,20 @@ class BackupInstance:
         *,
         earned: frozenset[RetentionTag],
         on_demand: bool,
+        slot: datetime | None = None,
+        tagged_at: datetime | None = None,
     ) -> BackupInstance:
+        """The instance after a recovery point taken at ``at``.
+
+        ``tagged_at`` is the time its retention tags were judged by (the slot of a scheduled
+        backup, the request time of an on-demand one); it defaults to ``at``. Keeping that
+        time, not the snapshot's, makes the next backup judge "first of the day" the same way.
+        """
         tagged = dict(self.last_tagged_at)
+        judged_at = tagged_at or at
         for tag in earned:
-            if tag not in tagged or at > tagged[tag]:
-                tagged[tag] = at
+            if tag not in tagged or judged_at > tagged[tag]:
+                tagged[tag] = judged_at
         recent = tuple(sorted((*self.recent_snapshot_times, at))[-SNAPSHOT_BURST_LIMIT:])
         return replace(
             self,
@@ -86,7 +97,57 @@ class BackupInstance:
             live_recovery_points=self.live_recovery_points + 1,
             live_on_demand_points=self.live_on_demand_points + (1 if on_demand else 0),
             datasource_missing_since=None,
+            last_attempted_slot=self._attempted(slot),
+            protection_state=(
+                ProtectionState.PROTECTION_CONFIGURED
+                if self.protection_state is ProtectionState.PROTECTION_ERROR
+                else self.protection_state
+            ),
         )
 
-    def after_failure(self, code: str, message: str) -> BackupInstance:
-        return replace(self, health=self.health.after_failure(code, message))
+    def after_recovered_point(self, point: RecoveryPoint) -> BackupInstance:
+        """A recovery point rebuilt from its snapshot's tags (reconciliation)."""
+        recovered = self.after_snapshot(
+            point.created_at,
+            earned=point.earned_tags,
+            on_demand=point.is_on_demand,
+            slot=point.slot,
+            tagged_at=point.slot or point.created_at,
+        )
+        # Reconciliation restores what was lost; it says nothing new about current health.
+        return replace(
+            recovered,
+            health=replace(recovered.health, consecutive_failures=self.health.consecutive_failures),
+            protection_state=self.protection_state,
+            recent_snapshot_times=self.recent_snapshot_times,
+        )
+
+    def after_deletions(self, deleted: int, on_demand: int) -> BackupInstance:
+        return replace(
+            self,
+            live_recovery_points=max(0, self.live_recovery_points - deleted),
+            live_on_demand_points=max(0, self.live_on_demand_points - on_demand),
+        )
+
+    def after_failure(self, code: str, message: str, slot: datetime | None = None) -> BackupInstance:
+        """A failed backup; a protected instance shows ProtectionError until the next success."""
+        return replace(
+            self,
+            health=self.health.after_failure(code, message),
+            last_attempted_slot=self._attempted(slot),
+            protection_state=(
+                ProtectionState.PROTECTION_ERROR
+                if self.protection_state is ProtectionState.PROTECTION_CONFIGURED
+                else self.protection_state
+            ),
+        )
+
+    def after_skip(self, slot: datetime) -> BackupInstance:
+        return replace(self, last_attempted_slot=self._attempted(slot))
+
+    def _attempted(self, slot: datetime | None) -> datetime | None:
+        if slot is None:
+            return self.last_attempted_slot
+        if self.last_attempted_slot is None:
+            return slot
+        return max(slot, self.last_attempted_slot)

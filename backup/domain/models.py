@@ -152,6 +152,8 @@ class RecoveryPoint:
     expires_at: datetime
     snapshot_id: str
     state: RecoveryPointState = RecoveryPointState.COMMITTED
+    in_use_until: datetime | None = None
+    """Set by a restore that reads from this point; retention leaves it alone until then."""
 
     def __post_init__(self) -> None:
         for name in ("slot", "created_at", "expires_at"):

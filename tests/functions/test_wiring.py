@@ -7,7 +7,10 @@ import json
 import azure.functions as func
 import pytest
 
+from backup import names
+from backup.services.backup_runner import MAX_DEQUEUE_COUNT
 from tests.functions.conftest import IndexedFunction
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.functions
 
@@ -25,3 +28,33 @@ def test_health_answers_ok(indexed_functions: dict[str, IndexedFunction]) -> Non
     response = indexed_functions["health"](func.HttpRequest("GET", "/api/health", body=b""))
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"status": "ok"}
+
+
+def test_engine_timers_read_their_schedules_from_app_settings(
+    indexed_functions: dict[str, IndexedFunction],
+) -> None:
+    plan = indexed_functions["plan-backups"].binding("timerTrigger")
+    retention = indexed_functions["apply-retention"].binding("timerTrigger")
+    assert plan["schedule"] == "%PLAN_BACKUPS_SCHEDULE%"
+    assert retention["schedule"] == "%APPLY_RETENTION_SCHEDULE%"
+    # A missed tick must still run after a restart so no slot waits a whole extra interval.
+    assert plan["useMonitor"] is True
+
+
+def test_backup_queue_triggers_and_their_poison_twin(indexed_functions: dict[str, IndexedFunction]) -> None:
+    worker = indexed_functions["run-backup"].binding("queueTrigger")
+    poison = indexed_functions["record-poisoned-backup"].binding("queueTrigger")
+    assert worker["queueName"] == names.BACKUP_QUEUE
+    assert poison["queueName"] == names.BACKUP_QUEUE + names.POISON_SUFFIX
+    assert worker["connection"] == poison["connection"] == "AzureWebJobsStorage"
+
+
+def test_worker_knows_the_hosts_max_dequeue_count() -> None:
+    host = json.loads((REPO_ROOT / "host.json").read_text())
+    assert host["extensions"]["queues"]["maxDequeueCount"] == MAX_DEQUEUE_COUNT
+
+
+def test_importing_the_app_builds_no_clients() -> None:
+    from backup import bootstrap
+
+    assert bootstrap._runtime is None

@@ -18,6 +18,8 @@ from localdev.functions_host import FunctionsHost
 pytestmark = pytest.mark.integration
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# Timers that will not fire during a test: these tests are about HTTP and start-up.
+QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
 async def test_health_through_the_in_process_host(azurite: AzuriteEndpoints) -> None:
@@ -26,7 +28,7 @@ async def test_health_through_the_in_process_host(azurite: AzuriteEndpoints) -> 
     host = FunctionsHost(
         "function_app",
         PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": azurite.connection_string},
+        settings={"AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES},
         local_settings=None,
     )
     async with host:
@@ -41,7 +43,7 @@ async def test_health_through_the_in_process_host(azurite: AzuriteEndpoints) -> 
 async def test_the_cli_reports_its_url_serves_and_stops_on_sigint(
     azurite: AzuriteEndpoints, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string}
+    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES}
     stderr = (tmp_path / "host.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "localdev.functions_host", "--port", "0", "--project-dir", str(PROJECT_ROOT),

@@ -1,0 +1,151 @@
+"""The composition root: builds the product's clients and services, lazily, once per process.
+
+Nothing here runs at import time (cold start matters on Flex Consumption): the first trigger
+that needs the runtime builds it, and no network call happens until a client is first used.
+Tests build their own :class:`Runtime` with the emulator's endpoint, Azurite and a manual clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from backup import names
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.storage import StorageClients
+from backup.adapters.vault_store import VaultStore
+from backup.config import Settings
+from backup.credentials import AsyncStaticTokenCredential
+from backup.domain.clock import Clock, OffsetClock, SystemClock
+from backup.services.backup_runner import BackupRunner
+from backup.services.planner import Planner, send_all
+from backup.services.policies import PolicyCache
+from backup.services.reconcile import Reconciler
+from backup.services.retention import RetentionSweeper
+from backup.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from azure.core.credentials_async import AsyncTokenCredential
+
+_log = logging.getLogger(__name__)
+
+RECONCILE_EVERY = timedelta(days=1)
+
+
+def clock_from(settings: Settings) -> Clock:
+    if settings.clock_speed is None and settings.clock_origin is None:
+        return SystemClock()
+    origin = datetime.fromisoformat(settings.clock_origin) if settings.clock_origin else None
+    return OffsetClock(origin=origin, speed=settings.clock_speed or 1.0)
+
+
+def arm_credential(settings: Settings) -> AsyncTokenCredential:
+    if settings.arm_static_token:
+        return AsyncStaticTokenCredential(settings.arm_static_token)
+    from azure.identity.aio import DefaultAzureCredential
+
+    return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock
+    storage: StorageClients
+    compute: ComputeGateway
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    policies: PolicyCache = field(default_factory=PolicyCache)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+        return cls(
+            settings=settings,
+            clock=clock or clock_from(settings),
+            storage=StorageClients(settings),
+            compute=ComputeGateway(
+                arm_credential(settings), endpoint=settings.arm_endpoint, ca_bundle=settings.arm_ca_bundle
+            ),
+        )
+
+    @cached_property
+    def store(self) -> VaultStore:
+        return VaultStore(self.storage)
+
+    @cached_property
+    def planner(self) -> Planner:
+        return Planner(self.store, self.send_backup_requests, self.clock, self.telemetry, self.policies)
+
+    @cached_property
+    def runner(self) -> BackupRunner:
+        return BackupRunner(self.store, self.compute, self.clock, self.telemetry, self.policies)
+
+    @cached_property
+    def sweeper(self) -> RetentionSweeper:
+        return RetentionSweeper(self.store, self.compute, self.clock, self.telemetry)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.store, self.compute, self.clock)
+
+    async def send_backup_requests(self, messages: Sequence[str]) -> None:
+        queue = await self.storage.queue(names.BACKUP_QUEUE)
+        await send_all(queue.send_message, messages)
+
+    async def sweep_and_reconcile(self) -> None:
+        """The retention timer: prune every tick; rebuild missing recovery points once a day."""
+        result = await self.sweeper.sweep()
+        _log.info(
+            "retention deleted %d recovery points (%d not ours, %d errors)",
+            len(result.deleted),
+            len(result.not_ours),
+            len(result.errors),
+        )
+        if await self.store.claim_marker("reconcile", self.clock.now(), RECONCILE_EVERY):
+            report = await self.reconciler.reconcile()
+            _log.info("reconciliation recovered %d recovery points", len(report.recovered))
+
+    async def close(self) -> None:
+        await self.compute.close()
+        await self.storage.close()
+
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """The process's runtime, built from the environment on first use."""
+    global _runtime
+    if _runtime is None:
+        settings = Settings.from_env()
+        configure_telemetry(settings)
+        _runtime = Runtime.from_settings(settings)
+    return _runtime
+
+
+def use_runtime(replacement: Runtime | None) -> None:
+    """Install a runtime built elsewhere (the local host's accelerated demo, tests)."""
+    global _runtime
+    _runtime = replacement
+
+
+def configure_telemetry(settings: Settings) -> None:
+    """Azure Monitor export, only when the app has a connection string (never in tests)."""
+    import os
+
+    from backup.config import APPLICATIONINSIGHTS_CONNECTION_STRING
+
+    if not os.environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING):
+        return
+    from azure.identity import ManagedIdentityCredential
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    # Application Insights has local auth disabled: export with the app's managed identity.
+    configure_azure_monitor(
+        credential=ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
+    )
+    _log.info("Azure Monitor telemetry configured")

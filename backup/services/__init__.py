@@ -1,0 +1,1 @@
+"""Services: orchestrate the pure domain and the adapters. Nothing here imports azure.functions."""

@@ -1,0 +1,365 @@
+"""Runs one backup request: check limits, take the incremental snapshot, record the outcome.
+
+Every attempted backup ends as a recovery point or as a failed job with a reason:
+
+* permanent errors (a missing role, a deleted disk, a quota) are recorded at once and the
+  message completes, so the queue never retries what cannot succeed;
+* retryable errors (throttling, 5xx, connection resets) propagate so the host redelivers the
+  message, except on the final delivery, where the failure is recorded instead; a message
+  that still escapes (a crash) reaches the poison queue, whose handler records it too.
+
+Idempotency: the snapshot name and the recovery point id are derived from (instance, slot),
+so a duplicate message re-PUTs the same snapshot (ARM keeps the first capture) and its
+recovery point insert collides with the first one instead of creating a second.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from enum import StrEnum
+
+from backup import names
+from backup.adapters.compute import ComputeGateway, DiskInfo
+from backup.adapters.vault_store import VaultStore, Versioned
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance
+from backup.domain.jobs import Job, scheduled_backup_job_id
+from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint
+from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.retention import (
+    RetentionLabel,
+    earned_tags_after,
+    expiry,
+    label_on_demand_backup,
+    primary_tag,
+)
+from backup.domain.snapshots import SnapshotTags, recovery_point_id, snapshot_name
+from backup.errors import (
+    BackupError,
+    ConcurrencyError,
+    ConflictError,
+    LimitExceededError,
+    PermanentError,
+    RetryableError,
+)
+from backup.services.messages import SCHEDULED, BackupRequest
+from backup.services.policies import PolicyCache
+from backup.telemetry import Telemetry
+
+_log = logging.getLogger(__name__)
+
+WRITE_ATTEMPTS = 5
+"""Re-reads allowed when another writer changed the instance between our read and write."""
+
+_InstanceChange = Callable[[BackupInstance], BackupInstance]
+
+MAX_DEQUEUE_COUNT = 5
+"""host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""
+
+DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
+RETRIES_EXHAUSTED = "BackupRetriesExhausted"
+
+
+class Outcome(StrEnum):
+    RECORDED = "Recorded"
+    DUPLICATE = "Duplicate"
+    SKIPPED = "Skipped"
+    FAILED = "Failed"
+
+
+def instance_key(vault_id: str, instance: str) -> str:
+    """The identity hashed into recovery point, snapshot and job ids of one instance."""
+    return f"{vault_id}/backupInstances/{instance}".lower()
+
+
+class BackupRunner:
+    def __init__(
+        self,
+        store: VaultStore,
+        compute: ComputeGateway,
+        clock: Clock,
+        telemetry: Telemetry,
+        policies: PolicyCache | None = None,
+    ) -> None:
+        self._store = store
+        self._compute = compute
+        self._clock = clock
+        self._telemetry = telemetry
+        self._policies = policies or PolicyCache()
+
+    async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
+        current = await self._store.get_instance(request.vault, request.instance)
+        if current is None:
+            _log.warning("backup of %s skipped: the instance no longer exists", request.instance)
+            return Outcome.SKIPPED
+        instance = current.value
+        scheduled = request.kind == SCHEDULED
+        if scheduled:
+            assert request.slot is not None
+            if instance.last_attempted_slot is not None and instance.last_attempted_slot >= request.slot:
+                return Outcome.DUPLICATE
+            if not instance.protection_state.takes_scheduled_backups:
+                return Outcome.SKIPPED
+        job = self._job_for(request, instance)
+        with self._telemetry.job_span(
+            "backup", vault=instance.vault.id, instance=instance.name, job_id=job.id, disk_id=instance.disk_id
+        ) as span:
+            try:
+                outcome = await self._attempt(current, request, job)
+            except PermanentError as error:
+                outcome = await self._fail(current, request, job, error)
+            except RetryableError as error:
+                if not final_attempt:
+                    span.set_attribute("outcome", "Retrying")
+                    raise
+                outcome = await self._fail(current, request, job, error)
+            span.set_attribute("outcome", outcome.value)
+            return outcome
+
+    async def handle_message(self, body: bytes | str, dequeue_count: int) -> Outcome:
+        """The queue trigger's whole job: the last delivery records a failure instead of retrying."""
+        try:
+            request = BackupRequest.from_json(body)
+        except PermanentError:
+            _log.error("dropping an unreadable backup request: %r", body[:200])
+            return Outcome.SKIPPED
+        return await self.run(request, final_attempt=dequeue_count >= MAX_DEQUEUE_COUNT)
+
+    async def handle_poison(self, body: bytes | str) -> None:
+        self._telemetry.poison_message(names.BACKUP_QUEUE + names.POISON_SUFFIX)
+        try:
+            request = BackupRequest.from_json(body)
+        except PermanentError:
+            _log.error("an unreadable message reached the poison queue: %r", body[:200])
+            return
+        await self.record_poison(
+            request, f"The backup was retried {MAX_DEQUEUE_COUNT} times and kept failing; see the job's logs."
+        )
+
+    async def record_poison(self, request: BackupRequest, reason: str) -> None:
+        """A message the host gave up on: make sure it ends as a failed job, once."""
+        current = await self._store.get_instance(request.vault, request.instance)
+        if current is None:
+            return
+        job = self._job_for(request, current.value)
+        existing = await self._store.get_job(request.vault, job.id)
+        if existing is not None and existing.status.is_terminal:
+            return
+        error = RetryableError(reason, code=RETRIES_EXHAUSTED)
+        await self._fail(current, request, existing or job, error)
+
+    def _job_for(self, request: BackupRequest, instance: BackupInstance) -> Job:
+        key = instance_key(instance.vault.id, instance.name)
+        if request.kind == SCHEDULED:
+            assert request.slot is not None
+            job_id, operation, start = (
+                scheduled_backup_job_id(key, request.slot),
+                JobOperation.SCHEDULED_BACKUP,
+                self._clock.now(),
+            )
+        else:
+            if request.job_id is None or request.requested_at is None:
+                raise PermanentError("an on-demand request must carry its job id and request time")
+            job_id, operation, start = request.job_id, JobOperation.ON_DEMAND_BACKUP, request.requested_at
+        return Job(
+            id=job_id,
+            vault_id=instance.vault.id,
+            instance=instance.name,
+            operation=operation,
+            status=JobStatus.IN_PROGRESS,
+            start_time=start,
+            datasource_id=instance.disk_id,
+            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
+            datasource_location=instance.disk_location,
+            policy_name=instance.policy_name,
+            initiated_by=request.requested_by,
+        )
+
+    async def _attempt(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:
+        instance = current.value
+        now = self._clock.now()
+        policy = self._policies.parse(instance.policy_document)
+        if not instance.snapshot_burst_room(now):
+            raise LimitExceededError(
+                "The disk already had 7 incremental snapshots in the last 5 minutes, the platform's limit; "
+                "this backup was not attempted.",
+                code="UserErrorSnapshotRateLimitReached",
+            )
+        if not instance.snapshot_quota_room():
+            raise LimitExceededError(
+                f"The disk already has {instance.live_recovery_points} recovery points, the platform's limit "
+                "of 500 incremental snapshots per disk; this backup was not attempted.",
+                code="SnapshotsLimitReached",
+            )
+        disk = await self._compute.find_disk(ComputeResourceId.disk(instance.disk_id))
+        if disk is None:
+            return await self._datasource_missing(current, request, job)
+        check_policy_supports_disk_sku(policy, disk.sku)
+
+        label_time = request.slot if request.kind == SCHEDULED else request.requested_at
+        assert label_time is not None
+        label = self._label(policy, instance, request, label_time)
+        point_id = recovery_point_id(
+            instance_key(instance.vault.id, instance.name),
+            label_time,
+            "scheduled" if request.kind == SCHEDULED else str(request.job_id),
+        )
+        snapshot = self._snapshot_id(instance, point_id)
+        tags = SnapshotTags(
+            vault_id=instance.vault.id,
+            instance=instance.name,
+            policy=instance.policy_name,
+            recovery_point_id=point_id,
+            slot=request.slot,
+            retention_tag=label.retention_tag.value,
+            earned_tags=tuple(sorted(tag.value for tag in label.earned_tags)),
+            expires_at=label.expires_at,
+            source=disk.source,
+        )
+        taken = await self._compute.create_incremental_snapshot(disk, snapshot, tags.to_tags())
+        point = RecoveryPoint(
+            id=point_id,
+            instance=instance.name,
+            slot=request.slot,
+            created_at=taken.time_created or now,
+            retention_tag=label.retention_tag,
+            earned_tags=label.earned_tags,
+            expires_at=label.expires_at,
+            snapshot_id=taken.id,
+        )
+        finished = job.completed(self._clock.now(), recovery_point_id=point_id)
+        return await self._record_success(current, request, point, finished, label_time, disk)
+
+    def _label(
+        self, policy: BackupPolicy, instance: BackupInstance, request: BackupRequest, at: datetime
+    ) -> RetentionLabel:
+        if request.kind != SCHEDULED:
+            return label_on_demand_backup(policy, at, request.retention_tag_override)
+        tags = earned_tags_after(policy, at, instance.last_tagged_at)
+        return RetentionLabel(
+            retention_tag=primary_tag(policy, tags), earned_tags=tags, expires_at=expiry(policy, at, tags)
+        )
+
+    @staticmethod
+    def _snapshot_id(instance: BackupInstance, point_id: str) -> ComputeResourceId:
+        group = ResourceGroupId.parse(instance.snapshot_resource_group_id)
+        return ComputeResourceId(
+            group.subscription_id, group.resource_group, "snapshots", snapshot_name(instance.name, point_id)
+        )
+
+    async def _record_success(
+        self,
+        current: Versioned[BackupInstance],
+        request: BackupRequest,
+        point: RecoveryPoint,
+        job: Job,
+        label_time: datetime,
+        disk: DiskInfo,
+    ) -> Outcome:
+        for _ in range(WRITE_ATTEMPTS):
+            updated = current.value.after_snapshot(
+                point.created_at,
+                earned=point.earned_tags,
+                on_demand=request.kind != SCHEDULED,
+                slot=request.slot,
+                tagged_at=label_time,
+            )
+            try:
+                await self._store.record_backup(current, updated, point, job)
+            except ConflictError:
+                return Outcome.DUPLICATE  # the same recovery point was recorded by a twin run
+            except ConcurrencyError:
+                reread = await self._store.get_instance(request.vault, request.instance)
+                if reread is None:
+                    _log.error(
+                        "instance %s vanished after its snapshot %s was taken", request.instance, disk.id
+                    )
+                    return Outcome.SKIPPED
+                current = reread
+                continue
+            self._telemetry.job_finished(job)
+            return Outcome.RECORDED
+        raise ConcurrencyError(
+            f"could not record the backup of {request.instance} after {WRITE_ATTEMPTS} tries"
+        )
+
+    async def _datasource_missing(
+        self, current: Versioned[BackupInstance], request: BackupRequest, job: Job
+    ) -> Outcome:
+        instance = current.value
+        slot = request.slot
+        if instance.datasource_missing_since is not None and slot is not None:
+            await self._write_instance(current, request, lambda latest: latest.after_skip(slot))
+            return Outcome.SKIPPED
+        message = (
+            f"The source disk {instance.disk_id} was not found. Backups of this instance are paused until "
+            "the disk exists again or protection is stopped; its recovery points stay restorable."
+        )
+        now = self._clock.now()
+        failed = job.failed(now, DATASOURCE_NOT_FOUND, message)
+
+        def missing(latest: BackupInstance) -> BackupInstance:
+            return replace(
+                latest.after_failure(DATASOURCE_NOT_FOUND, message, request.slot),
+                datasource_missing_since=latest.datasource_missing_since or now,
+                protection_state=(
+                    ProtectionState.PROTECTION_ERROR
+                    if latest.protection_state.takes_scheduled_backups
+                    else latest.protection_state
+                ),
+            )
+
+        await self._write_failure(current, request, missing, failed)
+        return Outcome.FAILED
+
+    async def _fail(
+        self, current: Versioned[BackupInstance], request: BackupRequest, job: Job, error: BackupError
+    ) -> Outcome:
+        failed = job.failed(self._clock.now(), error.code, error.message)
+        _log.warning("backup job %s of %s failed: %s %s", job.id, request.instance, error.code, error.message)
+        await self._write_failure(
+            current,
+            request,
+            lambda latest: latest.after_failure(error.code, error.message, request.slot),
+            failed,
+        )
+        return Outcome.FAILED
+
+    async def _write_failure(
+        self,
+        current: Versioned[BackupInstance],
+        request: BackupRequest,
+        change: _InstanceChange,
+        job: Job,
+    ) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._store.record_failure(current, change(current.value), job)
+            except ConcurrencyError:
+                reread = await self._store.get_instance(request.vault, request.instance)
+                if reread is None:
+                    await self._store.put_job(job)
+                    break
+                current = reread
+                continue
+            break
+        else:
+            await self._store.put_job(job)
+        self._telemetry.job_finished(job)
+
+    async def _write_instance(
+        self, current: Versioned[BackupInstance], request: BackupRequest, change: _InstanceChange
+    ) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                await self._store.update_instance(current, change(current.value))
+                return
+            except ConcurrencyError:
+                reread = await self._store.get_instance(request.vault, request.instance)
+                if reread is None:
+                    return
+                current = reread

@@ -1,0 +1,76 @@
+"""The queue message that asks for one backup: a scheduled slot or an on-demand request.
+
+Messages are small JSON documents, so a poison message can still be read and turned into a
+failed job that names the instance and the slot.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from backup.domain.instance import VaultRef
+from backup.errors import ValidationError
+
+SCHEDULED = "scheduled"
+ON_DEMAND = "onDemand"
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    vault: VaultRef
+    instance: str
+    kind: str
+    slot: datetime | None = None
+    """The scheduled slot; ``None`` for on-demand backups."""
+    job_id: str | None = None
+    """On-demand backups carry the job the API already created."""
+    requested_at: datetime | None = None
+    retention_tag_override: str | None = None
+    requested_by: str = "system"
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {
+            "v": 1,
+            "vault": [self.vault.subscription_id, self.vault.resource_group, self.vault.name],
+            "instance": self.instance,
+            "kind": self.kind,
+        }
+        optional = {
+            "slot": self.slot.astimezone(UTC).isoformat() if self.slot else None,
+            "jobId": self.job_id,
+            "requestedAt": self.requested_at.astimezone(UTC).isoformat() if self.requested_at else None,
+            "retentionTagOverride": self.retention_tag_override,
+            "requestedBy": self.requested_by if self.requested_by != "system" else None,
+        }
+        body.update({key: value for key, value in optional.items() if value is not None})
+        return json.dumps(body, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BackupRequest:
+        try:
+            body = json.loads(text)
+            subscription_id, resource_group, vault = body["vault"]
+            kind = body["kind"]
+            if kind not in (SCHEDULED, ON_DEMAND):
+                raise ValueError(f"unknown kind {kind!r}")
+            slot = datetime.fromisoformat(body["slot"]) if body.get("slot") else None
+            if kind == SCHEDULED and slot is None:
+                raise ValueError("a scheduled backup needs its slot")
+            requested = datetime.fromisoformat(body["requestedAt"]) if body.get("requestedAt") else None
+            return cls(
+                vault=VaultRef(str(subscription_id), str(resource_group), str(vault)),
+                instance=str(body["instance"]),
+                kind=kind,
+                slot=slot,
+                job_id=body.get("jobId"),
+                requested_at=requested,
+                retention_tag_override=body.get("retentionTagOverride"),
+                requested_by=body.get("requestedBy") or "system",
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValidationError(
+                f"unreadable backup request: {error}", code="MalformedQueueMessage"
+            ) from error

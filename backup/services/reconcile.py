@@ -1,0 +1,106 @@
+"""Reconciliation: the snapshots' tags are the second copy of the recovery points.
+
+A crash between taking a snapshot and recording it (or lost tables) leaves a snapshot that
+we pay for but no recovery point that would ever expire it. From the tags of the snapshots
+in each snapshot resource group, missing recovery points are recreated; snapshots that look
+like ours but match no instance of the vault are reported, never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.vault_store import VaultStore
+from backup.domain.clock import Clock
+from backup.domain.instance import VaultRef
+from backup.domain.models import RecoveryPoint, RetentionTag
+from backup.domain.resource_ids import ResourceGroupId
+from backup.domain.snapshots import SnapshotTags, is_ours
+from backup.errors import ConcurrencyError, ConflictError
+
+_log = logging.getLogger(__name__)
+WRITE_ATTEMPTS = 5
+
+
+@dataclass
+class ReconcileReport:
+    recovered: list[str] = field(default_factory=list)
+    """Recovery point ids recreated from snapshot tags."""
+    unmatched: list[str] = field(default_factory=list)
+    """Snapshots tagged as ours (for this vault) that no instance or tag set explains."""
+
+
+class Reconciler:
+    def __init__(self, store: VaultStore, compute: ComputeGateway, clock: Clock) -> None:
+        self._store = store
+        self._compute = compute
+        self._clock = clock
+
+    async def reconcile(self) -> ReconcileReport:
+        report = ReconcileReport()
+        for vault in await self._store.list_vaults():
+            await self.reconcile_vault(vault, report)
+        return report
+
+    async def reconcile_vault(self, vault: VaultRef, report: ReconcileReport) -> None:
+        instances = {
+            pair[0].value.name.lower(): pair[0].value
+            for pair in await self._store.instances_with_plans(vault)
+            if pair[0] is not None
+        }
+        groups = {
+            instance.snapshot_resource_group_id.lower(): instance.snapshot_resource_group_id
+            for instance in instances.values()
+        }
+        known: dict[str, set[str]] = {}
+        for group in groups.values():
+            for snapshot in await self._compute.list_snapshots(ResourceGroupId.parse(group)):
+                if not is_ours(snapshot.tags):
+                    continue
+                tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+                if tags is not None and tags.vault_id.lower() != vault.id.lower():
+                    continue  # another vault's snapshot in a shared resource group
+                owner = instances.get(tags.instance.lower()) if tags is not None else None
+                if tags is None or owner is None:
+                    report.unmatched.append(snapshot.id)
+                    continue
+                if owner.name.lower() not in known:
+                    points = await self._store.list_recovery_points(vault, owner.name, include_deleted=True)
+                    known[owner.name.lower()] = {point.id for point in points}
+                if tags.recovery_point_id in known[owner.name.lower()]:
+                    continue
+                point = RecoveryPoint(
+                    id=tags.recovery_point_id,
+                    instance=owner.name,
+                    slot=tags.slot,
+                    created_at=snapshot.time_created or self._clock.now(),
+                    retention_tag=RetentionTag(tags.retention_tag),
+                    earned_tags=frozenset(RetentionTag(tag) for tag in tags.earned_tags),
+                    expires_at=tags.expires_at,
+                    snapshot_id=snapshot.id,
+                )
+                if await self._recover(vault, owner.name, point):
+                    known[owner.name.lower()].add(point.id)
+                    report.recovered.append(point.id)
+        if report.unmatched:
+            _log.warning(
+                "%d snapshots look like ours but match nothing: %s", len(report.unmatched), report.unmatched
+            )
+
+    async def _recover(self, vault: VaultRef, name: str, point: RecoveryPoint) -> bool:
+        for _ in range(WRITE_ATTEMPTS):
+            current = await self._store.get_instance(vault, name)
+            if current is None:
+                return False
+            updated = current.value.after_recovered_point(point)
+            try:
+                await self._store.recover_point(current, updated, point)
+            except ConflictError:
+                return False
+            except ConcurrencyError:
+                continue
+            _log.info("recovered recovery point %s of %s from its snapshot tags", point.id, name)
+            return True
+        return False

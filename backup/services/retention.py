@@ -1,0 +1,195 @@
+"""Retention: delete expired recovery points, and only snapshots that are ours and expired.
+
+Per vault, one range query over the expiry index returns exactly the expired points (history
+is never read). For each instance with expired points: one read of the instance, one query
+for its newest point (which is never deleted while the instance is protected: Azure's n+1),
+one point read per expired recovery point, then the snapshots are deleted and everything is
+recorded in one entity-group transaction per instance (chunked at Azure's 100 operations).
+
+A snapshot is deleted only when it still exists, carries our tags, and its tags name the
+same recovery point; anything else is left alone and reported. Recovery points that a
+running restore uses are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.vault_store import ExpiryEntry, VaultStore, Versioned
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.jobs import Job, job_id
+from backup.domain.models import JobOperation, JobStatus, RecoveryPoint
+from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.retention import select_expired
+from backup.domain.snapshots import SnapshotTags
+from backup.errors import BackupError, ConcurrencyError
+from backup.telemetry import Telemetry
+
+_log = logging.getLogger(__name__)
+
+# Each deleted point costs 3 operations in the transaction (point, expiry row, job) plus one
+# for the instance: 33 points per transaction stays under Azure's 100.
+_POINTS_PER_TRANSACTION = 33
+WRITE_ATTEMPTS = 5
+
+
+@dataclass
+class SweepResult:
+    deleted: list[str] = field(default_factory=list)
+    kept_newest: int = 0
+    skipped_in_use: int = 0
+    not_ours: list[str] = field(default_factory=list)
+    """Snapshots behind expired points whose tags did not match: reported, never deleted."""
+    already_gone: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+class RetentionSweeper:
+    def __init__(
+        self,
+        store: VaultStore,
+        compute: ComputeGateway,
+        clock: Clock,
+        telemetry: Telemetry,
+        *,
+        concurrency: int = 8,
+    ) -> None:
+        self._store = store
+        self._compute = compute
+        self._clock = clock
+        self._telemetry = telemetry
+        self._gate = asyncio.Semaphore(concurrency)
+
+    async def sweep(self) -> SweepResult:
+        result = SweepResult()
+        for vault in await self._store.list_vaults():
+            await self.sweep_vault(vault, result)
+        return result
+
+    async def sweep_vault(self, vault: VaultRef, result: SweepResult) -> None:
+        now = self._clock.now()
+        by_instance: dict[str, list[ExpiryEntry]] = defaultdict(list)
+        for entry in await self._store.expired(vault, now):
+            by_instance[entry.instance].append(entry)
+        await asyncio.gather(
+            *(self._sweep_instance(vault, name, entries, result) for name, entries in by_instance.items())
+        )
+
+    async def _sweep_instance(
+        self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
+    ) -> None:
+        async with self._gate:
+            try:
+                await self._sweep_instance_unguarded(vault, name, entries, result)
+            except BackupError as error:
+                # One instance's trouble (a revoked role, throttling) must not stop the sweep;
+                # its points stay and the next sweep tries again.
+                _log.warning("retention of %s stopped: %s %s", name, error.code, error.message)
+                result.errors.append(f"{name}: {error.code}")
+
+    async def _sweep_instance_unguarded(
+        self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
+    ) -> None:
+        current = await self._store.get_instance(vault, name)
+        points: dict[str, tuple[RecoveryPoint, ExpiryEntry]] = {}
+        for entry in entries:
+            point = await self._store.get_recovery_point(vault, name, entry.recovery_point_id)
+            if point is not None:
+                points[point.id] = (point, entry)
+        if current is None or not points:
+            return
+        newest = await self._store.newest_recovery_point(vault, name)
+        candidates = [point for point, _ in points.values()]
+        if newest is not None and newest.id not in points:
+            candidates.append(newest)
+        now = self._clock.now()
+        in_use = {
+            point.id for point in candidates if point.in_use_until is not None and point.in_use_until > now
+        }
+        deletable = select_expired(candidates, now, current.value.protection_state, in_use)
+        result.kept_newest += sum(1 for point_id in points if newest is not None and point_id == newest.id)
+        result.skipped_in_use += len(in_use)
+
+        for start in range(0, len(deletable), _POINTS_PER_TRANSACTION):
+            chunk = deletable[start : start + _POINTS_PER_TRANSACTION]
+            removed: list[tuple[RecoveryPoint, ExpiryEntry | None]] = []
+            jobs: list[Job] = []
+            for point in chunk:
+                job = await self._delete_snapshot(current.value, point, result)
+                if job is not None:
+                    removed.append((point, points[point.id][1]))
+                    jobs.append(job)
+            if removed:
+                current = await self._record(vault, name, current, removed, jobs)
+                result.deleted.extend(point.id for point, _ in removed)
+
+    async def _delete_snapshot(
+        self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult
+    ) -> Job | None:
+        started = self._clock.now()
+        job = Job(
+            id=job_id(started, instance.vault.id, instance.name, "retention", point.id),
+            vault_id=instance.vault.id,
+            instance=instance.name,
+            operation=JobOperation.RETENTION_DELETION,
+            status=JobStatus.IN_PROGRESS,
+            start_time=started,
+            datasource_id=instance.disk_id,
+            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
+            datasource_location=instance.disk_location,
+            policy_name=instance.policy_name,
+            recovery_point_id=point.id,
+        )
+        with self._telemetry.job_span(
+            "retention-deletion", vault=instance.vault.id, instance=instance.name, job_id=job.id
+        ):
+            snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
+            snapshot = await self._compute.get_snapshot(snapshot_id)
+            if snapshot is None:
+                result.already_gone += 1
+                return job.completed(self._clock.now())
+            tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+            if (
+                tags is None
+                or tags.recovery_point_id != point.id
+                or tags.instance.lower() != instance.name.lower()
+            ):
+                _log.error(
+                    "not deleting %s: its tags do not identify it as recovery point %s", snapshot.id, point.id
+                )
+                result.not_ours.append(snapshot.id)
+                return None
+            await self._compute.delete_snapshot(snapshot_id)
+            return job.completed(self._clock.now())
+
+    async def _record(
+        self,
+        vault: VaultRef,
+        name: str,
+        current: Versioned[BackupInstance],
+        removed: list[tuple[RecoveryPoint, ExpiryEntry | None]],
+        jobs: list[Job],
+    ) -> Versioned[BackupInstance]:
+        on_demand = sum(1 for point, _ in removed if point.is_on_demand)
+        for _ in range(WRITE_ATTEMPTS):
+            latest = current.value
+            updated = latest.after_deletions(len(removed), on_demand)
+            try:
+                saved = await self._store.record_deletions(
+                    current, updated, removed, jobs, deleted_at=self._clock.now()
+                )
+            except ConcurrencyError:
+                reread = await self._store.get_instance(vault, name)
+                if reread is None:
+                    raise
+                current = reread
+                continue
+            for job in jobs:
+                self._telemetry.job_finished(job)
+            return saved
+        raise ConcurrencyError(f"could not record retention deletions of {name}")

@@ -1,0 +1,249 @@
+"""The engine against Azurite and the Compute emulator, on a simulated clock.
+
+Each test gets empty tables and queues, an emulator reset to ``SEED``, and a product
+``Runtime`` whose clock is a ManualClock; :class:`Simulation` moves that clock and the
+emulator's clock together, so rules such as "7 snapshots per 5 minutes" and ``timeCreated``
+follow simulated time on both sides.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables.aio import TableServiceClient
+from azure.storage.queue.aio import QueueServiceClient
+
+from backup import names
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.storage import RequestCounter, StorageClients
+from backup.adapters.vault_store import PlanState
+from backup.bootstrap import Runtime
+from backup.config import Settings
+from backup.credentials import AsyncStaticTokenCredential
+from backup.domain.clock import ManualClock
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.models import ProtectionState
+from backup.domain.policy import parse_backup_policy
+from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+from localdev.azurite import AzuriteEndpoints
+from localdev.compute_emulator import AdminClient, EmulatorServer
+
+SUB = "22222222-0000-4000-8000-000000000002"
+APP = "a2222222-0000-4000-8000-0000000000a1"
+TOKEN = "engine-app-token"
+SRC_RG = f"/subscriptions/{SUB}/resourceGroups/rg-src"
+SNAP_RG = f"/subscriptions/{SUB}/resourceGroups/rg-snaps"
+DISKS = ("disk-a", "disk-b", "disk-c")
+SEED: dict[str, Any] = {
+    "subscriptions": [
+        {
+            "id": SUB,
+            "resourceGroups": [
+                {
+                    "name": "rg-src",
+                    "location": "eastus",
+                    "disks": [
+                        {"name": name, "sku": "StandardSSD_LRS", "sizeGB": 32, "content": f"{name}-v0"}
+                        for name in DISKS
+                    ]
+                    + [{"name": "disk-fast", "sku": "PremiumV2_LRS", "sizeGB": 64, "content": "fast-v0"}],
+                },
+                {"name": "rg-snaps", "location": "eastus"},
+            ],
+        }
+    ],
+    "principals": [{"id": APP, "token": TOKEN}],
+    "roleAssignments": [
+        {"principalId": APP, "role": "Disk Backup Reader", "scope": SRC_RG},
+        {"principalId": APP, "role": "Disk Snapshot Contributor", "scope": SNAP_RG},
+    ],
+}
+START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+VAULT = VaultRef(SUB, "rg-backup", "engine-vault")
+
+
+def policy_document(
+    interval: str = "PT4H", default: str = "P7D", extra: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """An AzureDisk policy in Azure's JSON, optionally with Daily/Weekly retention tags."""
+    criteria: list[dict[str, Any]] = [
+        {"tagInfo": {"tagName": "Default", "id": "Default_"}, "taggingPriority": 99, "isDefault": True}
+    ]
+    rules: list[dict[str, Any]] = []
+    for tag, duration in (extra or {}).items():
+        marker = {"Daily": "FirstOfDay", "Weekly": "FirstOfWeek"}[tag]
+        criteria.append(
+            {
+                "tagInfo": {"tagName": tag, "id": f"{tag}_"},
+                "taggingPriority": {"Daily": 25, "Weekly": 20}[tag],
+                "isDefault": False,
+                "criteria": [{"objectType": "ScheduleBasedBackupCriteria", "absoluteCriteria": [marker]}],
+            }
+        )
+        rules.append(_retention_rule(tag, duration, is_default=False))
+    return {
+        "objectType": "BackupPolicy",
+        "datasourceTypes": ["Microsoft.Compute/disks"],
+        "policyRules": [
+            {
+                "name": "BackupHourly",
+                "objectType": "AzureBackupRule",
+                "backupParameters": {"backupType": "Incremental", "objectType": "AzureBackupParams"},
+                "dataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
+                "trigger": {
+                    "objectType": "ScheduleBasedTriggerContext",
+                    "schedule": {
+                        "repeatingTimeIntervals": [f"R/{START.isoformat()}/{interval}"],
+                        "timeZone": "UTC",
+                    },
+                    "taggingCriteria": criteria,
+                },
+            },
+            _retention_rule("Default", default, is_default=True),
+            *rules,
+        ],
+    }
+
+
+def _retention_rule(name: str, duration: str, *, is_default: bool) -> dict[str, Any]:
+    return {
+        "name": name,
+        "objectType": "AzureRetentionRule",
+        "isDefault": is_default,
+        "lifecycles": [
+            {
+                "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": duration},
+                "sourceDataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
+                "targetDataStoreCopySettings": [],
+            }
+        ],
+    }
+
+
+@dataclass
+class Simulation:
+    runtime: Runtime
+    clock: ManualClock
+    admin: AdminClient
+    azurite: AzuriteEndpoints
+    table_requests: RequestCounter
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def sync_emulator_clock(self) -> None:
+        self.admin.set_clock_offset((self.clock.now() - datetime.now(UTC)).total_seconds())
+
+    def advance(self, delta: timedelta) -> None:
+        self.clock.advance(delta)
+        self.sync_emulator_clock()
+
+    async def protect(
+        self, disk: str, policy: dict[str, Any] | None = None, *, name: str | None = None
+    ) -> BackupInstance:
+        store = self.runtime.store
+        document = policy or policy_document()
+        parse_backup_policy(document)
+        if await store.get_vault(VAULT) is None:
+            await store.register_vault(VAULT, {"location": "eastus"})
+        instance = BackupInstance(
+            vault=VAULT,
+            name=name or f"{disk}-instance",
+            disk_id=f"{SRC_RG}/providers/Microsoft.Compute/disks/{disk}",
+            disk_location="eastus",
+            policy_name="policy",
+            policy_document=document,
+            snapshot_resource_group_id=SNAP_RG,
+            protection_state=ProtectionState.PROTECTION_CONFIGURED,
+        )
+        await store.create_instance(instance, PlanState(instance.name, document, active=True))
+        return instance
+
+    async def queue_messages(self) -> list[Any]:
+        queue = await self.runtime.storage.queue(names.BACKUP_QUEUE)
+        return [message async for message in queue.peek_messages(max_messages=32)]
+
+    async def drain(self, *, deliveries: int = 1, max_rounds: int = 50) -> list[Outcome]:
+        """Play the Functions host: deliver every message (``deliveries`` times each), retry
+        failures as the host would, and move a message to poison after the last attempt."""
+        queue = await self.runtime.storage.queue(names.BACKUP_QUEUE)
+        runner = self.runtime.runner
+        outcomes: list[Outcome] = []
+        for _ in range(max_rounds):
+            batch = [
+                message async for message in queue.receive_messages(max_messages=32, visibility_timeout=60)
+            ]
+            if not batch:
+                return outcomes
+            for message in batch:
+                body = message.content
+                failed = False
+                for _ in range(deliveries):
+                    try:
+                        outcomes.append(await runner.handle_message(body, message.dequeue_count))
+                    except Exception:
+                        failed = True
+                if not failed:
+                    await queue.delete_message(message)
+                elif message.dequeue_count >= MAX_DEQUEUE_COUNT:
+                    await queue.delete_message(message)
+                    await runner.handle_poison(body)
+                else:
+                    await queue.update_message(message, visibility_timeout=0)
+        raise AssertionError("the backup queue did not drain")
+
+    async def tick(self, *, deliveries: int = 1) -> list[Outcome]:
+        await self.runtime.planner.tick()
+        outcomes = await self.drain(deliveries=deliveries)
+        await self.runtime.sweeper.sweep()
+        return outcomes
+
+
+async def reset_storage(azurite: AzuriteEndpoints) -> None:
+    async with TableServiceClient.from_connection_string(azurite.connection_string) as tables:
+        for table in names.TABLES:
+            with contextlib.suppress(ResourceNotFoundError):
+                await tables.delete_table(table)
+    async with QueueServiceClient.from_connection_string(azurite.connection_string) as queues:
+        for queue in names.QUEUES:
+            with contextlib.suppress(ResourceNotFoundError):
+                await queues.delete_queue(queue)
+
+
+@pytest.fixture
+async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> AsyncIterator[Simulation]:
+    await reset_storage(azurite)
+    admin = compute_emulator.admin
+    admin.reset(SEED)
+    clock = ManualClock(START)
+    counter = RequestCounter()
+    settings = Settings(
+        storage_connection_string=azurite.connection_string,
+        arm_endpoint=compute_emulator.url,
+        arm_ca_bundle=compute_emulator.ca_bundle,
+        arm_static_token=TOKEN,
+    )
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        storage=StorageClients(settings, request_hook=counter),
+        compute=ComputeGateway(
+            AsyncStaticTokenCredential(TOKEN),
+            endpoint=compute_emulator.url,
+            ca_bundle=compute_emulator.ca_bundle,
+            retry_total=1,
+            retry_backoff_factor=0,
+            polling_interval=0,
+        ),
+    )
+    simulation = Simulation(runtime, clock, admin, azurite, counter)
+    simulation.sync_emulator_clock()
+    yield simulation
+    await runtime.close()
