@@ -22,7 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from backup import names
-from backup.adapters.compute import ComputeGateway, DiskInfo
+from backup.adapters.compute import ComputeGateway
 from backup.adapters.vault_store import VaultStore, Versioned
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
@@ -37,7 +37,7 @@ from backup.domain.retention import (
     label_on_demand_backup,
     primary_tag,
 )
-from backup.domain.snapshots import SnapshotTags, recovery_point_id, snapshot_name
+from backup.domain.snapshots import SnapshotTags, is_ours, recovery_point_id, snapshot_name
 from backup.errors import (
     BackupError,
     ConcurrencyError,
@@ -48,6 +48,7 @@ from backup.errors import (
 )
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
+from backup.services.reconcile import recovery_point_from_snapshot
 from backup.telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
@@ -111,12 +112,12 @@ class BackupRunner:
             try:
                 outcome = await self._attempt(current, request, job)
             except PermanentError as error:
-                outcome = await self._fail(current, request, job, error)
+                outcome = await self._settle_or_fail(current, request, job, error)
             except RetryableError as error:
                 if not final_attempt:
                     span.set_attribute("outcome", "Retrying")
                     raise
-                outcome = await self._fail(current, request, job, error)
+                outcome = await self._settle_or_fail(current, request, job, error)
             span.set_attribute("outcome", outcome.value)
             return outcome
 
@@ -200,15 +201,9 @@ class BackupRunner:
             return await self._datasource_missing(current, request, job)
         check_policy_supports_disk_sku(policy, disk.sku)
 
-        label_time = request.slot if request.kind == SCHEDULED else request.requested_at
-        assert label_time is not None
+        label_time = self._label_time(request)
         label = self._label(policy, instance, request, label_time)
-        point_id = recovery_point_id(
-            instance_key(instance.vault.id, instance.name),
-            label_time,
-            "scheduled" if request.kind == SCHEDULED else str(request.job_id),
-        )
-        snapshot = self._snapshot_id(instance, point_id)
+        point_id, snapshot = self._target(instance, request)
         tags = SnapshotTags(
             vault_id=instance.vault.id,
             instance=instance.name,
@@ -232,7 +227,7 @@ class BackupRunner:
             snapshot_id=taken.id,
         )
         finished = job.completed(self._clock.now(), recovery_point_id=point_id)
-        return await self._record_success(current, request, point, finished, label_time, disk)
+        return await self._record_success(current, request, point, finished, label_time)
 
     def _label(
         self, policy: BackupPolicy, instance: BackupInstance, request: BackupRequest, at: datetime
@@ -245,11 +240,49 @@ class BackupRunner:
         )
 
     @staticmethod
-    def _snapshot_id(instance: BackupInstance, point_id: str) -> ComputeResourceId:
+    def _label_time(request: BackupRequest) -> datetime:
+        """What retention is judged by: the slot, or the on-demand request time."""
+        moment = request.slot if request.kind == SCHEDULED else request.requested_at
+        assert moment is not None, "validated by BackupRequest.from_json"
+        return moment
+
+    def _target(self, instance: BackupInstance, request: BackupRequest) -> tuple[str, ComputeResourceId]:
+        """The recovery point id and snapshot id of a request: derived, so retries find them again."""
+        point_id = recovery_point_id(
+            instance_key(instance.vault.id, instance.name),
+            self._label_time(request),
+            "scheduled" if request.kind == SCHEDULED else str(request.job_id),
+        )
         group = ResourceGroupId.parse(instance.snapshot_resource_group_id)
-        return ComputeResourceId(
+        return point_id, ComputeResourceId(
             group.subscription_id, group.resource_group, "snapshots", snapshot_name(instance.name, point_id)
         )
+
+    async def _settle_or_fail(
+        self, current: Versioned[BackupInstance], request: BackupRequest, job: Job, error: BackupError
+    ) -> Outcome:
+        """Before calling a backup failed, look at what the snapshot PUT may have left behind.
+
+        A create whose poll failed may still have succeeded: that snapshot is a good backup
+        and is recorded as one. A create that ended Failed leaves a resource that costs money
+        and counts against the disk's 500: delete it. If even the look fails, record the
+        failure; reconciliation settles the snapshot later.
+        """
+        try:
+            point_id, snapshot_id = self._target(current.value, request)
+            snapshot = await self._compute.get_snapshot(snapshot_id)
+            if snapshot is not None and snapshot.provisioning_state == "Succeeded":
+                point = recovery_point_from_snapshot(snapshot)
+                if point is not None and point.id == point_id:
+                    finished = job.completed(self._clock.now(), recovery_point_id=point_id)
+                    return await self._record_success(
+                        current, request, point, finished, self._label_time(request)
+                    )
+            elif snapshot is not None and is_ours(snapshot.tags):
+                await self._compute.delete_snapshot(snapshot_id)
+        except BackupError as settle_error:
+            _log.warning("could not settle the snapshot of %s: %s", request.instance, settle_error.message)
+        return await self._fail(current, request, job, error)
 
     async def _record_success(
         self,
@@ -258,7 +291,6 @@ class BackupRunner:
         point: RecoveryPoint,
         job: Job,
         label_time: datetime,
-        disk: DiskInfo,
     ) -> Outcome:
         for _ in range(WRITE_ATTEMPTS):
             updated = current.value.after_snapshot(
@@ -276,7 +308,9 @@ class BackupRunner:
                 reread = await self._store.get_instance(request.vault, request.instance)
                 if reread is None:
                     _log.error(
-                        "instance %s vanished after its snapshot %s was taken", request.instance, disk.id
+                        "instance %s vanished after its snapshot %s was taken",
+                        request.instance,
+                        point.snapshot_id,
                     )
                     return Outcome.SKIPPED
                 current = reread

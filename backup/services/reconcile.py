@@ -9,19 +9,21 @@ like ours but match no instance of the vault are reported, never deleted.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
-from backup.adapters.compute import ComputeGateway
+from backup.adapters.compute import ComputeGateway, SnapshotInfo
 from backup.adapters.vault_store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import VaultRef
 from backup.domain.models import RecoveryPoint, RetentionTag
-from backup.domain.resource_ids import ResourceGroupId
+from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags, is_ours
 from backup.errors import ConcurrencyError, ConflictError
 
 _log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 5
+FAILED_SNAPSHOT_GRACE = timedelta(hours=1)
 
 
 @dataclass
@@ -30,6 +32,32 @@ class ReconcileReport:
     """Recovery point ids recreated from snapshot tags."""
     unmatched: list[str] = field(default_factory=list)
     """Snapshots tagged as ours (for this vault) that no instance or tag set explains."""
+    discarded: list[str] = field(default_factory=list)
+    """Our snapshots whose create ended Failed, deleted."""
+
+
+def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None:
+    """The recovery point a snapshot's tags describe, or ``None`` if they describe none."""
+    tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+    if tags is None:
+        return None
+    try:
+        earned = frozenset(RetentionTag(tag) for tag in tags.earned_tags) or frozenset({RetentionTag.DEFAULT})
+        primary = RetentionTag(tags.retention_tag)
+    except ValueError:
+        return None
+    if primary not in earned:
+        return None
+    return RecoveryPoint(
+        id=tags.recovery_point_id,
+        instance=tags.instance,
+        slot=tags.slot,
+        created_at=snapshot.time_created or tags.slot or tags.expires_at,
+        retention_tag=primary,
+        earned_tags=earned,
+        expires_at=tags.expires_at,
+        snapshot_id=snapshot.id,
+    )
 
 
 class Reconciler:
@@ -71,23 +99,28 @@ class Reconciler:
                     known[owner.name.lower()] = {point.id for point in points}
                 if tags.recovery_point_id in known[owner.name.lower()]:
                     continue
-                point = RecoveryPoint(
-                    id=tags.recovery_point_id,
-                    instance=owner.name,
-                    slot=tags.slot,
-                    created_at=snapshot.time_created or self._clock.now(),
-                    retention_tag=RetentionTag(tags.retention_tag),
-                    earned_tags=frozenset(RetentionTag(tag) for tag in tags.earned_tags),
-                    expires_at=tags.expires_at,
-                    snapshot_id=snapshot.id,
-                )
-                if await self._recover(vault, owner.name, point):
+                if snapshot.provisioning_state != "Succeeded":
+                    await self._discard_failed(snapshot, report)
+                    continue
+                point = recovery_point_from_snapshot(snapshot)
+                if point is None:
+                    report.unmatched.append(snapshot.id)
+                    continue
+                if await self._recover(vault, owner.name, replace(point, instance=owner.name)):
                     known[owner.name.lower()].add(point.id)
                     report.recovered.append(point.id)
         if report.unmatched:
             _log.warning(
                 "%d snapshots look like ours but match nothing: %s", len(report.unmatched), report.unmatched
             )
+
+    async def _discard_failed(self, snapshot: SnapshotInfo, report: ReconcileReport) -> None:
+        """Our snapshot whose create ended Failed: no backup, but billed and counted against the 500."""
+        created = snapshot.time_created or self._clock.now()
+        if self._clock.now() - created < FAILED_SNAPSHOT_GRACE:
+            return  # its create may still be retried by a redelivered message
+        await self._compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
+        report.discarded.append(snapshot.id)
 
     async def _recover(self, vault: VaultRef, name: str, point: RecoveryPoint) -> bool:
         for _ in range(WRITE_ATTEMPTS):

@@ -24,13 +24,14 @@ from backup.adapters.compute import ComputeGateway
 from backup.adapters.storage import RequestCounter, StorageClients
 from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
+from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.policy import parse_backup_policy
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+from backup.services.backup_runner import Outcome
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import AdminClient, EmulatorServer
 
@@ -168,36 +169,13 @@ class Simulation:
 
     async def queue_messages(self) -> list[Any]:
         queue = await self.runtime.storage.queue(names.BACKUP_QUEUE)
-        return [message async for message in queue.peek_messages(max_messages=32)]
+        return list(await queue.peek_messages(max_messages=32))
 
-    async def drain(self, *, deliveries: int = 1, max_rounds: int = 50) -> list[Outcome]:
-        """Play the Functions host: deliver every message (``deliveries`` times each), retry
-        failures as the host would, and move a message to poison after the last attempt."""
-        queue = await self.runtime.storage.queue(names.BACKUP_QUEUE)
-        runner = self.runtime.runner
-        outcomes: list[Outcome] = []
-        for _ in range(max_rounds):
-            batch = [
-                message async for message in queue.receive_messages(max_messages=32, visibility_timeout=60)
-            ]
-            if not batch:
-                return outcomes
-            for message in batch:
-                body = message.content
-                failed = False
-                for _ in range(deliveries):
-                    try:
-                        outcomes.append(await runner.handle_message(body, message.dequeue_count))
-                    except Exception:
-                        failed = True
-                if not failed:
-                    await queue.delete_message(message)
-                elif message.dequeue_count >= MAX_DEQUEUE_COUNT:
-                    await queue.delete_message(message)
-                    await runner.handle_poison(body)
-                else:
-                    await queue.update_message(message, visibility_timeout=0)
-        raise AssertionError("the backup queue did not drain")
+    async def drain(self, *, deliveries: int = 1, visibility_timeout: int = 60) -> list[Outcome]:
+        """Play the Functions host: retry failures, poison a message after its last attempt."""
+        return await drain_backup_queue(
+            self.runtime, deliveries=deliveries, visibility_timeout=visibility_timeout
+        )
 
     async def tick(self, *, deliveries: int = 1) -> list[Outcome]:
         await self.runtime.planner.tick()

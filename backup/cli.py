@@ -1,0 +1,118 @@
+"""Operator commands, run with the app's settings in the environment.
+
+``python -m backup.cli reconcile``   rebuild recovery points from snapshot tags, report strays
+``python -m backup.cli plan``        one planner tick (enqueue due backups)
+``python -m backup.cli work``        drain the backup queue in this process
+``python -m backup.cli retention``   one retention sweep
+
+Each prints one JSON object with what it did. They are the same services the Functions
+triggers call, so a person can run a step by hand (after an outage, or to check a fix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+from backup import names
+from backup.bootstrap import Runtime
+from backup.config import Settings
+from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+
+
+async def drain_backup_queue(
+    runtime: Runtime,
+    *,
+    deliveries: int = 1,
+    visibility_timeout: int = 30,
+    max_idle_polls: int = 1,
+    batch_size: int = 32,
+) -> list[Outcome]:
+    """Work the backup queue until it stays empty, the way the Functions host would.
+
+    A failure leaves the message to reappear; after its last allowed delivery it moves to
+    the poison queue and is recorded as a failed job. ``deliveries`` > 1 hands every message
+    to the runner that many times (an idempotency drill).
+    """
+    queue = await runtime.storage.queue(names.BACKUP_QUEUE)
+    runner = runtime.runner
+    outcomes: list[Outcome] = []
+    idle = 0
+    while idle < max_idle_polls:
+        received = queue.receive_messages(
+            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=visibility_timeout
+        )
+        batch = [message async for message in received]
+        if not batch:
+            idle += 1
+            continue
+        idle = 0
+        for message in batch:
+            body = message.content
+            delivery = message.dequeue_count or 1
+            failed = False
+            for _ in range(deliveries):
+                try:
+                    outcomes.append(await runner.handle_message(body, delivery))
+                except Exception:
+                    logging.getLogger(__name__).exception(
+                        "backup attempt failed; the message will be retried"
+                    )
+                    failed = True
+            if not failed:
+                await queue.delete_message(message)
+            elif delivery >= MAX_DEQUEUE_COUNT:
+                poison = await runtime.storage.queue(names.BACKUP_QUEUE + names.POISON_SUFFIX)
+                await poison.send_message(body if isinstance(body, str) else body.decode())
+                await queue.delete_message(message)
+                await runner.handle_poison(body)
+            else:
+                # Visible again at once, content unchanged (passing the message would re-encode it).
+                await queue.update_message(message.id, pop_receipt=message.pop_receipt, visibility_timeout=0)
+    return outcomes
+
+
+async def _run(command: str, runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
+    if command == "reconcile":
+        report = await runtime.reconciler.reconcile()
+        return {"recovered": report.recovered, "unmatched": report.unmatched}
+    if command == "plan":
+        result = await runtime.planner.tick()
+        return {"enqueued": len(result.enqueued), "catchUp": result.catch_up, "lostRaces": result.lost_races}
+    if command == "work":
+        outcomes = await drain_backup_queue(
+            runtime, deliveries=args.deliveries, max_idle_polls=args.idle_polls
+        )
+        return {outcome.value: outcomes.count(outcome) for outcome in Outcome}
+    if command == "retention":
+        sweep = await runtime.sweeper.sweep()
+        return {"deleted": len(sweep.deleted), "notOurs": sweep.not_ours, "errors": sweep.errors}
+    raise ValueError(command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backup.cli", description=__doc__)
+    parser.add_argument("command", choices=("reconcile", "plan", "work", "retention"))
+    parser.add_argument("--deliveries", type=int, default=1, help="work: hand each message over N times")
+    parser.add_argument("--idle-polls", type=int, default=1, help="work: empty polls before stopping")
+    parser.add_argument("--batch", type=int, default=32, help="work: messages taken per receive (1-32)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+
+    async def run() -> dict[str, Any]:
+        runtime = Runtime.from_settings(Settings.from_env())
+        try:
+            return await _run(args.command, runtime, args)
+        finally:
+            await runtime.close()
+
+    print(json.dumps(asyncio.run(run())), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
