@@ -6,9 +6,11 @@ client is built and no I/O happens at import time, because cold start matters.
 
 import azure.functions as func
 
+from backup.entrypoints.api import blueprint as api
 from backup.entrypoints.engine import blueprint as engine
 from backup.entrypoints.health import blueprint as health
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health)
 app.register_functions(engine)
+app.register_functions(api)

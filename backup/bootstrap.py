@@ -41,7 +41,7 @@ def clock_from(settings: Settings) -> Clock:
     if settings.clock_speed is None and settings.clock_origin is None:
         return SystemClock()
     origin = datetime.fromisoformat(settings.clock_origin) if settings.clock_origin else None
-    return OffsetClock(origin=origin, speed=settings.clock_speed or 1.0)
+    return OffsetClock(origin=origin, speed=1.0 if settings.clock_speed is None else settings.clock_speed)
 
 
 def arm_credential(settings: Settings) -> AsyncTokenCredential:

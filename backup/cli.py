@@ -18,10 +18,23 @@ import logging
 import sys
 from typing import Any
 
+from azure.storage.queue import QueueMessage
+from azure.storage.queue.aio import QueueClient
+
 from backup import names
 from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+
+IDLE_POLL_SECONDS = 0.25
+
+
+async def _receive_one_batch(queue: QueueClient, size: int, visibility_timeout: int) -> list[QueueMessage]:
+    """One receive call. (Iterating the pager would keep fetching pages past ``size``.)"""
+    pages = queue.receive_messages(messages_per_page=size, visibility_timeout=visibility_timeout).by_page()
+    async for page in pages:
+        return [message async for message in page]
+    return []
 
 
 async def drain_backup_queue(
@@ -43,12 +56,11 @@ async def drain_backup_queue(
     outcomes: list[Outcome] = []
     idle = 0
     while idle < max_idle_polls:
-        received = queue.receive_messages(
-            messages_per_page=batch_size, max_messages=batch_size, visibility_timeout=visibility_timeout
-        )
-        batch = [message async for message in received]
+        batch = await _receive_one_batch(queue, batch_size, visibility_timeout)
         if not batch:
             idle += 1
+            if idle < max_idle_polls:
+                await asyncio.sleep(IDLE_POLL_SECONDS)
             continue
         idle = 0
         for message in batch:
@@ -85,7 +97,7 @@ async def _run(command: str, runtime: Runtime, args: argparse.Namespace) -> dict
         return {"enqueued": len(result.enqueued), "catchUp": result.catch_up, "lostRaces": result.lost_races}
     if command == "work":
         outcomes = await drain_backup_queue(
-            runtime, deliveries=args.deliveries, max_idle_polls=args.idle_polls
+            runtime, deliveries=args.deliveries, max_idle_polls=args.idle_polls, batch_size=args.batch
         )
         return {outcome.value: outcomes.count(outcome) for outcome in Outcome}
     if command == "retention":
@@ -102,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=32, help="work: messages taken per receive (1-32)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    logging.getLogger("azure").setLevel(logging.WARNING)
 
     async def run() -> dict[str, Any]:
         runtime = Runtime.from_settings(Settings.from_env())

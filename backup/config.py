@@ -29,6 +29,11 @@ APPLY_RETENTION_SCHEDULE = "APPLY_RETENTION_SCHEDULE"
 
 APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 
+# Set by the platform (never by us) when App Service Authentication is on; only then is the
+# X-MS-CLIENT-PRINCIPAL header trusted.
+WEBSITE_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
+PLATFORM_SET = frozenset({WEBSITE_AUTH_ENABLED})
+
 # The demo's accelerated clock: product time starts at CLOCK_ORIGIN (ISO 8601, default: now)
 # and runs CLOCK_SPEED times faster than real time.
 CLOCK_SPEED = "CLOCK_SPEED"

@@ -60,6 +60,8 @@ class PlanState:
     active: bool
     last_planned_slot: datetime | None = None
     planned_at: datetime | None = None
+    planned_by: str | None = None
+    """The planner run that claimed ``last_planned_slot`` (two runs can share one clock time)."""
 
 
 @dataclass(frozen=True)
@@ -450,6 +452,172 @@ class VaultStore:
         results = await self._transact(self.partition(updated.vault), operations)
         return Versioned(updated, str(results[0]["etag"]))
 
+    # --- API: vaults, policies, listings -------------------------------------------------------
+
+    async def list_vault_documents(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[tuple[str, Versioned[Mapping[str, Any]]]]:
+        """Vault documents of one subscription (optionally one resource group), by RowKey.
+
+        One partition query; with a resource group, a RowKey prefix range inside it.
+        Returns ``(row_key, document)`` pairs; the row key is the paging key.
+        """
+        registry = await self._registry()
+        partition = keys.validated_subscription(subscription_id)
+        if resource_group is None:
+            filter_text, parameters = "PartitionKey eq @pk", {"pk": partition}
+        else:
+            prefix = keys.validated_name(resource_group, what="resourceGroup") + ":"
+            filter_text = "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper"
+            parameters = {"pk": partition, "lower": prefix, "upper": prefix[:-1] + chr(ord(":") + 1)}
+        rows = [
+            (str(entity["RowKey"]), Versioned(json.loads(entity["DocumentJson"]), _etag(entity)))
+            async for entity in registry.query_entities(filter_text, parameters=parameters)
+        ]
+        return sorted(rows, key=lambda row: row[0])
+
+    async def delete_vault(self, vault: VaultRef, etag: str) -> None:
+        """Remove the vault from the registry (if unchanged since read), then everything in its partition."""
+        partition, row = keys.vault_registry_key(vault.subscription_id, vault.resource_group, vault.name)
+        registry = await self._registry()
+        try:
+            await registry.delete_entity(
+                partition, row, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except ResourceNotFoundError:
+            return
+        except HttpResponseError as error:
+            raise _race_error(error) from error
+        data = await self._data()
+        row_keys = [
+            str(entity["RowKey"])
+            async for entity in data.query_entities(
+                "PartitionKey eq @pk", parameters={"pk": self.partition(vault)}, select=["RowKey"]
+            )
+        ]
+        for start in range(0, len(row_keys), MAX_BATCH):
+            batch = row_keys[start : start + MAX_BATCH]
+            await self._transact(self.partition(vault), [("delete", {"RowKey": key}) for key in batch])
+
+    async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
+        """Names of the vault's backup instances, optionally only those bound to ``policy`` (any case)."""
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        data = await self._data()
+        names = []
+        async for entity in data.query_entities(
+            "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper",
+            parameters={"pk": self.partition(vault), "lower": lower, "upper": upper},
+            select=["RowKey", "Name", "PolicyName"],
+        ):
+            if str(entity["RowKey"]).endswith(keys.SEPARATOR + keys.PLAN_SUFFIX):
+                continue
+            if policy is None or str(entity.get("PolicyName") or "").lower() == policy.lower():
+                names.append(str(entity.get("Name") or entity["RowKey"].split(keys.SEPARATOR)[1]))
+        return names
+
+    async def get_policy_named(
+        self, vault: VaultRef, name: str
+    ) -> tuple[str, Versioned[Mapping[str, Any]]] | None:
+        """The policy with the name as it was first spelled (``Name`` column)."""
+        entity = await self._point(self.partition(vault), keys.policy_key(name))
+        if entity is None:
+            return None
+        return str(entity.get("Name") or name), Versioned(json.loads(entity["DocumentJson"]), _etag(entity))
+
+    async def list_policies(self, vault: VaultRef) -> list[tuple[str, str, Versioned[Mapping[str, Any]]]]:
+        """``(row_key, name, document)`` of every policy of the vault, by RowKey."""
+        lower, upper = keys.kind_range(keys.POLICY)
+        return [
+            (
+                str(entity["RowKey"]),
+                str(entity.get("Name") or entity["RowKey"][len(lower) :]),
+                Versioned(json.loads(entity["DocumentJson"]), _etag(entity)),
+            )
+            async for entity in self._range(self.partition(vault), lower, upper)
+        ]
+
+    async def delete_policy(self, vault: VaultRef, name: str, etag: str) -> None:
+        await self._transact(
+            self.partition(vault),
+            [
+                (
+                    "delete",
+                    {"RowKey": keys.policy_key(name)},
+                    {"etag": etag, "match_condition": MatchConditions.IfNotModified},
+                )
+            ],
+        )
+
+    async def jobs_page(
+        self,
+        vault: VaultRef,
+        *,
+        after_id: str | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        margin_hours: int = 48,
+    ) -> AsyncIterator[Job]:
+        """Jobs newest first (by id), after ``after_id``, narrowed by start time as a RowKey range.
+
+        Job ids carry the inverted time of the slot they were created for, which can be a little
+        before the job's actual start, so the range is widened by ``margin_hours``; callers
+        filter exactly on ``start_time``.
+        """
+        lower, upper = keys.kind_range(keys.JOB)
+        max_inverted = (1 << 48) - 1
+
+        def _inverted_prefix(value: int) -> str:
+            digits = format(min(max(0, value), max_inverted), "012x")
+            return f"{digits[:8]}-{digits[8:]}"
+
+        if started_to is not None:
+            moment = int((started_to.timestamp() + margin_hours * 3600) * 1000)
+            lower = max(lower, keys.row_key(keys.JOB, _inverted_prefix(max_inverted - moment)))
+        if started_from is not None:
+            moment = int((started_from.timestamp() - margin_hours * 3600) * 1000)
+            upper = min(upper, keys.row_key(keys.JOB, _inverted_prefix(max_inverted - moment + 1)))
+        if after_id is not None:
+            lower = max(lower, keys.job_key(after_id) + "\x00")
+        if lower >= upper:
+            return
+        async for entity in self._range(self.partition(vault), lower, upper):
+            yield _job_from(entity)
+
+    async def put_operation(
+        self,
+        vault: VaultRef,
+        operation_id: str,
+        document: Mapping[str, Any],
+        *,
+        status: str,
+        create: bool = False,
+        etag: str | None = None,
+    ) -> str:
+        """Write an operation record (RowKey ``o|{operationId}``): insert, replace-if-unchanged, or upsert."""
+        if not operation_id or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in operation_id):
+            raise ValueError("operation ids are URL-safe base64 without padding")
+        entity = {
+            "RowKey": keys.row_key("o", operation_id),
+            "Kind": "operation",
+            "Status": status,
+            "DocumentJson": json.dumps(document),
+        }
+        operation: Operation
+        if create:
+            operation = ("create", entity)
+        elif etag is not None:
+            operation = _replace(entity, etag)
+        else:
+            operation = ("upsert", entity, {"mode": UpdateMode.REPLACE})
+        results = await self._transact(self.partition(vault), [operation])
+        return str(results[0]["etag"])
+
+    async def get_operation(self, vault: VaultRef, operation_id: str) -> Versioned[Mapping[str, Any]] | None:
+        entity = await self._point(self.partition(vault), keys.row_key("o", operation_id))
+        if entity is None:
+            return None
+        return Versioned(json.loads(entity["DocumentJson"]), _etag(entity))
+
 
 # --- entity mapping ---------------------------------------------------------------------------
 
@@ -532,6 +700,7 @@ def _plan_entity(plan: PlanState) -> Entity:
             "Active": plan.active,
             "LastPlannedSlot": plan.last_planned_slot,
             "PlannedAt": plan.planned_at,
+            "PlannedBy": plan.planned_by,
         }
     )
 
@@ -543,6 +712,7 @@ def _plan_from(entity: Mapping[str, Any]) -> PlanState:
         active=bool(entity.get("Active")),
         last_planned_slot=_utc(entity.get("LastPlannedSlot")),
         planned_at=_utc(entity.get("PlannedAt")),
+        planned_by=entity.get("PlannedBy"),
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -43,6 +44,7 @@ class PlanResult:
     catch_up: int = 0
     """Enqueued slots whose on-time window had already passed (the app was down)."""
     lost_races: int = 0
+    run_id: str = ""
 
 
 class Planner:
@@ -62,7 +64,7 @@ class Planner:
 
     async def tick(self) -> PlanResult:
         now = self._clock.now()
-        result = PlanResult()
+        result = PlanResult(run_id=uuid.uuid4().hex)
         vaults = await self._store.list_vaults()
         result.vaults = len(vaults)
         for vault in vaults:
@@ -94,14 +96,19 @@ class Planner:
         if not due:
             return
         advanced = [
-            replace(plan, value=replace(plan.value, last_planned_slot=request.slot, planned_at=now))
+            replace(
+                plan,
+                value=replace(
+                    plan.value, last_planned_slot=request.slot, planned_at=now, planned_by=result.run_id
+                ),
+            )
             for plan, request, _ in due
         ]
         written = await self._store.save_plans(vault, advanced)
         if written < len(due):
             # Rows another planner changed: re-read, and send only what we actually claimed.
             result.lost_races += len(due) - written
-            due = await self._still_ours(vault, due, now)
+            due = await self._still_ours(vault, due, result.run_id)
         await self._send([request.to_json() for _, request, _ in due])
         result.enqueued.extend(request for _, request, _ in due)
         result.catch_up += sum(1 for _, _, catch_up in due if catch_up)
@@ -124,7 +131,7 @@ class Planner:
         return run.slot, run.is_catch_up
 
     async def _still_ours(
-        self, vault: VaultRef, due: list[tuple[Versioned[PlanState], BackupRequest, bool]], now: datetime
+        self, vault: VaultRef, due: list[tuple[Versioned[PlanState], BackupRequest, bool]], run_id: str
     ) -> list[tuple[Versioned[PlanState], BackupRequest, bool]]:
         current = {
             plan.value.instance.lower(): plan.value
@@ -136,7 +143,7 @@ class Planner:
             for entry in due
             if (row := current.get(entry[1].instance.lower())) is not None
             and row.last_planned_slot == entry[1].slot
-            and row.planned_at == now
+            and row.planned_by == run_id
         ]
 
     def _report_staleness(self, instance: BackupInstance, policy: BackupPolicy, now: datetime) -> None:

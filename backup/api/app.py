@@ -1,0 +1,15 @@
+"""The router of the ARM surface: every endpoint module's route table, in one place."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from backup.api import operations
+from backup.api.endpoints import jobs, policies, recovery_points, vaults
+from backup.api.router import Router
+
+
+@cache
+def build_router() -> Router:
+    """Built once per process; pure (no I/O)."""
+    return Router([vaults.routes, policies.routes, jobs.routes, recovery_points.routes, operations.routes])

@@ -1,0 +1,145 @@
+"""Who is calling, and what they may do.
+
+The Functions key (auth level FUNCTION) lets a request in. When App Service Authentication
+("Easy Auth") is on, which the platform signals with ``WEBSITE_AUTH_ENABLED=true``, the
+front end validates the caller's token and passes the principal in ``X-MS-CLIENT-PRINCIPAL``
+(base64 JSON: ``{"auth_typ", "name_typ", "role_typ", "claims": [{"typ", "val"}]}``); it
+strips any such header a client sent. Without Easy Auth nothing strips it, so the header is
+ignored and every key holder may do everything.
+
+App roles (declared on the app registration, assigned to users, groups or service principals):
+
+========================  ==================================================================
+``BackupReader``          GET anything
+``BackupOperator``        GET, create/update/delete vaults and policies, configure
+                          protection, on-demand backups, stop/suspend/resume
+``RestoreOperator``       GET and restore
+========================  ==================================================================
+
+Every role can read; the other two are not implied by each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from backup.api.errors import AuthenticationError
+from backup.config import WEBSITE_AUTH_ENABLED
+from backup.errors import AuthorizationError
+
+AUTH_ENABLED_SETTING = WEBSITE_AUTH_ENABLED
+PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
+PRINCIPAL_NAME_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
+_ROLE_CLAIM_TYPES = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+_NAME_CLAIM_TYPES = (
+    "name",
+    "preferred_username",
+    "upn",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn",
+    "appid",
+    "azp",
+    "http://schemas.microsoft.com/identity/claims/objectidentifier",
+    "oid",
+)
+
+
+class Role(StrEnum):
+    READER = "BackupReader"
+    OPERATOR = "BackupOperator"
+    RESTORE_OPERATOR = "RestoreOperator"
+
+
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal_name: str
+    """Who started an operation, as jobs record it (``initiated_by``)."""
+    roles: frozenset[Role]
+    authenticated: bool = False
+    """True when Easy Auth vouched for the principal; False for a key holder without Easy Auth."""
+
+    def allows(self, role: Role) -> bool:
+        if role is Role.READER:
+            return bool(self.roles)
+        return role in self.roles
+
+    def require(self, role: Role, action: str = "this operation") -> None:
+        if self.allows(role):
+            return
+        required = "any of the app roles BackupReader, BackupOperator or RestoreOperator"
+        if role is not Role.READER:
+            required = f"the app role '{role.value}'"
+        raise AuthorizationError(
+            f"The client '{self.principal_name}' does not have authorization to perform {action}; "
+            f"it needs {required}.",
+            target=role.value,
+        )
+
+
+KEY_HOLDER = Caller("function-key", ALL_ROLES, authenticated=False)
+
+
+def auth_enabled_from_env(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get(AUTH_ENABLED_SETTING, "").strip().lower() == "true"
+
+
+def caller_from_headers(headers: Mapping[str, str], *, auth_enabled: bool) -> Caller:
+    """The caller, trusting the principal header only when Easy Auth is on (it then strips forgeries)."""
+    if not auth_enabled:
+        return KEY_HOLDER
+    encoded = _header(headers, PRINCIPAL_HEADER)
+    if not encoded:
+        raise AuthenticationError(
+            "App Service Authentication is enabled but the request carries no authenticated principal; "
+            "send a bearer token for the app."
+        )
+    principal = _decode_principal(encoded)
+    claims = [claim for claim in principal.get("claims") or [] if isinstance(claim, dict)]
+    role_types = {str(principal.get("role_typ") or "roles"), *_ROLE_CLAIM_TYPES}
+    known = {role.value.lower(): role for role in Role}
+    roles = frozenset(
+        known[str(claim.get("val", "")).lower()]
+        for claim in claims
+        if claim.get("typ") in role_types and str(claim.get("val", "")).lower() in known
+    )
+    return Caller(_principal_name(principal, claims, headers), roles, authenticated=True)
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _decode_principal(encoded: str) -> dict[str, Any]:
+    try:
+        padded = encoded.strip() + "=" * (-len(encoded.strip()) % 4)
+        principal = json.loads(base64.b64decode(padded, validate=False))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as error:
+        raise AuthenticationError(f"The {PRINCIPAL_HEADER} header is not base64-encoded JSON.") from error
+    if not isinstance(principal, dict):
+        raise AuthenticationError(f"The {PRINCIPAL_HEADER} header is not a JSON object.")
+    return principal
+
+
+def _principal_name(
+    principal: Mapping[str, Any], claims: list[dict[str, Any]], headers: Mapping[str, str]
+) -> str:
+    name_types = (str(principal.get("name_typ") or "name"), *_NAME_CLAIM_TYPES)
+    for claim_type in name_types:
+        for claim in claims:
+            if claim.get("typ") == claim_type and str(claim.get("val", "")).strip():
+                return str(claim["val"]).strip()[:256]
+    return (_header(headers, PRINCIPAL_NAME_HEADER) or "unknown-principal").strip()[:256]

@@ -1,0 +1,90 @@
+"""The API's composition root: one lazily built, process-wide :class:`ApiContext`.
+
+Nothing is built at import time. :func:`get_context` builds the context on first use from
+the environment; tests build their own (:meth:`ApiContext.create`) and either pass it to
+:meth:`Router.handle <backup.api.router.Router.handle>` directly or install it with
+:func:`set_context` for the Functions trigger. (To be folded into ``backup/bootstrap.py``.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from backup.adapters.storage import StorageClients
+from backup.adapters.vault_store import VaultStore
+from backup.api.auth import auth_enabled_from_env
+from backup.config import Settings
+from backup.domain.clock import Clock, SystemClock
+
+_IDENTITY_NAMESPACE = uuid.UUID("6f1d3c52-9a57-4d1e-8f3b-2c4b0f6a9e11")
+UNKNOWN_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    store: VaultStore
+    clock: Clock
+    storage: StorageClients | None = None
+    auth_enabled: bool = False
+    retry_after_seconds: int = 10
+    """``Retry-After`` on 202 answers; tests use 0."""
+    page_size: int = 100
+
+    @classmethod
+    def create(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        auth_enabled: bool | None = None,
+        retry_after_seconds: int = 10,
+        page_size: int = 100,
+    ) -> ApiContext:
+        storage = StorageClients(settings)
+        return cls(
+            settings=settings,
+            store=VaultStore(storage),
+            clock=clock or SystemClock(),
+            storage=storage,
+            auth_enabled=auth_enabled_from_env() if auth_enabled is None else auth_enabled,
+            retry_after_seconds=retry_after_seconds,
+            page_size=page_size,
+        )
+
+    @property
+    def identity_principal_id(self) -> str:
+        """``identity.principalId`` shown on SystemAssigned vaults.
+
+        Vaults have no identity of their own here: every ARM call is made with the Function
+        App's managed identity. The id shown is a stable GUID derived from that identity's
+        client id (``AZURE_CLIENT_ID``), or from ``"system-assigned"`` when none is set; it is
+        not the identity's object id, which the app cannot learn without Graph access.
+        """
+        seed = self.settings.managed_identity_client_id or "system-assigned"
+        return str(uuid.uuid5(_IDENTITY_NAMESPACE, seed.lower()))
+
+    @property
+    def tenant_id(self) -> str:
+        return UNKNOWN_TENANT_ID
+
+    async def close(self) -> None:
+        if self.storage is not None:
+            await self.storage.close()
+
+
+_context: ApiContext | None = None
+
+
+def get_context() -> ApiContext:
+    global _context
+    if _context is None:
+        _context = ApiContext.create(Settings.from_env())
+    return _context
+
+
+def set_context(context: ApiContext | None) -> None:
+    """Install (or with ``None`` drop) the process-wide context; for tests and the composition root."""
+    global _context
+    _context = context

@@ -1,0 +1,194 @@
+"""``backupJobs``: list (newest first, ``$filter``, paging) and get, as AzureBackupJobResource.
+
+``$filter`` (the SDK sends none; pass ``params={"$filter": ...}`` or use REST):
+``status eq 'Failed'``, ``operation eq 'OnDemandBackup'``, ``operationCategory eq 'Backup'``,
+``backupInstanceName eq '...'``, ``isUserTriggered eq true``, ``startTime ge|gt|le|lt '<ISO>'``,
+``endTime ge|gt|le|lt '<ISO>'``, joined with ``and``. Pages hold ``ApiContext.page_size`` jobs;
+``nextLink`` carries ``$skipToken`` and the filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backup.api import paths
+from backup.api.endpoints._common import load_vault
+from backup.api.http import ApiResponse, json_response
+from backup.api.odata import (
+    Comparison,
+    compare,
+    decode_skip_token,
+    encode_skip_token,
+    parse_filter,
+    parse_time,
+)
+from backup.api.render import iso_duration, rfc3339
+from backup.api.router import RequestContext, RouteTable
+from backup.domain.instance import VaultRef
+from backup.domain.jobs import Job
+from backup.domain.models import JobOperation
+from backup.domain.policy import DISK_DATASOURCE_TYPE
+from backup.domain.resource_ids import ComputeResourceId
+from backup.errors import NotFoundError, ValidationError
+
+routes = RouteTable()
+
+_TIME_OPS = ("ge", "gt", "le", "lt")
+FILTER_FIELDS = {
+    "status": ("eq", "ne"),
+    "operation": ("eq", "ne"),
+    "operationCategory": ("eq", "ne"),
+    "backupInstanceName": ("eq",),
+    "isUserTriggered": ("eq",),
+    "startTime": _TIME_OPS,
+    "endTime": _TIME_OPS,
+}
+
+
+def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
+    """AzureBackupJobResource for one job (``now`` gives running jobs their duration so far)."""
+    source_group = source_subscription = None
+    if job.datasource_id:
+        try:
+            disk = ComputeResourceId.disk(job.datasource_id)
+            source_group, source_subscription = disk.resource_group, disk.subscription_id
+        except ValidationError:
+            pass
+    additional = {"InitiatedBy": job.initiated_by}
+    if job.recovery_point_id:
+        additional["RecoveryPointId"] = job.recovery_point_id
+    if job.progress_percent is not None:
+        additional["ProgressPercent"] = str(job.progress_percent)
+    extended: dict[str, Any] = {
+        "additionalDetails": additional,
+        "subTasks": [
+            {
+                "taskId": 1,
+                "taskName": _TASK_NAMES.get(job.operation, job.operation.value),
+                "taskStatus": job.status.value,
+                **({"taskProgress": f"{job.progress_percent}%"} if job.progress_percent is not None else {}),
+            }
+        ],
+    }
+    if job.operation is JobOperation.RESTORE:
+        if job.restore_target_id:
+            extended["recoveryDestination"] = job.restore_target_id
+        if job.recovery_point_id:
+            extended["sourceRecoverPoint"] = {"recoveryPointID": job.recovery_point_id}
+    if job.warnings:
+        extended["warningDetails"] = [
+            {"resourceIds": [job.datasource_id] if job.datasource_id else [], "warning": [{"message": w}]}
+            for w in job.warnings
+        ]
+    end = job.end_time if job.end_time is not None else now
+    properties: dict[str, Any] = {
+        "activityID": job.id,
+        "backupInstanceFriendlyName": job.instance,
+        "backupInstanceId": f"{vault.id}/backupInstances/{job.instance}",
+        "dataSourceId": job.datasource_id,
+        "dataSourceLocation": job.datasource_location,
+        "dataSourceName": job.datasource_name,
+        "dataSourceSetName": job.datasource_name,
+        "dataSourceType": DISK_DATASOURCE_TYPE,
+        "duration": iso_duration(end - job.start_time),
+        "startTime": rfc3339(job.start_time),
+        "endTime": rfc3339(job.end_time),
+        "extendedInfo": extended,
+        "isUserTriggered": job.operation.is_user_triggered,
+        "operation": job.operation.value,
+        "operationCategory": job.operation.operation_category,
+        "policyId": f"{vault.id}/backupPolicies/{job.policy_name}" if job.policy_name else None,
+        "policyName": job.policy_name,
+        "progressEnabled": False,
+        "sourceResourceGroup": source_group,
+        "sourceSubscriptionID": source_subscription,
+        "status": job.status.value,
+        "subscriptionId": vault.subscription_id,
+        "supportedActions": [],
+        "vaultName": vault.name,
+    }
+    if job.error_code is not None:
+        properties["errorDetails"] = [
+            {"code": job.error_code, "message": job.error_message or job.error_code, "isRetryable": False}
+        ]
+    return {
+        "id": f"{vault.id}/backupJobs/{job.id}",
+        "name": job.id,
+        "type": paths.JOB_TYPE,
+        "properties": {key: value for key, value in properties.items() if value is not None},
+    }
+
+
+_TASK_NAMES = {
+    JobOperation.SCHEDULED_BACKUP: "Take Snapshot",
+    JobOperation.ON_DEMAND_BACKUP: "Take Snapshot",
+    JobOperation.RESTORE: "Create Disk",
+    JobOperation.RETENTION_DELETION: "Delete Snapshot",
+}
+
+
+@routes.get(paths.JOB)
+async def get_job(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    job = await ctx.api.store.get_job(vault, ctx.params["jobId"])
+    if job is None:
+        raise NotFoundError(
+            f"The job '{ctx.params['jobId']}' was not found in vault '{vault.name}'.",
+            code="ResourceNotFound",
+            target="jobId",
+        )
+    return json_response(200, job_resource(vault, job, ctx.now))
+
+
+@routes.get(paths.JOBS)
+async def list_jobs(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    filter_text = ctx.query("$filter")
+    clauses = parse_filter(filter_text, FILTER_FIELDS)
+    times = {
+        (clause.field, clause.op): parse_time(clause.value)
+        for clause in clauses
+        if clause.field in ("startTime", "endTime")
+    }
+    for clause in clauses:
+        if clause.field == "isUserTriggered" and clause.value.lower() not in ("true", "false"):
+            raise ValidationError(
+                "isUserTriggered takes true or false.", code="InvalidQueryParameterValue", target="$filter"
+            )
+    started_from = times.get(("startTime", "ge")) or times.get(("startTime", "gt"))
+    started_to = times.get(("startTime", "le")) or times.get(("startTime", "lt"))
+    after = decode_skip_token(ctx.query("$skipToken"))
+    size = ctx.api.page_size
+    page: list[Job] = []
+    more = False
+    async for job in ctx.api.store.jobs_page(
+        vault, after_id=after, started_from=started_from, started_to=started_to
+    ):
+        if not all(_matches(job, clause) for clause in clauses):
+            continue
+        if len(page) == size:
+            more = True
+            break
+        page.append(job)
+    body: dict[str, Any] = {"value": [job_resource(vault, job, ctx.now) for job in page]}
+    if more:
+        query = {"$skipToken": encode_skip_token(page[-1].id)}
+        if filter_text:
+            query["$filter"] = filter_text
+        body["nextLink"] = ctx.url(paths.JOBS.format(**ctx.params), query)
+    return json_response(200, body)
+
+
+def _matches(job: Job, clause: Comparison) -> bool:
+    if clause.field in ("startTime", "endTime"):
+        moment = job.start_time if clause.field == "startTime" else job.end_time
+        return moment is not None and compare(moment, clause.op, parse_time(clause.value))
+    if clause.field == "isUserTriggered":
+        return (clause.value.lower() == "true") == job.operation.is_user_triggered
+    actual = {
+        "status": job.status.value,
+        "operation": job.operation.value,
+        "operationCategory": job.operation.operation_category,
+        "backupInstanceName": job.instance,
+    }[clause.field]
+    return compare(actual.lower(), clause.op, clause.value.lower())

@@ -1,0 +1,134 @@
+"""``recoveryPoints`` of a backup instance: list (newest first, ``$filter``, paging) and get.
+
+Shape: AzureBackupRecoveryPointResource with ``properties.objectType``
+``AzureBackupDiscreteRecoveryPoint``. The snapshot behind a point is
+``properties.recoveryPointDataStoresDetails[0].metaData``: the ARM id of the
+``Microsoft.Compute/snapshots`` resource (Azure leaves metaData null for disks; nothing
+else in the model can carry it). ``friendlyName`` is the 32-hex id written as a GUID.
+
+``$filter``, as ``az dataprotection recovery-point list --start-time --end-time`` sends it:
+``startDate eq '<ISO>' and endDate eq '<ISO>'`` (either alone), meaning
+``startDate <= recoveryPointTime <= endDate``; ``ge``/``le`` are accepted as synonyms.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from backup.api import paths
+from backup.api.endpoints._common import load_vault
+from backup.api.http import ApiResponse, json_response
+from backup.api.odata import decode_skip_token, page_after, parse_filter, parse_time
+from backup.api.render import rfc3339
+from backup.api.router import RequestContext, RouteTable
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.models import RecoveryPoint, RecoveryPointState
+from backup.errors import NotFoundError
+
+routes = RouteTable()
+
+FILTER_FIELDS = {"startDate": ("eq", "ge", "gt"), "endDate": ("eq", "le", "lt")}
+_STATE = {
+    RecoveryPointState.COMMITTED: "COMMITTED",
+    RecoveryPointState.CREATING: "CREATING",
+    RecoveryPointState.DELETING: "DELETING",
+}
+_TICKS_AT_EPOCH = 621_355_968_000_000_000
+
+
+def recovery_point_resource(
+    vault: VaultRef, instance: BackupInstance, point: RecoveryPoint
+) -> dict[str, Any]:
+    friendly = str(uuid.UUID(hex=point.id))
+    return {
+        "id": f"{vault.id}/backupInstances/{instance.name}/recoveryPoints/{point.id}",
+        "name": point.id,
+        "type": paths.RECOVERY_POINT_TYPE,
+        "properties": {
+            "objectType": "AzureBackupDiscreteRecoveryPoint",
+            "recoveryPointId": point.id,
+            "friendlyName": friendly,
+            "recoveryPointTime": rfc3339(point.created_at),
+            "recoveryPointType": "Incremental",
+            "policyName": instance.policy_name,
+            "retentionTagName": point.retention_tag.value,
+            "retentionTagVersion": str(_ticks(point.created_at)),
+            "expiryTime": rfc3339(point.expires_at),
+            "recoveryPointState": "Completed" if point.state is RecoveryPointState.COMMITTED else "Partial",
+            "recoveryPointDataStoresDetails": [
+                {
+                    "id": friendly,
+                    "type": "OperationalStore",
+                    "creationTime": rfc3339(point.created_at),
+                    "expiryTime": rfc3339(point.expires_at),
+                    "metaData": point.snapshot_id,
+                    "state": _STATE[point.state],
+                    "visible": True,
+                }
+            ],
+        },
+    }
+
+
+def _ticks(moment: datetime) -> int:
+    """.NET ticks (100 ns since 0001-01-01), the form Azure's retentionTagVersion takes."""
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return _TICKS_AT_EPOCH + (delta.days * 86_400 + delta.seconds) * 10_000_000 + delta.microseconds * 10
+
+
+async def _instance(ctx: RequestContext) -> tuple[VaultRef, BackupInstance]:
+    vault, _ = await load_vault(ctx)
+    name = ctx.params["backupInstanceName"]
+    instance = await ctx.api.store.get_instance(vault, name)
+    if instance is None:
+        raise NotFoundError(
+            f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+            code="ResourceNotFound",
+            target="backupInstanceName",
+        )
+    return vault, instance.value
+
+
+@routes.get(paths.RECOVERY_POINT)
+async def get_recovery_point(ctx: RequestContext) -> ApiResponse:
+    vault, instance = await _instance(ctx)
+    point = await ctx.api.store.get_recovery_point(vault, instance.name, ctx.params["recoveryPointId"])
+    if point is None or point.state is RecoveryPointState.DELETING:
+        raise NotFoundError(
+            f"The recovery point '{ctx.params['recoveryPointId']}' was not found.",
+            code="ResourceNotFound",
+            target="recoveryPointId",
+        )
+    return json_response(200, recovery_point_resource(vault, instance, point))
+
+
+@routes.get(paths.RECOVERY_POINTS)
+async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
+    vault, instance = await _instance(ctx)
+    filter_text = ctx.query("$filter")
+    clauses = parse_filter(filter_text, FILTER_FIELDS)
+    start = end = None
+    start_strict = end_strict = False
+    for clause in clauses:
+        if clause.field == "startDate":
+            start, start_strict = parse_time(clause.value), clause.op == "gt"
+        else:
+            end, end_strict = parse_time(clause.value), clause.op == "lt"
+    points = [
+        point
+        for point in await ctx.api.store.list_recovery_points(vault, instance.name)
+        if (start is None or point.created_at > start or (not start_strict and point.created_at == start))
+        and (end is None or point.created_at < end or (not end_strict and point.created_at == end))
+    ]
+    points.sort(key=lambda point: point.id)
+    after = decode_skip_token(ctx.query("$skipToken"))
+    page, token = page_after(points, [point.id for point in points], after, ctx.api.page_size)
+    body: dict[str, Any] = {"value": [recovery_point_resource(vault, instance, point) for point in page]}
+    if token is not None:
+        query = {"$skipToken": token}
+        if filter_text:
+            query["$filter"] = filter_text
+        body["nextLink"] = ctx.url(paths.RECOVERY_POINTS.format(**ctx.params), query)
+    return json_response(200, body)
