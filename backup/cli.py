@@ -27,6 +27,7 @@ from backup.config import Settings
 from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
 
 IDLE_POLL_SECONDS = 0.25
+_log = logging.getLogger(__name__)
 
 
 async def _receive_one_batch(queue: QueueClient, size: int, visibility_timeout: int) -> list[QueueMessage]:

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import ResourceExistsError
 from azure.data.tables.aio import TableClient, TableServiceClient
@@ -27,20 +28,27 @@ RequestHook = Callable[["PipelineRequest[Any]"], None]
 
 
 class RequestCounter:
-    """Counts HTTP requests that reach storage, retries included; benchmarks read it."""
+    """Counts HTTP requests that reach storage, retries included; benchmarks read it.
+
+    ``by_endpoint`` is keyed by ``host:port``, which tells table requests from queue requests.
+    """
 
     def __init__(self) -> None:
         self.total = 0
         self.by_method: dict[str, int] = {}
+        self.by_endpoint: dict[str, int] = {}
 
     def __call__(self, request: PipelineRequest[Any]) -> None:
         self.total += 1
         method = request.http_request.method
         self.by_method[method] = self.by_method.get(method, 0) + 1
+        endpoint = urlsplit(request.http_request.url).netloc
+        self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
 
     def reset(self) -> None:
         self.total = 0
         self.by_method.clear()
+        self.by_endpoint.clear()
 
 
 class StorageClients:
@@ -52,10 +60,14 @@ class StorageClients:
         *,
         credential: AsyncTokenCredential | None = None,
         request_hook: RequestHook | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self._settings = settings
         self._credential = credential
         self._client_options: dict[str, Any] = {"raw_request_hook": request_hook} if request_hook else {}
+        if ca_bundle:
+            # A CA to trust besides the system's (tests: Azurite over HTTPS with a throwaway CA).
+            self._client_options["connection_verify"] = ca_bundle
         self._table_service: TableServiceClient | None = None
         self._queue_service: QueueServiceClient | None = None
         self._tables: dict[str, TableClient] = {}

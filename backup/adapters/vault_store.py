@@ -66,10 +66,22 @@ class PlanState:
 
 @dataclass(frozen=True)
 class ExpiryEntry:
-    instance: str
-    recovery_point_id: str
-    expires_at: datetime
+    """An expiry-index row: a copy of the live recovery point, so retention reads nothing else."""
+
+    point: RecoveryPoint
     row_key: str
+
+    @property
+    def instance(self) -> str:
+        return self.point.instance
+
+    @property
+    def recovery_point_id(self) -> str:
+        return self.point.id
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.point.expires_at
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -420,12 +432,7 @@ class VaultStore:
         """Only the expiry-index rows at or before ``now``: history is never read."""
         lower, upper = keys.expired_before(now)
         return [
-            ExpiryEntry(
-                instance=entity["Instance"],
-                recovery_point_id=entity["RecoveryPointId"],
-                expires_at=_aware(entity["ExpiresAt"]),
-                row_key=entity["RowKey"],
-            )
+            ExpiryEntry(_recovery_point_from(entity), entity["RowKey"])
             async for entity in self._range(self.partition(vault), lower, upper)
         ]
 
@@ -753,11 +760,9 @@ def _recovery_point_from(entity: Mapping[str, Any]) -> RecoveryPoint:
 
 def _expiry_entity(point: RecoveryPoint) -> Entity:
     return {
+        **_recovery_point_entity(point, None),
         "RowKey": keys.expiry_key(point.expires_at, point.instance, point.id),
         "Kind": "expiry",
-        "Instance": point.instance,
-        "RecoveryPointId": point.id,
-        "ExpiresAt": point.expires_at,
     }
 
 

@@ -201,10 +201,14 @@ def select_expired(
     now: datetime,
     protection_state: ProtectionState,
     in_use: Collection[str] = frozenset(),
+    newest_created_at: datetime | None = None,
 ) -> tuple[RecoveryPoint, ...]:
     """The points of one instance that retention may delete at ``now``, oldest first.
 
-    ``in_use`` holds the ids of points that running restores read from.
+    ``in_use`` holds the ids of points that running restores read from. A caller that passes
+    only some of the instance's points (say, just the expired ones) gives the creation time of
+    its newest point as ``newest_created_at``, so the n+1 rule keeps the true newest point and
+    not merely the newest of those passed.
     """
     _require_aware(now)
     candidates = list(points)
@@ -212,7 +216,7 @@ def select_expired(
         raise ValueError("select_expired works on the points of one backup instance at a time")
     if not protection_state.applies_retention:
         return ()
-    kept = _always_kept(candidates)
+    kept = _always_kept(candidates, newest_created_at)
     expired = (
         point
         for point in candidates
@@ -224,13 +228,15 @@ def select_expired(
     return tuple(sorted(expired, key=lambda point: (point.created_at, point.id)))
 
 
-def _always_kept(points: list[RecoveryPoint]) -> set[str]:
+def _always_kept(points: list[RecoveryPoint], newest_created_at: datetime | None) -> set[str]:
     alive = [point for point in points if point.state is not RecoveryPointState.DELETING]
     committed = [point for point in alive if point.state is RecoveryPointState.COMMITTED]
     kept = set()
     for group in (alive, committed):
         if group:
-            kept.add(max(group, key=lambda point: (point.created_at, point.id)).id)
+            newest = max(group, key=lambda point: (point.created_at, point.id))
+            if newest_created_at is None or newest.created_at >= newest_created_at:
+                kept.add(newest.id)
     return kept
 
 

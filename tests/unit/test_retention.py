@@ -341,3 +341,23 @@ def test_latest_tag_times_decide_exactly_what_the_whole_history_decides() -> Non
             take(history, moment)
         moment += timedelta(hours=6)
     assert sum(1 for point in history if WEEKLY in point.earned_tags) == 3
+
+
+def test_given_only_some_points_the_true_newest_decides_what_is_kept() -> None:
+    older = expired(utc(2024, 1, 1))
+    old = expired(utc(2024, 1, 2))
+    # Only the expired points are passed; a newer live point exists (its time is given).
+    everything = select_expired([older, old], utc(2024, 2, 1), ProtectionState.PROTECTION_CONFIGURED)
+    with_newest = select_expired(
+        [older, old],
+        utc(2024, 2, 1),
+        ProtectionState.PROTECTION_CONFIGURED,
+        newest_created_at=utc(2024, 1, 30),
+    )
+    assert ids(everything) == [older.id]
+    assert ids(with_newest) == [older.id, old.id]
+    # When the newest point is among those passed, it is still kept.
+    kept = select_expired(
+        [older, old], utc(2024, 2, 1), ProtectionState.PROTECTION_CONFIGURED, newest_created_at=old.created_at
+    )
+    assert ids(kept) == [older.id]
