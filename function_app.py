@@ -9,8 +9,10 @@ import azure.functions as func
 from backup.entrypoints.api import blueprint as api
 from backup.entrypoints.engine import blueprint as engine
 from backup.entrypoints.health import blueprint as health
+from backup.entrypoints.restore import blueprint as restore
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(health)
 app.register_functions(engine)
+app.register_functions(restore)
 app.register_functions(api)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from backup import names
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.storage import StorageClients
+from backup.adapters.storage import RequestHook, StorageClients
 from backup.adapters.vault_store import VaultStore
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
@@ -24,8 +24,9 @@ from backup.services.backup_runner import BackupRunner
 from backup.services.planner import Planner, send_all
 from backup.services.policies import PolicyCache
 from backup.services.reconcile import Reconciler
+from backup.services.restore import RestoreRunner
 from backup.services.retention import RetentionSweeper
-from backup.telemetry import Telemetry
+from backup.telemetry import Telemetry, configure_logging
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -62,14 +63,31 @@ class Runtime:
     policies: PolicyCache = field(default_factory=PolicyCache)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        telemetry: Telemetry | None = None,
+        storage_request_hook: RequestHook | None = None,
+        arm_retry_total: int = 3,
+        arm_polling_interval: float | None = None,
+    ) -> Runtime:
+        """Production defaults; tests and benchmarks override the clock, the hooks and the waits."""
+        telemetry = telemetry or Telemetry()
         return cls(
             settings=settings,
             clock=clock or clock_from(settings),
-            storage=StorageClients(settings),
+            storage=StorageClients(settings, request_hook=storage_request_hook),
             compute=ComputeGateway(
-                arm_credential(settings), endpoint=settings.arm_endpoint, ca_bundle=settings.arm_ca_bundle
+                arm_credential(settings),
+                endpoint=settings.arm_endpoint,
+                ca_bundle=settings.arm_ca_bundle,
+                retry_total=arm_retry_total,
+                polling_interval=arm_polling_interval,
+                response_hook=telemetry.arm_response,
             ),
+            telemetry=telemetry,
         )
 
     @cached_property
@@ -90,7 +108,11 @@ class Runtime:
 
     @cached_property
     def reconciler(self) -> Reconciler:
-        return Reconciler(self.store, self.compute, self.clock)
+        return Reconciler(self.store, self.compute, self.clock, self.telemetry)
+
+    @cached_property
+    def restore_runner(self) -> RestoreRunner:
+        return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
 
     async def send_backup_requests(self, messages: Sequence[str]) -> None:
         queue = await self.storage.queue(names.BACKUP_QUEUE)
@@ -148,4 +170,5 @@ def configure_telemetry(settings: Settings) -> None:
     configure_azure_monitor(
         credential=ManagedIdentityCredential(client_id=settings.managed_identity_client_id)
     )
+    configure_logging()
     _log.info("Azure Monitor telemetry configured")

@@ -29,6 +29,11 @@ APPLY_RETENTION_SCHEDULE = "APPLY_RETENTION_SCHEDULE"
 
 APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 
+# Days a deleted backup instance ("stop protection and delete data") stays soft-deleted, with
+# its snapshots, before it is purged; undelete is possible until then.
+SOFT_DELETE_RETENTION_DAYS = "SOFT_DELETE_RETENTION_DAYS"
+DEFAULT_SOFT_DELETE_RETENTION_DAYS = 14
+
 # Set by the platform (never by us) when App Service Authentication is on; only then is the
 # X-MS-CLIENT-PRINCIPAL header trusted.
 WEBSITE_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
@@ -59,6 +64,7 @@ class Settings:
     storage_client_id: str | None = None
     clock_speed: float | None = None
     clock_origin: str | None = None
+    soft_delete_retention_days: int = DEFAULT_SOFT_DELETE_RETENTION_DAYS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -79,4 +85,19 @@ class Settings:
             storage_client_id=optional(STORAGE_CLIENT_ID),
             clock_speed=float(speed) if (speed := optional(CLOCK_SPEED)) else None,
             clock_origin=optional(CLOCK_ORIGIN),
+            soft_delete_retention_days=_days(optional(SOFT_DELETE_RETENTION_DAYS)),
         )
+
+
+def _days(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_SOFT_DELETE_RETENTION_DAYS
+    try:
+        days = int(value)
+    except ValueError:
+        days = -1
+    if not 1 <= days <= 180:
+        raise ValueError(
+            f"{SOFT_DELETE_RETENTION_DAYS} must be a whole number of days from 1 to 180, not {value!r}"
+        )
+    return days

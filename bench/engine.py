@@ -28,13 +28,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.storage import RequestCounter, StorageClients
+from backup.adapters.storage import RequestCounter
 from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
-from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import scheduled_backup_job_id
@@ -197,17 +195,8 @@ async def bench_runtime(azurite_endpoints: Any, emulator: EmulatorServer) -> Any
         arm_ca_bundle=emulator.ca_bundle,
         arm_static_token=TOKEN,
     )
-    runtime = Runtime(
-        settings=settings,
-        clock=clock,
-        storage=StorageClients(settings, request_hook=counter),
-        compute=ComputeGateway(
-            AsyncStaticTokenCredential(TOKEN),
-            endpoint=emulator.url,
-            ca_bundle=emulator.ca_bundle,
-            retry_total=5,
-            polling_interval=0,
-        ),
+    runtime = Runtime.from_settings(
+        settings, clock=clock, storage_request_hook=counter, arm_retry_total=5, arm_polling_interval=0
     )
     endpoint = azurite_endpoints.table_url.split("://")[1].split("/")[0]
     bench = Bench(runtime, clock, emulator, counter, endpoint)

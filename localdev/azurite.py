@@ -2,10 +2,18 @@
 
 Azurite binds 127.0.0.1, never ``localhost``: azure-data-tables treats ``localhost`` on any
 port other than 10002 as a Cosmos DB endpoint and builds the wrong URLs.
+
+By default it speaks plain http and takes the well-known account key. ``Azurite(https=True)``
+serves every service over HTTPS with a throwaway ``trustme`` CA (``endpoints.ca_bundle``);
+``Azurite(oauth=True)`` (HTTPS implied) also accepts Entra bearer tokens (``--oauth basic``):
+Azurite then checks only that the token is a well-formed JWT, unexpired, from an Entra issuer,
+for the storage audience; it checks no signature and no role. See :func:`fake_entra_token`.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import shutil
 import socket
@@ -21,6 +29,9 @@ ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 HOST = "127.0.0.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STORAGE_AUDIENCE = "https://storage.azure.com"
+TLS_DIR_NAME = "tls"
+CA_FILE_NAME = "azurite-ca.pem"
 
 
 def free_port() -> int:
@@ -41,14 +52,49 @@ def _wait_for_port(port: int, deadline: float, process: subprocess.Popen[bytes])
     raise TimeoutError(f"Azurite did not listen on {HOST}:{port} in time")
 
 
+def fake_entra_token(
+    audience: str = STORAGE_AUDIENCE,
+    *,
+    tenant_id: str = "00000000-0000-0000-0000-000000000000",
+    object_id: str = "00000000-0000-0000-0000-0000000000aa",
+    issued_at: float | None = None,
+    lifetime_seconds: int = 3600,
+) -> str:
+    """An unsigned JWT shaped like an Entra access token, which Azurite's ``--oauth basic`` accepts.
+
+    Azurite wants ``aud`` (the storage audience), ``iss`` (an Entra ``sts.windows.net`` issuer),
+    ``iat``/``nbf``/``exp`` around now; it does not verify the signature.
+    """
+    now = int(time.time() if issued_at is None else issued_at)
+
+    def part(value: dict[str, object]) -> str:
+        raw = json.dumps(value, separators=(",", ":")).encode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    claims: dict[str, object] = {
+        "aud": audience,
+        "iss": f"https://sts.windows.net/{tenant_id}/",
+        "iat": now - 60,
+        "nbf": now - 60,
+        "exp": now + lifetime_seconds,
+        "oid": object_id,
+        "tid": tenant_id,
+        "ver": "1.0",
+    }
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.unsigned"
+
+
 @dataclass(frozen=True)
 class AzuriteEndpoints:
     blob_port: int
     queue_port: int
     table_port: int
+    scheme: str = "http"
+    ca_bundle: str | None = None
+    """The CA that signed Azurite's certificate (HTTPS mode): clients' ``connection_verify``."""
 
     def service_url(self, port: int) -> str:
-        return f"http://{HOST}:{port}/{ACCOUNT_NAME}"
+        return f"{self.scheme}://{HOST}:{port}/{ACCOUNT_NAME}"
 
     @property
     def blob_url(self) -> str:
@@ -65,10 +111,25 @@ class AzuriteEndpoints:
     @property
     def connection_string(self) -> str:
         return (
-            "DefaultEndpointsProtocol=http;"
+            f"DefaultEndpointsProtocol={self.scheme};"
             f"AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.blob_url};QueueEndpoint={self.queue_url};TableEndpoint={self.table_url};"
         )
+
+
+def _write_tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A fresh CA and a leaf for 127.0.0.1 and localhost, as PEM files: (cert chain, key, CA)."""
+    import trustme  # a development dependency, needed only in HTTPS mode
+
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = trustme.CA(organization_name="Azure Disk Backup local Azurite")
+    leaf = ca.issue_cert(HOST, "localhost")
+    cert, key = directory / "azurite-cert.pem", directory / "azurite-key.pem"
+    ca_file = directory / CA_FILE_NAME
+    cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    leaf.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    return cert, key, ca_file
 
 
 class Azurite:
@@ -83,13 +144,26 @@ class Azurite:
         location: Path | None = None,
         extra_args: tuple[str, ...] = (),
         startup_timeout: float = 30.0,
+        https: bool = False,
+        oauth: bool = False,
     ) -> None:
-        self.endpoints = AzuriteEndpoints(
-            blob_port or free_port(), queue_port or free_port(), table_port or free_port()
-        )
+        https = https or oauth  # Azurite (and azure-core) refuse bearer tokens over http
         self._owns_location = location is None
         self.location = location or Path(tempfile.mkdtemp(prefix="azurite-"))
-        self._extra_args = extra_args
+        tls_args: tuple[str, ...] = ()
+        ca_bundle: str | None = None
+        if https:
+            cert, key, ca = _write_tls_files(self.location / TLS_DIR_NAME)
+            tls_args = ("--cert", str(cert), "--key", str(key))
+            ca_bundle = str(ca)
+        self.endpoints = AzuriteEndpoints(
+            blob_port or free_port(),
+            queue_port or free_port(),
+            table_port or free_port(),
+            scheme="https" if https else "http",
+            ca_bundle=ca_bundle,
+        )
+        self._extra_args = (*tls_args, *(("--oauth", "basic") if oauth else ()), *extra_args)
         self._startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.rest import HttpRequest
 from azure.mgmt.authorization.v2022_04_01.aio import AuthorizationManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.compute.models import Disk, Snapshot
@@ -51,8 +52,10 @@ from backup.errors import (
 
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
+    from azure.core.pipeline import PipelineResponse
 
 ARM_SCOPE = "https://management.azure.com/.default"
+RESOURCE_GROUPS_API_VERSION = "2021-04-01"
 # ARM error codes for quotas rather than plain conflicts.
 _LIMIT_CODES = frozenset(
     {"SnapshotsLimitReached", "IncrementalSnapshotsPerDiskLimitReached", "TooManySnapshots", "QuotaExceeded"}
@@ -246,6 +249,7 @@ class ComputeGateway:
         retry_total: int = 3,
         retry_backoff_factor: float = 0.8,
         polling_interval: float | None = None,
+        response_hook: Callable[[PipelineResponse[Any, Any]], None] | None = None,
     ) -> None:
         self._credential = credential
         self._options: dict[str, Any] = {
@@ -256,6 +260,9 @@ class ComputeGateway:
         }
         if ca_bundle:
             self._options["connection_verify"] = ca_bundle
+        if response_hook is not None:
+            # Runs after the retry policy, so it sees every attempt's response (telemetry counts 429s).
+            self._options["raw_response_hook"] = response_hook
         self._polling: dict[str, Any] = (
             {} if polling_interval is None else {"polling_interval": polling_interval}
         )
@@ -376,6 +383,27 @@ class ComputeGateway:
             poller = await client.disks.begin_create_or_update(target.resource_group, target.name, Disk(body))
             result = await poller.result()
         return _disk_from_wire(result.as_dict())
+
+    async def resource_group_exists(self, group: ResourceGroupId) -> bool:
+        """Whether the resource group exists (``GET /subscriptions/{s}/resourcegroups/{rg}``).
+
+        A raw GET through the Compute client's pipeline (same credential, retries and TLS
+        settings), so no Microsoft.Resources client is needed. An unknown subscription counts
+        as "does not exist"; a caller without ``Microsoft.Resources/subscriptions/resourceGroups/read``
+        gets :class:`AuthorizationError`.
+        """
+        client = self._compute_client(group.subscription_id)
+        request = HttpRequest(
+            "GET",
+            f"/subscriptions/{group.subscription_id}/resourcegroups/{group.resource_group}"
+            f"?api-version={RESOURCE_GROUPS_API_VERSION}",
+        )
+        async with _arm_call():
+            response = await client.send_request(request)
+            if response.status_code == 404:
+                return False
+            response.raise_for_status()
+        return True
 
     async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions:
         """The calling identity's effective actions at a resource group or a Compute resource."""

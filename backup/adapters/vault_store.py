@@ -8,6 +8,7 @@ another writer could reach; a write that lost a race raises :class:`ConcurrencyE
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -625,6 +626,214 @@ class VaultStore:
             return None
         return Versioned(json.loads(entity["DocumentJson"]), _etag(entity))
 
+    # --- Protection lifecycle ---
+    # Listing instances, the cross-vault datasource claims that keep one disk in one vault, and
+    # the deletes that purge a soft-deleted instance. Claims live in their own partition
+    # (DATASOURCE_PARTITION, RowKey = sha256 of the lower-cased disk id); they cannot share a
+    # transaction with the instance row, so they are claimed before the instance is created
+    # and verified against the instance they name whenever they are read.
+
+    async def list_instances(
+        self, vault: VaultRef, *, state: ProtectionState | None = None
+    ) -> list[Versioned[BackupInstance]]:
+        """The vault's instance rows (planner rows skipped) by RowKey, optionally of one state only."""
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        filter_text = "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper and Kind eq 'instance'"
+        parameters: dict[str, Any] = {"pk": self.partition(vault), "lower": lower, "upper": upper}
+        if state is not None:
+            filter_text += " and ProtectionState eq @state"
+            parameters["state"] = state.value
+        return [
+            Versioned(_instance_from(vault, entity), _etag(entity))
+            async for entity in self._query(filter_text, parameters)
+        ]
+
+    async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None:
+        entity = await self._point(DATASOURCE_PARTITION, _claim_key(disk_id))
+        if entity is None:
+            return None
+        claim = DatasourceClaim(
+            disk_id=entity["DiskId"],
+            vault=VaultRef(entity["SubscriptionId"], entity["ResourceGroup"], entity["VaultName"]),
+            instance=entity["Instance"],
+            claimed_at=_aware(entity["ClaimedAt"]),
+        )
+        return Versioned(claim, _etag(entity))
+
+    async def put_datasource_claim(self, claim: DatasourceClaim, etag: str | None = None) -> str:
+        """Insert a claim (ConflictError when one exists) or, with ``etag``, take over a stale one
+        (ConcurrencyError when it changed since it was read)."""
+        entity = {
+            "RowKey": _claim_key(claim.disk_id),
+            "Kind": "datasourceClaim",
+            "DiskId": claim.disk_id,
+            "SubscriptionId": claim.vault.subscription_id,
+            "ResourceGroup": claim.vault.resource_group,
+            "VaultName": claim.vault.name,
+            "Instance": claim.instance,
+            "ClaimedAt": claim.claimed_at,
+        }
+        operation = ("create", entity) if etag is None else _replace(entity, etag)
+        results = await self._transact(DATASOURCE_PARTITION, [operation])
+        return str(results[0]["etag"])
+
+    async def release_datasource_claim(self, disk_id: str, vault: VaultRef, instance: str) -> None:
+        """Delete the disk's claim if it still names this vault's instance; anything else is left."""
+        current = await self.get_datasource_claim(disk_id)
+        if current is None or not current.value.names(vault, instance):
+            return
+        try:
+            await self._transact(
+                DATASOURCE_PARTITION,
+                [
+                    (
+                        "delete",
+                        {"RowKey": _claim_key(disk_id)},
+                        {"etag": current.etag, "match_condition": MatchConditions.IfNotModified},
+                    )
+                ],
+            )
+        except ConcurrencyError:
+            return  # taken over or released meanwhile: no longer ours to release
+
+    async def delete_recovery_points(
+        self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
+    ) -> None:
+        """Remove recovery point rows and their expiry rows (a point not yet ``Deleting`` has one),
+        recording ``jobs`` in the same transaction. At most 33 points per call."""
+        operations: list[Operation] = []
+        for point in points:
+            operations.append(("delete", {"RowKey": keys.recovery_point_key(point.instance, point.id)}))
+            if point.state is not RecoveryPointState.DELETING:
+                operations.append(
+                    ("delete", {"RowKey": keys.expiry_key(point.expires_at, point.instance, point.id)})
+                )
+        operations.extend(("upsert", _job_entity(job), {"mode": UpdateMode.REPLACE}) for job in jobs)
+        if len(operations) > MAX_BATCH:
+            raise ValueError(f"delete_recovery_points takes at most {MAX_BATCH} operations at once")
+        if not operations:
+            return
+        partition = self.partition(vault)
+        try:
+            await self._transact(partition, operations)
+        except ConcurrencyError:
+            # A row was already gone (a 404 fails the whole transaction): go one by one.
+            for operation in operations:
+                try:
+                    await self._transact(partition, [operation])
+                except ConcurrencyError:
+                    continue
+
+    async def delete_instance(self, current: Versioned[BackupInstance]) -> None:
+        """Remove the instance row (only if unchanged since read) and its planner row, together."""
+        instance = current.value
+        partition = self.partition(instance.vault)
+        condition = {"etag": current.etag, "match_condition": MatchConditions.IfNotModified}
+        operations: list[Operation] = [("delete", {"RowKey": keys.instance_key(instance.name)}, condition)]
+        if await self._point(partition, keys.plan_key(instance.name)) is not None:
+            operations.append(("delete", {"RowKey": keys.plan_key(instance.name)}))
+        await self._transact(partition, operations)
+
+    # --- On-demand backup and restore ---------------------------------------------------------
+
+    async def accept_on_demand_backup(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, job: Job
+    ) -> Versioned[BackupInstance]:
+        """The API's one write for an on-demand backup: the instance (with the request time it
+        counts against the daily limit, if unchanged since read) and the InProgress job, atomically."""
+        results = await self._transact(
+            self.partition(updated.vault),
+            [_replace(_instance_entity(updated), current.etag), ("create", _job_entity(job))],
+        )
+        return Versioned(updated, str(results[0]["etag"]))
+
+    async def get_recovery_point_versioned(
+        self, vault: VaultRef, instance: str, point_id: str
+    ) -> Versioned[RecoveryPoint] | None:
+        entity = await self._point(self.partition(vault), keys.recovery_point_key(instance, point_id))
+        return Versioned(_recovery_point_from(entity), _etag(entity)) if entity else None
+
+    async def get_restore_usage(
+        self, vault: VaultRef, instance: str
+    ) -> Versioned[tuple[datetime, ...]] | None:
+        """When the instance's recent restores were requested (RowKey ``q|{instance}``), with its ETag."""
+        entity = await self._point(self.partition(vault), _restore_usage_key(instance))
+        if entity is None:
+            return None
+        times = tuple(
+            at for text in json.loads(entity.get("RecentRestoresJson") or "[]") if (at := _parse_iso(text))
+        )
+        return Versioned(times, _etag(entity))
+
+    async def accept_restore(
+        self,
+        vault: VaultRef,
+        instance: str,
+        *,
+        usage: Versioned[tuple[datetime, ...]] | None,
+        recent_restores: Sequence[datetime],
+        job: Job,
+        point: Versioned[RecoveryPoint],
+        in_use_until: datetime,
+    ) -> None:
+        """The API's one write for a restore, atomically: the instance's restore count (if unchanged
+        since read), the InProgress job, and ``InUseUntil`` on the recovery point (if unchanged since
+        read) and on its expiry-index copy (which retention reads), so retention skips the point."""
+        usage_entity = {
+            "RowKey": _restore_usage_key(instance),
+            "Kind": "restoreUsage",
+            "Instance": instance,
+            "RecentRestoresJson": json.dumps([_iso(at) for at in recent_restores]),
+        }
+        value = point.value
+        await self._transact(
+            self.partition(vault),
+            [
+                ("create", usage_entity) if usage is None else _replace(usage_entity, usage.etag),
+                ("create", _job_entity(job)),
+                _merge(
+                    {"RowKey": keys.recovery_point_key(instance, value.id), "InUseUntil": in_use_until},
+                    point.etag,
+                ),
+                (
+                    "update",
+                    {
+                        "RowKey": keys.expiry_key(value.expires_at, value.instance, value.id),
+                        "InUseUntil": in_use_until,
+                    },
+                    {"mode": UpdateMode.MERGE},
+                ),
+            ],
+        )
+
+    async def release_recovery_point(
+        self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime
+    ) -> None:
+        """Drop ``InUseUntil`` from a point and its expiry-index copy, but only where it still holds
+        this restore's lease (a later restore of the same point may have extended it)."""
+        for row in (
+            keys.recovery_point_key(point.instance, point.id),
+            keys.expiry_key(point.expires_at, point.instance, point.id),
+        ):
+            await self._release_row(self.partition(vault), row, in_use_until)
+
+    async def _release_row(self, partition: str, row: str, in_use_until: datetime) -> None:
+        for _ in range(3):
+            entity = await self._point(partition, row)
+            held = _utc(entity.get("InUseUntil")) if entity else None
+            if entity is None or held is None or abs((held - in_use_until).total_seconds()) >= 1:
+                return
+            released = {
+                name: value
+                for name, value in entity.items()
+                if name not in ("InUseUntil", "PartitionKey", "Timestamp")
+            }
+            try:
+                await self._transact(partition, [_replace(released, _etag(entity))])
+            except ConcurrencyError:
+                continue
+            return
+
 
 # --- entity mapping ---------------------------------------------------------------------------
 
@@ -661,6 +870,8 @@ def _instance_entity(instance: BackupInstance) -> Entity:
             "DatasourceMissingSince": instance.datasource_missing_since,
             "LastAttemptedSlot": instance.last_attempted_slot,
             "DocumentJson": json.dumps(instance.document),
+            "DeletedAt": instance.deleted_at,
+            "PurgeAt": instance.purge_at,
         }
     )
 
@@ -694,6 +905,8 @@ def _instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance
         datasource_missing_since=_utc(entity.get("DatasourceMissingSince")),
         last_attempted_slot=_utc(entity.get("LastAttemptedSlot")),
         document=json.loads(entity.get("DocumentJson") or "{}"),
+        deleted_at=_utc(entity.get("DeletedAt")),
+        purge_at=_utc(entity.get("PurgeAt")),
     )
 
 
@@ -814,3 +1027,30 @@ def _job_from(entity: Mapping[str, Any]) -> Job:
         initiated_by=entity.get("InitiatedBy") or "system",
         warnings=tuple(json.loads(entity.get("WarningsJson") or "[]")),
     )
+
+
+def _restore_usage_key(instance: str) -> str:
+    return keys.row_key("q", keys.validated_name(instance, what="backupInstance"))
+
+
+# --- Protection lifecycle: datasource claims ---------------------------------------------------
+
+DATASOURCE_PARTITION = "_datasources"
+"""Not a vault: one row per protected disk, naming the instance that protects it."""
+
+
+@dataclass(frozen=True)
+class DatasourceClaim:
+    """Which backup instance protects a disk (a disk is protected by one instance in one vault)."""
+
+    disk_id: str
+    vault: VaultRef
+    instance: str
+    claimed_at: datetime
+
+    def names(self, vault: VaultRef, instance: str) -> bool:
+        return self.vault.id.lower() == vault.id.lower() and self.instance.lower() == instance.lower()
+
+
+def _claim_key(disk_id: str) -> str:
+    return hashlib.sha256(disk_id.lower().encode()).hexdigest()

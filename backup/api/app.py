@@ -5,11 +5,21 @@ from __future__ import annotations
 from functools import cache
 
 from backup.api import operations
-from backup.api.endpoints import jobs, policies, recovery_points, vaults
+from backup.api.endpoints import actions, instances, jobs, policies, recovery_points, vaults
 from backup.api.router import Router
 
 
 @cache
 def build_router() -> Router:
     """Built once per process; pure (no I/O)."""
-    return Router([vaults.routes, policies.routes, jobs.routes, recovery_points.routes, operations.routes])
+    return Router(
+        [
+            actions.routes,
+            instances.routes,
+            vaults.routes,
+            policies.routes,
+            jobs.routes,
+            recovery_points.routes,
+            operations.routes,
+        ]
+    )

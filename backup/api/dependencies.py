@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from backup.adapters.compute import ComputeGateway
 from backup.adapters.storage import StorageClients
 from backup.adapters.vault_store import VaultStore
 from backup.api.auth import auth_enabled_from_env
@@ -31,6 +32,10 @@ class ApiContext:
     retry_after_seconds: int = 10
     """``Retry-After`` on 202 answers; tests use 0."""
     page_size: int = 100
+    compute: ComputeGateway | None = None
+    """ARM (disks, snapshots, permissions) as the app identity; built from the settings on first
+    use when not given (see :meth:`compute_gateway`)."""
+    _owns_compute: bool = False
 
     @classmethod
     def create(
@@ -41,6 +46,7 @@ class ApiContext:
         auth_enabled: bool | None = None,
         retry_after_seconds: int = 10,
         page_size: int = 100,
+        compute: ComputeGateway | None = None,
     ) -> ApiContext:
         storage = StorageClients(settings)
         return cls(
@@ -51,7 +57,21 @@ class ApiContext:
             auth_enabled=auth_enabled_from_env() if auth_enabled is None else auth_enabled,
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
+            compute=compute,
         )
+
+    def compute_gateway(self) -> ComputeGateway:
+        """The ARM gateway: the one given, or one built from the settings (and closed with the context)."""
+        if self.compute is None:
+            from backup.bootstrap import arm_credential
+
+            self.compute = ComputeGateway(
+                arm_credential(self.settings),
+                endpoint=self.settings.arm_endpoint,
+                ca_bundle=self.settings.arm_ca_bundle,
+            )
+            self._owns_compute = True
+        return self.compute
 
     @property
     def identity_principal_id(self) -> str:
@@ -70,6 +90,9 @@ class ApiContext:
         return UNKNOWN_TENANT_ID
 
     async def close(self) -> None:
+        if self.compute is not None and self._owns_compute:
+            await self.compute.close()
+            self.compute = None
         if self.storage is not None:
             await self.storage.close()
 

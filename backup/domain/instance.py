@@ -56,6 +56,10 @@ class BackupInstance:
     """The newest scheduled slot that ended, as a recovery point, a failed job or a skip."""
     document: Mapping[str, Any] = field(default_factory=dict)
     """The instance's ``properties`` as the client sent them, returned unchanged by the API."""
+    deleted_at: datetime | None = None
+    """When "stop protection and delete data" soft-deleted the instance (``SoftDeleted``)."""
+    purge_at: datetime | None = None
+    """When a soft-deleted instance's snapshots and rows are removed for good."""
 
     @property
     def id(self) -> str:
@@ -140,6 +144,25 @@ class BackupInstance:
                 if self.protection_state is ProtectionState.PROTECTION_CONFIGURED
                 else self.protection_state
             ),
+        )
+
+    @property
+    def is_soft_deleted(self) -> bool:
+        return self.protection_state is ProtectionState.SOFT_DELETED
+
+    def with_protection_state(self, state: ProtectionState) -> BackupInstance:
+        return replace(self, protection_state=state)
+
+    def soft_deleted(self, at: datetime, purge_at: datetime) -> BackupInstance:
+        """Stop protection and delete data: hidden from the API, kept until ``purge_at``."""
+        if purge_at < at:
+            raise ValueError("a soft-deleted instance cannot be purged before it was deleted")
+        return replace(self, protection_state=ProtectionState.SOFT_DELETED, deleted_at=at, purge_at=purge_at)
+
+    def undeleted(self) -> BackupInstance:
+        """Back from soft delete as Azure brings it back: protection stopped, data retained."""
+        return replace(
+            self, protection_state=ProtectionState.PROTECTION_STOPPED, deleted_at=None, purge_at=None
         )
 
     def after_skip(self, slot: datetime) -> BackupInstance:

@@ -49,7 +49,7 @@ from backup.errors import (
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
 from backup.services.reconcile import recovery_point_from_snapshot
-from backup.telemetry import Telemetry
+from backup.telemetry import BACKUP_SPAN, RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
@@ -107,7 +107,12 @@ class BackupRunner:
                 return Outcome.SKIPPED
         job = self._job_for(request, instance)
         with self._telemetry.job_span(
-            "backup", vault=instance.vault.id, instance=instance.name, job_id=job.id, disk_id=instance.disk_id
+            BACKUP_SPAN,
+            vault=instance.vault.id,
+            instance=instance.name,
+            job_id=job.id,
+            disk_id=instance.disk_id,
+            job_type=job.operation.value,
         ) as span:
             try:
                 outcome = await self._attempt(current, request, job)
@@ -115,10 +120,10 @@ class BackupRunner:
                 outcome = await self._settle_or_fail(current, request, job, error)
             except RetryableError as error:
                 if not final_attempt:
-                    span.set_attribute("outcome", "Retrying")
+                    span.set_attribute(RUN_OUTCOME, "Retrying")
                     raise
                 outcome = await self._settle_or_fail(current, request, job, error)
-            span.set_attribute("outcome", outcome.value)
+            span.set_attribute(RUN_OUTCOME, outcome.value)
             return outcome
 
     async def handle_message(self, body: bytes | str, dequeue_count: int) -> Outcome:

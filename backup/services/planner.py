@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -26,7 +27,7 @@ from backup.domain.policy import BackupPolicy
 from backup.domain.schedule import plan_scheduled_run
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
-from backup.telemetry import Telemetry
+from backup.telemetry import Telemetry, instance_health
 
 PLAN_LEASE = timedelta(hours=2)
 """How long a planned slot may stay without an outcome before it is enqueued again."""
@@ -80,10 +81,12 @@ class Planner:
 
     async def _plan_vault(self, vault: VaultRef, now: datetime, result: PlanResult) -> None:
         due: list[tuple[Versioned[PlanState], BackupRequest, bool]] = []
+        health: Counter[str] = Counter()
         for instance, plan in await self._store.instances_with_plans(vault):
             if instance is None or plan is None:
                 continue  # a half-written instance; the API's transaction writes both or neither
             result.instances += 1
+            health[instance_health(instance.value, active=plan.value.active)] += 1
             if not (plan.value.active and instance.value.protection_state.takes_scheduled_backups):
                 continue
             policy = self._policies.parse(plan.value.policy_document)
@@ -93,6 +96,7 @@ class Planner:
                 slot, catch_up = planned
                 request = BackupRequest(vault=vault, instance=instance.value.name, kind=SCHEDULED, slot=slot)
                 due.append((plan, request, catch_up))
+        self._telemetry.instances_by_health(vault.id, health)
         if not due:
             return
         advanced = [

@@ -20,6 +20,7 @@ from backup.domain.models import RecoveryPoint, RetentionTag
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags, is_ours
 from backup.errors import ConcurrencyError, ConflictError
+from backup.telemetry import RECONCILE_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 5
@@ -61,15 +62,19 @@ def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None
 
 
 class Reconciler:
-    def __init__(self, store: VaultStore, compute: ComputeGateway, clock: Clock) -> None:
+    def __init__(
+        self, store: VaultStore, compute: ComputeGateway, clock: Clock, telemetry: Telemetry | None = None
+    ) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
+        self._telemetry = telemetry or Telemetry()
 
     async def reconcile(self) -> ReconcileReport:
         report = ReconcileReport()
         for vault in await self._store.list_vaults():
-            await self.reconcile_vault(vault, report)
+            with self._telemetry.job_span(RECONCILE_SPAN, vault=vault.id):
+                await self.reconcile_vault(vault, report)
         return report
 
     async def reconcile_vault(self, vault: VaultRef, report: ReconcileReport) -> None:

@@ -1,10 +1,10 @@
 """Retention: delete expired recovery points, and only snapshots that are ours and expired.
 
 Per vault, one range query over the expiry index returns exactly the expired points (history
-is never read). For each instance with expired points: one read of the instance, one query
-for its newest point (which is never deleted while the instance is protected: Azure's n+1),
-one point read per expired recovery point, then the snapshots are deleted and everything is
-recorded in one entity-group transaction per instance (chunked at Azure's 100 operations).
+is never read; each index row is a copy of its point). For each instance with expired points:
+one read of the instance, whose newest point's time decides the n+1 rule (the newest point is
+never deleted while the instance is protected), then the snapshots are deleted and everything
+is recorded in one entity-group transaction per instance (chunked at Azure's 100 operations).
 
 A snapshot is deleted only when it still exists, carries our tags, and its tags name the
 same recovery point; anything else is left alone and reported. Recovery points that a
@@ -28,7 +28,7 @@ from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.retention import select_expired
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import BackupError, ConcurrencyError
-from backup.telemetry import Telemetry
+from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
 
@@ -96,23 +96,22 @@ class RetentionSweeper:
         self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
     ) -> None:
         current = await self._store.get_instance(vault, name)
-        points: dict[str, tuple[RecoveryPoint, ExpiryEntry]] = {}
-        for entry in entries:
-            point = await self._store.get_recovery_point(vault, name, entry.recovery_point_id)
-            if point is not None:
-                points[point.id] = (point, entry)
-        if current is None or not points:
+        if current is None:
             return
-        newest = await self._store.newest_recovery_point(vault, name)
-        candidates = [point for point, _ in points.values()]
-        if newest is not None and newest.id not in points:
-            candidates.append(newest)
+        points = {entry.recovery_point_id: (entry.point, entry) for entry in entries}
         now = self._clock.now()
+        candidates = [point for point, _ in points.values()]
         in_use = {
             point.id for point in candidates if point.in_use_until is not None and point.in_use_until > now
         }
-        deletable = select_expired(candidates, now, current.value.protection_state, in_use)
-        result.kept_newest += sum(1 for point_id in points if newest is not None and point_id == newest.id)
+        deletable = select_expired(
+            candidates,
+            now,
+            current.value.protection_state,
+            in_use,
+            newest_created_at=current.value.health.last_successful_backup,
+        )
+        result.kept_newest += len(candidates) - len(deletable) - len(in_use)
         result.skipped_in_use += len(in_use)
 
         for start in range(0, len(deletable), _POINTS_PER_TRANSACTION):
@@ -127,6 +126,7 @@ class RetentionSweeper:
             if removed:
                 current = await self._record(vault, name, current, removed, jobs)
                 result.deleted.extend(point.id for point, _ in removed)
+                self._telemetry.recovery_points_deleted(vault.id, name, len(removed))
 
     async def _delete_snapshot(
         self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult
@@ -146,13 +146,18 @@ class RetentionSweeper:
             recovery_point_id=point.id,
         )
         with self._telemetry.job_span(
-            "retention-deletion", vault=instance.vault.id, instance=instance.name, job_id=job.id
+            RETENTION_DELETION_SPAN,
+            vault=instance.vault.id,
+            instance=instance.name,
+            job_id=job.id,
+            disk_id=instance.disk_id,
+            job_type=job.operation.value,
         ):
             snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
             snapshot = await self._compute.get_snapshot(snapshot_id)
             if snapshot is None:
                 result.already_gone += 1
-                return job.completed(self._clock.now())
+                return self._telemetry.job_outcome(job.completed(self._clock.now()))
             tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
             if (
                 tags is None
@@ -165,7 +170,7 @@ class RetentionSweeper:
                 result.not_ours.append(snapshot.id)
                 return None
             await self._compute.delete_snapshot(snapshot_id)
-            return job.completed(self._clock.now())
+            return self._telemetry.job_outcome(job.completed(self._clock.now()))
 
     async def _record(
         self,

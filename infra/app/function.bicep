@@ -24,6 +24,11 @@ param applicationInsightsName string
 param planBackupsSchedule string
 param applyRetentionSchedule string
 
+@description('Days a deleted backup instance keeps its snapshots (soft delete) before they are purged.')
+@minValue(1)
+@maxValue(180)
+param softDeleteRetentionDays int = 14
+
 @allowed([
   512
   2048
@@ -151,6 +156,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'APPLY_RETENTION_SCHEDULE'
           value: applyRetentionSchedule
+        }
+        {
+          name: 'SOFT_DELETE_RETENTION_DAYS'
+          value: string(softDeleteRetentionDays)
         }
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'

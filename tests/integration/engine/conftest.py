@@ -20,13 +20,11 @@ from azure.data.tables.aio import TableServiceClient
 from azure.storage.queue.aio import QueueServiceClient
 
 from backup import names
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.storage import RequestCounter, StorageClients
+from backup.adapters.storage import RequestCounter
 from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
-from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
@@ -208,18 +206,8 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
         arm_ca_bundle=compute_emulator.ca_bundle,
         arm_static_token=TOKEN,
     )
-    runtime = Runtime(
-        settings=settings,
-        clock=clock,
-        storage=StorageClients(settings, request_hook=counter),
-        compute=ComputeGateway(
-            AsyncStaticTokenCredential(TOKEN),
-            endpoint=compute_emulator.url,
-            ca_bundle=compute_emulator.ca_bundle,
-            retry_total=1,
-            retry_backoff_factor=0,
-            polling_interval=0,
-        ),
+    runtime = Runtime.from_settings(
+        settings, clock=clock, storage_request_hook=counter, arm_retry_total=1, arm_polling_interval=0
     )
     simulation = Simulation(runtime, clock, admin, azurite, counter)
     simulation.sync_emulator_clock()

@@ -1,0 +1,443 @@
+"""``backupInstances`` and their protection lifecycle, ``validateForBackup``, ``deletedBackupInstances``
+and the cross-vault ``backupInstances`` view. The rules live in :mod:`backup.services.protection`.
+
+=======================================================  ==========================================
+request                                                  answer
+=======================================================  ==========================================
+PUT    backupVaults/{v}/backupInstances/{bi}             201 created / 200 updated, synchronous,
+                                                         ``provisioningState: Succeeded`` (the
+                                                         SDK poller takes the body as final); every
+                                                         check fails it with a 4xx and writes nothing
+GET    backupVaults/{v}/backupInstances[/{bi}]           200 (list paged by ``nextLink``)
+DELETE backupVaults/{v}/backupInstances/{bi}             202 + operation (soft delete); 204 if absent
+POST   .../backupInstances/{bi}/stopProtection           202 + operation (``ProtectionStopped``)
+POST   .../backupInstances/{bi}/suspendBackups           202 + operation (``BackupSchedulesSuspended``)
+POST   .../backupInstances/{bi}/resumeProtection         202 + operation (``ProtectionConfigured``)
+POST   .../backupInstances/{bi}/resumeBackups            202 + operation (``ProtectionConfigured``)
+POST   backupVaults/{v}/validateForBackup                202 + operation: Succeeded, or Failed with
+                                                         the failed check's code; request errors and
+                                                         ``UserErrorDppDatasourceAlreadyProtected``
+                                                         are a synchronous 400, as in Azure
+GET    backupVaults/{v}/deletedBackupInstances[/{bi}]    200 (``DeletedBackupInstanceResource``)
+POST   .../deletedBackupInstances/{bi}/undelete          202 + operation (back as ``ProtectionStopped``)
+GET    /subscriptions/{s}[/resourceGroups/{rg}]          200, the cross-vault view (below)
+         /providers/Microsoft.DataProtection/backupInstances
+=======================================================  ==========================================
+
+Lifecycle operations do their work before answering: the 202's operation is already
+terminal, so the SDK's first poll ends it.
+
+The cross-vault view is Azure's extension-resource list (SDK
+``backup_instances_extension_routing.list(resource_id="subscriptions/{s}")``) scoped to a
+subscription or resource group: every visible instance of every vault there, each
+``properties`` carrying an extra ``backupSummary`` object (``vaultId``, ``vaultName``,
+``health`` Healthy/Unhealthy/Inactive, ``consecutiveFailures``, ``lastErrorCode``,
+``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``). ``$filter`` takes
+``vaultName``, ``health``, ``currentProtectionState`` and ``protectionStatus`` with ``eq``
+(case-insensitive), joined by ``and``.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from backup.api import paths
+from backup.api.endpoints._common import invalid, json_type, load_vault
+from backup.api.http import ApiResponse, json_response
+from backup.api.odata import decode_skip_token, page_after, parse_filter
+from backup.api.operations import OperationRecord, OperationStatus, accepted, new_operation_id
+from backup.api.render import rfc3339
+from backup.api.router import RequestContext, RouteTable
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.models import ProtectionState
+from backup.errors import BackupError
+from backup.services.protection import (
+    InstanceSummary,
+    ProtectionCheckError,
+    ProtectionService,
+    parse_backup_instance,
+)
+
+routes = RouteTable()
+
+INSTANCE_TYPE = "Microsoft.DataProtection/backupVaults/backupInstances"
+DELETED_INSTANCE_TYPE = "Microsoft.DataProtection/backupVaults/deletedBackupInstances"
+
+VALIDATE_FOR_BACKUP = paths.VAULT + "/validateForBackup"
+STOP_PROTECTION = paths.BACKUP_INSTANCE + "/stopProtection"
+SUSPEND_BACKUPS = paths.BACKUP_INSTANCE + "/suspendBackups"
+RESUME_PROTECTION = paths.BACKUP_INSTANCE + "/resumeProtection"
+RESUME_BACKUPS = paths.BACKUP_INSTANCE + "/resumeBackups"
+DELETED_INSTANCES = paths.VAULT + "/deletedBackupInstances"
+DELETED_INSTANCE = DELETED_INSTANCES + "/{backupInstanceName}"
+UNDELETE = DELETED_INSTANCE + "/undelete"
+INSTANCES_IN_SUBSCRIPTION = paths.SUBSCRIPTION + paths.PROVIDER + "/backupInstances"
+INSTANCES_IN_RESOURCE_GROUP = paths.RESOURCE_GROUP + paths.PROVIDER + "/backupInstances"
+
+SUMMARY_FILTER_FIELDS = {
+    "vaultName": ("eq",),
+    "health": ("eq",),
+    "currentProtectionState": ("eq",),
+    "protectionStatus": ("eq",),
+}
+
+_STATUS = {
+    ProtectionState.CONFIGURING_PROTECTION: "ConfiguringProtection",
+    ProtectionState.CONFIGURING_PROTECTION_FAILED: "ConfiguringProtectionFailed",
+    ProtectionState.PROTECTION_CONFIGURED: "ProtectionConfigured",
+    ProtectionState.UPDATING_PROTECTION: "ProtectionConfigured",
+    ProtectionState.PROTECTION_ERROR: "ProtectionError",
+    ProtectionState.PROTECTION_STOPPED: "ProtectionStopped",
+    ProtectionState.BACKUP_SCHEDULES_SUSPENDED: "ProtectionStopped",
+    ProtectionState.RETENTION_SCHEDULES_SUSPENDED: "ProtectionConfigured",
+    ProtectionState.SOFT_DELETING: "SoftDeleting",
+    ProtectionState.SOFT_DELETED: "SoftDeleted",
+}
+_DELETE_ACTIVITY_NAMESPACE = uuid.UUID("0c6f5a3e-2b1d-4f7a-9e8c-5d4b3a2f1e0d")
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def instance_properties(instance: BackupInstance) -> dict[str, Any]:
+    """The BackupInstance ``properties``: as configured, plus the state Azure reports."""
+    properties = copy.deepcopy(dict(instance.document))
+    properties["objectType"] = "BackupInstance"
+    disk_name = instance.disk_id.rsplit("/", 1)[-1]
+    properties.setdefault("friendlyName", disk_name)
+    properties.setdefault(
+        "dataSourceInfo",
+        {
+            "objectType": "Datasource",
+            "datasourceType": "Microsoft.Compute/disks",
+            "resourceID": instance.disk_id,
+            "resourceLocation": instance.disk_location,
+            "resourceName": disk_name,
+            "resourceType": "Microsoft.Compute/disks",
+            "resourceUri": instance.disk_id,
+        },
+    )
+    properties.setdefault(
+        "policyInfo",
+        {
+            "policyId": f"{instance.vault.id}/backupPolicies/{instance.policy_name}",
+            "policyParameters": {
+                "dataStoreParametersList": [
+                    {
+                        "objectType": "AzureOperationalStoreParameters",
+                        "dataStoreType": "OperationalStore",
+                        "resourceGroupId": instance.snapshot_resource_group_id,
+                    }
+                ]
+            },
+        },
+    )
+    state = instance.protection_state
+    status: dict[str, Any] = {"status": _STATUS.get(state, state.value)}
+    error = user_facing_error(instance)
+    if error is not None:
+        status["errorDetails"] = error
+        properties["protectionErrorDetails"] = error
+    properties["protectionStatus"] = status
+    properties["currentProtectionState"] = state.value
+    properties["provisioningState"] = "Succeeded"
+    return properties
+
+
+def user_facing_error(instance: BackupInstance) -> dict[str, Any] | None:
+    """Azure's UserFacingError for the last failed backup, while backups keep failing."""
+    health = instance.health
+    if health.consecutive_failures == 0 or not health.last_error_code:
+        return None
+    code = health.last_error_code
+    user_error = code.startswith("UserError")
+    return {
+        "code": code,
+        "message": health.last_error_message or code,
+        "target": instance.disk_id,
+        "isRetryable": not user_error,
+        "isUserError": user_error,
+        "properties": {"consecutiveFailures": str(health.consecutive_failures)},
+    }
+
+
+def instance_resource(instance: BackupInstance) -> dict[str, Any]:
+    return {
+        "id": instance.id,
+        "name": instance.name,
+        "type": INSTANCE_TYPE,
+        "properties": instance_properties(instance),
+    }
+
+
+def deleted_instance_resource(instance: BackupInstance) -> dict[str, Any]:
+    properties = instance_properties(instance)
+    deleted_at = instance.deleted_at
+    properties["deletionInfo"] = {
+        "deletionTime": rfc3339(deleted_at),
+        "billingEndDate": rfc3339(instance.purge_at),
+        "scheduledPurgeTime": rfc3339(instance.purge_at),
+        "deleteActivityID": str(
+            uuid.uuid5(_DELETE_ACTIVITY_NAMESPACE, f"{instance.id.lower()}|{rfc3339(deleted_at)}")
+        ),
+    }
+    return {
+        "id": f"{instance.vault.id}/deletedBackupInstances/{instance.name}",
+        "name": instance.name,
+        "type": DELETED_INSTANCE_TYPE,
+        "properties": properties,
+    }
+
+
+def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
+    instance = summary.instance
+    resource = instance_resource(instance)
+    resource["properties"]["backupSummary"] = {
+        "vaultId": instance.vault.id,
+        "vaultName": instance.vault.name,
+        "health": summary.health,
+        "consecutiveFailures": instance.health.consecutive_failures,
+        "lastErrorCode": instance.health.last_error_code,
+        "lastBackupTime": rfc3339(instance.health.last_successful_backup),
+        "nextScheduledBackupTime": rfc3339(summary.next_backup),
+        "recoveryPointCount": instance.live_recovery_points,
+    }
+    return resource
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _service(ctx: RequestContext) -> ProtectionService:
+    return ProtectionService(
+        ctx.api.store,
+        ctx.api.compute_gateway(),
+        ctx.api.clock,
+        soft_delete_days=ctx.api.settings.soft_delete_retention_days,
+    )
+
+
+def _properties(body: Mapping[str, Any], key: str) -> Any:
+    if body.get(key) is None:
+        raise invalid(key, f"'{key}' is required: the BackupInstance object.", code="MissingProperty")
+    if not isinstance(body[key], dict):
+        raise invalid(key, f"'{key}' must be a JSON object, not {json_type(body[key])}.")
+    return body[key]
+
+
+def _optional_body(ctx: RequestContext) -> None:
+    """Stop and suspend take an optional body (Multi-User Authorization requests, unused here)."""
+    if ctx.request.body and ctx.request.body.strip():
+        ctx.json_object()
+
+
+async def _finished_operation(
+    ctx: RequestContext,
+    vault: VaultRef,
+    location: str,
+    name: str,
+    *,
+    error: BackupError | None = None,
+    result: Mapping[str, Any] | None = None,
+) -> OperationRecord:
+    """An operation that already ended, stored so the SDK's poller can read it."""
+    now = ctx.now
+    record = OperationRecord(
+        id=new_operation_id(vault),
+        vault=vault,
+        location=location,
+        name=name,
+        status=OperationStatus.SUCCEEDED,
+        start_time=now,
+        end_time=now,
+        result=result,
+        initiated_by=ctx.caller.principal_name,
+    )
+    if error is not None:
+        record = record.failed(now, error)
+    await ctx.api.store.put_operation(
+        vault, record.id, record.to_document(), status=record.status.value, create=True
+    )
+    return record
+
+
+async def _lifecycle(
+    ctx: RequestContext,
+    operation: str,
+    action: Callable[[ProtectionService], Callable[[VaultRef, str], Awaitable[BackupInstance]]],
+) -> ApiResponse:
+    vault, stored = await load_vault(ctx)
+    _optional_body(ctx)
+    instance = await action(_service(ctx))(vault, ctx.params["backupInstanceName"])
+    record = await _finished_operation(ctx, vault, stored.value["location"], operation)
+    result_path = f"{instance.id}/operationResults/{record.id}"
+    return accepted(ctx, record, location_url=ctx.url(result_path))
+
+
+def _page(
+    ctx: RequestContext, items: list[Any], keys: list[str], template: str
+) -> tuple[list[Any], str | None]:
+    page, token = page_after(items, keys, decode_skip_token(ctx.query("$skipToken")), ctx.api.page_size)
+    if token is None:
+        return page, None
+    query = {"$skipToken": token}
+    filter_text = ctx.query("$filter")
+    if filter_text:
+        query["$filter"] = filter_text
+    return page, ctx.url(template.format(**ctx.params), query)
+
+
+def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse:
+    body: dict[str, Any] = {"value": values}
+    if next_link is not None:
+        body["nextLink"] = next_link
+    return json_response(200, body)
+
+
+# --- routes ---------------------------------------------------------------------------------------
+
+
+@routes.put(paths.BACKUP_INSTANCE)
+async def put_instance(ctx: RequestContext) -> ApiResponse:
+    vault, stored = await load_vault(ctx)
+    request = parse_backup_instance(_properties(ctx.json_object(), "properties"), vault)
+    instance, created = await _service(ctx).configure(
+        vault, stored.value["location"], ctx.params["backupInstanceName"], request
+    )
+    return json_response(201 if created else 200, instance_resource(instance))
+
+
+@routes.get(paths.BACKUP_INSTANCE)
+async def get_instance(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    current = await _service(ctx).get(vault, ctx.params["backupInstanceName"])
+    return json_response(200, instance_resource(current.value))
+
+
+@routes.get(paths.BACKUP_INSTANCES)
+async def list_instances(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    instances = await _service(ctx).list_instances(vault)
+    instances.sort(key=lambda instance: instance.name.lower())
+    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], paths.BACKUP_INSTANCES)
+    return _listing([instance_resource(instance) for instance in page], next_link)
+
+
+@routes.delete(paths.BACKUP_INSTANCE)
+async def delete_instance(ctx: RequestContext) -> ApiResponse:
+    vault, stored = await load_vault(ctx)
+    deleted = await _service(ctx).delete(vault, ctx.params["backupInstanceName"])
+    if deleted is None:
+        return ApiResponse(204)
+    record = await _finished_operation(ctx, vault, stored.value["location"], "DeleteBackupInstance")
+    return accepted(ctx, record, location_url=ctx.url(f"{deleted.id}/operationResults/{record.id}"))
+
+
+@routes.post(STOP_PROTECTION)
+async def stop_protection(ctx: RequestContext) -> ApiResponse:
+    return await _lifecycle(ctx, "StopProtection", lambda service: service.stop_protection)
+
+
+@routes.post(SUSPEND_BACKUPS)
+async def suspend_backups(ctx: RequestContext) -> ApiResponse:
+    return await _lifecycle(ctx, "SuspendBackups", lambda service: service.suspend_backups)
+
+
+@routes.post(RESUME_PROTECTION)
+async def resume_protection(ctx: RequestContext) -> ApiResponse:
+    return await _lifecycle(ctx, "ResumeProtection", lambda service: service.resume_protection)
+
+
+@routes.post(RESUME_BACKUPS)
+async def resume_backups(ctx: RequestContext) -> ApiResponse:
+    return await _lifecycle(ctx, "ResumeBackups", lambda service: service.resume_backups)
+
+
+@routes.post(VALIDATE_FOR_BACKUP)
+async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
+    vault, stored = await load_vault(ctx)
+    request = parse_backup_instance(
+        _properties(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
+    )
+    service = _service(ctx)
+    _, policy = await service.check_request(vault, request)
+    location = stored.value["location"]
+    failure: ProtectionCheckError | None = None
+    try:
+        await service.check_resources(location, request, policy)
+    except ProtectionCheckError as error:
+        failure = error
+    record = await _finished_operation(
+        ctx,
+        vault,
+        location,
+        "ValidateForBackup",
+        error=failure,
+        result={"objectType": "OperationJobExtendedInfo"},
+    )
+    return accepted(ctx, record)
+
+
+@routes.get(DELETED_INSTANCES)
+async def list_deleted_instances(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    instances = await _service(ctx).list_deleted(vault)
+    instances.sort(key=lambda instance: instance.name.lower())
+    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], DELETED_INSTANCES)
+    return _listing([deleted_instance_resource(instance) for instance in page], next_link)
+
+
+@routes.get(DELETED_INSTANCE)
+async def get_deleted_instance(ctx: RequestContext) -> ApiResponse:
+    vault, _ = await load_vault(ctx)
+    current = await _service(ctx).get_deleted(vault, ctx.params["backupInstanceName"])
+    return json_response(200, deleted_instance_resource(current.value))
+
+
+@routes.post(UNDELETE)
+async def undelete_instance(ctx: RequestContext) -> ApiResponse:
+    vault, stored = await load_vault(ctx)
+    _optional_body(ctx)
+    await _service(ctx).undelete(vault, ctx.params["backupInstanceName"])
+    record = await _finished_operation(ctx, vault, stored.value["location"], "UndeleteBackupInstance")
+    return accepted(ctx, record)
+
+
+@routes.get(INSTANCES_IN_SUBSCRIPTION)
+async def list_instances_in_subscription(ctx: RequestContext) -> ApiResponse:
+    return await _summaries(ctx, None, INSTANCES_IN_SUBSCRIPTION)
+
+
+@routes.get(INSTANCES_IN_RESOURCE_GROUP)
+async def list_instances_in_resource_group(ctx: RequestContext) -> ApiResponse:
+    return await _summaries(ctx, ctx.params["resourceGroupName"], INSTANCES_IN_RESOURCE_GROUP)
+
+
+async def _summaries(ctx: RequestContext, resource_group: str | None, template: str) -> ApiResponse:
+    clauses = parse_filter(ctx.query("$filter"), SUMMARY_FILTER_FIELDS)
+    summaries = await _service(ctx).summaries(ctx.params["subscriptionId"], resource_group)
+    resources = [summary_resource(summary) for summary in summaries]
+    for clause in clauses:
+        wanted = clause.value.casefold()
+        resources = [resource for resource in resources if _field(resource, clause.field) == wanted]
+    resources.sort(key=_summary_key)
+    page, next_link = _page(ctx, resources, [_summary_key(r) for r in resources], template)
+    return _listing(page, next_link)
+
+
+def _field(resource: Mapping[str, Any], name: str) -> str:
+    properties = resource["properties"]
+    value: object = {
+        "vaultName": properties["backupSummary"]["vaultName"],
+        "health": properties["backupSummary"]["health"],
+        "currentProtectionState": properties["currentProtectionState"],
+        "protectionStatus": properties["protectionStatus"]["status"],
+    }[name]
+    return str(value).casefold()
+
+
+def _summary_key(resource: Mapping[str, Any]) -> str:
+    return str(resource["id"]).lower()

@@ -1,0 +1,190 @@
+"""Accepting an on-demand ("adhoc") backup: check, count it, record the job, hand it to the engine.
+
+The API does everything that can refuse the request, so a refusal is an immediate 4xx and
+not a failed job: the instance exists and takes backups, ``ruleName`` is the policy's backup
+rule, ``retentionTagOverride`` names one of its retention rules, and both on-demand budgets
+have room (:func:`~backup.domain.retention.check_on_demand_backup_allowed`: 50 live on-demand
+recovery points, 10 requests per rolling 24 hours).
+
+The request time is written onto the instance row with the ETag it was read at, in the same
+entity-group transaction that creates the InProgress job. Two concurrent requests therefore
+cannot both take the last slot of the day: the slower one's write fails with 412, it re-reads
+the instance and checks the limits again. Then a :class:`BackupRequest` goes on the backup
+queue; :class:`~backup.services.backup_runner.BackupRunner` takes the snapshot and replaces
+the InProgress job row with the final one (same job id).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from backup.adapters.vault_store import VaultStore
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.jobs import Job, job_id
+from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW
+from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint
+from backup.domain.retention import (
+    check_backup_rule_name,
+    check_on_demand_backup_allowed,
+    resolve_retention_tag_override,
+)
+from backup.errors import (
+    BackupError,
+    ConcurrencyError,
+    ConflictError,
+    LimitExceededError,
+    NotFoundError,
+    TransientError,
+)
+from backup.services.backup_runner import instance_key
+from backup.services.messages import ON_DEMAND, BackupRequest
+from backup.services.policies import PolicyCache
+
+_log = logging.getLogger(__name__)
+
+SendMessages = Callable[[Sequence[str]], Awaitable[None]]
+
+WRITE_ATTEMPTS = 5
+DAILY_LIMIT_CODE = "OnDemandBackupDailyLimitReached"
+NOT_PROTECTED_CODE = "UserErrorBackupInstanceNotProtected"
+
+
+def instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )
+
+
+def check_takes_on_demand_backups(instance: BackupInstance) -> None:
+    """On-demand backups need an instance that is protected now (scheduled backups running)."""
+    state = instance.protection_state
+    if state.takes_scheduled_backups:
+        return
+    if state is ProtectionState.PROTECTION_STOPPED:
+        hint = "Protection is stopped; resume protection (resumeProtection) first."
+    elif state is ProtectionState.BACKUP_SCHEDULES_SUSPENDED:
+        hint = "Backups are suspended; resume them (resumeBackups) first."
+    elif state in (ProtectionState.SOFT_DELETED, ProtectionState.SOFT_DELETING):
+        hint = "The instance is deleted; undelete it and resume protection first."
+    else:
+        hint = "Wait until protection is configured, then try again."
+    raise ConflictError(
+        f"The backup instance '{instance.name}' is in state {state.value} and takes no backups. {hint}",
+        code=NOT_PROTECTED_CODE,
+        target="backupInstanceName",
+    )
+
+
+def recent_requests(times: Sequence[datetime], now: datetime) -> tuple[datetime, ...]:
+    """The request times still inside the rolling window (older ones no longer count)."""
+    start = now - ON_DEMAND_RATE_WINDOW
+    return tuple(sorted(at for at in times if start < at <= now))
+
+
+class OnDemandBackups:
+    def __init__(
+        self,
+        store: VaultStore,
+        clock: Clock,
+        send_backup_requests: SendMessages,
+        policies: PolicyCache | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._send = send_backup_requests
+        self._policies = policies or PolicyCache()
+
+    async def request(
+        self,
+        vault: VaultRef,
+        instance_name: str,
+        *,
+        rule_name: str,
+        retention_tag_override: str | None,
+        requested_by: str,
+    ) -> Job:
+        """Accept one on-demand backup and return its InProgress job (or raise the refusal)."""
+        for _ in range(WRITE_ATTEMPTS):
+            current = await self._store.get_instance(vault, instance_name)
+            if current is None:
+                raise instance_not_found(vault, instance_name)
+            instance = current.value
+            check_takes_on_demand_backups(instance)
+            policy = self._policies.parse(instance.policy_document)
+            check_backup_rule_name(policy, rule_name)
+            tag = resolve_retention_tag_override(policy, retention_tag_override)
+            now = self._clock.now()
+            points = await self._store.list_recovery_points(vault, instance.name)
+            recent = recent_requests(instance.recent_on_demand_requests, now)
+            _check_limits(points, now, recent)
+            job = self._job(instance, now, requested_by)
+            updated = replace(instance, recent_on_demand_requests=(*recent, now))
+            try:
+                await self._store.accept_on_demand_backup(current, updated, job)
+            except ConcurrencyError:
+                continue  # another writer changed the instance: read it again, check again
+            await self._enqueue(instance, job, tag.value, requested_by)
+            return job
+        raise TransientError(
+            "The backup instance kept changing while the request was being accepted; try again.",
+            code="ConcurrentUpdate",
+        )
+
+    def _job(self, instance: BackupInstance, now: datetime, requested_by: str) -> Job:
+        key = instance_key(instance.vault.id, instance.name)
+        return Job(
+            id=job_id(now, key, ON_DEMAND, uuid.uuid4().hex),
+            vault_id=instance.vault.id,
+            instance=instance.name,
+            operation=JobOperation.ON_DEMAND_BACKUP,
+            status=JobStatus.IN_PROGRESS,
+            start_time=now,
+            datasource_id=instance.disk_id,
+            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
+            datasource_location=instance.disk_location,
+            policy_name=instance.policy_name,
+            initiated_by=requested_by,
+        )
+
+    async def _enqueue(self, instance: BackupInstance, job: Job, tag: str, requested_by: str) -> None:
+        message = BackupRequest(
+            vault=instance.vault,
+            instance=instance.name,
+            kind=ON_DEMAND,
+            job_id=job.id,
+            requested_at=job.start_time,
+            retention_tag_override=tag,
+            requested_by=requested_by,
+        )
+        try:
+            await self._send([message.to_json()])
+        except Exception as error:
+            _log.exception("could not enqueue on-demand backup job %s", job.id)
+            reason = "The backup could not be queued (storage unavailable); request it again."
+            try:
+                await self._store.put_job(job.failed(self._clock.now(), "BackupQueueUnavailable", reason))
+            except BackupError:
+                _log.exception("could not record the failure of job %s", job.id)
+            raise TransientError(reason, code="ServiceUnavailable") from error
+
+
+def _check_limits(points: Sequence[RecoveryPoint], now: datetime, recent: Sequence[datetime]) -> None:
+    try:
+        check_on_demand_backup_allowed(points, now, recent)
+    except LimitExceededError as error:
+        if error.code != DAILY_LIMIT_CODE or len(recent) < MAX_ON_DEMAND_BACKUPS_PER_DAY:
+            raise
+        next_allowed = recent[-MAX_ON_DEMAND_BACKUPS_PER_DAY] + ON_DEMAND_RATE_WINDOW
+        raise LimitExceededError(
+            f"{error.message} The next on-demand backup of this instance is allowed after "
+            f"{next_allowed.isoformat().replace('+00:00', 'Z')}.",
+            code=error.code,
+            target=error.target,
+        ) from None
