@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +87,9 @@ class DiskInfo:
     zone: str | None = None
     tier: str | None = None
     disk_encryption_set_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    source_resource_id: str | None = None
+    """``creationData.sourceResourceId``: the snapshot a restored disk was created from."""
 
     @property
     def source(self) -> SourceDisk:
@@ -215,6 +218,8 @@ def _disk_from_wire(body: Mapping[str, Any]) -> DiskInfo:
         zone=zones[0] if zones else None,
         tier=properties.get("tier"),
         disk_encryption_set_id=encryption.get("diskEncryptionSetId"),
+        tags=dict(body.get("tags") or {}),
+        source_resource_id=(properties.get("creationData") or {}).get("sourceResourceId"),
     )
 
 

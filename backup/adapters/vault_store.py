@@ -951,6 +951,7 @@ def _recovery_point_entity(point: RecoveryPoint, job_id: str | None) -> Entity:
             "SnapshotId": point.snapshot_id,
             "State": point.state.value,
             "InUseUntil": point.in_use_until,
+            "SourceTagsJson": json.dumps(dict(point.source_disk_tags)) if point.source_disk_tags else None,
             "JobId": job_id,
         }
     )
@@ -968,6 +969,7 @@ def _recovery_point_from(entity: Mapping[str, Any]) -> RecoveryPoint:
         snapshot_id=entity["SnapshotId"],
         state=RecoveryPointState(entity["State"]),
         in_use_until=_utc(entity.get("InUseUntil")),
+        source_disk_tags=tuple(sorted(json.loads(entity.get("SourceTagsJson") or "{}").items())),
     )
 
 

@@ -154,6 +154,8 @@ class RecoveryPoint:
     state: RecoveryPointState = RecoveryPointState.COMMITTED
     in_use_until: datetime | None = None
     """Set by a restore that reads from this point; retention leaves it alone until then."""
+    source_disk_tags: tuple[tuple[str, str], ...] = ()
+    """The source disk's own tags at backup time, which a restored disk inherits."""
 
     def __post_init__(self) -> None:
         for name in ("slot", "created_at", "expires_at"):

@@ -230,6 +230,7 @@ class BackupRunner:
             earned_tags=label.earned_tags,
             expires_at=label.expires_at,
             snapshot_id=taken.id,
+            source_disk_tags=tuple(sorted(disk.tags.items())),
         )
         finished = job.completed(self._clock.now(), recovery_point_id=point_id)
         return await self._record_success(current, request, point, finished, label_time)

@@ -92,7 +92,7 @@ from backup.errors import (
 )
 from backup.services.backup_runner import MAX_DEQUEUE_COUNT, instance_key
 from backup.services.on_demand import instance_not_found
-from backup.telemetry import Telemetry
+from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
@@ -150,6 +150,7 @@ _DISK_SKUS = (
     "PremiumV2_LRS",
     "UltraSSD_LRS",
 )
+MAX_DISK_TAGS = 50
 _OVERRIDE_KEYS = frozenset({"objectType", "skuName", "zone", "tier", "diskEncryptionSetId", "tags"})
 _UNSET: Any = object()
 
@@ -397,14 +398,26 @@ class RestorePlan:
     settings: DiskSettings
 
 
-def disk_settings(source: SnapshotTags, snapshot: SnapshotInfo, overrides: DiskOverrides) -> DiskSettings:
-    """The source disk as the snapshot's tags recorded it, with the request's overrides on top."""
+def disk_settings(
+    source: SnapshotTags,
+    snapshot: SnapshotInfo,
+    overrides: DiskOverrides,
+    source_disk_tags: Mapping[str, str] | None = None,
+) -> DiskSettings:
+    """The source disk as the snapshot's tags recorded it, with the request's overrides on top.
+
+    The restored disk inherits the source disk's own tags (recorded on the recovery point at
+    backup time), then the request's tags, then the two that name the restore. Azure allows
+    50 tags on a disk; inherited ones beyond that are dropped, in name order.
+    """
     sku = overrides.sku or source.source.sku
     zone = overrides.zone if overrides.sets_zone else source.source.zone
     if sku.upper().endswith("_ZRS"):
         zone = None
     tier = overrides.tier or (source.source.tier if not overrides.sku else None)
-    tags = {**overrides.tags, TAG_RESTORED_RECOVERY_POINT: source.recovery_point_id}
+    room = MAX_DISK_TAGS - 2 - len(overrides.tags)
+    inherited = dict(sorted((source_disk_tags or {}).items())[: max(0, room)])
+    tags = {**inherited, **overrides.tags, TAG_RESTORED_RECOVERY_POINT: source.recovery_point_id}
     return DiskSettings(
         location=snapshot.location,
         sku=sku,
@@ -547,7 +560,7 @@ class RestoreService:
                 code=COPY_IN_PROGRESS,
                 target="recoveryPointId",
             )
-        settings = disk_settings(tags, snapshot, spec.overrides)
+        settings = disk_settings(tags, snapshot, spec.overrides, dict(point.value.source_disk_tags))
         return RestorePlan(instance, point, snapshot, spec.target, settings)
 
     async def _check_target(self, target: ComputeResourceId) -> None:
@@ -806,10 +819,10 @@ class RestoreRunner:
                 outcome = await self._fail(message, job, restore_error(error))
             except RetryableError as error:
                 if not final_attempt:
-                    span.set_attribute("outcome", "Retrying")
+                    span.set_attribute(RUN_OUTCOME, "Retrying")
                     raise
                 outcome = await self._fail(message, job, error)
-            span.set_attribute("outcome", outcome.value)
+            span.set_attribute(RUN_OUTCOME, outcome.value)
             return outcome
 
     async def _attempt(self, message: RestoreMessage, job: Job) -> RestoreOutcome:

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.integration
 RESTORE_RG = f"/subscriptions/{SUB}/resourceGroups/rg-restore"
 RESTORE_SEED: dict[str, Any] = copy.deepcopy(SEED)
 RESTORE_SEED["subscriptions"][0]["resourceGroups"].append({"name": "rg-restore", "location": "eastus"})
+# The source disk's own tags, which a restored disk inherits.
+RESTORE_SEED["subscriptions"][0]["resourceGroups"][0]["disks"][0]["tags"] = {"app": "payroll", "team": "finance"}
 RESTORE_SEED["roleAssignments"].append(
     {"principalId": APP, "role": "Disk Restore Operator", "scope": RESTORE_RG}
 )
@@ -193,7 +195,12 @@ async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World
     disk = world.disks()["restored-2"]
     assert disk["sku"]["name"] == "StandardSSD_LRS"
     assert disk["location"] == "eastus"
-    assert disk["tags"] == {TAG_RESTORED_RECOVERY_POINT: points[1], TAG_RESTORE_JOB: job_id}
+    assert disk["tags"] == {
+        "app": "payroll",
+        "team": "finance",
+        TAG_RESTORED_RECOVERY_POINT: points[1],
+        TAG_RESTORE_JOB: job_id,
+    }
     released = await world.store.get_recovery_point(VAULT, "disk-a-instance", points[1])
     assert released.in_use_until is None
 
@@ -213,7 +220,8 @@ async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World
     assert await world.drain_restores() == [RestoreOutcome.COMPLETED]
     assert sim.admin.read_content(disk_id("restored-1")) == "disk-a-at-1"
     assert world.disks()["restored-1"]["sku"]["name"] == "Premium_LRS"
-    assert world.disks()["restored-1"]["tags"]["team"] == "db"
+    assert world.disks()["restored-1"]["tags"]["team"] == "db", "the request's tags win over inherited ones"
+    assert world.disks()["restored-1"]["tags"]["app"] == "payroll"
 
 
 async def test_validation_failures_name_the_code_and_the_fix(world: World) -> None:
