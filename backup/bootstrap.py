@@ -7,6 +7,7 @@ Tests build their own :class:`Runtime` with the emulator's endpoint, Azurite and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from backup.domain.clock import Clock, OffsetClock, SystemClock
 from backup.services.backup_runner import BackupRunner
 from backup.services.planner import Planner, send_all
 from backup.services.policies import PolicyCache
+from backup.services.protection import ProtectionService
 from backup.services.reconcile import Reconciler
 from backup.services.restore import RestoreRunner
 from backup.services.retention import RetentionSweeper
@@ -107,6 +109,17 @@ class Runtime:
         return RetentionSweeper(self.store, self.compute, self.clock, self.telemetry)
 
     @cached_property
+    def protection(self) -> ProtectionService:
+        return ProtectionService(
+            self.store,
+            self.compute,
+            self.clock,
+            soft_delete_days=self.settings.soft_delete_retention_days,
+            telemetry=self.telemetry,
+            policies=self.policies,
+        )
+
+    @cached_property
     def reconciler(self) -> Reconciler:
         return Reconciler(self.store, self.compute, self.clock, self.telemetry)
 
@@ -127,6 +140,8 @@ class Runtime:
             len(result.not_ours),
             len(result.errors),
         )
+        purged = await self.protection.purge_due()
+        _log.info("purged %d soft-deleted instances", len(purged.purged))
         if await self.store.claim_marker("reconcile", self.clock.now(), RECONCILE_EVERY):
             report = await self.reconciler.reconcile()
             _log.info("reconciliation recovered %d recovery points", len(report.recovered))
@@ -137,22 +152,41 @@ class Runtime:
 
 
 _runtime: Runtime | None = None
+_runtime_loop: asyncio.AbstractEventLoop | None = None
+_telemetry_configured = False
 
 
 def runtime() -> Runtime:
-    """The process's runtime, built from the environment on first use."""
-    global _runtime
-    if _runtime is None:
+    """The process's runtime, built from the environment on first use.
+
+    Its async clients belong to the event loop they were built on. The Functions worker runs
+    one loop for the life of the process, so this builds once; a process that runs several
+    loops one after another (the local host in tests) gets a fresh runtime per loop.
+    """
+    global _runtime, _runtime_loop, _telemetry_configured
+    loop = _current_loop()
+    if _runtime is None or (_runtime_loop is not None and loop is not None and loop is not _runtime_loop):
         settings = Settings.from_env()
-        configure_telemetry(settings)
+        if not _telemetry_configured:
+            configure_telemetry(settings)
+            _telemetry_configured = True
         _runtime = Runtime.from_settings(settings)
+        _runtime_loop = loop
     return _runtime
 
 
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def use_runtime(replacement: Runtime | None) -> None:
-    """Install a runtime built elsewhere (the local host's accelerated demo, tests)."""
-    global _runtime
+    """Install a runtime built elsewhere (tests); it stays until replaced, whatever the loop."""
+    global _runtime, _runtime_loop
     _runtime = replacement
+    _runtime_loop = None
 
 
 def configure_telemetry(settings: Settings) -> None:

@@ -410,6 +410,26 @@ class ComputeGateway:
             response.raise_for_status()
         return True
 
+    async def ping(self) -> None:
+        """Raise unless ARM answers at all. Unauthenticated: any HTTP status proves it is reachable,
+        and a health check must not depend on a token (that is the triggers' business)."""
+        import ssl
+
+        import aiohttp
+
+        verify = self._options.get("connection_verify")
+        context: ssl.SSLContext | bool = (
+            ssl.create_default_context(cafile=verify) if isinstance(verify, str) else True
+        )
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with (
+            aiohttp.ClientSession(timeout=timeout) as session,
+            session.get(
+                f"{self._options['base_url']}/providers?api-version=2021-04-01", ssl=context
+            ) as answer,
+        ):
+            await answer.read()
+
     async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions:
         """The calling identity's effective actions at a resource group or a Compute resource."""
         client = self._authorization_client(scope.subscription_id)

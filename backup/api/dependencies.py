@@ -1,9 +1,10 @@
-"""The API's composition root: one lazily built, process-wide :class:`ApiContext`.
+"""What API handlers get: the store, the clock and ARM, as one process-wide :class:`ApiContext`.
 
 Nothing is built at import time. :func:`get_context` builds the context on first use from
-the environment; tests build their own (:meth:`ApiContext.create`) and either pass it to
-:meth:`Router.handle <backup.api.router.Router.handle>` directly or install it with
-:func:`set_context` for the Functions trigger. (To be folded into ``backup/bootstrap.py``.)
+the process runtime (``backup.bootstrap.runtime()``), so the API and the engine's triggers
+share clients and clock; tests build their own (:meth:`ApiContext.create`) and either pass
+it to :meth:`Router.handle <backup.api.router.Router.handle>` directly or install it with
+:func:`set_context` for the Functions trigger.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from backup.adapters.compute import ComputeGateway
 from backup.adapters.storage import StorageClients
 from backup.adapters.vault_store import VaultStore
 from backup.api.auth import auth_enabled_from_env
+from backup.bootstrap import Runtime, runtime
 from backup.config import Settings
 from backup.domain.clock import Clock, SystemClock
 
@@ -36,6 +38,9 @@ class ApiContext:
     """ARM (disks, snapshots, permissions) as the app identity; built from the settings on first
     use when not given (see :meth:`compute_gateway`)."""
     _owns_compute: bool = False
+    _owns_storage: bool = True
+    runtime: Runtime | None = None
+    """The process runtime this context shares clients with, if any."""
 
     @classmethod
     def create(
@@ -58,6 +63,20 @@ class ApiContext:
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
             compute=compute,
+        )
+
+    @classmethod
+    def from_runtime(cls, shared: Runtime) -> ApiContext:
+        """Share the engine's clients and clock; the runtime owns them (closing is its business)."""
+        return cls(
+            settings=shared.settings,
+            store=shared.store,
+            clock=shared.clock,
+            storage=shared.storage,
+            auth_enabled=auth_enabled_from_env(),
+            compute=shared.compute,
+            _owns_storage=False,
+            runtime=shared,
         )
 
     def compute_gateway(self) -> ComputeGateway:
@@ -93,7 +112,7 @@ class ApiContext:
         if self.compute is not None and self._owns_compute:
             await self.compute.close()
             self.compute = None
-        if self.storage is not None:
+        if self.storage is not None and self._owns_storage:
             await self.storage.close()
 
 
@@ -101,9 +120,11 @@ _context: ApiContext | None = None
 
 
 def get_context() -> ApiContext:
+    """The API's view of the process runtime: same clients, same clock as the engine's triggers."""
     global _context
-    if _context is None:
-        _context = ApiContext.create(Settings.from_env())
+    shared = runtime()
+    if _context is None or (_context.runtime is not None and _context.runtime is not shared):
+        _context = ApiContext.from_runtime(shared)
     return _context
 
 

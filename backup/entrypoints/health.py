@@ -1,4 +1,4 @@
-"""Liveness of the app: anonymous, so a load balancer or a person can check it without a key."""
+"""Health: anonymous, so a load balancer or a person can check it without a key."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ import json
 
 import azure.functions as func
 
+from backup.bootstrap import runtime
+from backup.services.health import HealthReport, check
+
 blueprint = func.Blueprint()
 
 
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def health(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps({"status": "ok"}), status_code=200, mimetype="application/json")
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    try:
+        report = await check(runtime())
+    except Exception as error:  # settings missing or unreadable: say so rather than fail
+        report = HealthReport([f"the app is not configured: {type(error).__name__}: {error}"[:300]])
+    return func.HttpResponse(
+        json.dumps(report.to_json()), status_code=200 if report.healthy else 503, mimetype="application/json"
+    )

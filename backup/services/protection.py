@@ -502,7 +502,7 @@ class ProtectionService:
                 document=_document_with_defaults(request.document, validated.disk, request.disk),
             )
 
-        return await self._mutate(current, change, always_write_plan=True)
+        return await self._mutate(current, change)
 
     # state changes ----------------------------------------------------------------------------
 
@@ -582,14 +582,12 @@ class ProtectionService:
         self,
         current: Versioned[BackupInstance],
         change: Callable[[BackupInstance], BackupInstance],
-        *,
-        always_write_plan: bool = False,
     ) -> BackupInstance:
         """Apply ``change`` and write instance and plan row in one transaction, re-reading on a lost race."""
         for _ in range(WRITE_ATTEMPTS):
             before = current.value
             updated = change(before)
-            if updated == before and not always_write_plan:
+            if updated == before:
                 return before
             plan = PlanState(
                 updated.name, updated.policy_document, active=updated.protection_state.takes_scheduled_backups

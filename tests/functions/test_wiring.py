@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import azure.functions as func
 import pytest
@@ -24,11 +26,21 @@ def test_health_is_an_anonymous_get_route(indexed_functions: dict[str, IndexedFu
     assert health.binding("http")["direction"] == "OUT"
 
 
-def test_health_answers_ok(indexed_functions: dict[str, IndexedFunction]) -> None:
-    response = indexed_functions["health"](func.HttpRequest("GET", "/api/health", body=b""))
-    assert response.status_code == 200
-    assert json.loads(response.get_body()) == {"status": "ok"}
+def test_health_says_what_is_missing_when_the_app_is_not_configured(
+    indexed_functions: dict[str, IndexedFunction], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
 
+    from backup import bootstrap
+
+    for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(bootstrap, "_runtime", None)
+    response = asyncio.run(indexed_functions["health"](func.HttpRequest("GET", "/api/health", body=b"")))
+    assert response.status_code == 503
+    body = json.loads(response.get_body())
+    assert body["status"] == "unavailable"
+    assert any("storage" in reason for reason in body["reasons"])
 
 def test_engine_timers_read_their_schedules_from_app_settings(
     indexed_functions: dict[str, IndexedFunction],
@@ -55,6 +67,10 @@ def test_worker_knows_the_hosts_max_dequeue_count() -> None:
 
 
 def test_importing_the_app_builds_no_clients() -> None:
-    from backup import bootstrap
-
-    assert bootstrap._runtime is None
+    # In a fresh interpreter: other tests in this process build runtimes on purpose.
+    probe = (
+        "import function_app, backup.bootstrap as b, backup.api.dependencies as d;"
+        "assert b._runtime is None and d._context is None;"
+        "function_app.app.get_functions()"
+    )
+    subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, check=True)

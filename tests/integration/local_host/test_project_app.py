@@ -12,7 +12,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from localdev.azurite import AzuriteEndpoints
+from localdev.azurite import AzuriteEndpoints, free_port
+from localdev.compute_emulator import EmulatorServer
 from localdev.functions_host import FunctionsHost
 
 pytestmark = pytest.mark.integration
@@ -22,13 +23,23 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
-async def test_health_through_the_in_process_host(azurite: AzuriteEndpoints) -> None:
+def arm_settings(emulator: EmulatorServer) -> dict[str, str]:
+    return {"ARM_ENDPOINT": emulator.url, "ARM_CA_BUNDLE": emulator.ca_bundle, "ARM_STATIC_TOKEN": "any"}
+
+
+async def test_health_through_the_in_process_host(
+    azurite: AzuriteEndpoints, compute_emulator: EmulatorServer
+) -> None:
     import function_app
 
     host = FunctionsHost(
         "function_app",
         PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES},
+        settings={
+            "AzureWebJobsStorage": azurite.connection_string,
+            **QUIET_SCHEDULES,
+            **arm_settings(compute_emulator),
+        },
         local_settings=None,
     )
     async with host:
@@ -41,9 +52,14 @@ async def test_health_through_the_in_process_host(azurite: AzuriteEndpoints) -> 
 
 
 async def test_the_cli_reports_its_url_serves_and_stops_on_sigint(
-    azurite: AzuriteEndpoints, tmp_path: Path
+    azurite: AzuriteEndpoints, compute_emulator: EmulatorServer, tmp_path: Path
 ) -> None:
-    env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES}
+    env = {
+        **os.environ,
+        "AzureWebJobsStorage": azurite.connection_string,
+        **QUIET_SCHEDULES,
+        **arm_settings(compute_emulator),
+    }
     stderr = (tmp_path / "host.log").open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "localdev.functions_host", "--port", "0", "--project-dir", str(PROJECT_ROOT),
@@ -68,3 +84,27 @@ async def test_the_cli_reports_its_url_serves_and_stops_on_sigint(
             await process.wait()
         stderr.close()
     assert "Executed 'health' (Succeeded" in (tmp_path / "host.log").read_text()
+
+
+async def test_health_is_503_with_the_reason_when_arm_cannot_be_reached(azurite: AzuriteEndpoints) -> None:
+    closed = f"https://127.0.0.1:{free_port()}"
+    host = FunctionsHost(
+        "function_app",
+        PROJECT_ROOT,
+        settings={
+            "AzureWebJobsStorage": azurite.connection_string,
+            **QUIET_SCHEDULES,
+            "ARM_ENDPOINT": closed,
+        },
+        local_settings=None,
+    )
+    async with (
+        host,
+        aiohttp.ClientSession() as session,
+        session.get(f"{host.api_base_url}/health") as response,
+    ):
+        assert response.status == 503
+        body = await response.json()
+    assert body["status"] == "unavailable"
+    assert len(body["reasons"]) == 1
+    assert body["reasons"][0].startswith("Azure Resource Manager is not reachable")
