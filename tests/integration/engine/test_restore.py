@@ -38,7 +38,8 @@ RESTORE_RG = f"/subscriptions/{SUB}/resourceGroups/rg-restore"
 RESTORE_SEED: dict[str, Any] = copy.deepcopy(SEED)
 RESTORE_SEED["subscriptions"][0]["resourceGroups"].append({"name": "rg-restore", "location": "eastus"})
 # The source disk's own tags, which a restored disk inherits.
-RESTORE_SEED["subscriptions"][0]["resourceGroups"][0]["disks"][0]["tags"] = {"app": "payroll", "team": "finance"}
+SOURCE_DISK = RESTORE_SEED["subscriptions"][0]["resourceGroups"][0]["disks"][0]
+SOURCE_DISK["tags"] = {"app": "payroll", "team": "finance"}
 RESTORE_SEED["roleAssignments"].append(
     {"principalId": APP, "role": "Disk Restore Operator", "scope": RESTORE_RG}
 )
