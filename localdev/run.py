@@ -1,16 +1,28 @@
-"""``make run``: the offline stack with the seeded demo. Ctrl-C stops everything.
+"""``make run``: the whole product offline, with the seeded demo. Ctrl-C stops everything.
 
-Starts Azurite and the ARM Compute emulator (seeded from ``localdev/seed.json``), then prints
-how to reach them as ``name: value`` lines that people and tests can read.
+Starts Azurite, the ARM Compute emulator (seeded from ``localdev/seed.json``) and the local
+Functions host serving ``function_app.py`` with settings that point at both. Once
+``GET /api/health`` answers 200 it prints how to reach everything as ``name: value`` lines,
+then the README's walkthrough with those values filled in.
+
+``--speed N`` runs the product's clock (schedules, retention) N times faster than real time,
+so a day of backups and pruning passes in minutes; the emulator keeps real time, which only
+affects the snapshots' ``timeCreated``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
+import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +32,72 @@ from localdev.compute_emulator import EmulatorServer
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = PROJECT_ROOT / ".run"
 SEED_FILE = Path(__file__).resolve().parent / "seed.json"
+README = PROJECT_ROOT / "README.md"
+WALKTHROUGH_START = "<!-- walkthrough:start -->"
+WALKTHROUGH_END = "<!-- walkthrough:end -->"
 # The emulator's defaults are Azure's (Retry-After 2 s on a 202, 10 s on polls); a demo
 # wants answers at once.
 DEMO_EMULATOR_CONFIG: dict[str, Any] = {"retryAfterAcceptedSeconds": 1, "retryAfterPollSeconds": 1}
+HEALTH_TIMEOUT_SECONDS = 90
 
 
 def _print(name: str, value: object) -> None:
     print(f"{name}: {value}", flush=True)
 
 
+def walkthrough(values: dict[str, str]) -> str:
+    """The README's walkthrough (a tested shell script) with this run's values filled in."""
+    text = README.read_text()
+    block = text[text.index(WALKTHROUGH_START) + len(WALKTHROUGH_START) : text.index(WALKTHROUGH_END)]
+    script = block.split("```bash", 1)[1].split("```", 1)[0]
+    for name, value in values.items():
+        script = script.replace(f"{name}=${{{name}:?}}", f"{name}={value}")
+    return script.strip()
+
+
+def app_settings(
+    endpoints_connection: str, emulator: EmulatorServer, token: str, speed: float | None
+) -> dict[str, str]:
+    settings = {
+        "AzureWebJobsStorage": endpoints_connection,
+        "ARM_ENDPOINT": emulator.url,
+        "ARM_CA_BUNDLE": emulator.ca_bundle,
+        "ARM_STATIC_TOKEN": token,
+        "PLAN_BACKUPS_SCHEDULE": "0 */5 * * * *",
+        "APPLY_RETENTION_SCHEDULE": "0 */15 * * * *",
+    }
+    if speed is not None:
+        settings["CLOCK_SPEED"] = str(speed)
+        settings["CLOCK_ORIGIN"] = datetime.now(UTC).isoformat()
+    return settings
+
+
+def wait_for_health(api_base_url: str, host: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        if host.poll() is not None:
+            raise RuntimeError(f"the Functions host exited with code {host.returncode}")
+        try:
+            with urllib.request.urlopen(f"{api_base_url}/health", timeout=5) as answer:
+                if answer.status == 200:
+                    return
+        except urllib.error.HTTPError as error:
+            last = error.read().decode(errors="replace")
+        except OSError as error:
+            last = str(error)
+        time.sleep(0.3)
+    raise TimeoutError(f"GET /api/health did not answer 200 within {HEALTH_TIMEOUT_SECONDS} s: {last}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--port", type=int, default=7071, help="Functions host port (0: any free port)")
+    parser.add_argument("--arm-port", type=int, default=8443, help="Compute emulator port (0: any free port)")
     parser.add_argument("--azurite-blob-port", type=int, default=10000)
     parser.add_argument("--azurite-queue-port", type=int, default=10001)
     parser.add_argument("--azurite-table-port", type=int, default=10002)
-    parser.add_argument("--arm-port", type=int, default=8443, help="Compute emulator port (0: any free port)")
+    parser.add_argument("--speed", type=float, default=None, help="run the product's clock N times faster")
     parser.add_argument("--seed", type=Path, default=SEED_FILE)
     args = parser.parse_args(argv)
 
@@ -55,25 +118,47 @@ def main(argv: list[str] | None = None) -> int:
     emulator = EmulatorServer(
         seed, port=args.arm_port, config=DEMO_EMULATOR_CONFIG, cert_dir=RUN_DIR / "certs"
     )
+    host: subprocess.Popen[bytes] | None = None
     try:
         endpoints = azurite.start()
         emulator.start()
-        _print("storage_connection_string", endpoints.connection_string)
+        command = [sys.executable, "-m", "localdev.functions_host", "--port", str(args.port)]
+        command += ["--project-dir", str(PROJECT_ROOT)]
+        if args.speed is not None:
+            command += ["--speed", str(args.speed)]
+        env = {**os.environ, **app_settings(endpoints.connection_string, emulator, app_token, args.speed)}
+        log = (RUN_DIR / "functions-host.log").open("wb")
+        host = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
+        assert host.stdout is not None
+        ready = json.loads(host.stdout.readline() or b"{}")
+        if "api_base_url" not in ready:
+            raise RuntimeError(f"the Functions host did not start; see {RUN_DIR / 'functions-host.log'}")
+        api_base_url = ready["api_base_url"]
+        wait_for_health(api_base_url, host)
+
+        _print("api_base_url", api_base_url)
         _print("arm_url", emulator.url)
-        _print("arm_admin_url", emulator.admin_url)
         _print("ca_bundle", emulator.ca_bundle)
         _print("subscription_id", subscription_id)
         _print("arm_token", app_token)
+        _print("arm_admin_url", emulator.admin_url)
+        _print("storage_connection_string", endpoints.connection_string)
+        _print("functions_host_log", RUN_DIR / "functions-host.log")
         print(
-            "\nTry the emulator with the demo principal's token:\n"
-            f"  curl --cacert {emulator.ca_bundle} -H 'Authorization: Bearer {app_token}' \\\n"
-            f"    '{emulator.url}/subscriptions/{subscription_id}/providers/Microsoft.Compute/disks"
-            "?api-version=2026-03-02'\n"
-            "Press Ctrl-C to stop.",
+            "\nWalk through the API (README, 'Walk through the API'); paste into a shell:\n\n"
+            + walkthrough({"API": api_base_url, "SUB": subscription_id})
+            + "\n\nPress Ctrl-C to stop.",
             flush=True,
         )
         stop.wait()
     finally:
+        if host is not None and host.poll() is None:
+            host.send_signal(signal.SIGINT)
+            try:
+                host.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                host.kill()
+                host.wait()
         emulator.stop()
         azurite.stop()
     return 0

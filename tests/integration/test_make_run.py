@@ -1,7 +1,9 @@
-"""``make run`` starts the offline stack, says how to reach it, and Ctrl-C leaves nothing running."""
+"""``make run`` starts the whole stack, the README's walkthroughs work against it as written,
+and Ctrl-C leaves nothing running."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -9,38 +11,37 @@ import sys
 import time
 
 import pytest
-from azure.data.tables import TableServiceClient
-from azure.mgmt.compute import ComputeManagementClient
 
-from backup.credentials import StaticTokenCredential
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
-FREE_PORTS = (
-    "--arm-port",
-    "0",
-    "--azurite-blob-port",
-    "0",
-    "--azurite-queue-port",
-    "0",
-    "--azurite-table-port",
-    "0",
-)
+FREE_PORTS = [
+    f"--{service}=0"
+    for service in ("port", "arm-port", "azurite-blob-port", "azurite-queue-port", "azurite-table-port")
+]
 
 
-def _read_announcement(process: subprocess.Popen[str], deadline: float) -> dict[str, str]:
+def _read_announcement(process: subprocess.Popen[str], deadline: float) -> tuple[dict[str, str], str]:
     values: dict[str, str] = {}
+    printed: list[str] = []
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         if not line:
             break
+        printed.append(line)
         if line.startswith("Press Ctrl-C"):
-            return values
+            return values, "".join(printed)
         name, sep, value = line.strip().partition(": ")
-        if sep and " " not in name:
-            values[name] = value
-    raise AssertionError(f"make run did not announce itself; got {values}")
+        if sep and name.isidentifier():
+            values.setdefault(name, value)
+    raise AssertionError(f"make run did not announce itself:\n{''.join(printed)}")
+
+
+def _readme_block(marker: str, language: str) -> str:
+    text = (REPO_ROOT / "README.md").read_text()
+    block = text.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->", 1)[0]
+    return block.split(f"```{language}", 1)[1].split("```", 1)[0]
 
 
 def _port_open(url: str) -> bool:
@@ -50,7 +51,7 @@ def _port_open(url: str) -> bool:
         return sock.connect_ex((host, int(port))) == 0
 
 
-def test_make_run_serves_seeded_emulator_and_azurite_then_stops_cleanly() -> None:
+def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "localdev.run", *FREE_PORTS],
         cwd=REPO_ROOT,
@@ -59,34 +60,44 @@ def test_make_run_serves_seeded_emulator_and_azurite_then_stops_cleanly() -> Non
         text=True,
     )
     try:
-        found = _read_announcement(process, time.monotonic() + 60)
-        assert {
-            "arm_url",
-            "ca_bundle",
-            "subscription_id",
-            "arm_token",
-            "storage_connection_string",
-        } <= found.keys()
+        found, printed = _read_announcement(process, time.monotonic() + 120)
+        for name in ("api_base_url", "arm_url", "ca_bundle", "subscription_id", "arm_token"):
+            assert found.get(name), f"make run did not print {name}"
+        assert found["api_base_url"].endswith("/api")
+        assert f"API={found['api_base_url']}" in printed, "the printed walkthrough has this run's values"
 
-        with ComputeManagementClient(
-            StaticTokenCredential(found["arm_token"]),
-            found["subscription_id"],
-            base_url=found["arm_url"],
-            connection_verify=found["ca_bundle"],
-            credential_scopes=["https://management.azure.com/.default"],
-        ) as compute:
-            disks = list(compute.disks.list_by_resource_group("rg-prod-vms"))
-        assert {disk.sku.name for disk in disks} >= {"Premium_LRS", "PremiumV2_LRS"}
+        env = {**os.environ, "API": found["api_base_url"], "SUB": found["subscription_id"]}
+        shell = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", _readme_block("walkthrough", "bash")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert shell.returncode == 0, shell.stdout + shell.stderr
+        output = shell.stdout
+        assert output.count("ProtectionConfigured") == 2
+        assert output.count(": Completed") == 2, output  # the on-demand backup job and the restore job
+        assert "newest recovery point: " in output
+        assert "OnDemandBackup Completed" in output
+        assert "Restore Completed" in output
+        assert "vm-web-01-data Healthy" in output
 
-        tables = TableServiceClient.from_connection_string(found["storage_connection_string"])
-        tables.create_table("makeRunSmoke")
-        assert "makeRunSmoke" in [table.name for table in tables.list_tables()]
+        sdk = subprocess.run(
+            [sys.executable, "-c", _readme_block("sdk-walkthrough", "python")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert sdk.returncode == 0, sdk.stdout + sdk.stderr
+        assert "demo-vault provisioningstate.succeeded" in sdk.stdout.lower()
+        assert "on-demand backup job " in sdk.stdout
 
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-        assert not _port_open(found["arm_url"])
-        table_endpoint = found["storage_connection_string"].split("TableEndpoint=")[1].split(";")[0]
-        assert not _port_open(table_endpoint)
+        assert process.wait(timeout=60) == 0
+        for url in (found["api_base_url"], found["arm_url"]):
+            assert not _port_open(url), f"{url} still answers after Ctrl-C"
     finally:
         if process.poll() is None:
             process.kill()
