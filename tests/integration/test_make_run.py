@@ -3,15 +3,20 @@ and Ctrl-C leaves nothing running."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
+from typing import Any
 
 import pytest
 
+from localdev.compute_emulator import AdminClient
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
@@ -42,6 +47,123 @@ def _readme_block(marker: str, language: str) -> str:
     text = (REPO_ROOT / "README.md").read_text()
     block = text.split(f"<!-- {marker}:start -->", 1)[1].split(f"<!-- {marker}:end -->", 1)[0]
     return block.split(f"```{language}", 1)[1].split("```", 1)[0]
+
+
+def _call(method: str, url: str, body: Any = None) -> tuple[int, dict[str, str], Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            raw = answer.read()
+            return answer.status, dict(answer.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        return error.code, dict(error.headers), json.loads(raw) if raw else None
+
+
+def _error_of(url: str, body: Any) -> dict[str, Any]:
+    """The ARM error a POST ends with: at once (4xx) or through its long-running operation."""
+    status, headers, answer = _call("POST", url, body)
+    if status == 202:
+        _, _, operation = _call("GET", headers["Azure-AsyncOperation"])
+        assert operation["status"] == "Failed", operation
+        error: dict[str, Any] = operation["error"]
+        return error
+    assert 400 <= status < 500, (status, answer)
+    return dict(answer["error"])
+
+
+def refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found: dict[str, str]) -> None:
+    api, sub = found["api_base_url"], found["subscription_id"]
+    provider = f"{api}/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection"
+    vault = f"{provider}/backupVaults/demo-vault"
+    disk = (
+        f"/subscriptions/{sub}/resourceGroups/rg-prod-vms/providers/Microsoft.Compute/disks/vm-web-01-osdisk"
+    )
+    admin = AdminClient(found["arm_admin_url"], found["ca_bundle"])
+    app = next(p["id"] for p in admin.state()["principals"] if p["token"] == found["arm_token"])
+    instance = {
+        "objectType": "BackupInstance",
+        "dataSourceInfo": {
+            "objectType": "Datasource",
+            "datasourceType": "Microsoft.Compute/disks",
+            "resourceID": disk,
+            "resourceName": "vm-web-01-osdisk",
+            "resourceType": "Microsoft.Compute/disks",
+            "resourceLocation": "eastus",
+            "resourceUri": "",
+        },
+        "policyInfo": {
+            "policyId": vault.removeprefix(api) + "/backupPolicies/every-4h",
+            "policyParameters": {
+                "dataStoreParametersList": [
+                    {
+                        "objectType": "AzureOperationalStoreParameters",
+                        "dataStoreType": "OperationalStore",
+                        "resourceGroupId": f"/subscriptions/{sub}/resourceGroups/rg-backup-snapshots-eastus",
+                    }
+                ]
+            },
+        },
+    }
+    validate_backup = f"{vault}/validateForBackup?api-version=2026-06-01"
+    for role, scope in (
+        ("Disk Backup Reader", f"/subscriptions/{sub}/resourceGroups/rg-prod-vms"),
+        ("Disk Snapshot Contributor", f"/subscriptions/{sub}/resourceGroups/rg-backup-snapshots-eastus"),
+    ):
+        admin.revoke(app, role, scope)
+        try:
+            error = _error_of(validate_backup, {"backupInstance": instance})
+        finally:
+            admin.grant(app, role, scope)
+        assert error["code"] == "UserErrorMissingRequiredPermissions", error
+        assert role in error["message"]
+        assert scope.lower() in error["message"].lower()
+
+    _, _, points = _call(
+        "GET", f"{vault}/backupInstances/vm-web-01-data/recoveryPoints?api-version=2026-06-01"
+    )
+    restore = {
+        "objectType": "AzureBackupRecoveryPointBasedRestoreRequest",
+        "sourceDataStoreType": "OperationalStore",
+        "recoveryPointId": points["value"][0]["properties"]["recoveryPointId"],
+        "restoreTargetInfo": {
+            "objectType": "RestoreTargetInfo",
+            "recoveryOption": "FailIfExists",
+            "restoreLocation": "eastus",
+            "datasourceInfo": {
+                "objectType": "Datasource",
+                "datasourceType": "Microsoft.Compute/disks",
+                "resourceID": f"/subscriptions/{sub}/resourceGroups/rg-restore/providers/Microsoft.Compute"
+                "/disks/vm-web-01-data-restored",
+                "resourceName": "vm-web-01-data-restored",
+                "resourceType": "Microsoft.Compute/disks",
+                "resourceLocation": "eastus",
+                "resourceUri": "",
+            },
+        },
+    }
+    # The walkthrough already restored to this name: FailIfExists refuses with 409.
+    status, _, answer = _call(
+        "POST", f"{vault}/backupInstances/vm-web-01-data/restore?api-version=2026-06-01", restore
+    )
+    assert status == 409, answer
+    assert answer["error"]["code"] == "UserErrorSameNameDiskAlreadyExists"
+
+    restore_scope = f"/subscriptions/{sub}/resourceGroups/rg-restore"
+    admin.revoke(app, "Disk Restore Operator", restore_scope)
+    try:
+        retarget = json.loads(json.dumps(restore).replace("vm-web-01-data-restored", "vm-web-01-data-second"))
+        error = _error_of(
+            f"{vault}/backupInstances/vm-web-01-data/validateRestore?api-version=2026-06-01",
+            {"objectType": "ValidateRestoreRequestObject", "restoreRequestObject": retarget},
+        )
+    finally:
+        admin.grant(app, "Disk Restore Operator", restore_scope)
+    assert error["code"] == "UserErrorNotEnoughPermissionOnTargetRG", error
+    assert "Disk Restore Operator" in error["message"]
 
 
 def _port_open(url: str) -> bool:
@@ -93,6 +215,8 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         assert sdk.returncode == 0, sdk.stdout + sdk.stderr
         assert "demo-vault provisioningstate.succeeded" in sdk.stdout.lower()
         assert "on-demand backup job " in sdk.stdout
+
+        refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found)
 
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
