@@ -226,3 +226,45 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_make_run_with_an_accelerated_clock_takes_scheduled_backups() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "localdev.run", *FREE_PORTS, "--speed", "3600"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        found, _ = _read_announcement(process, time.monotonic() + 120)
+        env = {**os.environ, "API": found["api_base_url"], "SUB": found["subscription_id"]}
+        # Steps 1-3 of the walkthrough: a vault, the every-4-hours policy, two protected disks.
+        setup = _readme_block("walkthrough", "bash").split("# 4.", 1)[0]
+        shell = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", setup], env=env, capture_output=True, text=True
+        )
+        assert shell.returncode == 0, shell.stdout + shell.stderr
+
+        api, sub = found["api_base_url"], found["subscription_id"]
+        provider = f"{api}/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection"
+        points_url = f"{provider}/backupVaults/demo-vault/backupInstances/vm-web-01-data/recoveryPoints"
+        scheduled: list[Any] = []
+        deadline = time.monotonic() + 60
+        # An hour of product time passes every real second: 4-hourly slots come every 4 s.
+        while time.monotonic() < deadline and len(scheduled) < 3:
+            _, _, points = _call("GET", points_url + "?api-version=2026-06-01")
+            scheduled = [
+                point for point in points["value"] if point["properties"]["retentionTagName"] == "Default"
+            ]
+            time.sleep(0.5)
+        assert len(scheduled) >= 3, scheduled
+        times = sorted(point["properties"]["recoveryPointTime"] for point in scheduled)
+        assert len(set(times)) == len(times), "one recovery point per slot"
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
