@@ -189,6 +189,11 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         assert f"API={found['api_base_url']}" in printed, "the printed walkthrough has this run's values"
 
         env = {**os.environ, "API": found["api_base_url"], "SUB": found["subscription_id"]}
+        admin = AdminClient(found["arm_admin_url"], found["ca_bundle"])
+        disks = f"/subscriptions/{found['subscription_id']}/resourceGroups"
+        source = f"{disks}/rg-prod-vms/providers/Microsoft.Compute/disks/vm-web-01-data"
+        restored = f"{disks}/rg-restore/providers/Microsoft.Compute/disks/vm-web-01-data-restored"
+        admin.write_disk(source, "web data as backed up")
         shell = subprocess.run(
             ["bash", "-euo", "pipefail", "-c", _readme_block("walkthrough", "bash")],
             env=env,
@@ -204,6 +209,9 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         assert "OnDemandBackup Completed" in output
         assert "Restore Completed" in output
         assert "vm-web-01-data Healthy" in output
+        # The restored disk holds exactly what the source held when the recovery point was taken.
+        admin.write_disk(source, "web data changed later")
+        assert admin.read_content(restored) == "web data as backed up"
 
         sdk = subprocess.run(
             [sys.executable, "-c", _readme_block("sdk-walkthrough", "python")],
