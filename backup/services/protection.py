@@ -63,8 +63,8 @@ from backup.adapters.compute import ComputeGateway, DiskInfo
 from backup.adapters.vault_store import DatasourceClaim, PlanState, VaultStore, Versioned
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.jobs import Job, job_id
-from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.jobs import Job
+from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
@@ -77,6 +77,7 @@ from backup.errors import (
     ValidationError,
 )
 from backup.services.policies import PolicyCache
+from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import Telemetry, instance_health
 
 _log = logging.getLogger(__name__)
@@ -702,36 +703,15 @@ class ProtectionService:
         if point.state is RecoveryPointState.DELETING:
             return None  # retention already deleted its snapshot and recorded a job
         started = self._clock.now()
-        job = Job(
-            id=job_id(instance.purge_at or started, instance.vault.id, instance.name, "purge", point.id),
-            vault_id=instance.vault.id,
-            instance=instance.name,
-            operation=JobOperation.RETENTION_DELETION,
-            status=JobStatus.IN_PROGRESS,
-            start_time=started,
-            datasource_id=instance.disk_id,
-            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-            datasource_location=instance.disk_location,
-            policy_name=instance.policy_name,
-            recovery_point_id=point.id,
+        job = deletion_job(
+            instance, point, started=started, id_time=instance.purge_at or started, why="purge"
         )
-        snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
-        snapshot = await self._compute.get_snapshot(snapshot_id)
-        if snapshot is None:
-            return job.completed(self._clock.now())
-        tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
-        if (
-            tags is None
-            or tags.recovery_point_id != point.id
-            or tags.instance.casefold() != instance.name.casefold()
-        ):
-            _log.error(
-                "not deleting %s: its tags do not identify it as recovery point %s", snapshot.id, point.id
-            )
-            result.not_ours.append(snapshot.id)
+        fate, snapshot_id = await delete_point_snapshot(self._compute, instance, point)
+        if fate is SnapshotFate.NOT_OURS:
+            result.not_ours.append(snapshot_id)
             return None
-        await self._compute.delete_snapshot(snapshot_id)
-        result.snapshots_deleted += 1
+        if fate is SnapshotFate.DELETED:
+            result.snapshots_deleted += 1
         return job.completed(self._clock.now())
 
     async def _delete_unrecorded_snapshots(self, instance: BackupInstance) -> int:

@@ -22,12 +22,11 @@ from backup.adapters.compute import ComputeGateway
 from backup.adapters.vault_store import ExpiryEntry, VaultStore, Versioned
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.jobs import Job, job_id
-from backup.domain.models import JobOperation, JobStatus, RecoveryPoint
-from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.jobs import Job
+from backup.domain.models import RecoveryPoint
 from backup.domain.retention import select_expired
-from backup.domain.snapshots import SnapshotTags
 from backup.errors import BackupError, ConcurrencyError
+from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -132,19 +131,7 @@ class RetentionSweeper:
         self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult
     ) -> Job | None:
         started = self._clock.now()
-        job = Job(
-            id=job_id(started, instance.vault.id, instance.name, "retention", point.id),
-            vault_id=instance.vault.id,
-            instance=instance.name,
-            operation=JobOperation.RETENTION_DELETION,
-            status=JobStatus.IN_PROGRESS,
-            start_time=started,
-            datasource_id=instance.disk_id,
-            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-            datasource_location=instance.disk_location,
-            policy_name=instance.policy_name,
-            recovery_point_id=point.id,
-        )
+        job = deletion_job(instance, point, started=started, id_time=started, why="retention")
         with self._telemetry.job_span(
             RETENTION_DELETION_SPAN,
             vault=instance.vault.id,
@@ -153,23 +140,12 @@ class RetentionSweeper:
             disk_id=instance.disk_id,
             job_type=job.operation.value,
         ):
-            snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
-            snapshot = await self._compute.get_snapshot(snapshot_id)
-            if snapshot is None:
-                result.already_gone += 1
-                return self._telemetry.job_outcome(job.completed(self._clock.now()))
-            tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
-            if (
-                tags is None
-                or tags.recovery_point_id != point.id
-                or tags.instance.lower() != instance.name.lower()
-            ):
-                _log.error(
-                    "not deleting %s: its tags do not identify it as recovery point %s", snapshot.id, point.id
-                )
-                result.not_ours.append(snapshot.id)
+            fate, snapshot_id = await delete_point_snapshot(self._compute, instance, point)
+            if fate is SnapshotFate.NOT_OURS:
+                result.not_ours.append(snapshot_id)
                 return None
-            await self._compute.delete_snapshot(snapshot_id)
+            if fate is SnapshotFate.ALREADY_GONE:
+                result.already_gone += 1
             return self._telemetry.job_outcome(job.completed(self._clock.now()))
 
     async def _record(
