@@ -7,12 +7,16 @@ failed job that names the instance and the slot.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from backup.domain.instance import VaultRef
 from backup.errors import ValidationError
+
+SendMessages = Callable[[Sequence[str]], Awaitable[None]]
+"""Puts messages on a queue (the runtime binds it to one)."""
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "onDemand"

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -42,12 +42,11 @@ from backup.errors import (
     TransientError,
 )
 from backup.services.backup_runner import instance_key
-from backup.services.messages import ON_DEMAND, BackupRequest
+from backup.services.messages import ON_DEMAND, BackupRequest, SendMessages
 from backup.services.policies import PolicyCache
 
 _log = logging.getLogger(__name__)
 
-SendMessages = Callable[[Sequence[str]], Awaitable[None]]
 
 WRITE_ATTEMPTS = 5
 DAILY_LIMIT_CODE = "OnDemandBackupDailyLimitReached"

@@ -25,14 +25,13 @@ from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.policy import BackupPolicy
 from backup.domain.schedule import plan_scheduled_run
-from backup.services.messages import SCHEDULED, BackupRequest
+from backup.services.messages import SCHEDULED, BackupRequest, SendMessages
 from backup.services.policies import PolicyCache
 from backup.telemetry import Telemetry, instance_health
 
 PLAN_LEASE = timedelta(hours=2)
 """How long a planned slot may stay without an outcome before it is enqueued again."""
 
-SendMessages = Callable[[Sequence[str]], Awaitable[None]]
 
 _log = logging.getLogger(__name__)
 

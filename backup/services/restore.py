@@ -63,7 +63,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -91,12 +91,12 @@ from backup.errors import (
     ValidationError,
 )
 from backup.services.backup_runner import MAX_DEQUEUE_COUNT, instance_key
+from backup.services.messages import SendMessages
 from backup.services.on_demand import instance_not_found
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
-SendMessages = Callable[[Sequence[str]], Awaitable[None]]
 
 DISK_TYPE = "Microsoft.Compute/disks"
 RESTORE_REQUEST_TYPE = "AzureBackupRecoveryPointBasedRestoreRequest"
