@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from backup import names
 from backup.adapters.compute import ComputeGateway
@@ -21,6 +21,7 @@ from backup.adapters.vault_store import VaultStore
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import Clock, OffsetClock, SystemClock
+from backup.errors import AuthorizationError
 from backup.services.backup_runner import BackupRunner
 from backup.services.planner import Planner, send_all
 from backup.services.policies import PolicyCache
@@ -55,6 +56,32 @@ def arm_credential(settings: Settings) -> AsyncTokenCredential:
     return DefaultAzureCredential(managed_identity_client_id=settings.managed_identity_client_id)
 
 
+def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredential:
+    """A vault's own user-assigned identity (its ARM resource id), attached to the app."""
+    if settings.arm_static_token:
+        token = settings.arm_static_tokens.get(identity.lower())
+        if token is None:
+            raise AuthorizationError(
+                f"No local token for the identity '{identity}': add it to ARM_STATIC_TOKENS.",
+                code="UserErrorIdentityNotAttached",
+            )
+        return AsyncStaticTokenCredential(token)
+    from azure.identity.aio import ManagedIdentityCredential
+
+    return ManagedIdentityCredential(identity_config={"resource_id": identity})
+
+
+def compute_gateway(settings: Settings, **options: Any) -> ComputeGateway:
+    """ARM as the app's identity, and as any vault identity through ``for_identity``."""
+    return ComputeGateway(
+        arm_credential(settings),
+        endpoint=settings.arm_endpoint,
+        ca_bundle=settings.arm_ca_bundle,
+        credential_for=lambda identity: identity_credential(settings, identity),
+        **options,
+    )
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -81,10 +108,8 @@ class Runtime:
             settings=settings,
             clock=clock or clock_from(settings),
             storage=StorageClients(settings, request_hook=storage_request_hook),
-            compute=ComputeGateway(
-                arm_credential(settings),
-                endpoint=settings.arm_endpoint,
-                ca_bundle=settings.arm_ca_bundle,
+            compute=compute_gateway(
+                settings,
                 retry_total=arm_retry_total,
                 polling_interval=arm_polling_interval,
                 response_hook=telemetry.arm_response,

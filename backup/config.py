@@ -6,9 +6,10 @@ and settings marked ``LOCAL_ONLY`` must never appear in a deployed app.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 # Storage. Deployed: identity-based ``AzureWebJobsStorage__*`` service URIs (no keys).
 # Locally: ``AzureWebJobsStorage`` holds Azurite's connection string.
@@ -23,6 +24,8 @@ AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
 ARM_ENDPOINT = "ARM_ENDPOINT"
 ARM_CA_BUNDLE = "ARM_CA_BUNDLE"
 ARM_STATIC_TOKEN = "ARM_STATIC_TOKEN"
+# Local only: {"<user-assigned identity resource id>": "<token>"} for vaults with their own identity.
+ARM_STATIC_TOKENS = "ARM_STATIC_TOKENS"
 
 PLAN_BACKUPS_SCHEDULE = "PLAN_BACKUPS_SCHEDULE"
 APPLY_RETENTION_SCHEDULE = "APPLY_RETENTION_SCHEDULE"
@@ -46,7 +49,7 @@ CLOCK_ORIGIN = "CLOCK_ORIGIN"
 
 # Settings that only make sense against Azurite and the Compute emulator.
 LOCAL_ONLY = frozenset(
-    {STORAGE_CONNECTION_STRING, ARM_CA_BUNDLE, ARM_STATIC_TOKEN, CLOCK_SPEED, CLOCK_ORIGIN}
+    {STORAGE_CONNECTION_STRING, ARM_CA_BUNDLE, ARM_STATIC_TOKEN, ARM_STATIC_TOKENS, CLOCK_SPEED, CLOCK_ORIGIN}
 )
 
 DEFAULT_ARM_ENDPOINT = "https://management.azure.com"
@@ -57,6 +60,7 @@ class Settings:
     arm_endpoint: str = DEFAULT_ARM_ENDPOINT
     arm_ca_bundle: str | None = None
     arm_static_token: str | None = None
+    arm_static_tokens: Mapping[str, str] = field(default_factory=dict)
     managed_identity_client_id: str | None = None
     storage_connection_string: str | None = None
     table_service_uri: str | None = None
@@ -78,6 +82,10 @@ class Settings:
             arm_endpoint=(optional(ARM_ENDPOINT) or DEFAULT_ARM_ENDPOINT).rstrip("/"),
             arm_ca_bundle=optional(ARM_CA_BUNDLE),
             arm_static_token=optional(ARM_STATIC_TOKEN),
+            arm_static_tokens={
+                key.lower(): str(value)
+                for key, value in json.loads(optional(ARM_STATIC_TOKENS) or "{}").items()
+            },
             managed_identity_client_id=optional(AZURE_CLIENT_ID),
             storage_connection_string=optional(STORAGE_CONNECTION_STRING),
             table_service_uri=optional(STORAGE_TABLE_URI),

@@ -255,8 +255,11 @@ class ComputeGateway:
         retry_backoff_factor: float = 0.8,
         polling_interval: float | None = None,
         response_hook: Callable[[PipelineResponse[Any, Any]], None] | None = None,
+        credential_for: Callable[[str], AsyncTokenCredential] | None = None,
     ) -> None:
         self._credential = credential
+        self._credential_for = credential_for
+        self._identities: dict[str, ComputeGateway] = {}
         self._options: dict[str, Any] = {
             "base_url": endpoint.rstrip("/"),
             "credential_scopes": [ARM_SCOPE],
@@ -273,6 +276,28 @@ class ComputeGateway:
         )
         self._compute: dict[str, ComputeManagementClient] = {}
         self._authorization: dict[str, AuthorizationManagementClient] = {}
+
+    def for_identity(self, identity: str | None) -> ComputeGateway:
+        """The gateway acting as a vault's own user-assigned identity (``None``: the app's).
+
+        Vaults with an identity of their own get their own RBAC: every ARM call for their
+        instances is made as that identity.
+        """
+        if identity is None:
+            return self
+        key = identity.lower()
+        if key not in self._identities:
+            if self._credential_for is None:
+                raise AuthorizationError(
+                    f"This app has no credential for the identity '{identity}': attach it to the app "
+                    "(deploy parameter extraUserAssignedIdentities).",
+                    code="UserErrorIdentityNotAttached",
+                )
+            child = ComputeGateway(self._credential_for(identity))
+            child._options = dict(self._options)
+            child._polling = dict(self._polling)
+            self._identities[key] = child
+        return self._identities[key]
 
     def _compute_client(self, subscription_id: str) -> ComputeManagementClient:
         key = subscription_id.lower()
@@ -446,6 +471,9 @@ class ComputeGateway:
         return Permissions(tuple(entries))
 
     async def close(self) -> None:
+        for child in self._identities.values():
+            await child.close()
+        self._identities.clear()
         for compute in self._compute.values():
             await compute.close()
         for authorization in self._authorization.values():

@@ -872,6 +872,7 @@ def _instance_entity(instance: BackupInstance) -> Entity:
             "DocumentJson": json.dumps(instance.document),
             "DeletedAt": instance.deleted_at,
             "PurgeAt": instance.purge_at,
+            "Identity": instance.identity,
         }
     )
 
@@ -907,6 +908,7 @@ def _instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance
         document=json.loads(entity.get("DocumentJson") or "{}"),
         deleted_at=_utc(entity.get("DeletedAt")),
         purge_at=_utc(entity.get("PurgeAt")),
+        identity=entity.get("Identity"),
     )
 
 

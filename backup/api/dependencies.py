@@ -82,13 +82,9 @@ class ApiContext:
     def compute_gateway(self) -> ComputeGateway:
         """The ARM gateway: the one given, or one built from the settings (and closed with the context)."""
         if self.compute is None:
-            from backup.bootstrap import arm_credential
+            from backup.bootstrap import compute_gateway
 
-            self.compute = ComputeGateway(
-                arm_credential(self.settings),
-                endpoint=self.settings.arm_endpoint,
-                ca_bundle=self.settings.arm_ca_bundle,
-            )
+            self.compute = compute_gateway(self.settings)
             self._owns_compute = True
         return self.compute
 

@@ -60,6 +60,9 @@ class BackupInstance:
     """When "stop protection and delete data" soft-deleted the instance (``SoftDeleted``)."""
     purge_at: datetime | None = None
     """When a soft-deleted instance's snapshots and rows are removed for good."""
+    identity: str | None = None
+    """The vault's own user-assigned identity (ARM resource id) that ARM calls for this
+    instance are made as; ``None`` means the app's identity."""
 
     @property
     def id(self) -> str:

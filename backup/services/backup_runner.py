@@ -201,7 +201,8 @@ class BackupRunner:
                 "of 500 incremental snapshots per disk; this backup was not attempted.",
                 code="SnapshotsLimitReached",
             )
-        disk = await self._compute.find_disk(ComputeResourceId.disk(instance.disk_id))
+        compute = self._compute.for_identity(instance.identity)
+        disk = await compute.find_disk(ComputeResourceId.disk(instance.disk_id))
         if disk is None:
             return await self._datasource_missing(current, request, job)
         check_policy_supports_disk_sku(policy, disk.sku)
@@ -220,7 +221,7 @@ class BackupRunner:
             expires_at=label.expires_at,
             source=disk.source,
         )
-        taken = await self._compute.create_incremental_snapshot(disk, snapshot, tags.to_tags())
+        taken = await compute.create_incremental_snapshot(disk, snapshot, tags.to_tags())
         point = RecoveryPoint(
             id=point_id,
             instance=instance.name,
@@ -276,7 +277,8 @@ class BackupRunner:
         """
         try:
             point_id, snapshot_id = self._target(current.value, request)
-            snapshot = await self._compute.get_snapshot(snapshot_id)
+            compute = self._compute.for_identity(current.value.identity)
+            snapshot = await compute.get_snapshot(snapshot_id)
             if snapshot is not None and snapshot.provisioning_state == "Succeeded":
                 point = recovery_point_from_snapshot(snapshot)
                 if point is not None and point.id == point_id:
@@ -285,7 +287,7 @@ class BackupRunner:
                         current, request, point, finished, self._label_time(request)
                     )
             elif snapshot is not None and is_ours(snapshot.tags):
-                await self._compute.delete_snapshot(snapshot_id)
+                await compute.delete_snapshot(snapshot_id)
         except BackupError as settle_error:
             _log.warning("could not settle the snapshot of %s: %s", request.instance, settle_error.message)
         return await self._fail(current, request, job, error)

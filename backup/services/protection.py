@@ -29,8 +29,8 @@ when the instance is purged. A claim whose instance does not exist (a crash betw
 create, or a purge that died before releasing) is stale after :data:`CLAIM_LEASE` and is taken
 over with its ETag.
 
-Vault identity: every ARM call is made with the app's identity (the API's ComputeGateway). A
-vault or instance that names a user-assigned identity has it recorded and shown, not used.
+Vault identity: ARM calls for an instance are made as its vault's identity
+(:func:`with_vault_identity`): a user-assigned identity attached to the app, or the app's own.
 
 States (Azure's ``currentProtectionState``), and the planner row that goes with each:
 
@@ -147,6 +147,35 @@ class ProtectionRequest:
     snapshot_resource_group: ResourceGroupId
     document: Mapping[str, Any]
     """The properties to store and show: as sent, without read-only fields."""
+    identity: str | None = None
+    """The vault identity ARM calls are made as (see :func:`with_vault_identity`)."""
+
+
+def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str, Any]) -> ProtectionRequest:
+    """Which identity backs this instance up, as Azure decides it.
+
+    ``identityDetails.userAssignedIdentityArmUrl`` (with ``useSystemAssignedIdentity`` false)
+    names one of the vault's user-assigned identities; otherwise a vault that has only a
+    user-assigned identity uses it; otherwise the system-assigned identity, which is the app's.
+    """
+    identity = vault_document.get("identity") or {}
+    kind = str(identity.get("type") or "None")
+    attached = {key.casefold(): key for key in (identity.get("userAssignedIdentities") or {})}
+    details = request.document.get("identityDetails") or {}
+    chosen: str | None = None
+    if details.get("useSystemAssignedIdentity") is False and details.get("userAssignedIdentityArmUrl"):
+        wanted = str(details["userAssignedIdentityArmUrl"])
+        if wanted.casefold() not in attached:
+            raise ValidationError(
+                f"'{wanted}' is not one of the vault's user-assigned identities; add it to the vault's "
+                "identity.userAssignedIdentities first.",
+                code="UserErrorIdentityNotOnVault",
+                target="properties.identityDetails.userAssignedIdentityArmUrl",
+            )
+        chosen = attached[wanted.casefold()]
+    elif "SystemAssigned" not in kind and len(attached) == 1:
+        chosen = next(iter(attached.values()))
+    return replace(request, identity=chosen)
 
 
 def parse_backup_instance(properties: object, vault: VaultRef, path: str = "properties") -> ProtectionRequest:
@@ -383,7 +412,8 @@ class ProtectionService:
     async def check_resources(
         self, vault_location: str, request: ProtectionRequest, policy: BackupPolicy
     ) -> DiskInfo:
-        """The ARM checks, as the app identity; :class:`ProtectionCheckError` on the first failure."""
+        """The ARM checks, as the instance's identity; :class:`ProtectionCheckError` on the first failure."""
+        compute = self._compute.for_identity(request.identity)
         disk_id, group = request.disk, request.snapshot_resource_group
         if disk_id.subscription_id.casefold() != group.subscription_id.casefold():
             raise ProtectionCheckError(
@@ -395,17 +425,17 @@ class ProtectionService:
             )
         disk: DiskInfo | None = None
         try:
-            disk = await self._compute.get_disk(disk_id)
+            disk = await compute.get_disk(disk_id)
         except NotFoundError as error:
             raise _disk_not_found(disk_id) from error
         except AuthorizationError:
             disk = None  # the permission check below says what is missing
         try:
-            disk_permissions = await self._compute.permissions(disk_id)
+            disk_permissions = await compute.permissions(disk_id)
         except NotFoundError as error:
             raise _disk_not_found(disk_id) from error
         try:
-            group_permissions = await self._compute.permissions(group)
+            group_permissions = await compute.permissions(group)
         except NotFoundError as error:
             raise _snapshot_group_not_found(group) from error
         missing = [
@@ -416,8 +446,8 @@ class ProtectionService:
         if missing:
             raise _missing_permissions(missing)
         if disk is None:
-            disk = await self._compute.get_disk(disk_id)
-        if not await self._compute.resource_group_exists(group):
+            disk = await compute.get_disk(disk_id)
+        if not await compute.resource_group_exists(group):
             raise _snapshot_group_not_found(group)
         if disk.location.replace(" ", "").casefold() != vault_location.replace(" ", "").casefold():
             raise ProtectionCheckError(
@@ -478,6 +508,7 @@ class ProtectionService:
             snapshot_resource_group_id=str(validated.request.snapshot_resource_group),
             protection_state=ProtectionState.PROTECTION_CONFIGURED,
             document=document,
+            identity=validated.request.identity,
         )
         await self._claim(validated.request.disk, vault, name)
         try:
@@ -501,6 +532,7 @@ class ProtectionService:
                 policy_name=validated.policy_name,
                 policy_document=validated.policy.to_json(),
                 document=_document_with_defaults(request.document, validated.disk, request.disk),
+                identity=request.identity,
             )
 
         return await self._mutate(current, change)
@@ -706,7 +738,9 @@ class ProtectionService:
         job = deletion_job(
             instance, point, started=started, id_time=instance.purge_at or started, why="purge"
         )
-        fate, snapshot_id = await delete_point_snapshot(self._compute, instance, point)
+        fate, snapshot_id = await delete_point_snapshot(
+            self._compute.for_identity(instance.identity), instance, point
+        )
         if fate is SnapshotFate.NOT_OURS:
             result.not_ours.append(snapshot_id)
             return None
@@ -717,8 +751,9 @@ class ProtectionService:
     async def _delete_unrecorded_snapshots(self, instance: BackupInstance) -> int:
         """Our snapshots of this instance that no recovery point row names (a backup that was
         running at deletion time): found by their tags in the snapshot resource group."""
+        compute = self._compute.for_identity(instance.identity)
         try:
-            snapshots = await self._compute.list_snapshots(
+            snapshots = await compute.list_snapshots(
                 ResourceGroupId.parse(instance.snapshot_resource_group_id)
             )
         except NotFoundError:
@@ -732,7 +767,7 @@ class ProtectionService:
                 or tags.instance.casefold() != instance.name.casefold()
             ):
                 continue
-            await self._compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
+            await compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
             deleted += 1
         return deleted
 

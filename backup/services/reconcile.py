@@ -83,13 +83,21 @@ class Reconciler:
             for pair in await self._store.instances_with_plans(vault)
             if pair[0] is not None
         }
+        # Each snapshot resource group is read as an identity that may read it.
         groups = {
-            instance.snapshot_resource_group_id.lower(): instance.snapshot_resource_group_id
+            (instance.snapshot_resource_group_id.lower(), (instance.identity or "").lower()): instance
             for instance in instances.values()
         }
         known: dict[str, set[str]] = {}
-        for group in groups.values():
-            for snapshot in await self._compute.list_snapshots(ResourceGroupId.parse(group)):
+        seen: set[str] = set()
+        for reader in groups.values():
+            compute = self._compute.for_identity(reader.identity)
+            for snapshot in await compute.list_snapshots(
+                ResourceGroupId.parse(reader.snapshot_resource_group_id)
+            ):
+                if snapshot.id.lower() in seen:
+                    continue
+                seen.add(snapshot.id.lower())
                 if not is_ours(snapshot.tags):
                     continue
                 tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
@@ -105,7 +113,7 @@ class Reconciler:
                 if tags.recovery_point_id in known[owner.name.lower()]:
                     continue
                 if snapshot.provisioning_state != "Succeeded":
-                    await self._discard_failed(snapshot, report)
+                    await self._discard_failed(self._compute.for_identity(owner.identity), snapshot, report)
                     continue
                 point = recovery_point_from_snapshot(snapshot)
                 if point is None:
@@ -119,12 +127,14 @@ class Reconciler:
                 "%d snapshots look like ours but match nothing: %s", len(report.unmatched), report.unmatched
             )
 
-    async def _discard_failed(self, snapshot: SnapshotInfo, report: ReconcileReport) -> None:
+    async def _discard_failed(
+        self, compute: ComputeGateway, snapshot: SnapshotInfo, report: ReconcileReport
+    ) -> None:
         """Our snapshot whose create ended Failed: no backup, but billed and counted against the 500."""
         created = snapshot.time_created or self._clock.now()
         if self._clock.now() - created < FAILED_SNAPSHOT_GRACE:
             return  # its create may still be retried by a redelivered message
-        await self._compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
+        await compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
         report.discarded.append(snapshot.id)
 
     async def _recover(self, vault: VaultRef, name: str, point: RecoveryPoint) -> bool:

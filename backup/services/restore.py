@@ -533,7 +533,8 @@ class RestoreService:
                 code="UserErrorBackupInstanceSoftDeleted",
                 target="backupInstanceName",
             )
-        await self._check_target(spec.target)
+        compute = self._compute.for_identity(instance.identity)
+        await self._check_target(spec.target, compute)
         point = await self._store.get_recovery_point_versioned(vault, instance.name, spec.recovery_point_id)
         if point is None or point.value.state is RecoveryPointState.DELETING:
             raise NotFoundError(
@@ -563,10 +564,10 @@ class RestoreService:
         settings = disk_settings(tags, snapshot, spec.overrides, dict(point.value.source_disk_tags))
         return RestorePlan(instance, point, snapshot, spec.target, settings)
 
-    async def _check_target(self, target: ComputeResourceId) -> None:
+    async def _check_target(self, target: ComputeResourceId, compute: ComputeGateway) -> None:
         group = target.resource_group_id
         try:
-            exists = await self._compute.resource_group_exists(group)
+            exists = await compute.resource_group_exists(group)
         except AuthorizationError:
             exists = True  # cannot tell: the permission check below names what is missing
         if not exists:
@@ -577,7 +578,7 @@ class RestoreService:
                 target="restoreTargetInfo.datasourceInfo.resourceID",
             )
         try:
-            permissions = await self._compute.permissions(group)
+            permissions = await compute.permissions(group)
         except NotFoundError as error:
             raise NotFoundError(
                 f"The target resource group '{group}' does not exist ({error.message}).",
@@ -593,7 +594,7 @@ class RestoreService:
                 code=TARGET_RG_PERMISSIONS,
                 target="restoreTargetInfo.datasourceInfo.resourceID",
             )
-        if await self._compute.find_disk(target) is not None:
+        if await compute.find_disk(target) is not None:
             raise ConflictError(
                 f"A disk named '{target.name}' already exists in resource group '{group.resource_group}'. "
                 "A restore always creates a new disk: choose another name, or delete that disk first.",
@@ -612,8 +613,9 @@ class RestoreService:
             code=SNAPSHOT_NOT_FOUND,
             target="recoveryPointId",
         )
+        compute = self._compute.for_identity(instance.identity)
         try:
-            permissions = await self._compute.permissions(group)
+            permissions = await compute.permissions(group)
         except NotFoundError as error:
             raise gone from error
         missing = permissions.missing(SNAPSHOT_ACTIONS_FOR_RESTORE)
@@ -624,7 +626,7 @@ class RestoreService:
                 code=SNAPSHOT_RG_PERMISSIONS,
                 target="recoveryPointId",
             )
-        snapshot = await self._compute.get_snapshot(snapshot_id)
+        snapshot = await compute.get_snapshot(snapshot_id)
         if snapshot is None:
             raise gone
         tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
@@ -827,9 +829,11 @@ class RestoreRunner:
 
     async def _attempt(self, message: RestoreMessage, job: Job) -> RestoreOutcome:
         target = ComputeResourceId.disk(message.target_id, target="target")
+        instance = await self._store.get_instance(message.vault, message.instance)
+        compute = self._compute.for_identity(instance.value.identity if instance is not None else None)
         if (job.progress_percent or 0) < PROGRESS_CREATING:
             # Nothing was created for this job yet: a disk of that name belongs to someone else.
-            if await self._compute.find_disk(target) is not None:
+            if await compute.find_disk(target) is not None:
                 raise ConflictError(
                     f"A disk named '{target.name}' was created in resource group '{target.resource_group}' "
                     "after the restore was accepted; choose another name and restore again.",
@@ -837,14 +841,14 @@ class RestoreRunner:
                 )
             job = replace(job, progress_percent=PROGRESS_CREATING)
             await self._store.put_job(job)
-        snapshot = await self._compute.get_snapshot(ComputeResourceId.snapshot(message.snapshot_id))
+        snapshot = await compute.get_snapshot(ComputeResourceId.snapshot(message.snapshot_id))
         if snapshot is None:
             raise NotFoundError(
                 f"The snapshot '{message.snapshot_id}' was deleted after the restore was accepted.",
                 code=SNAPSHOT_NOT_FOUND,
             )
         settings = message.settings
-        await self._compute.create_disk_from_snapshot(
+        await compute.create_disk_from_snapshot(
             target,
             snapshot,
             location=settings.location,

@@ -140,7 +140,9 @@ class RetentionSweeper:
             disk_id=instance.disk_id,
             job_type=job.operation.value,
         ):
-            fate, snapshot_id = await delete_point_snapshot(self._compute, instance, point)
+            fate, snapshot_id = await delete_point_snapshot(
+                self._compute.for_identity(instance.identity), instance, point
+            )
             if fate is SnapshotFate.NOT_OURS:
                 result.not_ours.append(snapshot_id)
                 return None

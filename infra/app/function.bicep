@@ -43,9 +43,10 @@ param maximumInstanceCount int = 40
 @description('Client id of the Entra app registration that protects the API. Empty: no App Service Authentication.')
 param authClientId string = ''
 
-@description('Paths that stay anonymous when authentication is on (liveness for probes and people).')
+@description('Paths that stay anonymous when authentication is on (liveness for probes and people; the API description).')
 param anonymousPaths array = [
   '/api/health'
+  '/api/openapi.json'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {

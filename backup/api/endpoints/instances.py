@@ -32,7 +32,8 @@ The cross-vault view is Azure's extension-resource list (SDK
 subscription or resource group: every visible instance of every vault there, each
 ``properties`` carrying an extra ``backupSummary`` object (``vaultId``, ``vaultName``,
 ``health`` Healthy/Unhealthy/Inactive, ``consecutiveFailures``, ``lastErrorCode``,
-``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``). ``$filter`` takes
+``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``, ``policyDescription``
+in words). ``$filter`` takes
 ``vaultName``, ``health``, ``currentProtectionState`` and ``protectionStatus`` with ``eq``
 (case-insensitive), joined by ``and``.
 """
@@ -53,12 +54,15 @@ from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
+from backup.domain.policy import parse_backup_policy
+from backup.domain.summary import describe_policy
 from backup.errors import BackupError
 from backup.services.protection import (
     InstanceSummary,
     ProtectionCheckError,
     ProtectionService,
     parse_backup_instance,
+    with_vault_identity,
 )
 
 routes = RouteTable()
@@ -204,6 +208,7 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
         "lastBackupTime": rfc3339(instance.health.last_successful_backup),
         "nextScheduledBackupTime": rfc3339(summary.next_backup),
         "recoveryPointCount": instance.live_recovery_points,
+        "policyDescription": describe_policy(parse_backup_policy(instance.policy_document)),
     }
     return resource
 
@@ -303,7 +308,9 @@ def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse
 @routes.put(paths.BACKUP_INSTANCE)
 async def put_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
-    request = parse_backup_instance(_properties(ctx.json_object(), "properties"), vault)
+    request = with_vault_identity(
+        parse_backup_instance(_properties(ctx.json_object(), "properties"), vault), stored.value
+    )
     instance, created = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
     )
@@ -359,8 +366,9 @@ async def resume_backups(ctx: RequestContext) -> ApiResponse:
 @routes.post(VALIDATE_FOR_BACKUP)
 async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
-    request = parse_backup_instance(
-        _properties(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
+    request = with_vault_identity(
+        parse_backup_instance(_properties(ctx.json_object(), "backupInstance"), vault, path="backupInstance"),
+        stored.value,
     )
     service = _service(ctx)
     _, policy = await service.check_request(vault, request)

@@ -20,6 +20,7 @@ from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
 from backup.names import VAULT_DATA_TABLE, VAULTS_TABLE
 from localdev.azurite import AzuriteEndpoints
+from tests.integration.api.contract import check_answer
 
 SUB = "00000000-0000-0000-0000-0000000000ab"
 T0 = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
@@ -67,7 +68,9 @@ class Api:
         request = ApiRequest.build(method, url, headers=headers, body=raw, json_body=body)
         response = await self.router.handle(request, self.context)
         text = response.json_text()
-        return Answer(response.status, json.loads(text) if text else None, response.headers)
+        answer = Answer(response.status, json.loads(text) if text else None, response.headers)
+        check_answer(method, path, answer.status, answer.body, answer.headers)
+        return answer
 
     async def rows(self, vault: VaultRef) -> list[tuple[str, str, str]]:
         """Every row the vault owns: its registry row and its partition, as (table, RowKey, etag)."""

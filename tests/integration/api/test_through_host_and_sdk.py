@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline import PipelineRequest
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.mgmt.dataprotection import DataProtectionMgmtClient
 
@@ -23,6 +25,7 @@ from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.functions_host import FunctionsHost
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0, Api
+from tests.integration.api.contract import check_answer
 from tests.integration.api.test_jobs_points_operations import INSTANCE, seed_backups
 
 pytestmark = pytest.mark.integration
@@ -37,6 +40,14 @@ class FunctionKeyPolicy(SansIOHTTPPolicy[Any, Any]):
 
     def on_request(self, request: PipelineRequest[Any]) -> None:
         request.http_request.headers["x-functions-key"] = HOST_KEY
+
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
+        """Every answer the SDK gets must be one the OpenAPI document describes."""
+        answer = response.http_response
+        text = answer.read().decode("utf-8")
+        path = urlsplit(request.http_request.url).path.removeprefix("/api")
+        body = json.loads(text) if text else None
+        check_answer(request.http_request.method, path, answer.status_code, body, dict(answer.headers))
 
 
 class NoCredential:

@@ -1,0 +1,1206 @@
+"""The OpenAPI 3.0.3 document of the ARM surface, built from the router's route tables.
+
+Regenerate the committed copy after changing a route or a schema::
+
+    python -m backup.api.openapi > docs/openapi.json
+
+The paths come from :func:`backup.api.app.build_router` (every :class:`~backup.api.router.Route`,
+its template, method and role); what a route does, takes and answers comes from
+:data:`OPERATIONS`, keyed by ``(method, template)``. A route without an entry there, or an
+entry without a route, fails :func:`build_document`, so the document cannot drift from the
+router. Path parameters are those of the template (patterns as the router's validators check
+them), ``api-version`` is required on every operation (the versions of
+:mod:`backup.api.versions`), ``$filter`` fields are read from the endpoint modules' filter
+tables, and every error answer is the ARM error body.
+
+``GET /api/openapi.json`` (:mod:`backup.entrypoints.openapi`) serves :func:`document_text`,
+generated in-process on first request: the deployed package excludes ``docs/``, and what is
+served is then by construction what this build routes. The committed ``docs/openapi.json`` is
+the same text (a test compares them).
+
+Schemas describe what the handlers produce and accept, not all of Microsoft.DataProtection:
+objects allow further properties, ``readOnly`` marks what a PUT ignores, and enum values are
+the canonical spellings (input enums are matched case-insensitively, as in ARM).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from backup.api import paths
+from backup.api.auth import PRINCIPAL_HEADER, Role
+from backup.api.endpoints import actions, instances, jobs, recovery_points, vaults
+from backup.api.http import MAX_BODY_BYTES
+from backup.api.operations import OperationStatus
+from backup.api.router import Router
+from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
+from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
+from backup.domain.policy import DISK_DATASOURCE_TYPE
+from backup.services import restore
+from backup.telemetry import HEALTH_VALUES
+
+OPENAPI_VERSION = "3.0.3"
+SERVER_URL = "/api"
+"""The Functions route prefix; relative, so it resolves against wherever the document is read from."""
+
+Schema = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the document says about one route, besides what the route itself knows."""
+
+    operation_id: str
+    """Azure's operationId where the route is Azure's (so generated clients name it alike)."""
+    summary: str
+    tag: str
+    responses: Mapping[int, str | None]
+    """Success status -> schema name of the JSON body, or None for no body. 202 is always the LRO answer."""
+    body: str | None = None
+    """Schema name of the JSON request body."""
+    body_required: bool = True
+    errors: tuple[int, ...] = ()
+    """Error statuses worth naming besides 400, 401, 403, 404 (every route has those)."""
+    query: tuple[str, ...] = ()
+    """Names of components/parameters besides ``api-version``."""
+    description: str = ""
+
+
+_V = "Vaults"
+_P = "Policies"
+_I = "Backup instances"
+_D = "Deleted backup instances"
+_A = "Backup and restore"
+_J = "Jobs"
+_R = "Recovery points"
+_O = "Operations"
+
+OPERATIONS: dict[tuple[str, str], Operation] = {
+    # --- vaults -----------------------------------------------------------------------------------
+    ("PUT", paths.VAULT): Operation(
+        "BackupVaults_CreateOrUpdate",
+        "Create or update a backup vault",
+        _V,
+        {200: "BackupVaultResource", 201: "BackupVaultResource"},
+        body="BackupVaultResource",
+        description="Synchronous: the answer carries provisioningState Succeeded. The location of an "
+        "existing vault cannot change.",
+    ),
+    ("PATCH", paths.VAULT): Operation(
+        "BackupVaults_Update",
+        "Update a backup vault's tags, identity and settings",
+        _V,
+        {200: "BackupVaultResource"},
+        body="PatchResourceRequestInput",
+        description="Merges tags, identity and properties.monitoringSettings, securitySettings and "
+        "featureSettings into the vault.",
+    ),
+    ("GET", paths.VAULT): Operation(
+        "BackupVaults_Get", "Get a backup vault", _V, {200: "BackupVaultResource"}
+    ),
+    ("DELETE", paths.VAULT): Operation(
+        "BackupVaults_Delete",
+        "Delete a backup vault",
+        _V,
+        {200: None, 204: None},
+        errors=(409,),
+        description="204 when there is no such vault. 409 UserErrorVaultHasBackupInstances while the vault "
+        "has backup instances.",
+    ),
+    ("GET", paths.VAULTS): Operation(
+        "BackupVaults_GetInResourceGroup",
+        "List the backup vaults of a resource group",
+        _V,
+        {200: "BackupVaultResourceList"},
+        query=("skipToken",),
+    ),
+    ("GET", paths.VAULTS_IN_SUBSCRIPTION): Operation(
+        "BackupVaults_GetInSubscription",
+        "List the backup vaults of a subscription",
+        _V,
+        {200: "BackupVaultResourceList"},
+        query=("skipToken",),
+    ),
+    # --- policies ---------------------------------------------------------------------------------
+    ("PUT", paths.POLICY): Operation(
+        "BackupPolicies_CreateOrUpdate",
+        "Create or replace a disk backup policy",
+        _P,
+        {200: "BaseBackupPolicyResource"},
+        body="BaseBackupPolicyResource",
+        errors=(409,),
+        description="Only Microsoft.Compute/disks policies are accepted. A policy that a backup instance "
+        "uses cannot change (409 UserErrorPolicyInUse); sending the same policy again is a 200.",
+    ),
+    ("GET", paths.POLICY): Operation(
+        "BackupPolicies_Get", "Get a backup policy", _P, {200: "BaseBackupPolicyResource"}
+    ),
+    ("DELETE", paths.POLICY): Operation(
+        "BackupPolicies_Delete",
+        "Delete a backup policy",
+        _P,
+        {200: None, 204: None},
+        errors=(409,),
+        description="204 when there is no such policy. 409 UserErrorPolicyInUse while an instance uses it.",
+    ),
+    ("GET", paths.POLICIES): Operation(
+        "BackupPolicies_List",
+        "List the backup policies of a vault",
+        _P,
+        {200: "BaseBackupPolicyResourceList"},
+        query=("skipToken",),
+    ),
+    # --- backup instances -------------------------------------------------------------------------
+    ("PUT", paths.BACKUP_INSTANCE): Operation(
+        "BackupInstances_CreateOrUpdate",
+        "Protect a disk (create or update a backup instance)",
+        _I,
+        {200: "BackupInstanceResource", 201: "BackupInstanceResource"},
+        body="BackupInstanceResource",
+        errors=(409,),
+        description="Synchronous: every check runs before the answer, and a failed check writes nothing.",
+    ),
+    ("GET", paths.BACKUP_INSTANCE): Operation(
+        "BackupInstances_Get", "Get a backup instance", _I, {200: "BackupInstanceResource"}
+    ),
+    ("DELETE", paths.BACKUP_INSTANCE): Operation(
+        "BackupInstances_Delete",
+        "Delete a backup instance (soft delete)",
+        _I,
+        {202: None, 204: None},
+        errors=(409,),
+        description="The instance becomes a deleted backup instance (undelete brings it back) until the "
+        "vault's soft-delete retention ends. 204 when there is no such instance.",
+    ),
+    ("GET", paths.BACKUP_INSTANCES): Operation(
+        "BackupInstances_List",
+        "List the backup instances of a vault",
+        _I,
+        {200: "BackupInstanceResourceList"},
+        query=("skipToken",),
+    ),
+    ("POST", instances.STOP_PROTECTION): Operation(
+        "BackupInstances_StopProtection",
+        "Stop protection, keeping the recovery points",
+        _I,
+        {202: None},
+        body="ResourceGuardOperationRequest",
+        body_required=False,
+        errors=(409,),
+    ),
+    ("POST", instances.SUSPEND_BACKUPS): Operation(
+        "BackupInstances_SuspendBackups",
+        "Suspend scheduled backups, keeping retention running",
+        _I,
+        {202: None},
+        body="ResourceGuardOperationRequest",
+        body_required=False,
+        errors=(409,),
+    ),
+    ("POST", instances.RESUME_PROTECTION): Operation(
+        "BackupInstances_ResumeProtection",
+        "Resume protection of a stopped backup instance",
+        _I,
+        {202: None},
+        body="ResourceGuardOperationRequest",
+        body_required=False,
+        errors=(409,),
+    ),
+    ("POST", instances.RESUME_BACKUPS): Operation(
+        "BackupInstances_ResumeBackups",
+        "Resume suspended scheduled backups",
+        _I,
+        {202: None},
+        body="ResourceGuardOperationRequest",
+        body_required=False,
+        errors=(409,),
+    ),
+    ("POST", instances.VALIDATE_FOR_BACKUP): Operation(
+        "BackupInstances_ValidateForBackup",
+        "Check that a disk can be protected",
+        _I,
+        {202: None},
+        body="ValidateForBackupRequest",
+        description="Request errors are a synchronous 400. Otherwise the operation ends Succeeded, or "
+        "Failed with the failed check's code.",
+    ),
+    ("GET", instances.INSTANCES_IN_SUBSCRIPTION): Operation(
+        "BackupInstancesExtensionRouting_List",
+        "List every backup instance of a subscription, with its backup summary",
+        _I,
+        {200: "BackupInstanceSummaryResourceList"},
+        query=("backupInstancesFilter", "skipToken"),
+        description="The cross-vault view: each instance's properties carry backupSummary.",
+    ),
+    ("GET", instances.INSTANCES_IN_RESOURCE_GROUP): Operation(
+        "BackupInstancesExtensionRouting_ListInResourceGroup",
+        "List every backup instance of a resource group, with its backup summary",
+        _I,
+        {200: "BackupInstanceSummaryResourceList"},
+        query=("backupInstancesFilter", "skipToken"),
+        description="The cross-vault view: each instance's properties carry backupSummary.",
+    ),
+    # --- deleted backup instances -----------------------------------------------------------------
+    ("GET", instances.DELETED_INSTANCES): Operation(
+        "DeletedBackupInstances_List",
+        "List the soft-deleted backup instances of a vault",
+        _D,
+        {200: "DeletedBackupInstanceResourceList"},
+        query=("skipToken",),
+    ),
+    ("GET", instances.DELETED_INSTANCE): Operation(
+        "DeletedBackupInstances_Get",
+        "Get a soft-deleted backup instance",
+        _D,
+        {200: "DeletedBackupInstanceResource"},
+    ),
+    ("POST", instances.UNDELETE): Operation(
+        "DeletedBackupInstances_Undelete",
+        "Undelete a soft-deleted backup instance",
+        _D,
+        {202: None},
+        body="ResourceGuardOperationRequest",
+        body_required=False,
+        errors=(409,),
+        description="The instance comes back with protection stopped.",
+    ),
+    # --- actions ----------------------------------------------------------------------------------
+    ("POST", actions.ADHOC_BACKUP): Operation(
+        "BackupInstances_AdhocBackup",
+        "Back up a disk now",
+        _A,
+        {202: None},
+        body="TriggerBackupRequest",
+        errors=(409,),
+        description="The operation's result is OperationJobExtendedInfo naming the backup job. "
+        "409 OnDemandBackupDailyLimitReached or OnDemandRecoveryPointLimitReached at the limits.",
+    ),
+    ("POST", actions.VALIDATE_RESTORE): Operation(
+        "BackupInstances_ValidateForRestore",
+        "Check that a restore would be accepted",
+        _A,
+        {202: None},
+        body="ValidateRestoreRequestObject",
+        errors=(409,),
+    ),
+    ("POST", actions.RESTORE): Operation(
+        "BackupInstances_TriggerRestore",
+        "Restore a recovery point to a new disk",
+        _A,
+        {202: None},
+        body="AzureBackupRecoveryPointBasedRestoreRequest",
+        errors=(409,),
+        description="The operation's result is OperationJobExtendedInfo naming the restore job. "
+        "409 RestoreDailyLimitReached at the limit.",
+    ),
+    # --- jobs -------------------------------------------------------------------------------------
+    ("GET", paths.JOB): Operation("Jobs_Get", "Get a job", _J, {200: "AzureBackupJobResource"}),
+    ("GET", paths.JOBS): Operation(
+        "Jobs_List",
+        "List the jobs of a vault, newest first",
+        _J,
+        {200: "AzureBackupJobResourceList"},
+        query=("jobsFilter", "skipToken"),
+    ),
+    # --- recovery points --------------------------------------------------------------------------
+    ("GET", paths.RECOVERY_POINT): Operation(
+        "RecoveryPoints_Get", "Get a recovery point", _R, {200: "AzureBackupRecoveryPointResource"}
+    ),
+    ("GET", paths.RECOVERY_POINTS): Operation(
+        "RecoveryPoints_List",
+        "List the recovery points of a backup instance",
+        _R,
+        {200: "AzureBackupRecoveryPointResourceList"},
+        query=("recoveryPointsFilter", "skipToken"),
+    ),
+    # --- long-running operations ------------------------------------------------------------------
+    ("GET", paths.LOCATION_OPERATION_STATUS): Operation(
+        "OperationStatus_Get",
+        "Status of a long-running operation (the Azure-AsyncOperation URL)",
+        _O,
+        {200: "OperationResource"},
+    ),
+    ("GET", paths.RESOURCE_GROUP_OPERATION_STATUS): Operation(
+        "OperationStatusResourceGroupContext_Get",
+        "Status of a long-running operation, by resource group",
+        _O,
+        {200: "OperationResource"},
+    ),
+    ("GET", paths.VAULT_OPERATION_STATUS): Operation(
+        "OperationStatusBackupVaultContext_Get",
+        "Status of a long-running operation, by vault",
+        _O,
+        {200: "OperationResource"},
+    ),
+    ("GET", paths.LOCATION_OPERATION_RESULT): Operation(
+        "OperationResult_Get",
+        "Result of a long-running operation (the Location URL)",
+        _O,
+        {200: "OperationJobExtendedInfo", 202: None},
+        description="202 while the operation runs; a failed operation answers its error's status and "
+        "ARM error body.",
+    ),
+    ("GET", paths.VAULT_OPERATION_RESULT): Operation(
+        "BackupVaultOperationResults_Get",
+        "Result of a long-running operation, by vault",
+        _O,
+        {200: "OperationJobExtendedInfo", 202: None},
+        description="202 while the operation runs; a failed operation answers its error's status and "
+        "ARM error body.",
+    ),
+    ("GET", paths.BACKUP_INSTANCE_OPERATION_RESULT): Operation(
+        "BackupInstances_GetBackupInstanceOperationResult",
+        "Result of a long-running operation on a backup instance",
+        _O,
+        {200: "OperationJobExtendedInfo", 202: None},
+        description="202 while the operation runs; a failed operation answers its error's status and "
+        "ARM error body.",
+    ),
+}
+"""Per-route metadata, keyed by ``(method, template)`` exactly as the route tables declare them."""
+
+TAGS = (_V, _P, _I, _D, _A, _J, _R, _O)
+
+_STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted: poll Azure-AsyncOperation until the status is terminal, then GET Location.",
+    204: "No content: there was nothing to delete.",
+}
+_ERROR_RESPONSES = {
+    400: (
+        "BadRequest",
+        "The request is invalid: missing or unsupported api-version, an invalid path parameter, "
+        "or a body that is not JSON or fails a check (target names the field).",
+    ),
+    401: ("Unauthorized", "App Service Authentication is on and the request carries no principal."),
+    403: ("Forbidden", "The caller lacks the app role the operation needs."),
+    404: ("NotFound", "The resource, or one it belongs to, does not exist."),
+    409: ("Conflict", "The resource's state or a limit forbids the operation."),
+    413: ("PayloadTooLarge", f"The body is larger than {MAX_BODY_BYTES} bytes."),
+}
+_ALWAYS = (400, 401, 403, 404)
+_TRACKING_HEADERS = ("x-ms-request-id", "x-ms-correlation-request-id", "x-ms-client-request-id")
+_METHOD_ORDER = {"GET": 0, "PUT": 1, "PATCH": 2, "POST": 3, "DELETE": 4}
+
+
+# --- schemas ----------------------------------------------------------------------------------------
+
+
+def _ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _string(description: str = "", **extra: Any) -> Schema:
+    schema: Schema = {"type": "string", **extra}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def _enum(values: Any, description: str = "", **extra: Any) -> Schema:
+    return _string(description, enum=[str(value) for value in values], **extra)
+
+
+def _time(description: str = "", *, nullable: bool = False) -> Schema:
+    schema = _string(description, format="date-time")
+    if nullable:
+        schema["nullable"] = True
+    return schema
+
+
+def _object(
+    properties: Mapping[str, Schema], *, required: tuple[str, ...] = (), description: str = ""
+) -> Schema:
+    schema: Schema = {"type": "object"}
+    if description:
+        schema["description"] = description
+    if required:
+        schema["required"] = list(required)
+    schema["properties"] = dict(properties)
+    return schema
+
+
+def _read_only(schema: Schema) -> Schema:
+    if "$ref" in schema:
+        return {"allOf": [schema], "readOnly": True}
+    return {**schema, "readOnly": True}
+
+
+def _resource(properties: Schema, *, description: str, required: tuple[str, ...] = ()) -> Schema:
+    return _object(
+        {
+            "id": _read_only(_string("The ARM id.")),
+            "name": _read_only(_string()),
+            "type": _read_only(_string()),
+            "properties": properties,
+        },
+        required=required,
+        description=description,
+    )
+
+
+def _list(item: str) -> Schema:
+    return _object(
+        {
+            "value": {"type": "array", "items": _ref(item)},
+            "nextLink": _string(
+                "The next page (same api-version, $skipToken and $filter); absent on the last page.",
+                format="uri",
+            ),
+        },
+        required=("value",),
+    )
+
+
+def _schemas() -> dict[str, Schema]:
+    error_detail = _object(
+        {
+            "code": _string("Azure's error code, for example ResourceNotFound or UserErrorPolicyInUse."),
+            "message": _string(),
+            "target": _string("The parameter or JSON path of the field at fault."),
+            "details": {"type": "array", "items": _ref("ErrorDetail")},
+        },
+        required=("code", "message"),
+    )
+    datasource = _object(
+        {
+            "objectType": _enum(["Datasource"]),
+            "datasourceType": _enum([DISK_DATASOURCE_TYPE]),
+            "resourceID": _string("The ARM id of the managed disk."),
+            "resourceLocation": _string(),
+            "resourceName": _string("The disk's name (must match resourceID)."),
+            "resourceType": _enum([DISK_DATASOURCE_TYPE]),
+            "resourceUri": _string(),
+        },
+        required=("datasourceType", "resourceID"),
+    )
+    user_facing_error = _object(
+        {
+            "code": _string(),
+            "message": _string(),
+            "target": _string(),
+            "isRetryable": {"type": "boolean"},
+            "isUserError": {"type": "boolean"},
+            "properties": {"type": "object", "additionalProperties": {"type": "string"}},
+        },
+        description="The last failed backup's error, while backups keep failing.",
+    )
+    backup_instance = _object(
+        {
+            "objectType": _enum(["BackupInstance"]),
+            "friendlyName": _string(maxLength=250),
+            "dataSourceInfo": datasource,
+            "dataSourceSetInfo": {
+                "type": "object",
+                "nullable": True,
+                "description": "Must be null: a disk is its own backup instance.",
+            },
+            "policyInfo": _object(
+                {
+                    "policyId": _string("The id of a backup policy of the same vault."),
+                    "policyParameters": _object(
+                        {
+                            "dataStoreParametersList": {
+                                "type": "array",
+                                "items": _object(
+                                    {
+                                        "objectType": _enum(["AzureOperationalStoreParameters"]),
+                                        "dataStoreType": _enum(["OperationalStore"]),
+                                        "resourceGroupId": _string(
+                                            "The resource group the snapshots are written to."
+                                        ),
+                                    },
+                                    required=("objectType", "dataStoreType", "resourceGroupId"),
+                                ),
+                            }
+                        },
+                        required=("dataStoreParametersList",),
+                    ),
+                },
+                required=("policyId", "policyParameters"),
+            ),
+            "identityDetails": _object(
+                {
+                    "useSystemAssignedIdentity": {"type": "boolean"},
+                    "userAssignedIdentityArmUrl": _string(),
+                }
+            ),
+            "validationType": _enum(["ShallowValidation", "DeepValidation"], "Both run every check."),
+            "protectionStatus": _read_only(
+                _object({"status": _string(), "errorDetails": _ref("UserFacingError")})
+            ),
+            "currentProtectionState": _read_only(_enum(ProtectionState)),
+            "protectionErrorDetails": _read_only(_ref("UserFacingError")),
+            "provisioningState": _read_only(_string()),
+        },
+        required=("dataSourceInfo", "policyInfo"),
+        description="A protected managed disk.",
+    )
+    deletion_info = _object(
+        {
+            "deletionTime": _time(nullable=True),
+            "billingEndDate": _time(nullable=True),
+            "scheduledPurgeTime": _time(
+                "When the instance and its recovery points are purged.", nullable=True
+            ),
+            "deleteActivityID": _string(format="uuid"),
+        }
+    )
+    backup_summary = _object(
+        {
+            "vaultId": _string(),
+            "vaultName": _string(),
+            "health": _enum(HEALTH_VALUES),
+            "consecutiveFailures": {"type": "integer", "minimum": 0},
+            "lastErrorCode": _string(nullable=True),
+            "lastBackupTime": _time(nullable=True),
+            "nextScheduledBackupTime": _time(nullable=True),
+            "recoveryPointCount": {"type": "integer", "minimum": 0},
+            "policyDescription": _string("The policy's schedule and retention, in words."),
+        },
+        required=(
+            "vaultId",
+            "vaultName",
+            "health",
+            "consecutiveFailures",
+            "lastErrorCode",
+            "lastBackupTime",
+            "nextScheduledBackupTime",
+            "recoveryPointCount",
+        ),
+        description="This service's addition to the cross-vault view (Backup Center's columns).",
+    )
+    identity = _object(
+        {
+            "type": _enum(vaults.IDENTITY_TYPES),
+            "principalId": _read_only(_string()),
+            "tenantId": _read_only(_string()),
+            "userAssignedIdentities": {
+                "type": "object",
+                "additionalProperties": {"type": "object"},
+                "description": "User-assigned identity ids (as keys).",
+            },
+        },
+        description="Shown as given; a SystemAssigned identity reports the app's own principal.",
+    )
+    monitoring = _object(
+        {"azureMonitorAlertSettings": _object({"alertsForAllJobFailures": _enum(vaults.ALERT_STATES)})}
+    )
+    security = _object(
+        {
+            "softDeleteSettings": _object(
+                {
+                    "state": _enum(vaults.SOFT_DELETE_STATES),
+                    "retentionDurationInDays": {"type": "number", "minimum": 0, "maximum": 180},
+                }
+            ),
+            "immutabilitySettings": _object({"state": _enum(vaults.IMMUTABILITY_STATES)}),
+        }
+    )
+    tags = {
+        "type": "object",
+        "maxProperties": vaults.MAX_TAGS,
+        "additionalProperties": _string(maxLength=256),
+    }
+    job = _object(
+        {
+            "activityID": _string(format="uuid"),
+            "backupInstanceFriendlyName": _string(),
+            "backupInstanceId": _string(),
+            "dataSourceId": _string(),
+            "dataSourceLocation": _string(),
+            "dataSourceName": _string(),
+            "dataSourceSetName": _string(),
+            "dataSourceType": _enum([DISK_DATASOURCE_TYPE]),
+            "duration": _string("ISO 8601 duration (so far, while in progress).", example="PT1M2.5S"),
+            "startTime": _time(),
+            "endTime": _time(),
+            "extendedInfo": _object(
+                {
+                    "additionalDetails": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string"},
+                        "description": "InitiatedBy, and RecoveryPointId and ProgressPercent when known.",
+                    },
+                    "subTasks": {
+                        "type": "array",
+                        "items": _object(
+                            {
+                                "taskId": {"type": "integer"},
+                                "taskName": _string(),
+                                "taskStatus": _string(),
+                                "taskProgress": _string(),
+                            }
+                        ),
+                    },
+                    "recoveryDestination": _string("Restore jobs: the new disk's id."),
+                    "sourceRecoverPoint": _object({"recoveryPointID": _string()}),
+                    "warningDetails": {"type": "array", "items": {"type": "object"}},
+                }
+            ),
+            "errorDetails": {
+                "type": "array",
+                "items": _object(
+                    {"code": _string(), "message": _string(), "isRetryable": {"type": "boolean"}}
+                ),
+            },
+            "isUserTriggered": {"type": "boolean"},
+            "operation": _enum(JobOperation),
+            "operationCategory": _enum(sorted({operation.operation_category for operation in JobOperation})),
+            "policyId": _string(),
+            "policyName": _string(),
+            "progressEnabled": {"type": "boolean"},
+            "sourceResourceGroup": _string(),
+            "sourceSubscriptionID": _string(),
+            "status": _enum(JobStatus),
+            "subscriptionId": _string(),
+            "supportedActions": {"type": "array", "items": _string()},
+            "vaultName": _string(),
+        },
+        required=(
+            "activityID",
+            "backupInstanceFriendlyName",
+            "dataSourceType",
+            "duration",
+            "isUserTriggered",
+            "operation",
+            "operationCategory",
+            "startTime",
+            "status",
+            "vaultName",
+        ),
+        description="AzureBackupJob.",
+    )
+    recovery_point = _object(
+        {
+            "objectType": _enum(["AzureBackupDiscreteRecoveryPoint"]),
+            "recoveryPointId": _string(pattern="^[0-9a-f]{32}$"),
+            "friendlyName": _string("The id written as a GUID.", format="uuid"),
+            "recoveryPointTime": _time(),
+            "recoveryPointType": _enum(["Incremental"]),
+            "policyName": _string(),
+            "retentionTagName": _enum(RetentionTag),
+            "retentionTagVersion": _string(".NET ticks of the recovery point time."),
+            "expiryTime": _time(),
+            "recoveryPointState": _enum(["Completed", "Partial"]),
+            "recoveryPointDataStoresDetails": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "id": _string(),
+                        "type": _enum(["OperationalStore"]),
+                        "creationTime": _time(),
+                        "expiryTime": _time(),
+                        "metaData": _string("The ARM id of the Microsoft.Compute/snapshots resource."),
+                        "state": _enum(["COMMITTED", "CREATING", "DELETING"]),
+                        "visible": {"type": "boolean"},
+                    }
+                ),
+            },
+        },
+        required=("objectType", "recoveryPointId", "recoveryPointTime"),
+        description="AzureBackupDiscreteRecoveryPoint.",
+    )
+    job_info = _object(
+        {
+            "objectType": _enum(["OperationJobExtendedInfo"]),
+            "jobId": _string("The job the operation started (GET .../backupJobs/{jobId}).", format="uuid"),
+        },
+        description="The result of an operation that started a job; an operation without a result "
+        "answers an empty object.",
+    )
+    restore_request = _object(
+        {
+            "objectType": _enum([restore.RESTORE_REQUEST_TYPE]),
+            "sourceDataStoreType": _enum([restore.OPERATIONAL_STORE]),
+            "recoveryPointId": _string("32 hex digits, or the same as a GUID."),
+            "restoreTargetInfo": _object(
+                {
+                    "objectType": _enum([restore.TARGET_INFO_TYPE]),
+                    "recoveryOption": _enum([restore.FAIL_IF_EXISTS], "A restore always creates a new disk."),
+                    "restoreLocation": _string(),
+                    "datasourceInfo": _object(
+                        {
+                            "objectType": _enum(["Datasource"]),
+                            "datasourceType": _enum([restore.DISK_TYPE]),
+                            "resourceID": _string("The ARM id of the disk to create."),
+                            "resourceName": _string(),
+                            "resourceType": _enum([restore.DISK_TYPE]),
+                            "resourceLocation": _string("Must be restoreLocation."),
+                            "resourceProperties": {
+                                **_object(
+                                    {
+                                        "objectType": _enum([restore.OVERRIDES_TYPE]),
+                                        "skuName": _string(),
+                                        "zone": _string(),
+                                        "tier": _string(),
+                                        "diskEncryptionSetId": _string(),
+                                        "tags": {"type": "object", "additionalProperties": _string()},
+                                    },
+                                    description="Settings of the new disk that differ from the source's.",
+                                ),
+                                "additionalProperties": False,
+                            },
+                        },
+                        required=("resourceID",),
+                    ),
+                },
+                required=("objectType", "recoveryOption", "restoreLocation", "datasourceInfo"),
+            ),
+        },
+        required=("objectType", "sourceDataStoreType", "recoveryPointId", "restoreTargetInfo"),
+    )
+    schemas: dict[str, Schema] = {
+        "ErrorDetail": error_detail,
+        "ErrorResponse": _object(
+            {"error": _ref("ErrorDetail")}, required=("error",), description="The ARM error body."
+        ),
+        "BackupVaultResource": _object(
+            {
+                "id": _read_only(_string()),
+                "name": _read_only(_string()),
+                "type": _read_only(_enum([paths.VAULT_TYPE])),
+                "location": _string("An Azure location; it cannot change once the vault exists."),
+                "tags": tags,
+                "identity": _ref("DppIdentityDetails"),
+                "properties": _ref("BackupVault"),
+            },
+            required=("location", "properties"),
+        ),
+        "BackupVault": _object(
+            {
+                "provisioningState": _read_only(_enum(["Succeeded"])),
+                "resourceMoveState": _read_only(_string()),
+                "storageSettings": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _object(
+                        {
+                            "datastoreType": _enum(vaults.DATASTORE_TYPES),
+                            "type": _enum(vaults.REDUNDANCY_TYPES),
+                        },
+                        required=("datastoreType", "type"),
+                    ),
+                    "description": "Validated and echoed: disk backups are snapshots in the operational "
+                    "store whatever the vault's redundancy.",
+                },
+                "monitoringSettings": monitoring,
+                "securitySettings": security,
+                "featureSettings": {"type": "object", "description": "Echoed; no effect on disk backups."},
+                "isVaultProtectedByResourceGuard": _read_only({"type": "boolean"}),
+            },
+            required=("storageSettings",),
+        ),
+        "DppIdentityDetails": identity,
+        "PatchResourceRequestInput": _object(
+            {
+                "tags": tags,
+                "identity": _ref("DppIdentityDetails"),
+                "properties": _object(
+                    {
+                        "monitoringSettings": monitoring,
+                        "securitySettings": security,
+                        "featureSettings": {"type": "object"},
+                    }
+                ),
+            }
+        ),
+        "BaseBackupPolicyResource": _resource(
+            _ref("BackupPolicy"), required=("properties",), description="A backup policy."
+        ),
+        "BackupPolicy": _object(
+            {
+                "objectType": _enum(["BackupPolicy"]),
+                "datasourceTypes": {"type": "array", "items": _enum([DISK_DATASOURCE_TYPE])},
+                "policyRules": {
+                    "type": "array",
+                    "items": _object(
+                        {"objectType": _enum(["AzureBackupRule", "AzureRetentionRule"]), "name": _string()},
+                        required=("objectType", "name"),
+                    ),
+                    "description": "One AzureBackupRule (schedule and tagging criteria) and an "
+                    "AzureRetentionRule per retention tag (Default, Daily, Weekly).",
+                },
+            },
+            required=("objectType", "datasourceTypes", "policyRules"),
+            description="A disk backup policy in Azure's format (az dataprotection backup-policy "
+            "get-default-policy-template --datasource-type AzureDisk). Stored and returned as sent.",
+        ),
+        "BackupInstanceResource": _resource(
+            _ref("BackupInstance"), required=("properties",), description="A backup instance."
+        ),
+        "BackupInstance": backup_instance,
+        "UserFacingError": user_facing_error,
+        "DeletedBackupInstanceResource": _resource(
+            {"allOf": [_ref("BackupInstance"), _object({"deletionInfo": deletion_info})]},
+            description="A soft-deleted backup instance.",
+        ),
+        "BackupInstanceSummaryResource": _resource(
+            {
+                "allOf": [
+                    _ref("BackupInstance"),
+                    _object({"backupSummary": _ref("BackupSummary")}, required=("backupSummary",)),
+                ]
+            },
+            description="A backup instance as the cross-vault view shows it.",
+        ),
+        "BackupSummary": backup_summary,
+        "ResourceGuardOperationRequest": _object(
+            {"resourceGuardOperationRequests": {"type": "array", "items": _string()}},
+            description="Optional; accepted and ignored (no resource guards here).",
+        ),
+        "ValidateForBackupRequest": _object(
+            {"backupInstance": _ref("BackupInstance")}, required=("backupInstance",)
+        ),
+        "TriggerBackupRequest": _object(
+            {
+                "backupRuleOptions": _object(
+                    {
+                        "ruleName": _string("The policy's backup rule, for example BackupHourly."),
+                        "triggerOption": _object(
+                            {"retentionTagOverride": _string("The retention tag the recovery point gets.")}
+                        ),
+                    },
+                    required=("ruleName",),
+                )
+            },
+            required=("backupRuleOptions",),
+        ),
+        "AzureBackupRecoveryPointBasedRestoreRequest": restore_request,
+        "ValidateRestoreRequestObject": _object(
+            {
+                "objectType": _enum([restore.VALIDATE_REQUEST_TYPE]),
+                "restoreRequestObject": _ref("AzureBackupRecoveryPointBasedRestoreRequest"),
+            },
+            required=("restoreRequestObject",),
+        ),
+        "AzureBackupJobResource": _resource(
+            job, required=("id", "name", "type", "properties"), description=""
+        ),
+        "AzureBackupRecoveryPointResource": _resource(
+            recovery_point, required=("id", "name", "type", "properties"), description=""
+        ),
+        "OperationResource": _object(
+            {
+                "id": _string(),
+                "name": _string("The operation id."),
+                "status": _enum(OperationStatus),
+                "startTime": _time(),
+                "endTime": _time(),
+                "error": _ref("ErrorDetail"),
+                "properties": _ref("OperationJobExtendedInfo"),
+                "resourceLocation": _string(),
+            },
+            required=("id", "name", "status", "startTime"),
+            description="The status of a long-running operation.",
+        ),
+        "OperationJobExtendedInfo": job_info,
+    }
+    for item in (
+        "BackupVaultResource",
+        "BaseBackupPolicyResource",
+        "BackupInstanceResource",
+        "DeletedBackupInstanceResource",
+        "BackupInstanceSummaryResource",
+        "AzureBackupJobResource",
+        "AzureBackupRecoveryPointResource",
+    ):
+        schemas[f"{item}List"] = _list(item)
+    return schemas
+
+
+# --- parameters, responses, security ----------------------------------------------------------------
+
+
+_PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {
+    "subscriptionId": (
+        _string(pattern="^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
+        "The subscription id (a GUID).",
+    ),
+    "resourceGroupName": (_string(minLength=1, maxLength=90), "The resource group."),
+    "vaultName": (_string(minLength=1), "The backup vault."),
+    "backupPolicyName": (_string(minLength=1), "The backup policy."),
+    "backupInstanceName": (_string(minLength=1), "The backup instance."),
+    "jobId": (_string(format="uuid"), "The job id (a GUID)."),
+    "recoveryPointId": (_string(pattern="^[0-9a-fA-F]{32}$"), "The recovery point id (32 hex digits)."),
+    "location": (_string(pattern="^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"), "The Azure location of the operation."),
+    "operationId": (_string(pattern="^[A-Za-z0-9_-]{1,600}$"), "The operation id, from a 202's URLs."),
+}
+
+
+def _filter_description(fields: Mapping[str, tuple[str, ...]], what: str) -> str:
+    listed = "; ".join(f"{name} ({', '.join(ops)})" for name, ops in fields.items())
+    return (
+        f"OData filter on {what}: clauses `field op 'value'` joined by `and`. Fields and operators: {listed}."
+    )
+
+
+def _parameters() -> dict[str, Schema]:
+    parameters: dict[str, Schema] = {
+        name: {"name": name, "in": "path", "required": True, "description": text, "schema": schema}
+        for name, (schema, text) in _PATH_PARAMETERS.items()
+    }
+    parameters["apiVersion"] = {
+        "name": "api-version",
+        "in": "query",
+        "required": True,
+        "description": "A stable Microsoft.DataProtection api-version; every version gets the same answer.",
+        "schema": _enum(STABLE_API_VERSIONS),
+    }
+    parameters["skipToken"] = {
+        "name": "$skipToken",
+        "in": "query",
+        "required": False,
+        "description": "Continuation token; follow nextLink rather than building it.",
+        "schema": _string(),
+    }
+    filters: dict[str, tuple[Mapping[str, tuple[str, ...]], str]] = {
+        "jobsFilter": (
+            jobs.FILTER_FIELDS,
+            "jobs; times are ISO 8601, for example startTime ge '2026-01-01T00:00:00Z'",
+        ),
+        "recoveryPointsFilter": (
+            recovery_points.FILTER_FIELDS,
+            "recovery points: startDate <= recoveryPointTime <= endDate, times ISO 8601",
+        ),
+        "backupInstancesFilter": (
+            instances.SUMMARY_FILTER_FIELDS,
+            "backup instances; values case-insensitive",
+        ),
+    }
+    for key, (fields, what) in filters.items():
+        parameters[key] = {
+            "name": "$filter",
+            "in": "query",
+            "required": False,
+            "description": _filter_description(fields, what),
+            "schema": _string(),
+        }
+    return parameters
+
+
+def _tracking_headers() -> dict[str, Schema]:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in _TRACKING_HEADERS}
+
+
+def _headers() -> dict[str, Schema]:
+    return {
+        "x-ms-request-id": {"description": "This request's id (in logs).", "schema": _string()},
+        "x-ms-correlation-request-id": {
+            "description": "The caller's x-ms-correlation-request-id or x-ms-client-request-id, else the "
+            "request id.",
+            "schema": _string(),
+        },
+        "x-ms-client-request-id": {"description": "Echoed when the request sent one.", "schema": _string()},
+        "Azure-AsyncOperation": {
+            "description": "Absolute URL of the operation's status (GET until status is terminal).",
+            "required": True,
+            "schema": _string(format="uri"),
+        },
+        "Location": {
+            "description": "Absolute URL of the operation's result (GET once the status is Succeeded).",
+            "required": True,
+            "schema": _string(format="uri"),
+        },
+        "Retry-After": {
+            "description": "Seconds to wait before polling.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    }
+
+
+def _error_content() -> Schema:
+    return {"application/json": {"schema": _ref("ErrorResponse")}}
+
+
+def _responses() -> dict[str, Schema]:
+    responses: dict[str, Schema] = {
+        name: {"description": text, "headers": _tracking_headers(), "content": _error_content()}
+        for name, text in _ERROR_RESPONSES.values()
+    }
+    responses["Error"] = {
+        "description": "Any other error, with the ARM error body: 429 (with Retry-After) or 503 when "
+        "Azure throttles or fails, 500 InternalServerError, or a failed operation's own status.",
+        "headers": _tracking_headers(),
+        "content": _error_content(),
+    }
+    responses["Accepted"] = {
+        "description": _STATUS_TEXT[202],
+        "headers": {
+            "Azure-AsyncOperation": {"$ref": "#/components/headers/Azure-AsyncOperation"},
+            "Location": {"$ref": "#/components/headers/Location"},
+            "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+            **_tracking_headers(),
+        },
+    }
+    return responses
+
+
+_SECURITY_SCHEMES: dict[str, Schema] = {
+    "functionKey": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-functions-key",
+        "description": "An Azure Functions key of the app (function or host key). Not needed locally "
+        "(func start / make run).",
+    },
+    "functionKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "code",
+        "description": "The same key as the code query parameter.",
+    },
+    "appServiceAuthentication": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "App Service Authentication (Entra ID), when the app is deployed with "
+        "AUTH_CLIENT_ID: a token for api://<client id> on every request, besides the key. The app "
+        f"roles {', '.join(role.value for role in Role)} decide what the caller may do "
+        f"(App Service passes them in {PRINCIPAL_HEADER}); each operation's x-required-role names its "
+        "role.",
+    },
+}
+_SECURITY: list[dict[str, list[str]]] = [
+    {"functionKey": []},
+    {"functionKeyQuery": []},
+    {"functionKey": [], "appServiceAuthentication": []},
+    {"functionKeyQuery": [], "appServiceAuthentication": []},
+]
+
+_DESCRIPTION = """\
+A self-hosted Azure Disk Backup that answers Azure's Microsoft.DataProtection resource model \
+for managed disks (datasource type Microsoft.Compute/disks), so the official clients \
+(azure-mgmt-dataprotection, az dataprotection) work against it with this app's URL as their \
+endpoint.
+
+Paths are ARM paths under the Functions route prefix /api. Literal path segments match \
+case-insensitively, as in ARM. Every answer carries x-ms-request-id and \
+x-ms-correlation-request-id; every error is the ARM error body {"error": {"code", "message", \
+"target", "details"}}. A method a path does not take is answered 405 with Allow; a path not \
+listed here, 404 InvalidResourceType.
+
+Long-running operations answer 202 with Azure-AsyncOperation, Location and Retry-After, as \
+ARM's pollers expect.
+
+Generated by `python -m backup.api.openapi` from the app's route tables."""
+
+
+# --- the document -----------------------------------------------------------------------------------
+
+
+def _operation(role: Role, meta: Operation) -> Schema:
+    operation: Schema = {
+        "operationId": meta.operation_id,
+        "summary": meta.summary,
+        "tags": [meta.tag],
+    }
+    if meta.description:
+        operation["description"] = meta.description
+    if meta.query:
+        operation["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in meta.query]
+    if meta.body is not None:
+        operation["requestBody"] = {
+            "required": meta.body_required,
+            "content": {"application/json": {"schema": _ref(meta.body)}},
+        }
+    responses: dict[str, Schema] = {}
+    for status, schema in sorted(meta.responses.items()):
+        if status == 202:
+            responses["202"] = {"$ref": "#/components/responses/Accepted"}
+            continue
+        response: Schema = {"description": _STATUS_TEXT[status], "headers": _tracking_headers()}
+        if schema is not None:
+            response["content"] = {"application/json": {"schema": _ref(schema)}}
+        responses[str(status)] = response
+    errors = set(_ALWAYS) | set(meta.errors)
+    if meta.body is not None:
+        errors.add(413)
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/{_ERROR_RESPONSES[status][0]}"}
+    responses["default"] = {"$ref": "#/components/responses/Error"}
+    operation["responses"] = responses
+    operation["x-required-role"] = role.value
+    return operation
+
+
+def _path_parameters(template: str) -> list[str]:
+    return [segment[1:-1] for segment in template.split("/") if segment.startswith("{")]
+
+
+def build_document(router: Router | None = None) -> dict[str, Any]:
+    """The OpenAPI document of ``router`` (the app's router by default); raises if metadata is missing."""
+    if router is None:
+        from backup.api.app import build_router
+
+        router = build_router()
+    routes = sorted(router.routes, key=lambda r: (r.template.lower(), _METHOD_ORDER.get(r.method, 9)))
+    keys = {(route.method, route.template) for route in routes}
+    undocumented = sorted(keys - OPERATIONS.keys())
+    unrouted = sorted(OPERATIONS.keys() - keys)
+    if undocumented or unrouted:
+        raise LookupError(
+            "backup.api.openapi.OPERATIONS must describe exactly the routed (method, template) pairs; "
+            f"undocumented routes: {undocumented}; entries without a route: {unrouted}"
+        )
+    path_items: dict[str, Schema] = {}
+    for route in routes:
+        item = path_items.setdefault(
+            route.template,
+            {
+                "parameters": [
+                    *(
+                        {"$ref": f"#/components/parameters/{name}"}
+                        for name in _path_parameters(route.template)
+                    ),
+                    {"$ref": "#/components/parameters/apiVersion"},
+                ]
+            },
+        )
+        item[route.method.lower()] = _operation(route.role, OPERATIONS[(route.method, route.template)])
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "Azure Disk Backup (Microsoft.DataProtection for managed disks)",
+            "version": LATEST_API_VERSION,
+            "description": _DESCRIPTION,
+            "license": {"name": "MIT"},
+        },
+        "servers": [{"url": SERVER_URL, "description": "The Function App (route prefix /api)"}],
+        "security": _SECURITY,
+        "tags": [{"name": tag} for tag in TAGS],
+        "paths": path_items,
+        "components": {
+            "schemas": _schemas(),
+            "parameters": _parameters(),
+            "headers": _headers(),
+            "responses": _responses(),
+            "securitySchemes": _SECURITY_SCHEMES,
+        },
+    }
+
+
+def render(document: Mapping[str, Any]) -> str:
+    """The committed and served text: two-space indent, ASCII, trailing newline."""
+    return json.dumps(document, indent=2) + "\n"
+
+
+@cache
+def document_text() -> str:
+    """The app's document as served (built once per process, on first use)."""
+    return render(build_document())
+
+
+def main() -> None:
+    sys.stdout.write(document_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""Backup Center: the web page served by the app itself, and the one data route it adds.
+
+================================  =========  ======================================================
+route (under ``api/``)            auth       answer
+================================  =========  ======================================================
+``GET backupcenter``              anonymous  the page (``backup/web/index.html``); it holds no data
+``GET backupcenter/assets/{f}``   anonymous  a file of ``backup/web/assets`` (js, css, svg), cached
+``GET backupcenter/whoami``       function   the caller and what the page needs to start (below)
+================================  =========  ======================================================
+
+The page calls the app's own ARM API from the browser (same origin, nothing from the
+internet): with a Functions key, asked for once and kept in ``sessionStorage`` only, sent as
+``x-functions-key``; or with the App Service Authentication session, whose app roles decide
+which actions it shows (the API checks them again on every call).
+
+``whoami`` answers ``{"principalName", "authenticated", "authEnabled", "roles": [...],
+"subscriptions": [...], "now"}``: the caller as :func:`backup.api.auth.caller_from_headers`
+sees it, the subscriptions that have backup vaults (for a caller with any app role; the page
+takes ``?subscription=`` from its URL first), and the server's clock, against which the page
+measures ages. Refusals are ARM error bodies (401 without an Easy Auth principal).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import azure.functions as func
+
+from backup.api.auth import Role, caller_from_headers
+from backup.api.dependencies import get_context
+from backup.api.render import rfc3339
+from backup.api.router import error_response
+from backup.errors import BackupError
+
+blueprint = func.Blueprint()
+
+WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
+ASSETS = WEB_ROOT / "assets"
+_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}\.(js|css|svg)$")
+_MIMETYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_COMMON_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@cache
+def _asset(name: str) -> bytes | None:
+    if not _ASSET_NAME.fullmatch(name):
+        return None
+    path = ASSETS / name
+    return path.read_bytes() if path.is_file() else None
+
+
+@cache
+def _version() -> str:
+    """Changes whenever an asset does, so the page can let browsers cache assets for long."""
+    digest = hashlib.sha256()
+    for path in sorted(ASSETS.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _page_base(url: str) -> tuple[str, str]:
+    """(``/api/backupcenter``, ``/api``) from the request URL, whatever the route prefix."""
+    path = urlsplit(url).path.rstrip("/")
+    base = path[: path.lower().rindex("backupcenter") + len("backupcenter")] if path else "/backupcenter"
+    return base, base[: -len("/backupcenter")]
+
+
+@blueprint.function_name("backup-center")
+@blueprint.route(route="backupcenter", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def backup_center(req: func.HttpRequest) -> func.HttpResponse:
+    base, api_base = _page_base(req.url)
+    html = (WEB_ROOT / "index.html").read_text(encoding="utf-8")
+    html = (
+        html.replace("{{ASSETS}}", f"{base}/assets")
+        .replace("{{API_BASE}}", api_base)
+        .replace("{{VERSION}}", _version())
+    )
+    headers = {
+        **_COMMON_HEADERS,
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+        "Cache-Control": "no-cache",
+    }
+    return func.HttpResponse(html, status_code=200, mimetype="text/html", charset="utf-8", headers=headers)
+
+
+@blueprint.function_name("backup-center-assets")
+@blueprint.route(route="backupcenter/assets/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("name", "")
+    body = _asset(name)
+    if body is None:
+        return func.HttpResponse("Not found", status_code=404, mimetype="text/plain", headers=_COMMON_HEADERS)
+    # Versioned by the page (?v=...): a new deployment changes the URL.
+    cache_control = "public, max-age=86400" if req.params.get("v") else "no-cache"
+    return func.HttpResponse(
+        body,
+        status_code=200,
+        mimetype=_MIMETYPES[name.rsplit(".", 1)[1]],
+        charset="utf-8",
+        headers={**_COMMON_HEADERS, "Cache-Control": cache_control},
+    )
+
+
+@blueprint.function_name("backup-center-whoami")
+@blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
+    context = get_context()
+    try:
+        caller = caller_from_headers(dict(req.headers), auth_enabled=context.auth_enabled)
+        subscriptions: list[str] = []
+        if caller.allows(Role.READER):
+            vaults = await context.store.list_vaults()
+            subscriptions = sorted({vault.subscription_id.lower() for vault in vaults})
+    except BackupError as error:
+        return error_response(error).to_functions()
+    body = {
+        "principalName": caller.principal_name,
+        "authenticated": caller.authenticated,
+        "authEnabled": context.auth_enabled,
+        "roles": sorted(role.value for role in caller.roles),
+        "subscriptions": subscriptions,
+        "now": rfc3339(context.clock.now()),
+    }
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=200,
+        mimetype="application/json",
+        headers={**_COMMON_HEADERS, "Cache-Control": "no-store"},
+    )

@@ -1,0 +1,112 @@
+"""A vault with its own user-assigned identity: its instances are backed up as that identity,
+so vaults can have separate RBAC, and the app's own identity needs no disk roles at all."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from backup.bootstrap import Runtime
+from backup.cli import drain_backup_queue
+from backup.domain.instance import VaultRef
+from backup.domain.models import JobStatus
+from backup.errors import ValidationError
+from backup.services.protection import ProtectionCheckError, parse_backup_instance, with_vault_identity
+from tests.integration.engine.conftest import APP, SNAP_RG, SRC_RG, SUB, Simulation, policy_document
+
+pytestmark = pytest.mark.integration
+
+IDENTITY = (
+    f"/subscriptions/{SUB}/resourceGroups/rg-identities/providers/Microsoft.ManagedIdentity"
+    "/userAssignedIdentities/id-vault-a"
+)
+IDENTITY_PRINCIPAL = "a2222222-0000-4000-8000-0000000000b1"
+IDENTITY_TOKEN = "vault-a-identity-token"
+
+
+def instance_properties(vault: VaultRef, disk: str) -> dict[str, object]:
+    return {
+        "objectType": "BackupInstance",
+        "dataSourceInfo": {
+            "objectType": "Datasource",
+            "datasourceType": "Microsoft.Compute/disks",
+            "resourceID": f"{SRC_RG}/providers/Microsoft.Compute/disks/{disk}",
+            "resourceLocation": "eastus",
+            "resourceName": disk,
+            "resourceType": "Microsoft.Compute/disks",
+        },
+        "policyInfo": {
+            "policyId": f"{vault.id}/backupPolicies/every-4h",
+            "policyParameters": {
+                "dataStoreParametersList": [
+                    {
+                        "objectType": "AzureOperationalStoreParameters",
+                        "dataStoreType": "OperationalStore",
+                        "resourceGroupId": SNAP_RG,
+                    }
+                ]
+            },
+        },
+    }
+
+
+async def test_a_vault_identity_backs_up_its_disks_with_its_own_roles(sim: Simulation) -> None:
+    # Only the vault's identity holds the disk roles; the app's own identity holds none.
+    admin = sim.admin
+    admin.add_principal(IDENTITY_PRINCIPAL, IDENTITY_TOKEN)
+    for role, scope in (("Disk Backup Reader", SRC_RG), ("Disk Snapshot Contributor", SNAP_RG)):
+        admin.revoke(APP, role, scope)
+        admin.grant(IDENTITY_PRINCIPAL, role, scope)
+    settings = replace(sim.runtime.settings, arm_static_tokens={IDENTITY.lower(): IDENTITY_TOKEN})
+    runtime = Runtime.from_settings(settings, clock=sim.clock, arm_retry_total=1, arm_polling_interval=0)
+    try:
+        store = runtime.store
+        own = VaultRef(SUB, "rg-backup", "vault-with-identity")
+        shared = VaultRef(SUB, "rg-backup", "vault-system-assigned")
+        own_document = {
+            "location": "eastus",
+            "identity": {"type": "UserAssigned", "userAssignedIdentities": {IDENTITY: {}}},
+        }
+        for vault, document in (
+            (own, own_document),
+            (shared, {"location": "eastus", "identity": {"type": "SystemAssigned"}}),
+        ):
+            await store.register_vault(vault, document)
+            await store.put_policy(vault, "every-4h", policy_document())
+
+        request = with_vault_identity(
+            parse_backup_instance(instance_properties(own, "disk-a"), own), own_document
+        )
+        assert request.identity == IDENTITY
+        instance, created = await runtime.protection.configure(own, "eastus", "disk-a-instance", request)
+        assert created
+        assert instance.identity == IDENTITY
+
+        await runtime.planner.tick()
+        await drain_backup_queue(runtime)
+        (job,) = await store.list_jobs(own)
+        assert job.status is JobStatus.COMPLETED, job
+        assert len(await store.list_recovery_points(own, "disk-a-instance")) == 1
+
+        # The same disk set-up through the app's own identity is refused, naming what is missing.
+        other = with_vault_identity(
+            parse_backup_instance(instance_properties(shared, "disk-b"), shared),
+            {"identity": {"type": "SystemAssigned"}},
+        )
+        assert other.identity is None
+        with pytest.raises(ProtectionCheckError) as refused:
+            await runtime.protection.configure(shared, "eastus", "disk-b-instance", other)
+        assert refused.value.code == "UserErrorMissingRequiredPermissions"
+
+        # An instance may only name an identity its vault has.
+        stranger = instance_properties(own, "disk-c")
+        stranger["identityDetails"] = {
+            "useSystemAssignedIdentity": False,
+            "userAssignedIdentityArmUrl": IDENTITY.replace("id-vault-a", "id-someone-else"),
+        }
+        with pytest.raises(ValidationError) as unknown:
+            with_vault_identity(parse_backup_instance(stranger, own), own_document)
+        assert unknown.value.code == "UserErrorIdentityNotOnVault"
+    finally:
+        await runtime.close()
