@@ -144,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         _print("arm_admin_url", emulator.admin_url)
         _print("storage_connection_string", endpoints.connection_string)
         _print("functions_host_log", RUN_DIR / "functions-host.log")
+        _print("backup_center", f"{api_base_url}/backupcenter?subscription={subscription_id}")
         print(
             "\nWalk through the API (README, 'Walk through the API'); paste into a shell:\n\n"
             + walkthrough({"API": api_base_url, "SUB": subscription_id})
+            + f"\n\nThen open Backup Center: {api_base_url}/backupcenter?subscription={subscription_id}"
             + "\n\nPress Ctrl-C to stop.",
             flush=True,
         )

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import azure.functions as func
+
 from backup.api.errors import AuthenticationError
 from backup.config import WEBSITE_AUTH_ENABLED
 from backup.errors import AuthorizationError
@@ -91,6 +93,16 @@ KEY_HOLDER = Caller("function-key", ALL_ROLES, authenticated=False)
 def auth_enabled_from_env(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get(AUTH_ENABLED_SETTING, "").strip().lower() == "true"
+
+
+def api_auth_level(environ: Mapping[str, str] | None = None) -> func.AuthLevel:
+    """How the Functions host guards the API, decided when the app is indexed.
+
+    With App Service Authentication on, the platform admits only signed-in callers and the
+    API checks their app roles, so the host asks for no function key on top (it cannot take a
+    sign-in in place of a key). Without it, a function key is the only guard.
+    """
+    return func.AuthLevel.ANONYMOUS if auth_enabled_from_env(environ) else func.AuthLevel.FUNCTION
 
 
 def caller_from_headers(headers: Mapping[str, str], *, auth_enabled: bool) -> Caller:

@@ -6,20 +6,29 @@ error mapping, so this trigger only adapts the Functions request and response.
 
 from __future__ import annotations
 
+from functools import cache
+
 import azure.functions as func
 
 from backup.api.app import build_router
+from backup.api.auth import api_auth_level
 from backup.api.dependencies import get_context
 from backup.api.http import ApiRequest
+from backup.api.router import Router
 
 blueprint = func.Blueprint()
+
+
+@cache
+def _router() -> Router:
+    return build_router()
 
 
 @blueprint.route(
     route="subscriptions/{*armPath}",
     methods=["GET", "PUT", "POST", "PATCH", "DELETE"],
-    auth_level=func.AuthLevel.FUNCTION,
+    auth_level=api_auth_level(),
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
-    response = await build_router().handle(ApiRequest.from_functions(req), get_context())
+    response = await _router().handle(ApiRequest.from_functions(req), get_context())
     return response.to_functions()

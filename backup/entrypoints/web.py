@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from backup.api.auth import Role, caller_from_headers
+from backup.api.auth import Role, api_auth_level, caller_from_headers
 from backup.api.dependencies import get_context
 from backup.api.render import rfc3339
 from backup.api.router import error_response
@@ -114,7 +114,7 @@ def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.function_name("backup-center-whoami")
-@blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=api_auth_level())
 async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
     context = get_context()
     try:

@@ -47,6 +47,8 @@ param authClientId string = ''
 param anonymousPaths array = [
   '/api/health'
   '/api/openapi.json'
+  '/api/backupcenter'
+  '/api/backupcenter/assets/*'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -42,6 +43,7 @@ def test_health_says_what_is_missing_when_the_app_is_not_configured(
     assert body["status"] == "unavailable"
     assert any("storage" in reason for reason in body["reasons"])
 
+
 def test_engine_timers_read_their_schedules_from_app_settings(
     indexed_functions: dict[str, IndexedFunction],
 ) -> None:
@@ -74,3 +76,30 @@ def test_importing_the_app_builds_no_clients() -> None:
         "function_app.app.get_functions()"
     )
     subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, check=True)
+
+
+@pytest.mark.parametrize(("auth_enabled", "level"), [("", "function"), ("true", "anonymous")])
+def test_the_api_needs_a_key_unless_app_service_authentication_guards_it(
+    auth_enabled: str, level: str
+) -> None:
+    # Indexed in a fresh interpreter: the auth level is fixed when the worker indexes the app.
+    probe = "\n".join(
+        (
+            "import json, function_app",
+            "levels = {}",
+            "for fn in function_app.app.get_functions():",
+            "    for binding in json.loads(fn.get_function_json())['bindings']:",
+            "        if binding['type'] == 'httpTrigger':",
+            "            levels[fn.get_function_name()] = binding['authLevel']",
+            "print(json.dumps(levels))",
+        )
+    )
+    env = {**os.environ, "WEBSITE_AUTH_ENABLED": auth_enabled}
+    levels = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert levels["arm_api"].lower() == level
+    assert levels["backup-center-whoami"].lower() == level
+    assert levels["health"].lower() == "anonymous"

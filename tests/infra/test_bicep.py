@@ -182,7 +182,7 @@ def test_outputs_azd_and_operators_need(bicep: dict[str, Any]) -> None:
     } <= outputs
 
 
-def test_authentication_requires_login_but_leaves_health_and_openapi_anonymous(bicep: dict[str, Any]) -> None:
+def test_authentication_requires_login_but_leaves_health_openapi_and_the_page_shell_anonymous(bicep: dict[str, Any]) -> None:
     tree = bicep["app/function.bicep"]
     configs = [
         _bicep.unwrap(r["config"]) for _, r in _bicep.resources_of_type(tree, "Microsoft.Web/sites/config")
@@ -191,7 +191,13 @@ def test_authentication_requires_login_but_leaves_health_and_openapi_anonymous(b
     validation = auth["properties"]["globalValidation"]
     assert validation["unauthenticatedClientAction"] == "Return401"
     assert validation["requireAuthentication"] == "authEnabled"
-    assert _bicep.param_default(tree, "anonymousPaths") == ["/api/health", "/api/openapi.json"]
+    # The Backup Center page and its assets hold no data; every call they make needs sign-in.
+    assert _bicep.param_default(tree, "anonymousPaths") == [
+        "/api/health",
+        "/api/openapi.json",
+        "/api/backupcenter",
+        "/api/backupcenter/assets/*",
+    ]
     assert _bicep.param_default(tree, "authClientId") == ""
     provider = _bicep.variables(tree)["entraProvider"]["azureActiveDirectory"]
     assert provider["registration"]["clientId"] == "authClientId"
