@@ -182,7 +182,7 @@ def test_outputs_azd_and_operators_need(bicep: dict[str, Any]) -> None:
     } <= outputs
 
 
-def test_authentication_requires_login_but_leaves_health_openapi_and_the_page_shell_anonymous(bicep: dict[str, Any]) -> None:
+def test_login_is_required_except_for_health_openapi_and_the_page_shell(bicep: dict[str, Any]) -> None:
     tree = bicep["app/function.bicep"]
     configs = [
         _bicep.unwrap(r["config"]) for _, r in _bicep.resources_of_type(tree, "Microsoft.Web/sites/config")
