@@ -13,7 +13,9 @@ affects the snapshots' ``timeCreated``.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,8 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backup.config import Settings
 from localdev.azurite import Azurite
 from localdev.compute_emulator import EmulatorServer
+from localdev.demo import seed_demo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = PROJECT_ROOT / ".run"
@@ -99,9 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--azurite-table-port", type=int, default=10002)
     parser.add_argument("--speed", type=float, default=None, help="run the product's clock N times faster")
     parser.add_argument("--seed", type=Path, default=SEED_FILE)
+    parser.add_argument("--no-demo", action="store_true", help="start with empty tables (no demo history)")
     args = parser.parse_args(argv)
 
     RUN_DIR.mkdir(exist_ok=True)
+    # The product's own log lines (the demo seeding) go to a file, not between the name: value lines.
+    logging.basicConfig(filename=RUN_DIR / "make-run.log", level=logging.INFO, force=True)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -122,11 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         endpoints = azurite.start()
         emulator.start()
+        env_settings = app_settings(endpoints.connection_string, emulator, app_token, args.speed)
+        if not args.no_demo:
+            print("Seeding the demo: a few days of backups on a simulated clock...", flush=True)
+            asyncio.run(
+                seed_demo(
+                    Settings.from_env({**env_settings, "CLOCK_SPEED": "", "CLOCK_ORIGIN": ""}),
+                    emulator.admin,
+                    subscription_id,
+                )
+            )
         command = [sys.executable, "-m", "localdev.functions_host", "--port", str(args.port)]
         command += ["--project-dir", str(PROJECT_ROOT)]
         if args.speed is not None:
             command += ["--speed", str(args.speed)]
-        env = {**os.environ, **app_settings(endpoints.connection_string, emulator, app_token, args.speed)}
+        env = {**os.environ, **env_settings}
         log = (RUN_DIR / "functions-host.log").open("wb")
         host = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=log)
         assert host.stdout is not None

@@ -80,7 +80,7 @@ def refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found: d
     provider = f"{api}/subscriptions/{sub}/resourceGroups/rg-backup/providers/Microsoft.DataProtection"
     vault = f"{provider}/backupVaults/demo-vault"
     disk = (
-        f"/subscriptions/{sub}/resourceGroups/rg-prod-vms/providers/Microsoft.Compute/disks/vm-web-01-osdisk"
+        f"/subscriptions/{sub}/resourceGroups/rg-prod-vms/providers/Microsoft.Compute/disks/vm-batch-01-data"
     )
     admin = AdminClient(found["arm_admin_url"], found["ca_bundle"])
     app = next(p["id"] for p in admin.state()["principals"] if p["token"] == found["arm_token"])
@@ -90,7 +90,7 @@ def refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found: d
             "objectType": "Datasource",
             "datasourceType": "Microsoft.Compute/disks",
             "resourceID": disk,
-            "resourceName": "vm-web-01-osdisk",
+            "resourceName": "vm-batch-01-data",
             "resourceType": "Microsoft.Compute/disks",
             "resourceLocation": "eastus",
             "resourceUri": "",
@@ -209,6 +209,10 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         assert "OnDemandBackup Completed" in output
         assert "Restore Completed" in output
         assert "vm-web-01-data Healthy" in output
+        # The seeded demo: days of history, one disk deleted (failing), one instance suspended.
+        assert "reports-01 Unhealthy" in output
+        assert "analytics-scratch Inactive" in output
+        assert "vm-web-01-osdisk Healthy" in output
         # The restored disk holds exactly what the source held when the recovery point was taken.
         admin.write_disk(source, "web data changed later")
         assert admin.read_content(restored) == "web data as backed up"

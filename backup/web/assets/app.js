@@ -328,12 +328,12 @@ function renderWho() {
   const who = state.who;
   if (!who) { box.replaceChildren(); return; }
   const roles = who.roles.length ? who.roles.join(", ") : "no app role";
-  box.replaceChildren(
+  box.replaceChildren(...[
     h("span", { "data-testid": "principal" }, who.authenticated ? who.principalName : "Function key"),
     h("span", { class: "roles", "data-testid": "roles" }, `(${roles})`),
     state.sub ? h("span", { class: "mono", title: "Subscription" }, state.sub) : null,
     functionsKey() ? h("button", { type: "button", onclick: forgetKey }, "Forget key") : null,
-  );
+  ].filter(Boolean));
   for (const a of document.querySelectorAll("#nav a")) {
     const view = a.dataset.view;
     a.href = hrefWith({ view }, new URLSearchParams());
