@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import sys
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueMessage
 from azure.storage.queue.aio import QueueClient
 
@@ -76,16 +78,21 @@ async def drain_backup_queue(
                         "backup attempt failed; the message will be retried"
                     )
                     failed = True
-            if not failed:
-                await queue.delete_message(message)
-            elif delivery >= MAX_DEQUEUE_COUNT:
-                poison = await runtime.storage.queue(names.BACKUP_QUEUE + names.POISON_SUFFIX)
-                await poison.send_message(body if isinstance(body, str) else body.decode())
-                await queue.delete_message(message)
-                await runner.handle_poison(body)
-            else:
-                # Visible again at once, content unchanged (passing the message would re-encode it).
-                await queue.update_message(message.id, pop_receipt=message.pop_receipt, visibility_timeout=0)
+            # A message held longer than its visibility timeout was handed to another worker, which
+            # now owns it; the work is idempotent, so that is only a wasted run, not a problem.
+            with contextlib.suppress(ResourceNotFoundError):
+                if not failed:
+                    await queue.delete_message(message)
+                elif delivery >= MAX_DEQUEUE_COUNT:
+                    poison = await runtime.storage.queue(names.BACKUP_QUEUE + names.POISON_SUFFIX)
+                    await poison.send_message(body if isinstance(body, str) else body.decode())
+                    await queue.delete_message(message)
+                    await runner.handle_poison(body)
+                else:
+                    # Visible again at once, content unchanged (passing the message would re-encode it).
+                    await queue.update_message(
+                        message.id, pop_receipt=message.pop_receipt, visibility_timeout=0
+                    )
     return outcomes
 
 

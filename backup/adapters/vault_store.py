@@ -835,6 +835,26 @@ class VaultStore:
             return
 
 
+# --- instance rows in queue messages ------------------------------------------------------------
+
+
+def encode_instance(current: Versioned[BackupInstance]) -> dict[str, Any]:
+    """The instance row and its ETag as JSON, so the planner can hand a worker the row it read."""
+    row = {
+        name: {"$dt": value.astimezone(UTC).isoformat()} if isinstance(value, datetime) else value
+        for name, value in _instance_entity(current.value).items()
+    }
+    return {"etag": current.etag, "row": row}
+
+
+def decode_instance(vault: VaultRef, encoded: Mapping[str, Any]) -> Versioned[BackupInstance]:
+    row = {
+        name: datetime.fromisoformat(value["$dt"]) if isinstance(value, dict) and "$dt" in value else value
+        for name, value in encoded["row"].items()
+    }
+    return Versioned(_instance_from(vault, row), str(encoded["etag"]))
+
+
 # --- entity mapping ---------------------------------------------------------------------------
 
 

@@ -23,7 +23,7 @@ from enum import StrEnum
 
 from backup import names
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore, Versioned
+from backup.adapters.vault_store import VaultStore, Versioned, decode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, scheduled_backup_job_id
@@ -93,7 +93,7 @@ class BackupRunner:
         self._policies = policies or PolicyCache()
 
     async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
-        current = await self._store.get_instance(request.vault, request.instance)
+        current = await self._instance(request)
         if current is None:
             _log.warning("backup of %s skipped: the instance no longer exists", request.instance)
             return Outcome.SKIPPED
@@ -126,6 +126,16 @@ class BackupRunner:
             span.set_attribute(RUN_OUTCOME, outcome.value)
             return outcome
 
+    async def _instance(self, request: BackupRequest) -> Versioned[BackupInstance] | None:
+        """The row the planner read (the write checks its ETag), or a fresh read (API requests,
+        redeliveries, and messages whose row cannot be decoded)."""
+        if request.instance_row is not None:
+            try:
+                return decode_instance(request.vault, request.instance_row)
+            except (KeyError, TypeError, ValueError):
+                _log.warning("the planner's copy of %s could not be read; reading the row", request.instance)
+        return await self._store.get_instance(request.vault, request.instance)
+
     async def handle_message(self, body: bytes | str, dequeue_count: int) -> Outcome:
         """The queue trigger's whole job: the last delivery records a failure instead of retrying."""
         try:
@@ -133,6 +143,8 @@ class BackupRunner:
         except PermanentError:
             _log.error("dropping an unreadable backup request: %r", body[:200])
             return Outcome.SKIPPED
+        if dequeue_count > 1:
+            request = replace(request, instance_row=None)  # a redelivery reads the row as it is now
         return await self.run(request, final_attempt=dequeue_count >= MAX_DEQUEUE_COUNT)
 
     async def handle_poison(self, body: bytes | str) -> None:
@@ -310,9 +322,7 @@ class BackupRunner:
             )
             try:
                 await self._store.record_backup(current, updated, point, job)
-            except ConflictError:
-                return Outcome.DUPLICATE  # the same recovery point was recorded by a twin run
-            except ConcurrencyError:
+            except ConcurrencyError:  # before ConflictError, which it specialises
                 reread = await self._store.get_instance(request.vault, request.instance)
                 if reread is None:
                     _log.error(
@@ -323,6 +333,8 @@ class BackupRunner:
                     return Outcome.SKIPPED
                 current = reread
                 continue
+            except ConflictError:
+                return Outcome.DUPLICATE  # the same recovery point was recorded by a twin run
             self._telemetry.job_finished(job)
             return Outcome.RECORDED
         raise ConcurrencyError(

@@ -7,7 +7,7 @@ failed job that names the instance and the slot.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,9 @@ class BackupRequest:
     requested_at: datetime | None = None
     retention_tag_override: str | None = None
     requested_by: str = "system"
+    instance_row: Mapping[str, Any] | None = None
+    """The instance row (and its ETag) as the planner read it, so the worker needs no read of
+    its own; the worker's write checks that ETag, so a row changed since is read afresh."""
 
     def to_json(self) -> str:
         body: dict[str, Any] = {
@@ -48,6 +51,7 @@ class BackupRequest:
             "requestedAt": self.requested_at.astimezone(UTC).isoformat() if self.requested_at else None,
             "retentionTagOverride": self.retention_tag_override,
             "requestedBy": self.requested_by if self.requested_by != "system" else None,
+            "instanceRow": self.instance_row,
         }
         body.update({key: value for key, value in optional.items() if value is not None})
         return json.dumps(body, separators=(",", ":"))
@@ -73,6 +77,7 @@ class BackupRequest:
                 requested_at=requested,
                 retention_tag_override=body.get("retentionTagOverride"),
                 requested_by=body.get("requestedBy") or "system",
+                instance_row=body.get("instanceRow") if isinstance(body.get("instanceRow"), dict) else None,
             )
         except (KeyError, TypeError, ValueError) as error:
             raise ValidationError(

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from backup.adapters.vault_store import PlanState, VaultStore, Versioned
+from backup.adapters.vault_store import PlanState, VaultStore, Versioned, encode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.policy import BackupPolicy
@@ -93,7 +93,13 @@ class Planner:
             planned = self._due(instance.value, plan.value, policy, now)
             if planned is not None:
                 slot, catch_up = planned
-                request = BackupRequest(vault=vault, instance=instance.value.name, kind=SCHEDULED, slot=slot)
+                request = BackupRequest(
+                    vault=vault,
+                    instance=instance.value.name,
+                    kind=SCHEDULED,
+                    slot=slot,
+                    instance_row=encode_instance(instance),
+                )
                 due.append((plan, request, catch_up))
         self._telemetry.instances_by_health(vault.id, health)
         if not due:

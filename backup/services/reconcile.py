@@ -145,10 +145,10 @@ class Reconciler:
             updated = current.value.after_recovered_point(point)
             try:
                 await self._store.recover_point(current, updated, point)
+            except ConcurrencyError:  # before ConflictError, which it specialises
+                continue
             except ConflictError:
                 return False
-            except ConcurrencyError:
-                continue
             _log.info("recovered recovery point %s of %s from its snapshot tags", point.id, name)
             return True
         return False
