@@ -11,8 +11,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from backup.domain.models import JobOperation, JobStatus
+
+if TYPE_CHECKING:
+    from backup.domain.instance import BackupInstance
 
 _MAX_INVERTED_MS = (1 << 48) - 1
 
@@ -50,6 +54,31 @@ class Job:
     progress_percent: int | None = None
     initiated_by: str = "system"
     warnings: tuple[str, ...] = ()
+
+    @classmethod
+    def for_instance(
+        cls,
+        instance: BackupInstance,
+        *,
+        id: str,
+        operation: JobOperation,
+        start_time: datetime,
+        **details: Any,
+    ) -> Job:
+        """An InProgress job about one backup instance, with the datasource fields filled in."""
+        return cls(
+            id=id,
+            vault_id=instance.vault.id,
+            instance=instance.name,
+            operation=operation,
+            status=JobStatus.IN_PROGRESS,
+            start_time=start_time,
+            datasource_id=instance.disk_id,
+            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
+            datasource_location=instance.disk_location,
+            policy_name=instance.policy_name,
+            **details,
+        )
 
     @property
     def duration_seconds(self) -> float | None:

@@ -27,7 +27,7 @@ from backup.adapters.vault_store import VaultStore, Versioned, decode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, scheduled_backup_job_id
-from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint
+from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.retention import (
@@ -183,18 +183,8 @@ class BackupRunner:
             if request.job_id is None or request.requested_at is None:
                 raise PermanentError("an on-demand request must carry its job id and request time")
             job_id, operation, start = request.job_id, JobOperation.ON_DEMAND_BACKUP, request.requested_at
-        return Job(
-            id=job_id,
-            vault_id=instance.vault.id,
-            instance=instance.name,
-            operation=operation,
-            status=JobStatus.IN_PROGRESS,
-            start_time=start,
-            datasource_id=instance.disk_id,
-            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-            datasource_location=instance.disk_location,
-            policy_name=instance.policy_name,
-            initiated_by=request.requested_by,
+        return Job.for_instance(
+            instance, id=job_id, operation=operation, start_time=start, initiated_by=request.requested_by
         )
 
     async def _attempt(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:

@@ -27,7 +27,7 @@ from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW
-from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint
+from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.retention import (
     check_backup_rule_name,
     check_on_demand_backup_allowed,
@@ -138,17 +138,11 @@ class OnDemandBackups:
 
     def _job(self, instance: BackupInstance, now: datetime, requested_by: str) -> Job:
         key = instance_key(instance.vault.id, instance.name)
-        return Job(
+        return Job.for_instance(
+            instance,
             id=job_id(now, key, ON_DEMAND, uuid.uuid4().hex),
-            vault_id=instance.vault.id,
-            instance=instance.name,
             operation=JobOperation.ON_DEMAND_BACKUP,
-            status=JobStatus.IN_PROGRESS,
             start_time=now,
-            datasource_id=instance.disk_id,
-            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-            datasource_location=instance.disk_location,
-            policy_name=instance.policy_name,
             initiated_by=requested_by,
         )
 

@@ -75,7 +75,7 @@ from backup.adapters.vault_store import VaultStore, Versioned
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
-from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
@@ -690,17 +690,11 @@ class RestoreService:
     def _job(self, plan: RestorePlan, now: datetime, requested_by: str) -> Job:
         instance = plan.instance
         key = instance_key(instance.vault.id, instance.name)
-        return Job(
+        return Job.for_instance(
+            instance,
             id=job_id(now, key, "restore", uuid.uuid4().hex),
-            vault_id=instance.vault.id,
-            instance=instance.name,
             operation=JobOperation.RESTORE,
-            status=JobStatus.IN_PROGRESS,
             start_time=now,
-            datasource_id=instance.disk_id,
-            datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-            datasource_location=instance.disk_location,
-            policy_name=instance.policy_name,
             recovery_point_id=plan.point.value.id,
             restore_target_id=str(plan.target),
             progress_percent=PROGRESS_ACCEPTED,

@@ -15,7 +15,7 @@ from enum import StrEnum
 from backup.adapters.compute import ComputeGateway
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, job_id
-from backup.domain.models import JobOperation, JobStatus, RecoveryPoint
+from backup.domain.models import JobOperation, RecoveryPoint
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 
@@ -33,17 +33,11 @@ def deletion_job(
     instance: BackupInstance, point: RecoveryPoint, *, started: datetime, id_time: datetime, why: str
 ) -> Job:
     """The RetentionDeletion job of one point; ``id_time`` and ``why`` make its id stable."""
-    return Job(
+    return Job.for_instance(
+        instance,
         id=job_id(id_time, instance.vault.id, instance.name, why, point.id),
-        vault_id=instance.vault.id,
-        instance=instance.name,
         operation=JobOperation.RETENTION_DELETION,
-        status=JobStatus.IN_PROGRESS,
         start_time=started,
-        datasource_id=instance.disk_id,
-        datasource_name=instance.disk_id.rsplit("/", 1)[-1],
-        datasource_location=instance.disk_location,
-        policy_name=instance.policy_name,
         recovery_point_id=point.id,
     )
 
