@@ -412,23 +412,6 @@ class VaultStore:
         points = [_recovery_point_from(e) async for e in self._range(self.partition(vault), lower, upper)]
         return [p for p in points if include_deleted or p.state is not RecoveryPointState.DELETING]
 
-    async def newest_recovery_point(self, vault: VaultRef, instance: str) -> RecoveryPoint | None:
-        """The newest point of an instance: the first row of its range, one small query."""
-        lower, upper = keys.kind_range(
-            keys.RECOVERY_POINT, keys.validated_name(instance, what="backupInstance")
-        )
-        table = await self._data()
-        pages = table.query_entities(
-            "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper",
-            parameters={"pk": self.partition(vault), "lower": lower, "upper": upper},
-            results_per_page=1,
-        ).by_page()
-        async for page in pages:
-            async for entity in page:
-                return _recovery_point_from(entity)
-            break
-        return None
-
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
         """Only the expiry-index rows at or before ``now``: history is never read."""
         lower, upper = keys.expired_before(now)

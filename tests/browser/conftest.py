@@ -29,12 +29,13 @@ from backup.domain.instance import VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, JobStatus
 from localdev.functions_host import FunctionsHost
+from tests.hosting import HOST_KEY, project_host
 from tests.integration.api.conftest import Answer
-from tests.integration.api.test_through_host_and_sdk import HOST_KEY, PROJECT_ROOT, QUIET_SCHEDULES
 from tests.integration.engine import conftest as engine
 from tests.integration.engine import test_restore
 from tests.integration.engine.conftest import SNAP_RG, SRC_RG, SUB, VAULT, policy_document
 from tests.integration.engine.test_restore import World
+from tests.paths import REPO_ROOT as PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -237,17 +238,11 @@ async def serve(world: World, *, auth_enabled: bool) -> AsyncIterator[Center]:
     context = replace(world.api.context, auth_enabled=auth_enabled, _owns_storage=False, _owns_compute=False)
     set_context(context)
     use_runtime(world.sim.runtime)
-    settings = {
-        "AzureWebJobsStorage": world.sim.azurite.connection_string,
-        **QUIET_SCHEDULES,
-        "AzureWebJobs.run-backup.Disabled": "true",
-        "AzureWebJobs.run-restore.Disabled": "true",
-    }
+    # The tests drain the queues themselves, so that what happens when is theirs to decide.
+    settings = {"AzureWebJobs.run-backup.Disabled": "true", "AzureWebJobs.run-restore.Disabled": "true"}
     if auth_enabled:
         settings["WEBSITE_AUTH_ENABLED"] = "true"
-    host = FunctionsHost(
-        "function_app", PROJECT_ROOT, settings=settings, local_settings=None, host_keys=[HOST_KEY]
-    )
+    host = project_host(world.sim.azurite.connection_string, **settings)
     try:
         async with host:
             yield Center(world, host)

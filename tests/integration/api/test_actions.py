@@ -17,10 +17,8 @@ from backup.domain.models import JobOperation, JobStatus, ProtectionState, Recov
 from backup.domain.snapshots import recovery_point_id
 from backup.services.messages import BackupRequest
 from localdev.functions_host import FunctionsHost
+from tests.hosting import project_host
 from tests.integration.api.test_through_host_and_sdk import (
-    HOST_KEY,
-    PROJECT_ROOT,
-    QUIET_SCHEDULES,
     FunctionKeyPolicy,
     NoCredential,
 )
@@ -159,13 +157,7 @@ async def host(world: World) -> AsyncIterator[FunctionsHost]:
 
     set_context(world.api.context)
     use_runtime(world.sim.runtime)
-    functions = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": world.sim.azurite.connection_string, **QUIET_SCHEDULES},
-        local_settings=None,
-        host_keys=[HOST_KEY],
-    )
+    functions = project_host(world.sim.azurite.connection_string)
     try:
         async with functions:
             yield functions

@@ -5,6 +5,7 @@ purge, the cross-vault view, and refusals that leave every stored row as it was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import uuid
 from collections.abc import AsyncIterator
@@ -116,8 +117,9 @@ def seed(subscription: str, other: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> AsyncIterator[Env]:
+@contextlib.asynccontextmanager
+async def instance_env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> AsyncIterator[Env]:
+    """An API context on Azurite and the emulator (fresh subscriptions, manual clock at T0)."""
     subscription, other = str(uuid.uuid4()), str(uuid.uuid4())
     compute_emulator.admin.reset(seed(subscription, other))
     clock = ManualClock(T0)
@@ -137,9 +139,17 @@ async def env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
         page_size=3,
         compute=gateway,
     )
-    yield Env(Api(context), clock, compute_emulator, subscription, other)
-    await context.close()
-    await gateway.close()
+    try:
+        yield Env(Api(context), clock, compute_emulator, subscription, other)
+    finally:
+        await context.close()
+        await gateway.close()
+
+
+@pytest.fixture
+async def env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> AsyncIterator[Env]:
+    async with instance_env(azurite, compute_emulator) as prepared:
+        yield prepared
 
 
 # --- helpers ----------------------------------------------------------------------------------------

@@ -8,23 +8,19 @@ import asyncio
 import copy
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from backup.adapters.compute import ComputeGateway
-from backup.api.dependencies import ApiContext, set_context
-from backup.config import Settings
-from backup.credentials import AsyncStaticTokenCredential
-from backup.domain.clock import ManualClock
+from backup.api.dependencies import set_context
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
 from localdev.functions_host import FunctionsHost
-from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0, Api
-from tests.integration.api.test_instances import APP, TOKEN, Env, instance_body, seed
-from tests.integration.api.test_through_host_and_sdk import HOST_KEY, PROJECT_ROOT, QUIET_SCHEDULES, sdk
+from tests.hosting import project_host
+from tests.integration.api.conftest import DEFAULT_POLICY, SUB
+from tests.integration.api.test_instances import APP, Env, instance_body, instance_env
+from tests.integration.api.test_through_host_and_sdk import sdk
 
 pytestmark = pytest.mark.integration
 
@@ -33,40 +29,13 @@ pytestmark = pytest.mark.integration
 async def hosted(
     azurite: AzuriteEndpoints, compute_emulator: EmulatorServer
 ) -> AsyncIterator[tuple[FunctionsHost, Env]]:
-    subscription, other = str(uuid.uuid4()), str(uuid.uuid4())
-    compute_emulator.admin.reset(seed(subscription, other))
-    compute_emulator.admin.set_clock_offset((T0 - datetime.now(UTC)).total_seconds())
-    clock = ManualClock(T0)
-    gateway = ComputeGateway(
-        AsyncStaticTokenCredential(TOKEN),
-        endpoint=compute_emulator.url,
-        ca_bundle=compute_emulator.ca_bundle,
-        retry_total=0,
-        polling_interval=0,
-    )
-    context = ApiContext.create(
-        Settings(storage_connection_string=azurite.connection_string),
-        clock=clock,
-        auth_enabled=False,
-        retry_after_seconds=0,
-        page_size=3,
-        compute=gateway,
-    )
-    set_context(context)
-    host = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES},
-        local_settings=None,
-        host_keys=[HOST_KEY],
-    )
-    try:
-        async with host:
-            yield host, Env(Api(context), clock, compute_emulator, subscription, other)
-    finally:
-        set_context(None)
-        await context.close()
-        await gateway.close()
+    async with instance_env(azurite, compute_emulator) as env:
+        set_context(env.api.context)
+        try:
+            async with project_host(azurite.connection_string) as host:
+                yield host, env
+        finally:
+            set_context(None)
 
 
 async def test_the_sdk_configures_and_manages_protection(hosted: tuple[FunctionsHost, Env]) -> None:

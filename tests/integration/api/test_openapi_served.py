@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urljoin
 
 import aiohttp
 import pytest
 
 from localdev.azurite import AzuriteEndpoints
-from localdev.functions_host import FunctionsHost
+from tests.hosting import project_host
+from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
 async def test_the_document_is_served_without_a_key_while_the_api_needs_one(
     azurite: AzuriteEndpoints,
 ) -> None:
-    host = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES},
-        local_settings=None,
-        host_keys=["test-host-key"],
-    )
-    committed = (PROJECT_ROOT / "docs" / "openapi.json").read_text("utf-8")
+    host = project_host(azurite.connection_string)
+    committed = (REPO_ROOT / "docs" / "openapi.json").read_text("utf-8")
     async with host, aiohttp.ClientSession() as session:
         url = f"{host.api_base_url}/openapi.json"
         async with session.get(url) as response:

@@ -7,7 +7,6 @@ import copy
 import json
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,15 +23,12 @@ from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.functions_host import FunctionsHost
+from tests.hosting import HOST_KEY, project_host
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0, Api
 from tests.integration.api.contract import check_answer
 from tests.integration.api.test_jobs_points_operations import INSTANCE, seed_backups
 
 pytestmark = pytest.mark.integration
-
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
-HOST_KEY = "test-host-key"
-QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
 class FunctionKeyPolicy(SansIOHTTPPolicy[Any, Any]):
@@ -65,13 +61,7 @@ async def served(azurite: AzuriteEndpoints) -> AsyncIterator[tuple[FunctionsHost
         page_size=3,
     )
     set_context(context)
-    host = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={"AzureWebJobsStorage": azurite.connection_string, **QUIET_SCHEDULES},
-        local_settings=None,
-        host_keys=[HOST_KEY],
-    )
+    host = project_host(azurite.connection_string)
     try:
         async with host:
             yield host, Api(context)

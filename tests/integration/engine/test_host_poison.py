@@ -14,13 +14,11 @@ from backup.bootstrap import use_runtime
 from backup.domain.models import JobStatus
 from backup.services.backup_runner import RETRIES_EXHAUSTED
 from backup.services.messages import SCHEDULED, BackupRequest
-from localdev.functions_host import FunctionsHost
+from tests.hosting import project_host
 from tests.integration.engine.conftest import START, VAULT, Simulation
 from tests.paths import REPO_ROOT
 
 pytestmark = pytest.mark.integration
-
-QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
 def host_json(folder: Path) -> Path:
@@ -44,12 +42,7 @@ async def test_a_backup_that_times_out_every_delivery_ends_as_a_failed_job(
     # ARM answers after the function's time is up, every time.
     sim.admin.set_faults([], seed=1, latency_ms=3000)
     use_runtime(sim.runtime)
-    host = FunctionsHost(
-        "function_app",
-        host_json(tmp_path),
-        settings={"AzureWebJobsStorage": sim.azurite.connection_string, **QUIET_SCHEDULES},
-        local_settings=None,
-    )
+    host = project_host(sim.azurite.connection_string, project_dir=host_json(tmp_path), host_keys=())
     try:
         async with host:
             job = None

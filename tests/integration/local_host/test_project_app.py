@@ -14,13 +14,12 @@ import pytest
 
 from localdev.azurite import AzuriteEndpoints, free_port
 from localdev.compute_emulator import EmulatorServer
-from localdev.functions_host import FunctionsHost
+from tests.hosting import QUIET_SCHEDULES, project_host
+from tests.paths import REPO_ROOT as PROJECT_ROOT
 
 pytestmark = pytest.mark.integration
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 # Timers that will not fire during a test: these tests are about HTTP and start-up.
-QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
 
 
 def arm_settings(emulator: EmulatorServer) -> dict[str, str]:
@@ -32,16 +31,7 @@ async def test_health_through_the_in_process_host(
 ) -> None:
     import function_app
 
-    host = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={
-            "AzureWebJobsStorage": azurite.connection_string,
-            **QUIET_SCHEDULES,
-            **arm_settings(compute_emulator),
-        },
-        local_settings=None,
-    )
+    host = project_host(azurite.connection_string, host_keys=(), **arm_settings(compute_emulator))
     async with host:
         assert host.api_base_url == f"{host.url}/api"
         async with aiohttp.ClientSession() as session, session.get(f"{host.api_base_url}/health") as response:
@@ -88,16 +78,7 @@ async def test_the_cli_reports_its_url_serves_and_stops_on_sigint(
 
 async def test_health_is_503_with_the_reason_when_arm_cannot_be_reached(azurite: AzuriteEndpoints) -> None:
     closed = f"https://127.0.0.1:{free_port()}"
-    host = FunctionsHost(
-        "function_app",
-        PROJECT_ROOT,
-        settings={
-            "AzureWebJobsStorage": azurite.connection_string,
-            **QUIET_SCHEDULES,
-            "ARM_ENDPOINT": closed,
-        },
-        local_settings=None,
-    )
+    host = project_host(azurite.connection_string, host_keys=(), ARM_ENDPOINT=closed)
     async with (
         host,
         aiohttp.ClientSession() as session,
