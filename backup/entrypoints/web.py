@@ -8,6 +8,13 @@ route (under ``api/``)            auth       answer
 ``GET backupcenter/whoami``       function   the caller and what the page needs to start (below)
 ================================  =========  ======================================================
 
+The page's script is ES modules (``app.js`` imports the others), loaded as they are, without a
+build step. The assets are the files listed in ``backup/web/assets`` when this module is
+imported, and nothing else: a name is looked up in that listing, never joined to a path. The
+page asks for ``app.js?v=<version>`` (a digest of every asset); served under the current
+version, a module's own imports get the same ``?v=``, so that every module can be cached for
+long and a new deployment still changes every URL.
+
 The page calls the app's own ARM API from the browser (same origin, nothing from the
 internet): with a Functions key, asked for once and kept in ``sessionStorage`` only, sent as
 ``x-functions-key``; or with the App Service Authentication session, whose app roles decide
@@ -41,8 +48,15 @@ blueprint = func.Blueprint()
 
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 ASSETS = WEB_ROOT / "assets"
-_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}\.(js|css|svg)$")
-_MIMETYPES = {"js": "text/javascript", "css": "text/css", "svg": "image/svg+xml"}
+_MIMETYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
+# Every file a request may name, listed once: a name is only ever a key of this mapping.
+ASSET_FILES: dict[str, Path] = {
+    path.name: path
+    for path in sorted(ASSETS.iterdir())
+    if path.is_file() and path.suffix in _MIMETYPES and not path.name.startswith(".")
+}
+# A module's static import of a sibling (`} from "./jobs.js";`), to which the version is added.
+_SIBLING_IMPORT = re.compile(rb'( from "\./[a-z0-9][a-z0-9-]*\.js)(";?)$', re.MULTILINE)
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
@@ -54,20 +68,24 @@ _COMMON_HEADERS = {
 
 
 @cache
-def _asset(name: str) -> bytes | None:
-    if not _ASSET_NAME.fullmatch(name):
-        return None
-    path = ASSETS / name
-    return path.read_bytes() if path.is_file() else None
+def _asset(name: str) -> bytes:
+    return ASSET_FILES[name].read_bytes()
 
 
 @cache
 def _version() -> str:
     """Changes whenever an asset does, so the page can let browsers cache assets for long."""
     digest = hashlib.sha256()
-    for path in sorted(ASSETS.iterdir()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for name in ASSET_FILES:
+        digest.update(name.encode() + b"\0" + _asset(name))
     return digest.hexdigest()[:12]
+
+
+@cache
+def _versioned_module(name: str) -> bytes:
+    """The module with ``?v=<version>`` on its imports of siblings: the browser then asks for
+    (and caches) every module under the version the page named."""
+    return _SIBLING_IMPORT.sub(rb"\1?v=" + _version().encode() + rb"\2", _asset(name))
 
 
 def _page_base(url: str) -> tuple[str, str]:
@@ -99,15 +117,18 @@ def backup_center(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(route="backupcenter/assets/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name", "")
-    body = _asset(name)
-    if body is None:
+    path = ASSET_FILES.get(name)
+    if path is None:
         return func.HttpResponse("Not found", status_code=404, mimetype="text/plain", headers=_COMMON_HEADERS)
-    # Versioned by the page (?v=...): a new deployment changes the URL.
-    cache_control = "public, max-age=86400" if req.params.get("v") else "no-cache"
+    # Versioned by the page (?v=...): a new deployment changes the URL. A URL of another version
+    # (a page older or newer than this instance) gets today's file, but not for keeps.
+    current = req.params.get("v") == _version()
+    body = _versioned_module(name) if current and path.suffix == ".js" else _asset(name)
+    cache_control = "public, max-age=86400" if current else "no-cache"
     return func.HttpResponse(
         body,
         status_code=200,
-        mimetype=_MIMETYPES[name.rsplit(".", 1)[1]],
+        mimetype=_MIMETYPES[path.suffix],
         charset="utf-8",
         headers={**_COMMON_HEADERS, "Cache-Control": cache_control},
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from backup.api.dependencies import ApiContext, set_context
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
-from backup.entrypoints.web import ASSETS
+from backup.entrypoints.web import ASSET_FILES, ASSETS
 from tests.functions.conftest import IndexedFunction
 
 pytestmark = pytest.mark.functions
@@ -70,29 +71,103 @@ def test_the_page_points_at_versioned_assets_under_its_own_prefix_with_a_strict_
     assert 'src="/backupcenter/assets/app.js?v=' in bare
 
 
-@pytest.mark.parametrize(
-    ("name", "mimetype"),
-    [("app.js", "text/javascript"), ("styles.css", "text/css"), ("favicon.svg", "image/svg+xml")],
-)
-def test_assets_are_served_with_their_type(
-    indexed_functions: dict[str, IndexedFunction], name: str, mimetype: str
-) -> None:
-    url = f"https://app.example/api/backupcenter/assets/{name}?v=1"
-    response = indexed_functions["backup-center-assets"](_get(url, name=name))
+def _page_version(functions: dict[str, IndexedFunction]) -> str:
+    html = functions["backup-center"](_get("https://app.example/api/backupcenter")).get_body().decode()
+    found = re.search(r'src="/api/backupcenter/assets/app\.js\?v=([0-9a-f]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _asset(functions: dict[str, IndexedFunction], name: str, version: str | None) -> func.HttpResponse:
+    params = {"v": version} if version is not None else {}
+    url = f"https://app.example/api/backupcenter/assets/{name}"
+    request = func.HttpRequest("GET", url, body=b"", params=params, route_params={"name": name})
+    response: func.HttpResponse = functions["backup-center-assets"](request)
+    return response
+
+
+def test_the_assets_are_the_files_of_the_assets_folder() -> None:
+    on_disk = {path.name for path in ASSETS.iterdir() if path.is_file()}
+    assert set(ASSET_FILES) == on_disk
+    assert {"app.js", "api.js", "styles.css", "favicon.svg"} <= on_disk
+
+
+@pytest.mark.parametrize("name", sorted(ASSET_FILES))
+def test_assets_are_served_with_their_type(indexed_functions: dict[str, IndexedFunction], name: str) -> None:
+    mimetype = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}[(ASSETS / name).suffix]
+    response = _asset(indexed_functions, name, None)
     assert response.status_code == 200
     assert response.mimetype == mimetype
     assert response.get_body() == (ASSETS / name).read_bytes()
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_modules_of_the_pages_version_import_their_siblings_under_that_version(
+    indexed_functions: dict[str, IndexedFunction],
+) -> None:
+    version = _page_version(indexed_functions)
+    imported: set[str] = set()
+    for name in sorted(n for n in ASSET_FILES if n.endswith(".js")):
+        response = _asset(indexed_functions, name, version)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=86400"
+        source = (ASSETS / name).read_text("utf-8")
+        served = response.get_body().decode()
+        siblings = re.findall(r' from "\./([a-z0-9-]+\.js)";$', source, re.MULTILINE)
+        assert re.findall(rf' from "\./([a-z0-9-]+\.js)\?v={version}";$', served, re.MULTILINE) == siblings
+        assert served.replace(f"?v={version}", "") == source  # nothing else changes
+        imported.update(siblings)
+    # Every import names an asset, and every module but the type declarations is loaded.
+    assert imported <= set(ASSET_FILES)
+    assert {n for n in ASSET_FILES if n.endswith(".js")} - imported == {"app.js", "types.js"}
+    # The CSS and the icon are served as they are, cached as long.
+    styles = _asset(indexed_functions, "styles.css", version)
+    assert styles.get_body() == (ASSETS / "styles.css").read_bytes()
+    assert styles.headers["Cache-Control"] == "public, max-age=86400"
+
+
+def test_an_asset_of_another_version_is_served_as_it_is_and_not_kept(
+    indexed_functions: dict[str, IndexedFunction],
+) -> None:
+    response = _asset(indexed_functions, "app.js", "0123456789ab")
+    assert response.status_code == 200
+    assert response.get_body() == (ASSETS / "app.js").read_bytes()
+    assert response.headers["Cache-Control"] == "no-cache"
 
 
 @pytest.mark.parametrize(
-    "name", ["../index.html", "..", "app.py", ".hidden.js", "missing.js", "APP.JS", "a/b.js"]
+    "name",
+    [
+        "../index.html",
+        "..",
+        ".",
+        "",
+        "../../entrypoints/web.py",
+        "..%2Findex.html",
+        "%2e%2e%2findex.html",
+        "%2E%2E",
+        "..%5Cindex.html",
+        "..\\index.html",
+        "....//app.js",
+        "./app.js",
+        "assets/app.js",
+        "/etc/passwd",
+        "app.js/",
+        "app.js%00.css",
+        "app.js\x00",
+        "index.html",
+        "app.py",
+        ".hidden.js",
+        "missing.js",
+        "APP.JS",
+        "a/b.js",
+    ],
 )
 def test_nothing_but_the_assets_is_served(indexed_functions: dict[str, IndexedFunction], name: str) -> None:
-    response = indexed_functions["backup-center-assets"](
-        _get("https://app.example/api/backupcenter/assets/x", name=name)
-    )
+    response = _asset(indexed_functions, name, None)
     assert response.status_code == 404
+    assert response.get_body() == b"Not found"
 
 
 def test_the_cold_load_of_the_page_stays_small() -> None:

@@ -1,0 +1,212 @@
+// @ts-check
+// The app's own API, same origin: the Functions key (kept for this tab in sessionStorage), ARM
+// paths with their api-version, paging through nextLink, and ARM error bodies as ApiError.
+
+/** @typedef {import("./types.js").WhoAmI} WhoAmI */
+/** @typedef {import("./types.js").Vault} Vault */
+/** @typedef {import("./types.js").BackupInstance} BackupInstance */
+/** @typedef {import("./types.js").RecoveryPoint} RecoveryPoint */
+/** @typedef {import("./types.js").Job} Job */
+/** @typedef {import("./types.js").Policy} Policy */
+/** @typedef {import("./types.js").ArmList} ArmList */
+/** @typedef {import("./types.js").ArmErrorBody} ArmErrorBody */
+/** @typedef {import("./types.js").ArmErrorDetail} ArmErrorDetail */
+/** @typedef {import("./types.js").OperationResult} OperationResult */
+
+/**
+ * An answer of the API: its status, headers and JSON body (null when empty or not JSON).
+ * @typedef {object} ApiAnswer
+ * @property {number} status
+ * @property {Headers} headers
+ * @property {unknown} body
+ */
+
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [body]  sent as JSON
+ * @property {Record<string, string>} [query]  for arm(): added to the api-version
+ */
+
+export const API_VERSION = "2026-06-01";
+export const API_BASE =
+  /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="api-base"]'))?.content ?? "/api";
+const KEY_STORAGE = "backupcenter.functionsKey";
+const PROVIDER = "/providers/Microsoft.DataProtection";
+const MAX_PAGES = 50;
+
+/** A refusal of the API (or no answer at all: status 0), with its ARM error code. */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {string} code
+   * @param {string} message
+   * @param {ArmErrorDetail[]} [details]
+   */
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details || [];
+  }
+}
+
+/** @returns {string | null} the key this tab was given, if any */
+export function functionsKey() {
+  try { return sessionStorage.getItem(KEY_STORAGE); } catch { return null; }
+}
+/** @param {string} key */
+export function keepFunctionsKey(key) {
+  sessionStorage.setItem(KEY_STORAGE, key);
+}
+export function forgetFunctionsKey() {
+  sessionStorage.removeItem(KEY_STORAGE);
+}
+
+/**
+ * fetch a path of this origin (``/api/...``); throws ApiError with the ARM error body.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<ApiAnswer>}
+ */
+export async function request(path, { method = "GET", body } = {}) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  const key = functionsKey();
+  if (key) headers["x-functions-key"] = key;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin", cache: "no-store" });
+  } catch (error) {
+    throw new ApiError(0, "NetworkError", `The app did not answer (${/** @type {Error} */ (error).message}). Check that the function app is running and reachable, then retry.`);
+  }
+  const text = await response.text();
+  /** @type {unknown} */
+  let json = null;
+  if (text) { try { json = JSON.parse(text); } catch { json = null; } }
+  if (!response.ok) {
+    const armBody = /** @type {ArmErrorBody | null} */ (json);
+    const error = armBody && armBody.error ? armBody.error : {};
+    const code = error.code || `HTTP${response.status}`;
+    const message = error.message || (response.status === 401
+      ? "The app wants a function key or a signed-in session."
+      : `The app answered ${response.status} ${response.statusText}.`);
+    throw new ApiError(response.status, code, message, error.details);
+  }
+  return { status: response.status, headers: response.headers, body: json };
+}
+
+/**
+ * An ARM path (``/subscriptions/...``) with the api-version and optional query.
+ * @param {string} path
+ * @param {Record<string, string>} [query]
+ */
+function armUrl(path, query = {}) {
+  const params = new URLSearchParams({ "api-version": API_VERSION, ...query });
+  return `${API_BASE}${path}?${params}`;
+}
+/**
+ * A call to an ARM path of the app.
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ */
+export const arm = (path, options) => request(armUrl(path, options?.query), options);
+
+/**
+ * Same-origin path and query of an absolute URL the API gave (nextLink, Location).
+ * @param {string} url
+ */
+function localPath(url) {
+  const parsed = new URL(url, location.origin);
+  return parsed.pathname + parsed.search;
+}
+/**
+ * Every item of an ARM list, following nextLink (at most MAX_PAGES pages).
+ * @param {string} path
+ * @param {Record<string, string>} [query]
+ * @returns {Promise<unknown[]>}
+ */
+async function listAll(path, query) {
+  const items = [];
+  /** @type {string | null} */
+  let next = armUrl(path, query);
+  for (let page = 0; next && page < MAX_PAGES; page += 1) {
+    const body = /** @type {ArmList | null} */ ((await request(next)).body);
+    items.push(...(body?.value || []));
+    next = body?.nextLink ? localPath(body.nextLink) : null;
+  }
+  return items;
+}
+/**
+ * An OData string literal.
+ * @param {unknown} value
+ */
+export const odata = (value) => `'${String(value).replace(/'/g, "''")}'`;
+
+/** @returns {Promise<WhoAmI>} */
+export async function whoami() {
+  const { body } = await request(`${API_BASE}/backupcenter/whoami`);
+  return /** @type {WhoAmI} */ (body);
+}
+/**
+ * @param {string} subscription
+ * @returns {Promise<Vault[]>}
+ */
+export async function listVaults(subscription) {
+  return /** @type {Vault[]} */ (await listAll(`/subscriptions/${subscription}${PROVIDER}/backupVaults`));
+}
+/**
+ * A vault's jobs matching every OData clause given (null clauses are left out).
+ * @param {string} vaultId
+ * @param {(string | null)[]} clauses
+ * @returns {Promise<Job[]>}
+ */
+export async function listJobs(vaultId, clauses) {
+  const filter = clauses.filter(Boolean).join(" and ");
+  return /** @type {Job[]} */ (await listAll(`${vaultId}/backupJobs`, filter ? { $filter: filter } : {}));
+}
+/**
+ * The subscription's instances across vaults, each with its backupSummary.
+ * @param {string} subscription
+ * @param {string} [filter]  OData
+ * @returns {Promise<BackupInstance[]>}
+ */
+export async function listInstances(subscription, filter) {
+  return /** @type {BackupInstance[]} */ (
+    await listAll(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
+}
+/**
+ * @param {string} instanceId
+ * @returns {Promise<RecoveryPoint[]>}
+ */
+export async function listRecoveryPoints(instanceId) {
+  return /** @type {RecoveryPoint[]} */ (await listAll(`${instanceId}/recoveryPoints`));
+}
+/**
+ * @param {string} policyId
+ * @returns {Promise<Policy>}
+ */
+export async function getPolicy(policyId) {
+  return /** @type {Policy} */ ((await arm(policyId)).body);
+}
+/**
+ * @param {string} vaultId
+ * @param {string | undefined} jobId
+ * @returns {Promise<Job>}
+ */
+export async function getJob(vaultId, jobId) {
+  return /** @type {Job} */ ((await arm(`${vaultId}/backupJobs/${jobId}`)).body);
+}
+
+/**
+ * After a 202: the operation's result (``{jobId}``), read where ``Location`` points.
+ * @param {ApiAnswer} answer
+ * @returns {Promise<OperationResult>}
+ */
+export async function operationResult(answer) {
+  const location = answer.headers.get("Location");
+  if (!location) return {};
+  const { body } = await request(localPath(location));
+  return /** @type {OperationResult | null} */ (body) || {};
+}
