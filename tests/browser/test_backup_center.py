@@ -18,10 +18,12 @@ from backup.domain.models import JobStatus
 from tests.browser.conftest import SCREENSHOTS, SECOND_VAULT, Center, principal, vault_path
 from tests.integration.api.test_through_host_and_sdk import HOST_KEY
 from tests.integration.engine.conftest import SUB, VAULT
+from tests.web.readme import readme_sections
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 PROVIDER = f"/subscriptions/{SUB}/providers/Microsoft.DataProtection"
+EMPTY_SUB = "00000000-0000-4000-8000-0000000000ff"
 
 
 async def _summaries(center: Center) -> list[dict[str, Any]]:
@@ -319,6 +321,13 @@ async def test_jobs_across_vaults_filter_by_type_status_and_time_and_the_page_wo
     await page.locator('[data-tile="stopped"]').focus()
     await page.keyboard.press("Enter")
     await _wait_rows(page, ["disk-fast"])
+
+    # A subscription without instances: the empty state points at the README's walkthrough.
+    await page.goto(f"{center.host.api_base_url}/backupcenter?subscription={EMPTY_SUB}")
+    how = page.get_by_test_id("how-to-protect")
+    await how.wait_for()
+    assert "“Walk through the API” in the README (README.md#walk-through-the-api)" in await how.inner_text()
+    assert readme_sections()["walk-through-the-api"] == "Walk through the API"
     assert page.js_errors == []
 
 
@@ -331,10 +340,21 @@ async def test_the_page_and_its_assets_are_served_anonymously_with_a_strict_poli
         scripts = re.findall(r'src="([^"]+)"', html) + re.findall(r'href="(/[^"]+)"', html)
         assert scripts
         total = len(html.encode())
-        for path in scripts:
+        # The cold load: the page, what it links, and every module app.js imports, transitively.
+        loaded: set[str] = set()
+        while scripts:
+            path = scripts.pop()
+            if path in loaded:
+                continue
+            loaded.add(path)
             async with session.get(center.host.url + path) as response:
                 assert response.status == 200, path
-                total += len(await response.read())
+                body = await response.read()
+                total += len(body)
+            folder = path.split("?", 1)[0].rsplit("/", 1)[0]
+            imports = re.findall(r' from "\./([^"]+)";$', body.decode(), re.MULTILINE)
+            scripts += [f"{folder}/{name}" for name in imports]
+        assert sum(".js?" in path for path in loaded) > 10
         async with session.get(f"{center.host.api_base_url}/backupcenter/whoami") as response:
             assert response.status == 401  # data needs the key
     assert total < 300 * 1024

@@ -10,7 +10,7 @@ import { renderWho } from "./header.js";
 import { instanceView } from "./instance.js";
 import { jobsView } from "./jobs.js";
 import { overviewView } from "./overview.js";
-import { field } from "./render.js";
+import { field, readmeSection, WALKTHROUGH } from "./render.js";
 import { failure } from "./signin.js";
 import { clearTimers, entry, hrefWith, navigate, params, state } from "./state.js";
 
@@ -41,7 +41,7 @@ function chooseSubscription() {
       ? h("ul", {}, subs.map((sub) => h("li", {}, h("a", { href: `?subscription=${sub}`, class: "mono" }, sub))))
       : h("div", { class: "state" },
         h("p", {}, h("strong", {}, "No backup vault exists yet.")),
-        h("p", {}, "Create a vault, a policy and a backup instance with the API (README, “Protect a disk”), or enter the subscription you expect below.")),
+        h("p", {}, "Create a vault, a policy and a backup instance with the API (see ", readmeSection(WALKTHROUGH), "), or enter the subscription you expect below.")),
     h("form", { class: "inline", onsubmit: (event) => { event.preventDefault(); state.sub = input.value.trim().toLowerCase(); navigate({ view: "overview" }, { fresh: true }); } },
       field("sub", "Subscription id", input), h("button", { type: "submit", class: "primary" }, "Open"))));
 }

@@ -8,6 +8,7 @@ import { DAY, lower } from "./format.js";
 import {
   clearedFilters, FILTER_KEYS, filterControls, instancesTable, matchingInstances, sortInstances, syncFilterControls,
 } from "./instances-table.js";
+import { readmeSection, WALKTHROUGH } from "./render.js";
 import { failure } from "./signin.js";
 import { hrefWith, now, params, route, state } from "./state.js";
 import { pressTile, tilesGroup, tileValues } from "./tiles.js";
@@ -44,7 +45,8 @@ export async function overviewView() {
   if (!instances.length) {
     show(h("h1", {}, "Overview"), h("div", { class: "state", role: "status" },
       h("p", {}, h("strong", {}, "No disk is protected in this subscription yet.")),
-      h("p", {}, "Create a backup vault and a policy, then a backup instance for each disk (PUT .../backupInstances/{name}); see “Protect a disk” in the README. They appear here as soon as they exist."),
+      h("p", { "data-testid": "how-to-protect" }, "Create a backup vault and a policy, then a backup instance for each disk (PUT .../backupInstances/{name}); ",
+        readmeSection(WALKTHROUGH), " shows how. They appear here as soon as they exist."),
       h("p", {}, h("button", { type: "button", onclick: () => route() }, "Reload"))));
     return;
   }

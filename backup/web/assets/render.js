@@ -71,6 +71,22 @@ export function link(text, changes, attrs = {}) {
 }
 
 /**
+ * A section of the README: its heading, and the anchor GitHub gives it (tests/web checks both).
+ * @typedef {{ heading: string, anchor: string }} ReadmeSection
+ */
+
+/** @type {ReadmeSection} the walkthrough: a vault, a policy, then disks protected */
+export const WALKTHROUGH = { heading: "Walk through the API", anchor: "walk-through-the-api" };
+
+/**
+ * Names a README section: its heading in quotes, then its anchor.
+ * @param {ReadmeSection} section
+ */
+export function readmeSection(section) {
+  return h("span", {}, `“${section.heading}” in the README (`, h("span", { class: "mono" }, `README.md#${section.anchor}`), ")");
+}
+
+/**
  * What went wrong and what to do: the hint for the code, the API's message, the code.
  * @param {ApiError} error
  */
