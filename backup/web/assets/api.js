@@ -28,8 +28,8 @@
  * @property {Record<string, string>} [query]  for arm(): added to the api-version
  */
 
-export const API_VERSION = "2026-06-01";
-export const API_BASE =
+const API_VERSION = "2026-06-01";
+const API_BASE =
   /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="api-base"]'))?.content ?? "/api";
 const KEY_STORAGE = "backupcenter.functionsKey";
 const PROVIDER = "/providers/Microsoft.DataProtection";
@@ -69,7 +69,7 @@ export function forgetFunctionsKey() {
  * @param {RequestOptions} [options]
  * @returns {Promise<ApiAnswer>}
  */
-export async function request(path, { method = "GET", body } = {}) {
+async function request(path, { method = "GET", body } = {}) {
   /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   const key = functionsKey();

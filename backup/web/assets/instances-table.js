@@ -38,7 +38,7 @@ export const FILTER_KEYS = ["vault", "health", "state", "q", "failed", "points",
 export const clearedFilters = () => Object.fromEntries([...FILTER_KEYS, "sort", "dir"].map((k) => [k, null]));
 
 /** @type {Column[]} */
-export const COLUMNS = [
+const COLUMNS = [
   { key: "disk", label: "Disk", value: (i) => lower(diskOf(i)) },
   { key: "vault", label: "Vault", value: (i) => lower(summaryOf(i).vaultName) },
   { key: "policy", label: "Policy", value: (i) => lower(policyOf(i)) },

@@ -30,7 +30,7 @@ import { ageEl } from "./render.js";
  */
 
 /** @type {Tile[]} */
-export const TILES = [
+const TILES = [
   { key: "protected", label: "Protected instances", tone: "", filter: { state: "ProtectionConfigured" } },
   { key: "healthy", label: "Healthy", tone: "ok", filter: { health: "Healthy" } },
   { key: "unhealthy", label: "Unhealthy", tone: "bad", filter: { health: "Unhealthy" } },

@@ -14,7 +14,7 @@ import { now } from "./state.js";
  * @param {RecoveryPoint} point
  * @param {Set<string>} onDemand  names of the points taken on demand
  */
-export function tagOf(point, onDemand) {
+function tagOf(point, onDemand) {
   return onDemand.has(point.name) ? "On-demand" : point.properties.retentionTagName || "Default";
 }
 /** Lanes, top to bottom. */
