@@ -23,7 +23,8 @@ from enum import StrEnum
 
 from backup import names
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore, decode_instance
+from backup.adapters.tables.codecs import decode_instance
+from backup.adapters.tables.store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, scheduled_backup_job_id

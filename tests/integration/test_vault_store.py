@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backup.adapters.storage import RequestCounter, StorageClients
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.config import Settings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, scheduled_backup_job_id

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import DATASOURCE_PARTITION
+from backup.adapters.tables.keys import DATASOURCE_PARTITION
 from backup.api.dependencies import ApiContext
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
