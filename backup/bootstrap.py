@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from backup import names
 from backup.adapters.compute import ComputeGateway
 from backup.adapters.storage import RequestHook, StorageClients
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import Clock, OffsetClock, SystemClock

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from backup.adapters.compute import ComputeGateway
 from backup.adapters.storage import StorageClients
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.api.auth import auth_enabled_from_env
 from backup.bootstrap import Runtime, runtime
 from backup.config import Settings

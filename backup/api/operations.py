@@ -54,7 +54,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.api import paths
 from backup.api.http import ApiResponse, json_response
 from backup.api.render import normalize_location, rfc3339

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id

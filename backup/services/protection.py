@@ -60,12 +60,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from backup.adapters.compute import ComputeGateway, DiskInfo
-from backup.adapters.vault_store import DatasourceClaim, PlanState, VaultStore, Versioned
+from backup.adapters.tables.store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.records import DatasourceClaim, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
@@ -395,7 +396,7 @@ class ProtectionService:
         ``instance`` is the instance being configured (its own claim is no conflict).
         Returns the policy's stored name and the parsed policy.
         """
-        found = await self._store.get_policy_named(vault, request.policy_name)
+        found = await self._store.get_policy(vault, request.policy_name)
         if found is None:
             raise ValidationError(
                 f"The backup policy '{request.policy_name}' does not exist in vault '{vault.name}'. "

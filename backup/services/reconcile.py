@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import VaultRef
 from backup.domain.models import RecoveryPoint, RetentionTag

@@ -71,11 +71,12 @@ from typing import Any
 
 from backup import names
 from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.vault_store import VaultStore, Versioned
+from backup.adapters.tables.store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
@@ -535,7 +536,7 @@ class RestoreService:
             )
         compute = self._compute.for_identity(instance.identity)
         await self._check_target(spec.target, compute)
-        point = await self._store.get_recovery_point_versioned(vault, instance.name, spec.recovery_point_id)
+        point = await self._store.get_recovery_point(vault, instance.name, spec.recovery_point_id)
         if point is None or point.value.state is RecoveryPointState.DELETING:
             raise NotFoundError(
                 f"The recovery point '{spec.recovery_point_id}' of backup instance '{instance.name}' was not "
@@ -871,4 +872,4 @@ class RestoreRunner:
             message.vault, message.instance, message.recovery_point_id
         )
         if point is not None:
-            await self._store.release_recovery_point(message.vault, point, message.lease_until)
+            await self._store.release_recovery_point(message.vault, point.value, message.lease_until)

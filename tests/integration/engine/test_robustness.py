@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from azure.mgmt.compute import ComputeManagementClient
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.credentials import StaticTokenCredential
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus
@@ -131,7 +131,7 @@ async def test_under_faults_every_slot_ends_as_a_point_or_a_failed_job_and_forei
         assert point is not None, f"{snapshot.id} is ours but backs no recovery point"
         # Recovery points list newest first; deleted ones included, so "newest" is the true newest.
         newest = (await sim.runtime.store.list_recovery_points(VAULT, tags.instance, include_deleted=True))[0]
-        assert point.id == newest.id
+        assert point.value.id == newest.id
 
 
 async def test_limits_are_refused_before_any_arm_call_with_a_clear_job_error(sim: Simulation) -> None:

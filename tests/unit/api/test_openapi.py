@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 from openapi_spec_validator import validate
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.api import openapi
 from backup.api.app import build_router
 from backup.api.dependencies import ApiContext

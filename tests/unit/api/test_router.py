@@ -7,7 +7,7 @@ from typing import Any, cast
 
 import pytest
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.api.dependencies import ApiContext
 from backup.api.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, json_response
 from backup.api.router import RequestContext, Router, RouteTable
