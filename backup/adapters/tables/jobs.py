@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import Operation, TableStore, replace_op, upsert_op
+from backup.domain.clock import epoch_millis
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.records import Versioned
@@ -59,10 +60,10 @@ class JobStore(TableStore):
         """
         lower, upper = keys.kind_range(keys.JOB)
         if started_to is not None:
-            moment = int((started_to.timestamp() + margin_hours * 3600) * 1000)
+            moment = epoch_millis(started_to + timedelta(hours=margin_hours))
             lower = max(lower, keys.row_key(keys.JOB, _inverted_prefix(_MAX_INVERTED_MS - moment)))
         if started_from is not None:
-            moment = int((started_from.timestamp() - margin_hours * 3600) * 1000)
+            moment = epoch_millis(started_from - timedelta(hours=margin_hours))
             upper = min(upper, keys.row_key(keys.JOB, _inverted_prefix(_MAX_INVERTED_MS - moment + 1)))
         if after_id is not None:
             lower = max(lower, keys.job_key(after_id) + "\x00")
