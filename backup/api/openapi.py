@@ -41,7 +41,7 @@ from backup.api.router import Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
 from backup.domain.policy import DISK_DATASOURCE_TYPE
-from backup.services import restore
+from backup.shapes import restore
 from backup.telemetry import HEALTH_VALUES
 
 OPENAPI_VERSION = "3.0.3"
@@ -718,7 +718,7 @@ def _schemas() -> dict[str, Schema]:
     restore_request = _object(
         {
             "objectType": _enum([restore.RESTORE_REQUEST_TYPE]),
-            "sourceDataStoreType": _enum([restore.OPERATIONAL_STORE]),
+            "sourceDataStoreType": _enum(["OperationalStore"]),
             "recoveryPointId": _string("32 hex digits, or the same as a GUID."),
             "restoreTargetInfo": _object(
                 {
@@ -728,10 +728,10 @@ def _schemas() -> dict[str, Schema]:
                     "datasourceInfo": _object(
                         {
                             "objectType": _enum(["Datasource"]),
-                            "datasourceType": _enum([restore.DISK_TYPE]),
+                            "datasourceType": _enum([DISK_DATASOURCE_TYPE]),
                             "resourceID": _string("The ARM id of the disk to create."),
                             "resourceName": _string(),
-                            "resourceType": _enum([restore.DISK_TYPE]),
+                            "resourceType": _enum([DISK_DATASOURCE_TYPE]),
                             "resourceLocation": _string("Must be restoreLocation."),
                             "resourceProperties": {
                                 **_object(
