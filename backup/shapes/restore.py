@@ -55,6 +55,8 @@ _GUID = re.compile(GUID_PATTERN)
 _TEXT = msgspec.Meta(pattern=r"\S")
 _TYPE_CODES = {"resourceID": "InvalidResourceId"}
 _UNSET: Any = object()
+# Case-insensitive without (?i), which ECMA regexes (OpenAPI's) lack.
+_ARM_ID_START = r"^\s*/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/"
 
 Text = Annotated[str, _TEXT]
 
@@ -70,7 +72,7 @@ class DefaultResourceProperties(msgspec.Struct, rename="camel", forbid_unknown_f
         | None
     ) = msgspec.UNSET
     tier: Text | None = None
-    disk_encryption_set_id: Annotated[str, msgspec.Meta(pattern=r"(?i)^\s*/subscriptions/")] | None = None
+    disk_encryption_set_id: Annotated[str, msgspec.Meta(pattern=_ARM_ID_START)] | None = None
     tags: (
         Annotated[
             dict[
@@ -111,11 +113,16 @@ class AzureBackupRecoveryPointBasedRestoreRequest(msgspec.Struct, rename="camel"
     restore_target_info: RestoreTargetInfo
 
 
+_RESTORE_REQUEST_SCHEMA = AzureBackupRecoveryPointBasedRestoreRequest.__name__
+
+
 class ValidateRestoreRequestObject(msgspec.Struct, rename="camel"):
     """The body of ``validateRestore``."""
 
-    restore_request_object: Any
-    """Decoded on its own, so its refusals keep the codes of a restore request."""
+    # Decoded on its own by parse_restore_request, so its refusals keep a restore request's codes.
+    restore_request_object: Annotated[
+        Any, msgspec.Meta(extra_json_schema={"$ref": "#/components/schemas/" + _RESTORE_REQUEST_SCHEMA})
+    ]
     object_type: Annotated[Text, case_insensitive((VALIDATE_REQUEST_TYPE,))] | None = None
 
 
