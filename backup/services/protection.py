@@ -79,6 +79,7 @@ from backup.errors import (
 )
 from backup.services.policies import PolicyCache
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
+from backup.shapes.backup_instance import ProtectionRequest
 from backup.telemetry import Telemetry, instance_health
 
 _log = logging.getLogger(__name__)
@@ -108,17 +109,10 @@ SUPPORTED_DISK_SKUS = frozenset(
         "UltraSSD_LRS",
     )
 )
-OPERATIONAL_STORE_PARAMETERS = "AzureOperationalStoreParameters"
 CLAIM_LEASE = timedelta(minutes=10)
 """How long a claim whose instance does not exist yet is still honoured (a create in flight)."""
 WRITE_ATTEMPTS = 5
 _POINTS_PER_TRANSACTION = 33
-_READ_ONLY_PROPERTIES = (
-    "protectionStatus",
-    "currentProtectionState",
-    "protectionErrorDetails",
-    "provisioningState",
-)
 
 
 class ProtectionCheckError(ValidationError):
@@ -137,19 +131,6 @@ class ProtectionCheckError(ValidationError):
 
 
 # --- the request ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProtectionRequest:
-    """A BackupInstance's ``properties``, checked for shape."""
-
-    disk: ComputeResourceId
-    policy_name: str
-    snapshot_resource_group: ResourceGroupId
-    document: Mapping[str, Any]
-    """The properties to store and show: as sent, without read-only fields."""
-    identity: str | None = None
-    """The vault identity ARM calls are made as (see :func:`with_vault_identity`)."""
 
 
 def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str, Any]) -> ProtectionRequest:
@@ -177,161 +158,6 @@ def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str,
     elif "SystemAssigned" not in kind and len(attached) == 1:
         chosen = next(iter(attached.values()))
     return replace(request, identity=chosen)
-
-
-def parse_backup_instance(properties: object, vault: VaultRef, path: str = "properties") -> ProtectionRequest:
-    """Check a BackupInstance ``properties`` object for a disk; ValidationError naming the field."""
-    body = _object(properties, path)
-    object_type = body.get("objectType")
-    if object_type is not None and str(object_type).casefold() != "backupinstance":
-        raise _invalid(f"{path}.objectType", f"'{path}.objectType' must be 'BackupInstance'.")
-    source = _object(_required(body, "dataSourceInfo", path), f"{path}.dataSourceInfo")
-    source_path = f"{path}.dataSourceInfo"
-    for key in ("datasourceType", "resourceType"):
-        value = source.get(key)
-        if key == "datasourceType" and value is None:
-            raise _invalid(
-                f"{source_path}.{key}",
-                f"'{source_path}.{key}' is required ('{DISK_DATASOURCE_TYPE}').",
-                "MissingProperty",
-            )
-        if value is not None and str(value).casefold() != DISK_DATASOURCE_TYPE.casefold():
-            raise _invalid(
-                f"{source_path}.{key}",
-                f"Datasource type '{str(value)[:100]}' is not supported: this service backs up managed disks "
-                f"only ('{DISK_DATASOURCE_TYPE}').",
-                "UnsupportedDatasourceType",
-            )
-    disk = ComputeResourceId.disk(_required(source, "resourceID", source_path), f"{source_path}.resourceID")
-    name = source.get("resourceName")
-    if name is not None and str(name).casefold() != disk.name.casefold():
-        raise _invalid(
-            f"{source_path}.resourceName",
-            f"'{source_path}.resourceName' ('{str(name)[:100]}') does not name the disk in resourceID "
-            f"('{disk.name}').",
-            "InvalidPropertyValue",
-        )
-    if body.get("dataSourceSetInfo") is not None:
-        raise _invalid(
-            f"{path}.dataSourceSetInfo",
-            f"'{path}.dataSourceSetInfo' must be null for disks (each disk is its own backup instance).",
-        )
-    policy_info = _object(_required(body, "policyInfo", path), f"{path}.policyInfo")
-    policy_name = _policy_name(_required(policy_info, "policyId", f"{path}.policyInfo"), vault, path)
-    snapshot_group = _snapshot_resource_group(policy_info, f"{path}.policyInfo")
-    identity = body.get("identityDetails")
-    if identity is not None:
-        _identity_details(identity, f"{path}.identityDetails")
-    validation = body.get("validationType")
-    if validation is not None and str(validation) not in ("ShallowValidation", "DeepValidation"):
-        raise _invalid(
-            f"{path}.validationType",
-            f"'{path}.validationType' must be ShallowValidation or DeepValidation (both run every check).",
-            "InvalidPropertyValue",
-        )
-    friendly = body.get("friendlyName")
-    if friendly is not None and (not isinstance(friendly, str) or len(friendly) > 250):
-        raise _invalid(
-            f"{path}.friendlyName", f"'{path}.friendlyName' must be a string of at most 250 characters."
-        )
-    document = {key: copy.deepcopy(value) for key, value in body.items() if key not in _READ_ONLY_PROPERTIES}
-    document["objectType"] = "BackupInstance"
-    return ProtectionRequest(disk, policy_name, snapshot_group, document)
-
-
-def _policy_name(value: object, vault: VaultRef, path: str) -> str:
-    target = f"{path}.policyInfo.policyId"
-    prefix = f"{vault.id}/backupPolicies/"
-    if not isinstance(value, str) or not value.casefold().startswith(prefix.casefold()):
-        raise _invalid(
-            target,
-            f"'{target}' must be the id of a backup policy of this vault ('{prefix}{{policyName}}'); "
-            f"got '{str(value)[:300]}'.",
-            "UserErrorPolicyNotInVault",
-        )
-    name = value[len(prefix) :]
-    if not name or "/" in name:
-        raise _invalid(
-            target, f"'{target}' does not end with a policy name: '{value[:300]}'.", "InvalidResourceId"
-        )
-    return name
-
-
-def _snapshot_resource_group(policy_info: Mapping[str, Any], path: str) -> ResourceGroupId:
-    parameters = policy_info.get("policyParameters")
-    target = f"{path}.policyParameters.dataStoreParametersList"
-    missing = (
-        "The snapshot resource group is required: give one AzureOperationalStoreParameters "
-        f"(dataStoreType OperationalStore, resourceGroupId) in '{target}'."
-    )
-    if parameters is None:
-        raise _invalid(target, missing, "UserErrorOperationalStoreParametersNotProvided")
-    parameters = _object(parameters, f"{path}.policyParameters")
-    backup_parameters = parameters.get("backupDatasourceParametersList")
-    if backup_parameters:
-        raise _invalid(
-            f"{path}.policyParameters.backupDatasourceParametersList",
-            "Disks take no backupDatasourceParametersList.",
-            "InvalidPropertyValue",
-        )
-    items = parameters.get("dataStoreParametersList")
-    if items is None or items == []:
-        raise _invalid(target, missing, "UserErrorOperationalStoreParametersNotProvided")
-    if not isinstance(items, list):
-        raise _invalid(target, f"'{target}' must be an array.")
-    operational = []
-    for index, item in enumerate(items):
-        item_path = f"{target}[{index}]"
-        entry = _object(item, item_path)
-        kind = entry.get("objectType")
-        if kind is None or str(kind).casefold() != OPERATIONAL_STORE_PARAMETERS.casefold():
-            raise _invalid(
-                f"{item_path}.objectType",
-                f"'{item_path}.objectType' must be '{OPERATIONAL_STORE_PARAMETERS}' (disk backups live in "
-                "the operational store).",
-                "InvalidPropertyValue",
-            )
-        store = entry.get("dataStoreType")
-        if store is None or str(store).casefold() != "operationalstore":
-            raise _invalid(
-                f"{item_path}.dataStoreType",
-                f"'{item_path}.dataStoreType' must be 'OperationalStore'.",
-                "InvalidPropertyValue",
-            )
-        operational.append((item_path, entry))
-    if len(operational) != 1:
-        raise _invalid(
-            target, f"'{target}' must hold exactly one OperationalStore entry.", "InvalidPropertyValue"
-        )
-    item_path, entry = operational[0]
-    group = entry.get("resourceGroupId")
-    if group is None:
-        raise _invalid(
-            f"{item_path}.resourceGroupId", missing, "UserErrorOperationalStoreParametersNotProvided"
-        )
-    try:
-        return ResourceGroupId.parse(group, f"{item_path}.resourceGroupId")
-    except ValidationError as error:
-        raise _invalid(
-            f"{item_path}.resourceGroupId", error.message, "UserErrorInvalidOperationalStoreResourceGroup"
-        ) from error
-
-
-def _identity_details(value: object, path: str) -> None:
-    details = _object(value, path)
-    system = details.get("useSystemAssignedIdentity")
-    if system is not None and not isinstance(system, bool):
-        raise _invalid(
-            f"{path}.useSystemAssignedIdentity", f"'{path}.useSystemAssignedIdentity' must be a boolean."
-        )
-    user = details.get("userAssignedIdentityArmUrl")
-    if user is not None and (not isinstance(user, str) or "/userassignedidentities/" not in user.casefold()):
-        raise _invalid(
-            f"{path}.userAssignedIdentityArmUrl",
-            f"'{path}.userAssignedIdentityArmUrl' must be the id of a "
-            "Microsoft.ManagedIdentity/userAssignedIdentities resource.",
-            "InvalidResourceId",
-        )
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -958,20 +784,3 @@ def _wrong_state(name: str, state: ProtectionState, operation: str) -> ConflictE
         code="UserErrorInvalidProtectionState",
         target="backupInstanceName",
     )
-
-
-def _invalid(target: str, message: str, code: str = "InvalidRequestContent") -> ValidationError:
-    return ValidationError(message, code=code, target=target)
-
-
-def _object(value: object, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _invalid(path, f"'{path}' must be a JSON object.")
-    return value
-
-
-def _required(body: Mapping[str, Any], key: str, path: str) -> object:
-    value = body.get(key)
-    if value is None:
-        raise _invalid(f"{path}.{key}", f"'{path}.{key}' is required.", "MissingProperty")
-    return value

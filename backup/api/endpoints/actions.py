@@ -36,11 +36,8 @@ from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
 from backup.services.on_demand import OnDemandBackups
 from backup.services.planner import send_all
-from backup.services.restore import (
-    RestoreService,
-    parse_restore_request,
-    parse_validate_restore_request,
-)
+from backup.services.restore import RestoreService
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 routes = RouteTable()
 

@@ -19,8 +19,8 @@ from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
-from backup.domain.policy import parse_backup_policy
 from backup.errors import ConflictError, NotFoundError
+from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
 

@@ -27,9 +27,9 @@ from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
 from backup.domain.records import PlanState
 from backup.services.backup_runner import Outcome
+from backup.shapes.policy import parse_backup_policy
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import AdminClient, EmulatorServer
 
