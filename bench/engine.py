@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backup.adapters.storage import RequestCounter
-from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
@@ -37,6 +36,7 @@ from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
+from backup.domain.records import PlanState
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
 from backup.services.backup_runner import instance_key

@@ -11,9 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
@@ -32,10 +31,10 @@ from backup.domain.models import (
     RecoveryPointState,
     RetentionTag,
 )
+from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from backup.errors import ConcurrencyError, ConflictError, TransientError
 from backup.names import VAULT_DATA_TABLE, VAULTS_TABLE
 
-T = TypeVar("T")
 Entity = dict[str, Any]
 Operation = tuple[Any, ...]
 
@@ -44,45 +43,6 @@ SYSTEM_PARTITION = "_system"
 
 MAX_BATCH = 100
 """Azure's limit of operations in one entity-group transaction."""
-
-
-@dataclass(frozen=True)
-class Versioned(Generic[T]):
-    value: T
-    etag: str
-
-
-@dataclass(frozen=True)
-class PlanState:
-    """What the planner keeps per instance: a copy of the schedule and what it last planned."""
-
-    instance: str
-    policy_document: Mapping[str, Any]
-    active: bool
-    last_planned_slot: datetime | None = None
-    planned_at: datetime | None = None
-    planned_by: str | None = None
-    """The planner run that claimed ``last_planned_slot`` (two runs can share one clock time)."""
-
-
-@dataclass(frozen=True)
-class ExpiryEntry:
-    """An expiry-index row: a copy of the live recovery point, so retention reads nothing else."""
-
-    point: RecoveryPoint
-    row_key: str
-
-    @property
-    def instance(self) -> str:
-        return self.point.instance
-
-    @property
-    def recovery_point_id(self) -> str:
-        return self.point.id
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.point.expires_at
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -1044,19 +1004,6 @@ def _restore_usage_key(instance: str) -> str:
 
 DATASOURCE_PARTITION = "_datasources"
 """Not a vault: one row per protected disk, naming the instance that protects it."""
-
-
-@dataclass(frozen=True)
-class DatasourceClaim:
-    """Which backup instance protects a disk (a disk is protected by one instance in one vault)."""
-
-    disk_id: str
-    vault: VaultRef
-    instance: str
-    claimed_at: datetime
-
-    def names(self, vault: VaultRef, instance: str) -> bool:
-        return self.vault.id.lower() == vault.id.lower() and self.instance.lower() == instance.lower()
 
 
 def _claim_key(disk_id: str) -> str:

@@ -23,12 +23,13 @@ from enum import StrEnum
 
 from backup import names
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore, Versioned, decode_instance
+from backup.adapters.vault_store import VaultStore, decode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.retention import (
     RetentionLabel,

@@ -20,10 +20,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from backup.adapters.vault_store import PlanState, VaultStore, Versioned, encode_instance
+from backup.adapters.vault_store import VaultStore, encode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.policy import BackupPolicy
+from backup.domain.records import PlanState, Versioned
 from backup.domain.schedule import plan_scheduled_run
 from backup.services.messages import SCHEDULED, BackupRequest, SendMessages
 from backup.services.policies import PolicyCache

@@ -59,13 +59,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup.adapters.compute import ComputeGateway, DiskInfo
-from backup.adapters.vault_store import DatasourceClaim, PlanState, VaultStore, Versioned
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.vault_store import VaultStore
+from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.records import DatasourceClaim, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (

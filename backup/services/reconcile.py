@@ -12,8 +12,9 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from backup.adapters.compute import ComputeGateway, SnapshotInfo
+from backup.adapters.compute import ComputeGateway
 from backup.adapters.vault_store import VaultStore
+from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import VaultRef
 from backup.domain.models import RecoveryPoint, RetentionTag

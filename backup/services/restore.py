@@ -70,12 +70,14 @@ from enum import StrEnum
 from typing import Any
 
 from backup import names
-from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.vault_store import VaultStore, Versioned
+from backup.adapters.compute import ComputeGateway
+from backup.adapters.vault_store import VaultStore
+from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (

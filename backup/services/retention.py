@@ -19,11 +19,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import ExpiryEntry, VaultStore, Versioned
+from backup.adapters.vault_store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint
+from backup.domain.records import ExpiryEntry, Versioned
 from backup.domain.retention import select_expired
 from backup.errors import BackupError, ConcurrencyError
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job

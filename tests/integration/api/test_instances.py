@@ -676,7 +676,7 @@ async def test_bad_input_is_refused_and_changes_nothing(env: Env, vault: VaultRe
 
 async def test_a_stale_claim_is_taken_over_and_a_live_one_is_not(env: Env, vault: VaultRef) -> None:
     """A crash between claiming a disk and creating its instance must not block the disk forever."""
-    from backup.adapters.vault_store import DatasourceClaim
+    from backup.domain.records import DatasourceClaim
 
     api, store = env.api, env.api.context.store
     await make_vault(env, vault)

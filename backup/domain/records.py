@@ -1,0 +1,68 @@
+"""Values the services and the vault store share: what was read, with the ETag it was read at.
+
+Stored by :mod:`backup.adapters.vault_store`; the services decide on them through the ports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from backup.domain.instance import VaultRef
+from backup.domain.models import RecoveryPoint
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Versioned(Generic[T]):
+    value: T
+    etag: str
+
+
+@dataclass(frozen=True)
+class PlanState:
+    """What the planner keeps per instance: a copy of the schedule and what it last planned."""
+
+    instance: str
+    policy_document: Mapping[str, Any]
+    active: bool
+    last_planned_slot: datetime | None = None
+    planned_at: datetime | None = None
+    planned_by: str | None = None
+    """The planner run that claimed ``last_planned_slot`` (two runs can share one clock time)."""
+
+
+@dataclass(frozen=True)
+class ExpiryEntry:
+    """An expiry-index row: a copy of the live recovery point, so retention reads nothing else."""
+
+    point: RecoveryPoint
+    row_key: str
+
+    @property
+    def instance(self) -> str:
+        return self.point.instance
+
+    @property
+    def recovery_point_id(self) -> str:
+        return self.point.id
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.point.expires_at
+
+
+@dataclass(frozen=True)
+class DatasourceClaim:
+    """Which backup instance protects a disk (a disk is protected by one instance in one vault)."""
+
+    disk_id: str
+    vault: VaultRef
+    instance: str
+    claimed_at: datetime
+
+    def names(self, vault: VaultRef, instance: str) -> bool:
+        return self.vault.id.lower() == vault.id.lower() and self.instance.lower() == instance.lower()
