@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from backup.domain.snapshots import SourceDisk
+from backup.domain.models import RecoveryPoint, RetentionTag
+from backup.domain.snapshots import SnapshotTags, SourceDisk
 
 
 @dataclass(frozen=True)
@@ -79,3 +80,27 @@ class Permissions:
 
     def missing(self, actions: tuple[str, ...]) -> list[str]:
         return [action for action in actions if not self.allows(action)]
+
+
+def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None:
+    """The recovery point a snapshot's tags describe, or ``None`` if they describe none."""
+    tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+    if tags is None:
+        return None
+    try:
+        earned = frozenset(RetentionTag(tag) for tag in tags.earned_tags) or frozenset({RetentionTag.DEFAULT})
+        primary = RetentionTag(tags.retention_tag)
+    except ValueError:
+        return None
+    if primary not in earned:
+        return None
+    return RecoveryPoint(
+        id=tags.recovery_point_id,
+        instance=tags.instance,
+        slot=tags.slot,
+        created_at=snapshot.time_created or tags.slot or tags.expires_at,
+        retention_tag=primary,
+        earned_tags=earned,
+        expires_at=tags.expires_at,
+        snapshot_id=snapshot.id,
+    )

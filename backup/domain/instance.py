@@ -15,6 +15,7 @@ from typing import Any
 
 from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK
 from backup.domain.models import BackupInstanceHealth, ProtectionState, RecoveryPoint, RetentionTag
+from backup.errors import NotFoundError
 
 SNAPSHOT_BURST_LIMIT = 7
 """Incremental snapshots the platform allows per disk in :data:`SNAPSHOT_BURST_WINDOW`."""
@@ -177,3 +178,16 @@ class BackupInstance:
         if self.last_attempted_slot is None:
             return slot
         return max(slot, self.last_attempted_slot)
+
+
+def instance_key(vault_id: str, instance: str) -> str:
+    """The identity hashed into recovery point, snapshot and job ids of one instance."""
+    return f"{vault_id}/backupInstances/{instance}".lower()
+
+
+def instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )

@@ -66,3 +66,6 @@ EARLIEST_SCHEDULE_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_SCHEDULE_START: Final = datetime(3000, 1, 1, tzinfo=UTC)
 """Policy starts outside these are refused: no real schedule needs them, and slot and expiry
 arithmetic must stay far from the ends of ``datetime``'s range."""
+
+MAX_DEQUEUE_COUNT = 5
+"""host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""

@@ -22,11 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from backup import names
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore, decode_instance
+from backup.domain.arm import recovery_point_from_snapshot
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance
+from backup.domain.instance import BackupInstance, instance_key
 from backup.domain.jobs import Job, scheduled_backup_job_id
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.records import Versioned
@@ -47,9 +47,9 @@ from backup.errors import (
     PermanentError,
     RetryableError,
 )
+from backup.ports import ArmGateway, InstanceRows, VaultStore
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
-from backup.services.reconcile import recovery_point_from_snapshot
 from backup.telemetry import BACKUP_SPAN, RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -58,9 +58,6 @@ WRITE_ATTEMPTS = 5
 """Re-reads allowed when another writer changed the instance between our read and write."""
 
 _InstanceChange = Callable[[BackupInstance], BackupInstance]
-
-MAX_DEQUEUE_COUNT = 5
-"""host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""
 
 DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
 RETRIES_EXHAUSTED = "BackupRetriesExhausted"
@@ -73,25 +70,24 @@ class Outcome(StrEnum):
     FAILED = "Failed"
 
 
-def instance_key(vault_id: str, instance: str) -> str:
-    """The identity hashed into recovery point, snapshot and job ids of one instance."""
-    return f"{vault_id}/backupInstances/{instance}".lower()
-
-
 class BackupRunner:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         telemetry: Telemetry,
         policies: PolicyCache | None = None,
+        *,
+        rows: InstanceRows | None = None,
     ) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
         self._telemetry = telemetry
         self._policies = policies or PolicyCache()
+        self._rows = rows
+        """Decodes the instance row a scheduled message carries (without it, the worker reads the row)."""
 
     async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
         current = await self._instance(request)
@@ -130,9 +126,9 @@ class BackupRunner:
     async def _instance(self, request: BackupRequest) -> Versioned[BackupInstance] | None:
         """The row the planner read (the write checks its ETag), or a fresh read (API requests,
         redeliveries, and messages whose row cannot be decoded)."""
-        if request.instance_row is not None:
+        if request.instance_row is not None and self._rows is not None:
             try:
-                return decode_instance(request.vault, request.instance_row)
+                return self._rows.decode_instance(request.vault, request.instance_row)
             except (KeyError, TypeError, ValueError):
                 _log.warning("the planner's copy of %s could not be read; reading the row", request.instance)
         return await self._store.get_instance(request.vault, request.instance)

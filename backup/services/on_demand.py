@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from backup.adapters.vault_store import VaultStore
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
 from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
@@ -38,11 +37,10 @@ from backup.errors import (
     ConcurrencyError,
     ConflictError,
     LimitExceededError,
-    NotFoundError,
     TransientError,
 )
-from backup.services.backup_runner import instance_key
-from backup.services.messages import ON_DEMAND, BackupRequest, SendMessages
+from backup.ports import SendMessages, VaultStore
+from backup.services.messages import ON_DEMAND, BackupRequest
 from backup.services.policies import PolicyCache
 
 _log = logging.getLogger(__name__)
@@ -51,14 +49,6 @@ _log = logging.getLogger(__name__)
 WRITE_ATTEMPTS = 5
 DAILY_LIMIT_CODE = "OnDemandBackupDailyLimitReached"
 NOT_PROTECTED_CODE = "UserErrorBackupInstanceNotProtected"
-
-
-def instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
-    return NotFoundError(
-        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
-        code="ResourceNotFound",
-        target="backupInstanceName",
-    )
 
 
 def check_takes_on_demand_backups(instance: BackupInstance) -> None:

@@ -59,8 +59,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore
 from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
@@ -78,6 +76,7 @@ from backup.errors import (
     NotFoundError,
     ValidationError,
 )
+from backup.ports import ArmGateway, VaultStore
 from backup.services.policies import PolicyCache
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import Telemetry, instance_health
@@ -373,7 +372,7 @@ class ProtectionService:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         *,
         soft_delete_days: int = 14,

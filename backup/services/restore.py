@@ -70,12 +70,11 @@ from enum import StrEnum
 from typing import Any
 
 from backup import names
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore
 from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId
@@ -92,9 +91,7 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, instance_key
-from backup.services.messages import SendMessages
-from backup.services.on_demand import instance_not_found
+from backup.ports import ArmGateway, SendMessages, VaultStore
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -516,7 +513,7 @@ def check_restore_rate(recent: Sequence[datetime], instance: str) -> None:
 
 class RestoreService:
     def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, send_restore_requests: SendMessages
+        self, store: VaultStore, compute: ArmGateway, clock: Clock, send_restore_requests: SendMessages
     ) -> None:
         self._store = store
         self._compute = compute
@@ -566,7 +563,7 @@ class RestoreService:
         settings = disk_settings(tags, snapshot, spec.overrides, dict(point.value.source_disk_tags))
         return RestorePlan(instance, point, snapshot, spec.target, settings)
 
-    async def _check_target(self, target: ComputeResourceId, compute: ComputeGateway) -> None:
+    async def _check_target(self, target: ComputeResourceId, compute: ArmGateway) -> None:
         group = target.resource_group_id
         try:
             exists = await compute.resource_group_exists(group)
@@ -762,9 +759,7 @@ def restore_error(error: BackupError) -> BackupError:
 
 
 class RestoreRunner:
-    def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, telemetry: Telemetry
-    ) -> None:
+    def __init__(self, store: VaultStore, compute: ArmGateway, clock: Clock, telemetry: Telemetry) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock

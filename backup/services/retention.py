@@ -18,8 +18,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
@@ -27,6 +25,7 @@ from backup.domain.models import RecoveryPoint
 from backup.domain.records import ExpiryEntry, Versioned
 from backup.domain.retention import select_expired
 from backup.errors import BackupError, ConcurrencyError
+from backup.ports import ArmGateway, VaultStore
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
@@ -53,7 +52,7 @@ class RetentionSweeper:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         telemetry: Telemetry,
         *,
