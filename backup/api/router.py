@@ -50,6 +50,7 @@ from backup.api.http import ApiRequest, ApiResponse, json_response, parse_json, 
 from backup.api.versions import check_api_version
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
+    GUID,
     check_dataprotection_name,
     check_resource_group_name,
     check_subscription,
@@ -60,7 +61,6 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[["RequestContext"], Awaitable[ApiResponse]]
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
 _LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$")
 _OPERATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,600}$")
@@ -68,7 +68,7 @@ _SAFE_HEADER_VALUE = re.compile(r"^[A-Za-z0-9{}._:-]{1,128}$")
 
 
 def _job_id(value: str) -> str:
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise ValidationError(f"'{value}' is not a job id (a GUID).", code="InvalidJobId", target="jobId")
     return value.lower()
 

@@ -13,6 +13,19 @@ from datetime import datetime
 from backup.domain.models import RecoveryPoint, RetentionTag
 from backup.domain.snapshots import SnapshotTags, SourceDisk
 
+DISK_SKUS = (
+    "Standard_LRS",
+    "StandardSSD_LRS",
+    "StandardSSD_ZRS",
+    "Premium_LRS",
+    "Premium_ZRS",
+    "PremiumV2_LRS",
+    "UltraSSD_LRS",
+)
+"""The managed disk SKUs the product protects and restores to, spelled as ARM spells them."""
+SUPPORTED_DISK_SKUS = frozenset(sku.casefold() for sku in DISK_SKUS)
+"""The same, case-folded: ARM compares SKU names case-insensitively."""
+
 
 @dataclass(frozen=True)
 class DiskInfo:

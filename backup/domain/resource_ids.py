@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 from backup.errors import ValidationError
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+"""A GUID in its 8-4-4-4-12 form, either case; the one spelling every check builds on."""
+GUID = re.compile(f"^{GUID_TEXT}$")
 # Resource group names: 1-90 of letters, digits, - _ . ( ), not ending in a period.
 _RESOURCE_GROUP = re.compile(r"^[A-Za-z0-9_().-]{1,90}$")
 # Disk and snapshot names (Microsoft.Compute): 1-80, start with a letter or digit,
@@ -29,7 +31,7 @@ def _fail(value: object, expected: str, target: str) -> ValidationError:
 
 
 def check_subscription(value: str, target: str = "subscriptionId") -> str:
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise ValidationError(
             f"'{value}' is not a subscription id (a GUID).", code="InvalidSubscriptionId", target=target
         )

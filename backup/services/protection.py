@@ -59,10 +59,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup.domain.arm import DiskInfo
+from backup.domain.arm import SUPPORTED_DISK_SKUS, DiskInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.limits import CLAIM_LEASE
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.records import DatasourceClaim, PlanState, Versioned
@@ -96,20 +97,7 @@ SNAPSHOT_RG_ACTIONS = (
 )
 """What Disk Snapshot Contributor grants on the snapshot resource group that backups use."""
 
-SUPPORTED_DISK_SKUS = frozenset(
-    sku.casefold()
-    for sku in (
-        "Standard_LRS",
-        "StandardSSD_LRS",
-        "StandardSSD_ZRS",
-        "Premium_LRS",
-        "Premium_ZRS",
-        "PremiumV2_LRS",
-        "UltraSSD_LRS",
-    )
-)
 OPERATIONAL_STORE_PARAMETERS = "AzureOperationalStoreParameters"
-CLAIM_LEASE = timedelta(minutes=10)
 """How long a claim whose instance does not exist yet is still honoured (a create in flight)."""
 WRITE_ATTEMPTS = 5
 _POINTS_PER_TRANSACTION = 33

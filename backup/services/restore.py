@@ -65,19 +65,25 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from backup import names
-from backup.domain.arm import SnapshotInfo
+from backup.domain.arm import DISK_SKUS, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
-from backup.domain.limits import MAX_DEQUEUE_COUNT
+from backup.domain.limits import (
+    MAX_DEQUEUE_COUNT,
+    MAX_DISK_TAGS,
+    MAX_RESTORES_PER_DAY,
+    RESTORE_LEASE,
+    RESTORE_RATE_WINDOW,
+)
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.records import Versioned
-from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.resource_ids import GUID, ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
     AuthorizationError,
@@ -113,10 +119,6 @@ SNAPSHOT_ACTIONS_FOR_RESTORE = (
     "Microsoft.Compute/snapshots/beginGetAccess/action",
 )
 
-MAX_RESTORES_PER_DAY = 10
-RESTORE_RATE_WINDOW = timedelta(hours=24)
-RESTORE_LEASE = timedelta(hours=12)
-"""How long retention leaves a point alone for a restore that never reports back (a crash)."""
 WRITE_ATTEMPTS = 5
 
 PROGRESS_ACCEPTED = 10
@@ -139,17 +141,8 @@ DISK_QUOTA = "UserErrorSubscriptionDiskQuotaLimitReached"
 RETRIES_EXHAUSTED = "RestoreRetriesExhausted"
 
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DISK_SKUS = (
-    "Standard_LRS",
-    "StandardSSD_LRS",
-    "StandardSSD_ZRS",
-    "Premium_LRS",
-    "Premium_ZRS",
-    "PremiumV2_LRS",
-    "UltraSSD_LRS",
-)
-MAX_DISK_TAGS = 50
+_GUID = GUID
+_DISK_SKUS = DISK_SKUS
 _OVERRIDE_KEYS = frozenset({"objectType", "skuName", "zone", "tier", "diskEncryptionSetId", "tags"})
 _UNSET: Any = object()
 
