@@ -48,14 +48,13 @@ from backup.errors import (
     RetryableError,
 )
 from backup.ports import ArmGateway, InstanceRows, VaultStore
+from backup.services.etag_retry import WRITE_ATTEMPTS, raising, write_with_retry
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
 from backup.telemetry import BACKUP_SPAN, RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
-WRITE_ATTEMPTS = 5
-"""Re-reads allowed when another writer changed the instance between our read and write."""
 
 _InstanceChange = Callable[[BackupInstance], BackupInstance]
 
@@ -299,8 +298,8 @@ class BackupRunner:
         job: Job,
         label_time: datetime,
     ) -> Outcome:
-        for _ in range(WRITE_ATTEMPTS):
-            updated = current.value.after_snapshot(
+        async def write(latest: Versioned[BackupInstance]) -> Outcome:
+            updated = latest.value.after_snapshot(
                 point.created_at,
                 earned=point.earned_tags,
                 on_demand=request.kind != SCHEDULED,
@@ -308,24 +307,30 @@ class BackupRunner:
                 tagged_at=label_time,
             )
             try:
-                await self._store.record_backup(current, updated, point, job)
-            except ConcurrencyError:  # before ConflictError, which it specialises
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    _log.error(
-                        "instance %s vanished after its snapshot %s was taken",
-                        request.instance,
-                        point.snapshot_id,
-                    )
-                    return Outcome.SKIPPED
-                current = reread
-                continue
+                await self._store.record_backup(latest, updated, point, job)
+            except ConcurrencyError:  # before ConflictError, which it specialises: read again
+                raise
             except ConflictError:
                 return Outcome.DUPLICATE  # the same recovery point was recorded by a twin run
             self._telemetry.job_finished(job)
             return Outcome.RECORDED
-        raise ConcurrencyError(
-            f"could not record the backup of {request.instance} after {WRITE_ATTEMPTS} tries"
+
+        async def vanished() -> Outcome:
+            _log.error(
+                "instance %s vanished after its snapshot %s was taken", request.instance, point.snapshot_id
+            )
+            return Outcome.SKIPPED
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=vanished,
+            exhausted=raising(
+                lambda: ConcurrencyError(
+                    f"could not record the backup of {request.instance} after {WRITE_ATTEMPTS} tries"
+                )
+            ),
         )
 
     async def _datasource_missing(
@@ -377,30 +382,34 @@ class BackupRunner:
         change: _InstanceChange,
         job: Job,
     ) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                await self._store.record_failure(current, change(current.value), job)
-            except ConcurrencyError:
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    await self._store.put_job(job)
-                    break
-                current = reread
-                continue
-            break
-        else:
-            await self._store.put_job(job)
+        async def write(latest: Versioned[BackupInstance]) -> None:
+            await self._store.record_failure(latest, change(latest.value), job)
+
+        async def job_only() -> None:
+            await self._store.put_job(job)  # the instance is gone, or keeps changing: keep the job
+
+        await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=job_only,
+            exhausted=job_only,
+        )
         self._telemetry.job_finished(job)
 
     async def _write_instance(
         self, current: Versioned[BackupInstance], request: BackupRequest, change: _InstanceChange
     ) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                await self._store.update_instance(current, change(current.value))
-                return
-            except ConcurrencyError:
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    return
-                current = reread
+        async def write(latest: Versioned[BackupInstance]) -> None:
+            await self._store.update_instance(latest, change(latest.value))
+
+        async def give_up() -> None:
+            return None  # the instance is gone, or keeps changing: its health is only a summary
+
+        await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=give_up,
+            exhausted=give_up,
+        )

@@ -78,6 +78,7 @@ from backup.errors import (
     ValidationError,
 )
 from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import Telemetry, instance_health
@@ -99,7 +100,6 @@ SNAPSHOT_RG_ACTIONS = (
 
 OPERATIONAL_STORE_PARAMETERS = "AzureOperationalStoreParameters"
 """How long a claim whose instance does not exist yet is still honoured (a create in flight)."""
-WRITE_ATTEMPTS = 5
 _POINTS_PER_TRANSACTION = 33
 _READ_ONLY_PROPERTIES = (
     "protectionStatus",
@@ -606,24 +606,28 @@ class ProtectionService:
         change: Callable[[BackupInstance], BackupInstance],
     ) -> BackupInstance:
         """Apply ``change`` and write instance and plan row in one transaction, re-reading on a lost race."""
-        for _ in range(WRITE_ATTEMPTS):
-            before = current.value
+        vault, name = current.value.vault, current.value.name
+
+        async def write(latest: Versioned[BackupInstance]) -> BackupInstance:
+            before = latest.value
             updated = change(before)
             if updated == before:
                 return before
             plan = PlanState(
                 updated.name, updated.policy_document, active=updated.protection_state.takes_scheduled_backups
             )
-            try:
-                saved = await self._store.update_instance(current, updated, plan=plan)
-            except ConcurrencyError:
-                reread = await self._store.get_instance(before.vault, before.name)
-                if reread is None:
-                    raise _not_found(before.vault, before.name) from None
-                current = reread
-                continue
+            saved = await self._store.update_instance(latest, updated, plan=plan)
             return saved.value
-        raise ConcurrencyError(f"The backup instance '{current.value.name}' kept changing; try again.")
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(vault, name),
+            current=current,
+            gone=raising(lambda: _not_found(vault, name)),
+            exhausted=raising(
+                lambda: ConcurrencyError(f"The backup instance '{name}' kept changing; try again.")
+            ),
+        )
 
     # reads ------------------------------------------------------------------------------------
 
@@ -782,7 +786,8 @@ class ProtectionService:
 
     async def _claim(self, disk: ComputeResourceId, vault: VaultRef, name: str) -> None:
         claim = DatasourceClaim(str(disk), vault, name, self._clock.now())
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def attempt() -> None:
             found = await self._store.get_datasource_claim(str(disk))
             try:
                 if found is None:
@@ -794,12 +799,16 @@ class ProtectionService:
                 if await self._claim_is_live(found.value):
                     raise _already_protected(disk, found.value, await self._holder_state(found.value))
                 await self._store.put_datasource_claim(claim, found.etag)  # stale: take it over
-                return
             except (ConflictError, ConcurrencyError) as error:
                 if error.code == "UserErrorDppDatasourceAlreadyProtected":
                     raise
-                continue  # someone else wrote the claim meanwhile: look again
-        raise ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")
+                # Someone else wrote the claim meanwhile: look again.
+                raise ConcurrencyError(error.message, code=error.code) from error
+
+        await retry_lost_races(
+            attempt,
+            exhausted=raising(lambda: ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")),
+        )
 
 
 _RESUMABLE = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})

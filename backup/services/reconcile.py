@@ -14,16 +14,17 @@ from datetime import timedelta
 
 from backup.domain.arm import SnapshotInfo, recovery_point_from_snapshot
 from backup.domain.clock import Clock
-from backup.domain.instance import VaultRef
+from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import RecoveryPoint
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags, is_ours
 from backup.errors import ConcurrencyError, ConflictError
 from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import write_with_retry
 from backup.telemetry import RECONCILE_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
-WRITE_ATTEMPTS = 5
 FAILED_SNAPSHOT_GRACE = timedelta(hours=1)
 
 
@@ -114,17 +115,20 @@ class Reconciler:
         report.discarded.append(snapshot.id)
 
     async def _recover(self, vault: VaultRef, name: str, point: RecoveryPoint) -> bool:
-        for _ in range(WRITE_ATTEMPTS):
-            current = await self._store.get_instance(vault, name)
-            if current is None:
-                return False
+        async def write(current: Versioned[BackupInstance]) -> bool:
             updated = current.value.after_recovered_point(point)
             try:
                 await self._store.recover_point(current, updated, point)
             except ConcurrencyError:  # before ConflictError, which it specialises
-                continue
+                raise
             except ConflictError:
                 return False
             _log.info("recovered recovery point %s of %s from its snapshot tags", point.id, name)
             return True
-        return False
+
+        async def no() -> bool:
+            return False
+
+        return await write_with_retry(
+            write, lambda: self._store.get_instance(vault, name), gone=no, exhausted=no
+        )

@@ -88,7 +88,6 @@ from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
     AuthorizationError,
     BackupError,
-    ConcurrencyError,
     ConflictError,
     LimitExceededError,
     NotFoundError,
@@ -98,6 +97,7 @@ from backup.errors import (
     ValidationError,
 )
 from backup.ports import ArmGateway, SendMessages, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -119,7 +119,6 @@ SNAPSHOT_ACTIONS_FOR_RESTORE = (
     "Microsoft.Compute/snapshots/beginGetAccess/action",
 )
 
-WRITE_ATTEMPTS = 5
 
 PROGRESS_ACCEPTED = 10
 PROGRESS_CREATING = 50
@@ -641,7 +640,8 @@ class RestoreService:
         self, vault: VaultRef, instance_name: str, spec: RestoreSpec, *, requested_by: str
     ) -> Job:
         """Check, count, record the InProgress job, lease the point, queue the work; returns the job."""
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def accept() -> Job:
             plan = await self.validate(vault, instance_name, spec)
             instance = plan.instance
             now = self._clock.now()
@@ -650,18 +650,16 @@ class RestoreService:
             check_restore_rate(recent, instance.name)
             job = self._job(plan, now, requested_by)
             lease_until = now + RESTORE_LEASE
-            try:
-                await self._store.accept_restore(
-                    vault,
-                    instance.name,
-                    usage=usage,
-                    recent_restores=(*recent, now),
-                    job=job,
-                    point=plan.point,
-                    in_use_until=lease_until,
-                )
-            except ConcurrencyError:
-                continue  # the count or the point changed meanwhile: check everything again
+            # A lost race (the count or the point changed meanwhile) checks everything again.
+            await self._store.accept_restore(
+                vault,
+                instance.name,
+                usage=usage,
+                recent_restores=(*recent, now),
+                job=job,
+                point=plan.point,
+                in_use_until=lease_until,
+            )
             message = RestoreMessage(
                 vault=instance.vault,
                 instance=instance.name,
@@ -674,9 +672,15 @@ class RestoreService:
             )
             await self._enqueue(message, job, plan.point.value)
             return job
-        raise TransientError(
-            "The recovery point kept changing while the restore was being accepted; try again.",
-            code="ConcurrentUpdate",
+
+        return await retry_lost_races(
+            accept,
+            exhausted=raising(
+                lambda: TransientError(
+                    "The recovery point kept changing while the restore was being accepted; try again.",
+                    code="ConcurrentUpdate",
+                )
+            ),
         )
 
     def _job(self, plan: RestorePlan, now: datetime, requested_by: str) -> Job:
