@@ -61,7 +61,7 @@ from typing import Any
 
 from backup.domain.arm import SUPPORTED_DISK_SKUS, DiskInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.limits import CLAIM_LEASE
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
@@ -551,22 +551,15 @@ class ProtectionService:
         now = self._clock.now()
 
         def change(instance: BackupInstance) -> BackupInstance:
-            state = instance.protection_state
-            if state is ProtectionState.SOFT_DELETED:
-                raise _not_found(vault, name)
+            due = None
             if target is ProtectionState.PROTECTION_CONFIGURED:
-                if state.takes_scheduled_backups:
-                    return instance  # already protected: nothing to resume
-                if state not in _RESUMABLE:
-                    raise _wrong_state(name, state, operation)
                 due = self._policies.parse(instance.policy_document).schedule.due_slot(now)
-                resumed = instance.with_protection_state(target)
-                return resumed.after_skip(due) if due is not None else resumed
-            if state is target:
-                return instance
-            if state not in _STOPPABLE:
-                raise _wrong_state(name, state, operation)
-            return instance.with_protection_state(target)
+            try:
+                return instance.with_transition(target, resume_at_slot=due)
+            except TransitionRefused as refused:
+                if refused.state is ProtectionState.SOFT_DELETED:
+                    raise _not_found(vault, name) from None
+                raise _wrong_state(name, refused.state, operation) from None
 
         return await self._mutate(current, change)
 
@@ -809,19 +802,6 @@ class ProtectionService:
             attempt,
             exhausted=raising(lambda: ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")),
         )
-
-
-_RESUMABLE = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})
-_STOPPABLE = frozenset(
-    {
-        ProtectionState.PROTECTION_CONFIGURED,
-        ProtectionState.PROTECTION_ERROR,
-        ProtectionState.PROTECTION_STOPPED,
-        ProtectionState.BACKUP_SCHEDULES_SUSPENDED,
-        ProtectionState.RETENTION_SCHEDULES_SUSPENDED,
-        ProtectionState.UPDATING_PROTECTION,
-    }
-)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
