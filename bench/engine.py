@@ -33,13 +33,12 @@ from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
 from backup.domain.records import PlanState
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
-from backup.services.backup_runner import instance_key
 from localdev.azurite import Azurite
 from localdev.compute_emulator import EmulatorServer
 

@@ -51,6 +51,7 @@ from backup.api.versions import check_api_version
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
     DATAPROTECTION_NAME_PATTERN,
+    GUID,
     GUID_PATTERN,
     RESOURCE_GROUP_NAME_PATTERN,
     check_dataprotection_name,
@@ -76,7 +77,6 @@ PARAM_PATTERNS: dict[str, str] = {
 }
 """The pattern each path parameter must match: the validators below use these, the OpenAPI
 document publishes them, so the two cannot drift."""
-_GUID = re.compile(PARAM_PATTERNS["jobId"])
 _HEX32 = re.compile(PARAM_PATTERNS["recoveryPointId"])
 _LOCATION = re.compile(PARAM_PATTERNS["location"])
 _OPERATION_ID = re.compile(PARAM_PATTERNS["operationId"])
@@ -84,7 +84,7 @@ _SAFE_HEADER_VALUE = re.compile(r"^[A-Za-z0-9{}._:-]{1,128}$")
 
 
 def _job_id(value: str) -> str:
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise ValidationError(f"'{value}' is not a job id (a GUID).", code="InvalidJobId", target="jobId")
     return value.lower()
 

@@ -59,11 +59,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup.adapters.compute import ComputeGateway, DiskInfo
-from backup.adapters.tables.store import VaultStore
+from backup.domain.arm import SUPPORTED_DISK_SKUS, DiskInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.limits import CLAIM_LEASE
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.records import DatasourceClaim, PlanState, Versioned
@@ -77,6 +77,8 @@ from backup.errors import (
     NotFoundError,
     ValidationError,
 )
+from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.shapes.backup_instance import ProtectionRequest
@@ -97,21 +99,7 @@ SNAPSHOT_RG_ACTIONS = (
 )
 """What Disk Snapshot Contributor grants on the snapshot resource group that backups use."""
 
-SUPPORTED_DISK_SKUS = frozenset(
-    sku.casefold()
-    for sku in (
-        "Standard_LRS",
-        "StandardSSD_LRS",
-        "StandardSSD_ZRS",
-        "Premium_LRS",
-        "Premium_ZRS",
-        "PremiumV2_LRS",
-        "UltraSSD_LRS",
-    )
-)
-CLAIM_LEASE = timedelta(minutes=10)
 """How long a claim whose instance does not exist yet is still honoured (a create in flight)."""
-WRITE_ATTEMPTS = 5
 _POINTS_PER_TRANSACTION = 33
 
 
@@ -198,7 +186,7 @@ class ProtectionService:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         *,
         soft_delete_days: int = 14,
@@ -389,22 +377,15 @@ class ProtectionService:
         now = self._clock.now()
 
         def change(instance: BackupInstance) -> BackupInstance:
-            state = instance.protection_state
-            if state is ProtectionState.SOFT_DELETED:
-                raise _not_found(vault, name)
+            due = None
             if target is ProtectionState.PROTECTION_CONFIGURED:
-                if state.takes_scheduled_backups:
-                    return instance  # already protected: nothing to resume
-                if state not in _RESUMABLE:
-                    raise _wrong_state(name, state, operation)
                 due = self._policies.parse(instance.policy_document).schedule.due_slot(now)
-                resumed = instance.with_protection_state(target)
-                return resumed.after_skip(due) if due is not None else resumed
-            if state is target:
-                return instance
-            if state not in _STOPPABLE:
-                raise _wrong_state(name, state, operation)
-            return instance.with_protection_state(target)
+            try:
+                return instance.with_transition(target, resume_at_slot=due)
+            except TransitionRefused as refused:
+                if refused.state is ProtectionState.SOFT_DELETED:
+                    raise _not_found(vault, name) from None
+                raise _wrong_state(name, refused.state, operation) from None
 
         return await self._mutate(current, change)
 
@@ -444,24 +425,28 @@ class ProtectionService:
         change: Callable[[BackupInstance], BackupInstance],
     ) -> BackupInstance:
         """Apply ``change`` and write instance and plan row in one transaction, re-reading on a lost race."""
-        for _ in range(WRITE_ATTEMPTS):
-            before = current.value
+        vault, name = current.value.vault, current.value.name
+
+        async def write(latest: Versioned[BackupInstance]) -> BackupInstance:
+            before = latest.value
             updated = change(before)
             if updated == before:
                 return before
             plan = PlanState(
                 updated.name, updated.policy_document, active=updated.protection_state.takes_scheduled_backups
             )
-            try:
-                saved = await self._store.update_instance(current, updated, plan=plan)
-            except ConcurrencyError:
-                reread = await self._store.get_instance(before.vault, before.name)
-                if reread is None:
-                    raise _not_found(before.vault, before.name) from None
-                current = reread
-                continue
+            saved = await self._store.update_instance(latest, updated, plan=plan)
             return saved.value
-        raise ConcurrencyError(f"The backup instance '{current.value.name}' kept changing; try again.")
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(vault, name),
+            current=current,
+            gone=raising(lambda: _not_found(vault, name)),
+            exhausted=raising(
+                lambda: ConcurrencyError(f"The backup instance '{name}' kept changing; try again.")
+            ),
+        )
 
     # reads ------------------------------------------------------------------------------------
 
@@ -620,7 +605,8 @@ class ProtectionService:
 
     async def _claim(self, disk: ComputeResourceId, vault: VaultRef, name: str) -> None:
         claim = DatasourceClaim(str(disk), vault, name, self._clock.now())
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def attempt() -> None:
             found = await self._store.get_datasource_claim(str(disk))
             try:
                 if found is None:
@@ -632,25 +618,16 @@ class ProtectionService:
                 if await self._claim_is_live(found.value):
                     raise _already_protected(disk, found.value, await self._holder_state(found.value))
                 await self._store.put_datasource_claim(claim, found.etag)  # stale: take it over
-                return
             except (ConflictError, ConcurrencyError) as error:
                 if error.code == "UserErrorDppDatasourceAlreadyProtected":
                     raise
-                continue  # someone else wrote the claim meanwhile: look again
-        raise ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")
+                # Someone else wrote the claim meanwhile: look again.
+                raise ConcurrencyError(error.message, code=error.code) from error
 
-
-_RESUMABLE = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})
-_STOPPABLE = frozenset(
-    {
-        ProtectionState.PROTECTION_CONFIGURED,
-        ProtectionState.PROTECTION_ERROR,
-        ProtectionState.PROTECTION_STOPPED,
-        ProtectionState.BACKUP_SCHEDULES_SUSPENDED,
-        ProtectionState.RETENTION_SCHEDULES_SUSPENDED,
-        ProtectionState.UPDATING_PROTECTION,
-    }
-)
+        await retry_lost_races(
+            attempt,
+            exhausted=raising(lambda: ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")),
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------------------

@@ -64,16 +64,22 @@ import logging
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from backup import names
-from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.tables.store import VaultStore
+from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
+from backup.domain.limits import (
+    MAX_DEQUEUE_COUNT,
+    MAX_DISK_TAGS,
+    MAX_RESTORES_PER_DAY,
+    RESTORE_LEASE,
+    RESTORE_RATE_WINDOW,
+)
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId
@@ -81,7 +87,6 @@ from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
     AuthorizationError,
     BackupError,
-    ConcurrencyError,
     ConflictError,
     LimitExceededError,
     NotFoundError,
@@ -90,16 +95,9 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, instance_key
-from backup.services.messages import SendMessages
-from backup.services.on_demand import instance_not_found
-from backup.shapes.restore import (
-    LOCATION_MISMATCH,
-    MAX_DISK_TAGS,
-    DiskOverrides,
-    RestoreSpec,
-    normalize_location,
-)
+from backup.ports import ArmGateway, SendMessages, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races
+from backup.shapes.restore import LOCATION_MISMATCH, DiskOverrides, RestoreSpec, normalize_location
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -115,11 +113,6 @@ SNAPSHOT_ACTIONS_FOR_RESTORE = (
     "Microsoft.Compute/snapshots/beginGetAccess/action",
 )
 
-MAX_RESTORES_PER_DAY = 10
-RESTORE_RATE_WINDOW = timedelta(hours=24)
-RESTORE_LEASE = timedelta(hours=12)
-"""How long retention leaves a point alone for a restore that never reports back (a crash)."""
-WRITE_ATTEMPTS = 5
 
 PROGRESS_ACCEPTED = 10
 PROGRESS_CREATING = 50
@@ -280,7 +273,7 @@ def check_restore_rate(recent: Sequence[datetime], instance: str) -> None:
 
 class RestoreService:
     def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, send_restore_requests: SendMessages
+        self, store: VaultStore, compute: ArmGateway, clock: Clock, send_restore_requests: SendMessages
     ) -> None:
         self._store = store
         self._compute = compute
@@ -330,7 +323,7 @@ class RestoreService:
         settings = disk_settings(tags, snapshot, spec.overrides, dict(point.value.source_disk_tags))
         return RestorePlan(instance, point, snapshot, spec.target, settings)
 
-    async def _check_target(self, target: ComputeResourceId, compute: ComputeGateway) -> None:
+    async def _check_target(self, target: ComputeResourceId, compute: ArmGateway) -> None:
         group = target.resource_group_id
         try:
             exists = await compute.resource_group_exists(group)
@@ -415,7 +408,8 @@ class RestoreService:
         self, vault: VaultRef, instance_name: str, spec: RestoreSpec, *, requested_by: str
     ) -> Job:
         """Check, count, record the InProgress job, lease the point, queue the work; returns the job."""
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def accept() -> Job:
             plan = await self.validate(vault, instance_name, spec)
             instance = plan.instance
             now = self._clock.now()
@@ -424,18 +418,16 @@ class RestoreService:
             check_restore_rate(recent, instance.name)
             job = self._job(plan, now, requested_by)
             lease_until = now + RESTORE_LEASE
-            try:
-                await self._store.accept_restore(
-                    vault,
-                    instance.name,
-                    usage=usage,
-                    recent_restores=(*recent, now),
-                    job=job,
-                    point=plan.point,
-                    in_use_until=lease_until,
-                )
-            except ConcurrencyError:
-                continue  # the count or the point changed meanwhile: check everything again
+            # A lost race (the count or the point changed meanwhile) checks everything again.
+            await self._store.accept_restore(
+                vault,
+                instance.name,
+                usage=usage,
+                recent_restores=(*recent, now),
+                job=job,
+                point=plan.point,
+                in_use_until=lease_until,
+            )
             message = RestoreMessage(
                 vault=instance.vault,
                 instance=instance.name,
@@ -448,9 +440,15 @@ class RestoreService:
             )
             await self._enqueue(message, job, plan.point.value)
             return job
-        raise TransientError(
-            "The recovery point kept changing while the restore was being accepted; try again.",
-            code="ConcurrentUpdate",
+
+        return await retry_lost_races(
+            accept,
+            exhausted=raising(
+                lambda: TransientError(
+                    "The recovery point kept changing while the restore was being accepted; try again.",
+                    code="ConcurrentUpdate",
+                )
+            ),
         )
 
     def _job(self, plan: RestorePlan, now: datetime, requested_by: str) -> Job:
@@ -526,9 +524,7 @@ def restore_error(error: BackupError) -> BackupError:
 
 
 class RestoreRunner:
-    def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, telemetry: Telemetry
-    ) -> None:
+    def __init__(self, store: VaultStore, compute: ArmGateway, clock: Clock, telemetry: Telemetry) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock

@@ -26,7 +26,6 @@ INVALID_REQUEST_CONTENT: Final = "InvalidRequestContent"
 INVALID_PROPERTY_VALUE: Final = "InvalidPropertyValue"
 UNSUPPORTED_OBJECT_TYPE: Final = "UnsupportedObjectType"
 
-GUID_PATTERN: Final = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 DISK_DATASOURCE_TYPE: Final = "Microsoft.Compute/disks"
 OPERATIONAL_STORE: Final = "OperationalStore"
 

@@ -21,10 +21,11 @@ from typing import Annotated, Any
 
 import msgspec
 
-from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.arm import DISK_SKUS
+from backup.domain.limits import MAX_DISK_TAGS
+from backup.domain.resource_ids import GUID, ComputeResourceId
 from backup.shapes.common import (
     DISK_DATASOURCE_TYPE,
-    GUID_PATTERN,
     INVALID_PROPERTY_VALUE,
     INVALID_REQUEST_CONTENT,
     OPERATIONAL_STORE,
@@ -40,18 +41,7 @@ TARGET_INFO_TYPE = "RestoreTargetInfo"
 FAIL_IF_EXISTS = "FailIfExists"
 OVERRIDES_TYPE = "DefaultResourceProperties"
 LOCATION_MISMATCH = "UserErrorRestoreLocationMismatch"
-DISK_SKUS = (
-    "Standard_LRS",
-    "StandardSSD_LRS",
-    "StandardSSD_ZRS",
-    "Premium_LRS",
-    "Premium_ZRS",
-    "PremiumV2_LRS",
-    "UltraSSD_LRS",
-)
-MAX_DISK_TAGS = 50
 _HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-_GUID = re.compile(GUID_PATTERN)
 _TEXT = msgspec.Meta(pattern=r"\S")
 _TYPE_CODES = {"resourceID": "InvalidResourceId"}
 _UNSET: Any = object()
@@ -189,7 +179,7 @@ def parse_restore_request(body: object, path: str = "") -> RestoreSpec:
         "disk recovery points are snapshots in the operational store.",
     )
     point_id = shape.recovery_point_id.strip()
-    compact = point_id.replace("-", "") if _GUID.fullmatch(point_id) else point_id
+    compact = point_id.replace("-", "") if GUID.fullmatch(point_id) else point_id
     if not _HEX32.fullmatch(compact):
         fail(
             "InvalidRecoveryPointId",

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from backup.api.dependencies import set_context
 from backup.bootstrap import use_runtime
 from backup.cli import drain_backup_queue
 from backup.domain.instance import VaultRef
@@ -235,9 +234,7 @@ async def seed_world(world: World) -> None:
 
 
 async def serve(world: World, *, auth_enabled: bool) -> AsyncIterator[Center]:
-    context = replace(world.api.context, auth_enabled=auth_enabled, _owns_storage=False, _owns_compute=False)
-    set_context(context)
-    use_runtime(world.sim.runtime)
+    use_runtime(world.api.runtime.replacing(auth_enabled=auth_enabled))
     # The tests drain the queues themselves, so that what happens when is theirs to decide.
     settings = {"AzureWebJobs.run-backup.Disabled": "true", "AzureWebJobs.run-restore.Disabled": "true"}
     if auth_enabled:
@@ -248,7 +245,6 @@ async def serve(world: World, *, auth_enabled: bool) -> AsyncIterator[Center]:
             yield Center(world, host)
     finally:
         use_runtime(None)
-        set_context(None)
 
 
 @pytest.fixture

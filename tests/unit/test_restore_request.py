@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from backup.adapters.compute import SnapshotInfo
+from backup.domain.arm import SnapshotInfo
 from backup.domain.instance import VaultRef
 from backup.domain.snapshots import SnapshotTags, SourceDisk
 from backup.errors import (

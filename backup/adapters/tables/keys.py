@@ -11,7 +11,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 
-from backup.domain.resource_ids import check_subscription
+from backup.domain.resource_ids import GUID, check_subscription
 from backup.errors import ValidationError
 
 # Names reach keys only after the API validated them (backup.domain.resource_ids); this is
@@ -114,7 +114,7 @@ def expired_before(now: datetime) -> tuple[str, str]:
 
 
 def job_key(job_id: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", job_id or ""):
+    if not GUID.fullmatch(job_id or "") or job_id != job_id.lower():
         raise ValidationError(
             f"'{job_id}' is not a job id (a lower-case GUID).", code="InvalidJobId", target="jobId"
         )

@@ -217,12 +217,7 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
 
 
 def _service(ctx: RequestContext) -> ProtectionService:
-    return ProtectionService(
-        ctx.api.store,
-        ctx.api.compute_gateway(),
-        ctx.api.clock,
-        soft_delete_days=ctx.api.settings.soft_delete_retention_days,
-    )
+    return ctx.api.services.protection
 
 
 def _properties(body: Mapping[str, Any], key: str) -> Any:

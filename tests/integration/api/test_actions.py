@@ -153,17 +153,13 @@ def sdk(host: FunctionsHost) -> DataProtectionMgmtClient:
 
 @pytest.fixture
 async def host(world: World) -> AsyncIterator[FunctionsHost]:
-    from backup.api.dependencies import set_context
-
-    set_context(world.api.context)
-    use_runtime(world.sim.runtime)
+    use_runtime(world.api.runtime)
     functions = project_host(world.sim.azurite.connection_string)
     try:
         async with functions:
             yield functions
     finally:
         use_runtime(None)
-        set_context(None)
 
 
 async def test_the_official_sdk_takes_an_on_demand_backup_and_restores_it(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -18,9 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from backup import names
-from backup.api.dependencies import ApiContext
 from backup.cli import drain_backup_queue
-from backup.config import Settings
 from backup.domain.models import JobStatus, RecoveryPointState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.services.restore import (
@@ -155,18 +152,11 @@ class World:
 
 
 @pytest.fixture
-async def world(sim: Simulation) -> AsyncIterator[World]:
+async def world(sim: Simulation) -> World:
     sim.admin.reset(RESTORE_SEED)
     sim.sync_emulator_clock()
-    context = ApiContext.create(
-        Settings(storage_connection_string=sim.azurite.connection_string),
-        clock=sim.clock,
-        auth_enabled=False,
-        retry_after_seconds=0,
-        compute=sim.runtime.compute,
-    )
-    yield World(sim, Api(context))
-    await context.close()
+    # The API on the engine's own root: same storage, clock and ARM gateway (the sim closes them).
+    return World(sim, Api(sim.runtime.replacing(auth_enabled=False, retry_after_seconds=0)))
 
 
 async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World) -> None:

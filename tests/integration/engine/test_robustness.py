@@ -12,12 +12,13 @@ from azure.mgmt.compute import ComputeManagementClient
 
 from backup.adapters.tables.store import VaultStore
 from backup.credentials import StaticTokenCredential
+from backup.domain.instance import instance_key
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.schedule import slot_id
 from backup.domain.snapshots import SnapshotTags
-from backup.services.backup_runner import RETRIES_EXHAUSTED, Outcome, instance_key
+from backup.services.backup_runner import RETRIES_EXHAUSTED, Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
 from tests.integration.engine.conftest import (
     DISKS,
@@ -187,7 +188,7 @@ class CrashAfterSnapshot(VaultStore):
 async def test_reconciliation_restores_a_point_whose_write_was_lost(sim: Simulation) -> None:
     await sim.protect("disk-a")
     crashing = CrashAfterSnapshot(sim.runtime.storage)
-    sim.runtime.__dict__["store"] = crashing  # the runtime builds services lazily from .store
+    sim.runtime = sim.runtime.replacing(store=crashing)  # a root whose services use the crashing store
     await sim.runtime.planner.tick()
     with pytest.raises(SystemExit):
         await sim.drain(visibility_timeout=1)
@@ -234,7 +235,7 @@ async def test_a_message_that_crashes_every_delivery_ends_in_poison_as_a_failed_
         async def record_backup(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("a bug, not an Azure error")
 
-    sim.runtime.__dict__["store"] = Crashing(sim.runtime.storage)
+    sim.runtime = sim.runtime.replacing(store=Crashing(sim.runtime.storage))
     await sim.runtime.planner.tick()
     await sim.drain()
 
