@@ -34,7 +34,7 @@ from typing import Any
 
 from backup.api import paths
 from backup.api.auth import PRINCIPAL_HEADER, Role
-from backup.api.endpoints import actions, instances, jobs, recovery_points, vaults
+from backup.api.endpoints import actions, instances, jobs, recovery_points
 from backup.api.http import MAX_BODY_BYTES
 from backup.api.operations import OperationStatus
 from backup.api.router import PARAM_PATTERNS, Router
@@ -535,38 +535,6 @@ def _written_schemas() -> dict[str, Schema]:
         ),
         description="This service's addition to the cross-vault view (Backup Center's columns).",
     )
-    identity = _object(
-        {
-            "type": _enum(vaults.IDENTITY_TYPES),
-            "principalId": _read_only(_string()),
-            "tenantId": _read_only(_string()),
-            "userAssignedIdentities": {
-                "type": "object",
-                "additionalProperties": {"type": "object"},
-                "description": "User-assigned identity ids (as keys).",
-            },
-        },
-        description="Shown as given; a SystemAssigned identity reports the app's own principal.",
-    )
-    monitoring = _object(
-        {"azureMonitorAlertSettings": _object({"alertsForAllJobFailures": _enum(vaults.ALERT_STATES)})}
-    )
-    security = _object(
-        {
-            "softDeleteSettings": _object(
-                {
-                    "state": _enum(vaults.SOFT_DELETE_STATES),
-                    "retentionDurationInDays": {"type": "number", "minimum": 0, "maximum": 180},
-                }
-            ),
-            "immutabilitySettings": _object({"state": _enum(vaults.IMMUTABILITY_STATES)}),
-        }
-    )
-    tags = {
-        "type": "object",
-        "maxProperties": vaults.MAX_TAGS,
-        "additionalProperties": _string(maxLength=256),
-    }
     job = _object(
         {
             "activityID": _string(format="uuid"),
@@ -680,56 +648,6 @@ def _written_schemas() -> dict[str, Schema]:
         "ErrorResponse": _object(
             {"error": _ref("ErrorDetail")}, required=("error",), description="The ARM error body."
         ),
-        "BackupVaultResource": _object(
-            {
-                "id": _read_only(_string()),
-                "name": _read_only(_string()),
-                "type": _read_only(_enum([paths.VAULT_TYPE])),
-                "location": _string("An Azure location; it cannot change once the vault exists."),
-                "tags": tags,
-                "identity": _ref("DppIdentityDetails"),
-                "properties": _ref("BackupVault"),
-            },
-            required=("location", "properties"),
-        ),
-        "BackupVault": _object(
-            {
-                "provisioningState": _read_only(_enum(["Succeeded"])),
-                "resourceMoveState": _read_only(_string()),
-                "storageSettings": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": _object(
-                        {
-                            "datastoreType": _enum(vaults.DATASTORE_TYPES),
-                            "type": _enum(vaults.REDUNDANCY_TYPES),
-                        },
-                        required=("datastoreType", "type"),
-                    ),
-                    "description": "Validated and echoed: disk backups are snapshots in the operational "
-                    "store whatever the vault's redundancy.",
-                },
-                "monitoringSettings": monitoring,
-                "securitySettings": security,
-                "featureSettings": {"type": "object", "description": "Echoed; no effect on disk backups."},
-                "isVaultProtectedByResourceGuard": _read_only({"type": "boolean"}),
-            },
-            required=("storageSettings",),
-        ),
-        "DppIdentityDetails": identity,
-        "PatchResourceRequestInput": _object(
-            {
-                "tags": tags,
-                "identity": _ref("DppIdentityDetails"),
-                "properties": _object(
-                    {
-                        "monitoringSettings": monitoring,
-                        "securitySettings": security,
-                        "featureSettings": {"type": "object"},
-                    }
-                ),
-            }
-        ),
         "BaseBackupPolicyResource": _resource(
             _ref("BackupPolicy"), required=("properties",), description="A backup policy."
         ),
@@ -754,20 +672,6 @@ def _written_schemas() -> dict[str, Schema]:
         "ResourceGuardOperationRequest": _object(
             {"resourceGuardOperationRequests": {"type": "array", "items": _string()}},
             description="Optional; accepted and ignored (no resource guards here).",
-        ),
-        "TriggerBackupRequest": _object(
-            {
-                "backupRuleOptions": _object(
-                    {
-                        "ruleName": _string("The policy's backup rule, for example BackupHourly."),
-                        "triggerOption": _object(
-                            {"retentionTagOverride": _string("The retention tag the recovery point gets.")}
-                        ),
-                    },
-                    required=("ruleName",),
-                )
-            },
-            required=("backupRuleOptions",),
         ),
         "AzureBackupJobResource": _resource(
             job, required=("id", "name", "type", "properties"), description=""

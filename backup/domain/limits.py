@@ -63,8 +63,10 @@ MAX_RESTORES_PER_DAY: Final = 10
 RESTORE_RATE_WINDOW: Final = timedelta(hours=24)
 RESTORE_LEASE: Final = timedelta(hours=12)
 """How long retention leaves a point alone for a restore that never reports back (a crash)."""
-MAX_DISK_TAGS: Final = 50
-"""Tags ARM allows on one resource (a restored disk gets two of its own besides the caller's)."""
+MAX_RESOURCE_TAGS: Final = 50
+"""Tags ARM allows on one resource (a vault's, a disk's)."""
+MAX_DISK_TAGS: Final = MAX_RESOURCE_TAGS
+"""A restored disk gets two tags of its own besides the caller's, within the resource limit."""
 
 CLAIM_LEASE: Final = timedelta(minutes=10)
 """A datasource claim younger than this may be a protection still being created; older, it is stale."""

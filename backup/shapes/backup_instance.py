@@ -24,8 +24,9 @@ from backup.shapes.common import (
     DISK_DATASOURCE_TYPE,
     INVALID_PROPERTY_VALUE,
     INVALID_REQUEST_CONTENT,
+    OPERATIONAL_STORE,
     ArmId,
-    case_insensitive,
+    CaseInsensitive,
     decode,
     fail,
 )
@@ -44,7 +45,12 @@ _TYPE_CODES = {
     "validationType": INVALID_PROPERTY_VALUE,
 }
 _VALUE_CODES = {"friendlyName": INVALID_REQUEST_CONTENT}
-_DISK_TYPE = Annotated[str, case_insensitive((DISK_DATASOURCE_TYPE,))]
+# Compared without stripping white space, so published without it.
+_DISK = CaseInsensitive((DISK_DATASOURCE_TYPE,), padded=False)
+_STORE_PARAMETERS_TYPE = CaseInsensitive((OPERATIONAL_STORE_PARAMETERS,), padded=False)
+_OPERATIONAL_STORE = CaseInsensitive((OPERATIONAL_STORE,), padded=False)
+_INSTANCE_TYPE = CaseInsensitive(("BackupInstance",), padded=False)
+_DISK_TYPE = Annotated[str, _DISK.meta]
 
 
 class Datasource(msgspec.Struct, rename="camel"):
@@ -58,8 +64,8 @@ class Datasource(msgspec.Struct, rename="camel"):
 
 
 class OperationalStoreParameters(msgspec.Struct, rename="camel"):
-    object_type: Annotated[str, case_insensitive((OPERATIONAL_STORE_PARAMETERS,))] | None = None
-    data_store_type: Annotated[str, case_insensitive(("OperationalStore",))] | None = None
+    object_type: Annotated[str, _STORE_PARAMETERS_TYPE.meta] | None = None
+    data_store_type: Annotated[str, _OPERATIONAL_STORE.meta] | None = None
     resource_group_id: Annotated[ArmId, msgspec.Meta(description="The snapshot resource group.")] | None = (
         None
     )
@@ -86,11 +92,14 @@ class BackupInstance(msgspec.Struct, rename="camel"):
 
     data_source_info: Datasource
     policy_info: PolicyInfo
-    object_type: Annotated[str, case_insensitive(("BackupInstance",))] | None = None
+    object_type: Annotated[str, _INSTANCE_TYPE.meta] | None = None
     friendly_name: Annotated[str, msgspec.Meta(max_length=250)] | None = None
     data_source_set_info: Annotated[Any, msgspec.Meta(description="Must be null for disks.")] = None
     identity_details: IdentityDetails | None = None
-    validation_type: Annotated[str, case_insensitive(VALIDATION_TYPES)] | None = None
+    # Compared case-sensitively (see parse_backup_instance), so a plain enum.
+    validation_type: (
+        Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(VALIDATION_TYPES)})] | None
+    ) = None
 
 
 class BackupInstanceResource(msgspec.Struct, rename="camel"):
@@ -122,12 +131,12 @@ def parse_backup_instance(properties: object, vault: VaultRef, path: str = "prop
     """Check a BackupInstance ``properties`` object for a disk; ValidationError naming the field."""
     shape = decode(properties, BackupInstance, at=path, type_codes=_TYPE_CODES, value_codes=_VALUE_CODES)
     assert isinstance(properties, dict)  # decode refuses anything else
-    if shape.object_type is not None and shape.object_type.casefold() != "backupinstance":
+    if shape.object_type is not None and _INSTANCE_TYPE.canonical(shape.object_type) is None:
         fail(INVALID_REQUEST_CONTENT, f"{path}.objectType", f"'{path}.objectType' must be 'BackupInstance'.")
     source = shape.data_source_info
     source_path = f"{path}.dataSourceInfo"
     for key, value in (("datasourceType", source.datasource_type), ("resourceType", source.resource_type)):
-        if value is not None and value.casefold() != DISK_DATASOURCE_TYPE.casefold():
+        if value is not None and _DISK.canonical(value) is None:
             fail(
                 "UnsupportedDatasourceType",
                 f"{source_path}.{key}",
@@ -200,17 +209,14 @@ def _snapshot_resource_group(parameters: PolicyParameters | None, path: str) -> 
         fail(not_provided, target, missing)
     for index, entry in enumerate(items):
         item_path = f"{target}[{index}]"
-        if (
-            entry.object_type is None
-            or entry.object_type.casefold() != OPERATIONAL_STORE_PARAMETERS.casefold()
-        ):
+        if entry.object_type is None or _STORE_PARAMETERS_TYPE.canonical(entry.object_type) is None:
             fail(
                 INVALID_PROPERTY_VALUE,
                 f"{item_path}.objectType",
                 f"'{item_path}.objectType' must be '{OPERATIONAL_STORE_PARAMETERS}' (disk backups live in "
                 "the operational store).",
             )
-        if entry.data_store_type is None or entry.data_store_type.casefold() != "operationalstore":
+        if entry.data_store_type is None or _OPERATIONAL_STORE.canonical(entry.data_store_type) is None:
             fail(
                 INVALID_PROPERTY_VALUE,
                 f"{item_path}.dataStoreType",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Final, NoReturn, TypeVar
+from typing import Annotated, Any, Final, NoReturn, TypeVar
 
 import msgspec
 
@@ -48,9 +48,62 @@ _JSON_WORDS = {
 }
 
 
-def case_insensitive(values: tuple[str, ...], description: str = "") -> msgspec.Meta:
-    """A string the converter compares case-insensitively (as ARM does); published as an enum."""
-    return msgspec.Meta(extra_json_schema={"enum": list(values)}, description=description or None)
+class CaseInsensitive:
+    """A string ARM compares case-insensitively: the shapes take any string and the converter asks
+    :meth:`canonical` for its canonical spelling.
+
+    JSON Schema has no case-insensitive ``enum`` (and ECMA regexes, OpenAPI's, no ``(?i)``), so the
+    schema publishes a pattern spelled with character classes (``[oO][pP]...``) and names the
+    canonical values in its description; :meth:`canonical` matches with that very pattern, so what
+    the document says and what the API accepts cannot differ. ``padded`` values may carry
+    surrounding white space (converters that strip it); ``comma_spaced`` ones may have spaces
+    around their commas (``SystemAssigned, UserAssigned``).
+    """
+
+    def __init__(
+        self,
+        values: tuple[str, ...],
+        *,
+        padded: bool = True,
+        comma_spaced: bool = False,
+        description: str = "",
+    ) -> None:
+        self.values = values
+        alternatives = "|".join(_character_classes(value, comma_spaced) for value in values)
+        pad = r"\s*" if padded else ""
+        self.pattern = f"^{pad}(?:{alternatives}){pad}$"
+        self._compiled = [
+            (re.compile(f"^{pad}{_character_classes(value, comma_spaced)}{pad}$"), value) for value in values
+        ]
+        listed = ", ".join(values)
+        text = (
+            f"One of {listed}, in any letter case." if len(values) > 1 else f"{listed}, in any letter case."
+        )
+        self.meta = msgspec.Meta(
+            extra_json_schema={"pattern": self.pattern},
+            description=f"{description} {text}".strip(),
+        )
+
+    def canonical(self, value: str) -> str | None:
+        """The canonical spelling ``value`` stands for, or None when it is none of the values."""
+        return next((canonical for pattern, canonical in self._compiled if pattern.fullmatch(value)), None)
+
+
+def _character_classes(value: str, comma_spaced: bool) -> str:
+    spelled = []
+    for character in value:
+        if comma_spaced and character == ",":
+            spelled.append(" *, *")
+        elif character.isascii() and character.isalpha() and character.lower() != character.upper():
+            spelled.append(f"[{character.lower()}{character.upper()}]")
+        else:
+            spelled.append(re.escape(character))
+    return "".join(spelled)
+
+
+def member_object(body: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """``body[key]``, which must be a JSON object (a resource's ``properties``, ...); absent is null."""
+    return decode(body.get(key), dict[str, Any], at=key)
 
 
 def decode(

@@ -8,8 +8,8 @@ request model's one open object; see :mod:`backup.services.restore`); unknown ke
 refused, so a typo cannot silently restore with the wrong settings.
 
 ARM compares the ``objectType``s and enum values case-insensitively, so the structs take strings
-(published with their enums) and :func:`parse_restore_request` compares them, with the codes
-Azure answers.
+(published as case-insensitive patterns, see :class:`~backup.shapes.common.CaseInsensitive`) and
+:func:`parse_restore_request` compares them, with the codes Azure answers.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from backup.shapes.common import (
     INVALID_REQUEST_CONTENT,
     OPERATIONAL_STORE,
     ArmId,
-    case_insensitive,
+    CaseInsensitive,
     decode,
     fail,
 )
@@ -49,13 +49,21 @@ _UNSET: Any = object()
 _ARM_ID_START = r"^\s*/[sS][uU][bB][sS][cC][rR][iI][pP][tT][iI][oO][nN][sS]/"
 
 Text = Annotated[str, _TEXT]
+_OVERRIDES_TYPE = CaseInsensitive((OVERRIDES_TYPE,))
+_SKU = CaseInsensitive(DISK_SKUS)
+_DISK = CaseInsensitive((DISK_DATASOURCE_TYPE,))
+_TARGET_INFO_TYPE = CaseInsensitive((TARGET_INFO_TYPE,))
+_FAIL_IF_EXISTS = CaseInsensitive((FAIL_IF_EXISTS,))
+_RESTORE_REQUEST_TYPE = CaseInsensitive((RESTORE_REQUEST_TYPE,))
+_SOURCE_STORE = CaseInsensitive((OPERATIONAL_STORE,))
+_VALIDATE_REQUEST_TYPE = CaseInsensitive((VALIDATE_REQUEST_TYPE,))
 
 
 class DefaultResourceProperties(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     """Settings of the new disk that replace the source disk's."""
 
-    object_type: Annotated[Text, case_insensitive((OVERRIDES_TYPE,))] | None = None
-    sku_name: Annotated[Text, case_insensitive(DISK_SKUS)] | None = None
+    object_type: Annotated[Text, _OVERRIDES_TYPE.meta] | None = None
+    sku_name: Annotated[Text, _SKU.meta] | None = None
     zone: (
         Annotated[str, msgspec.Meta(pattern=r"^\s*[123]\s*$", description="null: no zone")]
         | msgspec.UnsetType
@@ -78,8 +86,8 @@ class DefaultResourceProperties(msgspec.Struct, rename="camel", forbid_unknown_f
 class RestoreDatasource(msgspec.Struct, rename="camel"):
     resource_id: ArmId = msgspec.field(name="resourceID")
     object_type: str | None = None
-    datasource_type: Annotated[Text, case_insensitive((DISK_DATASOURCE_TYPE,))] | None = None
-    resource_type: Annotated[Text, case_insensitive((DISK_DATASOURCE_TYPE,))] | None = None
+    datasource_type: Annotated[Text, _DISK.meta] | None = None
+    resource_type: Annotated[Text, _DISK.meta] | None = None
     resource_name: Text | None = None
     resource_location: Text | None = None
     resource_uri: str | None = None
@@ -87,8 +95,8 @@ class RestoreDatasource(msgspec.Struct, rename="camel"):
 
 
 class RestoreTargetInfo(msgspec.Struct, rename="camel"):
-    object_type: Annotated[Text, case_insensitive((TARGET_INFO_TYPE,))]
-    recovery_option: Annotated[Text, case_insensitive((FAIL_IF_EXISTS,))]
+    object_type: Annotated[Text, _TARGET_INFO_TYPE.meta]
+    recovery_option: Annotated[Text, _FAIL_IF_EXISTS.meta]
     restore_location: Annotated[Text, msgspec.Meta(description="The recovery point's region.")]
     datasource_info: RestoreDatasource
     datasource_set_info: Annotated[Any, msgspec.Meta(description="Must be null for disks.")] = None
@@ -97,8 +105,8 @@ class RestoreTargetInfo(msgspec.Struct, rename="camel"):
 class AzureBackupRecoveryPointBasedRestoreRequest(msgspec.Struct, rename="camel"):
     """The body of ``restore`` (and ``validateRestore``'s ``restoreRequestObject``)."""
 
-    object_type: Annotated[Text, case_insensitive((RESTORE_REQUEST_TYPE,))]
-    source_data_store_type: Annotated[Text, case_insensitive((OPERATIONAL_STORE,))]
+    object_type: Annotated[Text, _RESTORE_REQUEST_TYPE.meta]
+    source_data_store_type: Annotated[Text, _SOURCE_STORE.meta]
     recovery_point_id: Annotated[Text, msgspec.Meta(description="32 hex digits, or the GUID form.")]
     restore_target_info: RestoreTargetInfo
 
@@ -113,7 +121,7 @@ class ValidateRestoreRequestObject(msgspec.Struct, rename="camel"):
     restore_request_object: Annotated[
         Any, msgspec.Meta(extra_json_schema={"$ref": "#/components/schemas/" + _RESTORE_REQUEST_SCHEMA})
     ]
-    object_type: Annotated[Text, case_insensitive((VALIDATE_REQUEST_TYPE,))] | None = None
+    object_type: Annotated[Text, _VALIDATE_REQUEST_TYPE.meta] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +155,7 @@ def parse_validate_restore_request(body: object) -> RestoreSpec:
     shape = decode(body, ValidateRestoreRequestObject, value_code=INVALID_REQUEST_CONTENT)
     _expect(
         shape.object_type,
-        VALIDATE_REQUEST_TYPE,
+        _VALIDATE_REQUEST_TYPE,
         "objectType",
         INVALID_REQUEST_CONTENT,
         "the body of validateRestore is a ValidateRestoreRequestObject.",
@@ -166,14 +174,14 @@ def parse_restore_request(body: object, path: str = "") -> RestoreSpec:
     )
     _expect(
         shape.object_type,
-        RESTORE_REQUEST_TYPE,
+        _RESTORE_REQUEST_TYPE,
         f"{path}objectType",
         "UserErrorRestoreRequestNotSupported",
         "disks restore from a recovery point only.",
     )
     _expect(
         shape.source_data_store_type,
-        OPERATIONAL_STORE,
+        _SOURCE_STORE,
         f"{path}sourceDataStoreType",
         "UserErrorInvalidSourceDataStore",
         "disk recovery points are snapshots in the operational store.",
@@ -190,14 +198,14 @@ def parse_restore_request(body: object, path: str = "") -> RestoreSpec:
     target_info = shape.restore_target_info
     _expect(
         target_info.object_type,
-        TARGET_INFO_TYPE,
+        _TARGET_INFO_TYPE,
         f"{target_path}objectType",
         "UserErrorRestoreRequestNotSupported",
         "a disk restores as a new disk (item-level and file restores do not apply to disks).",
     )
     _expect(
         target_info.recovery_option,
-        FAIL_IF_EXISTS,
+        _FAIL_IF_EXISTS,
         f"{target_path}recoveryOption",
         INVALID_PROPERTY_VALUE,
         "a restore always creates a new disk and fails if one of that name exists.",
@@ -217,7 +225,7 @@ def parse_restore_request(body: object, path: str = "") -> RestoreSpec:
         ("datasourceType", datasource.datasource_type),
         ("resourceType", datasource.resource_type),
     ):
-        _expect(value, DISK_DATASOURCE_TYPE, source_path + key, INVALID_PROPERTY_VALUE, why)
+        _expect(value, _DISK, source_path + key, INVALID_PROPERTY_VALUE, why)
     name = datasource.resource_name
     if name is not None and name.strip().casefold() != target.name.casefold():
         fail(
@@ -244,16 +252,14 @@ def _overrides(value: DefaultResourceProperties | None, path: str) -> DiskOverri
         return DiskOverrides()
     _expect(
         value.object_type,
-        OVERRIDES_TYPE,
+        _OVERRIDES_TYPE,
         path + "objectType",
         INVALID_PROPERTY_VALUE,
         "it is the only resource properties type.",
     )
     sku = value.sku_name
     if sku is not None:
-        canonical = next(
-            (option for option in DISK_SKUS if option.casefold() == sku.strip().casefold()), None
-        )
+        canonical = _SKU.canonical(sku)
         if canonical is None:
             fail(
                 INVALID_PROPERTY_VALUE,
@@ -275,9 +281,9 @@ def _overrides(value: DefaultResourceProperties | None, path: str) -> DiskOverri
     )
 
 
-def _expect(value: str | None, expected: str, target: str, code: str, why: str) -> None:
-    if value is not None and value.strip().casefold() != expected.casefold():
-        fail(code, target, f"'{target}' must be '{expected}', not '{value[:100]}': {why}")
+def _expect(value: str | None, expected: CaseInsensitive, target: str, code: str, why: str) -> None:
+    if value is not None and expected.canonical(value) is None:
+        fail(code, target, f"'{target}' must be '{expected.values[0]}', not '{value[:100]}': {why}")
 
 
 def normalize_location(location: str) -> str:

@@ -11,8 +11,10 @@ from typing import Any
 import msgspec
 
 from backup.shapes.backup_instance import BackupInstance, ValidateForBackupRequest
+from backup.shapes.on_demand import TriggerBackupRequest
 from backup.shapes.policy import BackupPolicy
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
+from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 REQUEST_SHAPES: tuple[type[msgspec.Struct], ...] = (
@@ -21,6 +23,9 @@ REQUEST_SHAPES: tuple[type[msgspec.Struct], ...] = (
     ValidateForBackupRequest,
     AzureBackupRecoveryPointBasedRestoreRequest,
     ValidateRestoreRequestObject,
+    TriggerBackupRequest,
+    BackupVaultResource,
+    PatchResourceRequestInput,
 )
 """The request shapes the document publishes, by their OpenAPI component name (the class name).
 The PUT bodies' resource envelopes (id, name, type, properties) stay hand-typed with the responses."""
@@ -46,7 +51,8 @@ def _openapi_30(node: Any) -> Any:
         rest = [option for option in options if option != {"type": "null"}]
         del converted["anyOf"]
         only = rest[0] if len(rest) == 1 else {"anyOf": rest}
-        if "$ref" in only:
-            only = {"allOf": [only]}
         converted = {**only, **converted, "nullable": True}
+    if "$ref" in converted and len(converted) > 1:
+        # 3.0 ignores the siblings of a $ref.
+        converted = {"allOf": [{"$ref": converted.pop("$ref")}], **converted}
     return converted

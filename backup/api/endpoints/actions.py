@@ -28,12 +28,13 @@ from typing import Any
 
 from backup.api import paths
 from backup.api.auth import Role
-from backup.api.endpoints._common import invalid, load_vault, optional_object, required_string
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse
 from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
 from backup.services.on_demand import OnDemandBackups
 from backup.services.restore import RestoreService
+from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 routes = RouteTable()
@@ -58,24 +59,13 @@ def _vault_location(document: Any) -> str:
 
 @routes.post(ADHOC_BACKUP, role=Role.OPERATOR)
 async def adhoc_backup(ctx: RequestContext) -> ApiResponse:
-    body = ctx.json_object()
-    options = optional_object(body, "backupRuleOptions", "")
-    if options is None:
-        raise invalid("backupRuleOptions", "'backupRuleOptions' is required.", code="MissingProperty")
-    rule_name = required_string(options, "ruleName", "backupRuleOptions.")
-    trigger = optional_object(options, "triggerOption", "backupRuleOptions.") or {}
-    override = trigger.get("retentionTagOverride")
-    if override is not None and not isinstance(override, str):
-        raise invalid(
-            "backupRuleOptions.triggerOption.retentionTagOverride",
-            "'backupRuleOptions.triggerOption.retentionTagOverride' must be a string.",
-        )
+    request = parse_trigger_backup_request(ctx.json_object())
     vault, stored = await load_vault(ctx)
     job = await _on_demand(ctx).request(
         vault,
         ctx.params["backupInstanceName"],
-        rule_name=rule_name,
-        retention_tag_override=override,
+        rule_name=request.rule_name,
+        retention_tag_override=request.retention_tag_override,
         requested_by=ctx.caller.principal_name,
     )
     operation = await start_operation(

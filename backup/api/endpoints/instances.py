@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import invalid, json_type, load_vault
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after, parse_filter
 from backup.api.operations import OperationRecord, OperationStatus, accepted, new_operation_id
@@ -63,6 +63,7 @@ from backup.services.protection import (
     with_vault_identity,
 )
 from backup.shapes.backup_instance import parse_backup_instance
+from backup.shapes.common import member_object
 from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
@@ -220,14 +221,6 @@ def _service(ctx: RequestContext) -> ProtectionService:
     return ctx.api.services.protection
 
 
-def _properties(body: Mapping[str, Any], key: str) -> Any:
-    if body.get(key) is None:
-        raise invalid(key, f"'{key}' is required: the BackupInstance object.", code="MissingProperty")
-    if not isinstance(body[key], dict):
-        raise invalid(key, f"'{key}' must be a JSON object, not {json_type(body[key])}.")
-    return body[key]
-
-
 def _optional_body(ctx: RequestContext) -> None:
     """Stop and suspend take an optional body (Multi-User Authorization requests, unused here)."""
     if ctx.request.body and ctx.request.body.strip():
@@ -304,7 +297,7 @@ def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse
 async def put_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(_properties(ctx.json_object(), "properties"), vault), stored.value
+        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
     )
     instance, created = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
@@ -362,7 +355,9 @@ async def resume_backups(ctx: RequestContext) -> ApiResponse:
 async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(_properties(ctx.json_object(), "backupInstance"), vault, path="backupInstance"),
+        parse_backup_instance(
+            member_object(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
+        ),
         stored.value,
     )
     service = _service(ctx)

@@ -14,12 +14,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import invalid, json_type, load_vault
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
 from backup.errors import ConflictError, NotFoundError
+from backup.shapes.common import member_object
 from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
@@ -48,15 +49,7 @@ def _in_use(vault: VaultRef, name: str, instances: list[str], doing: str) -> Con
 async def put_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     body = ctx.json_object()
-    if "properties" not in body:
-        raise invalid(
-            "properties", "'properties' is required: the BackupPolicy object.", code="MissingProperty"
-        )
-    if not isinstance(body["properties"], dict):
-        raise invalid(
-            "properties", f"'properties' must be a JSON object, not {json_type(body['properties'])}."
-        )
-    document = parse_backup_policy(body["properties"]).to_json()
+    document = parse_backup_policy(member_object(body, "properties")).to_json()
     name = ctx.params["backupPolicyName"]
     store = ctx.api.store
     current = await store.get_policy(vault, name)

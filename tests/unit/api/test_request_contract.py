@@ -15,8 +15,10 @@ from backup.api.router import PARAM_PATTERNS, PARAM_VALIDATORS
 from backup.domain.instance import VaultRef
 from backup.errors import ValidationError
 from backup.shapes.backup_instance import parse_backup_instance
+from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.policy import parse_backup_policy
 from backup.shapes.restore import parse_restore_request
+from backup.shapes.vault import parse_vault
 
 REPO_ROOT = Path(__file__).parents[3]
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("**/*.md"))]
@@ -59,6 +61,8 @@ def test_the_walkthrough_requests_are_found() -> None:
     assert any(url.endswith("/backupPolicies/every-4h") for url in urls)
     assert any(url.endswith("/backupInstances/$disk") for url in urls)
     assert any(url.endswith("/restore") for url in urls)
+    assert any(url.endswith("/backup") for url in urls)
+    assert "$VAULT" in urls
 
 
 @pytest.mark.parametrize(("doc", "url", "body"), REQUESTS, ids=[f"{d}:{u}" for d, u, _ in REQUESTS])
@@ -71,8 +75,12 @@ def test_every_documented_request_body_validates_against_its_shape(doc: str, url
         parse_restore_request(body)
     elif url.endswith("/validateRestore"):
         parse_restore_request(body["restoreRequestObject"])
+    elif url.endswith("/backup"):
+        parse_trigger_backup_request(body)
+    elif re.search(r"/backupVaults/[^/]+$", url) or url == "$VAULT":
+        parse_vault(body)
     else:
-        pytest.skip(f"{url} has no declared shape yet (vault and on-demand backup bodies)")
+        pytest.fail(f"{doc}: {url} is a request body with no shape to check it against")
 
 
 def test_every_router_pattern_is_the_published_one() -> None:
