@@ -51,7 +51,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from backup.api import paths
@@ -66,19 +65,9 @@ from backup.domain.resource_ids import (
 )
 from backup.errors import BackupError, NotFoundError, ValidationError
 from backup.ports import VaultStore
+from backup.shapes.operations import OperationStatus
 
 routes = RouteTable()
-
-
-class OperationStatus(StrEnum):
-    IN_PROGRESS = "InProgress"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self is not OperationStatus.IN_PROGRESS
 
 
 @dataclass(frozen=True)

@@ -11,15 +11,18 @@ exactly one operational-store entry names the snapshot resource group.
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import msgspec
 
 from backup.domain.instance import VaultRef
+from backup.domain.models import ProtectionState
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import ValidationError
+from backup.shapes.arm import READ_ONLY, ResourceId, ResourceName, ResourceType, Time, one_of
 from backup.shapes.common import (
     DISK_DATASOURCE_TYPE,
     INVALID_PROPERTY_VALUE,
@@ -33,6 +36,8 @@ from backup.shapes.common import (
 
 OPERATIONAL_STORE_PARAMETERS = "AzureOperationalStoreParameters"
 VALIDATION_TYPES = ("ShallowValidation", "DeepValidation")
+HEALTH_VALUES: Final = ("Healthy", "Unhealthy", "Inactive")
+"""backupSummary.health (backup.telemetry computes it; a test keeps the two lists equal)."""
 READ_ONLY_PROPERTIES = (
     "protectionStatus",
     "currentProtectionState",
@@ -102,10 +107,90 @@ class BackupInstance(msgspec.Struct, rename="camel"):
     ) = None
 
 
-class BackupInstanceResource(msgspec.Struct, rename="camel"):
-    """A backupInstances PUT body."""
+class UserFacingError(msgspec.Struct, rename="camel", omit_defaults=True):
+    """The last failed backup's error, while backups keep failing."""
 
-    properties: BackupInstance
+    code: str | None = None
+    message: str | None = None
+    target: str | None = None
+    is_retryable: bool | None = None
+    is_user_error: bool | None = None
+    properties: dict[str, str] | None = None
+
+
+class ProtectionStatusDetails(msgspec.Struct, rename="camel", omit_defaults=True):
+    status: str | None = None
+    error_details: UserFacingError | None = None
+
+
+class BackupInstanceProperties(BackupInstance, kw_only=True):
+    """A protected managed disk: the properties as sent, and what the service adds."""
+
+    protection_status: Annotated[ProtectionStatusDetails, READ_ONLY] | None = None
+    current_protection_state: Annotated[ProtectionState, READ_ONLY] | None = None
+    protection_error_details: Annotated[UserFacingError, READ_ONLY] | None = None
+    provisioning_state: Annotated[str, READ_ONLY] | None = None
+
+
+class BackupInstanceResource(msgspec.Struct, rename="camel"):
+    """A backupInstances resource: the PUT body (read-only fields are ignored) and the answer."""
+
+    properties: BackupInstanceProperties
+    id: ResourceId | None = None
+    name: ResourceName | None = None
+    type: ResourceType | None = None
+
+
+class DeletionInfo(msgspec.Struct, rename="camel", omit_defaults=True):
+    deletion_time: Time | None = None
+    billing_end_date: Time | None = None
+    scheduled_purge_time: (
+        Annotated[Time, msgspec.Meta(description="When the instance and its recovery points are purged.")]
+        | None
+    ) = None
+    delete_activity_id: uuid.UUID | None = msgspec.field(default=None, name="deleteActivityID")
+
+
+class DeletedBackupInstance(BackupInstanceProperties, kw_only=True):
+    deletion_info: DeletionInfo | None = None
+
+
+class DeletedBackupInstanceResource(msgspec.Struct):
+    """A soft-deleted backup instance."""
+
+    properties: DeletedBackupInstance
+    id: ResourceId | None = None
+    name: ResourceName | None = None
+    type: ResourceType | None = None
+
+
+class BackupSummary(msgspec.Struct, rename="camel", kw_only=True):
+    """This service's addition to the cross-vault view (Backup Center's columns)."""
+
+    vault_id: str
+    vault_name: str
+    health: Annotated[str, one_of(*HEALTH_VALUES)]
+    consecutive_failures: Annotated[int, msgspec.Meta(ge=0)]
+    last_error_code: str | None
+    last_backup_time: Time | None
+    next_scheduled_backup_time: Time | None
+    recovery_point_count: Annotated[int, msgspec.Meta(ge=0)]
+    policy_description: (
+        Annotated[str, msgspec.Meta(description="The policy's schedule and retention, in words.")] | None
+    ) = None
+
+
+class BackupInstanceWithSummary(BackupInstanceProperties, kw_only=True):
+    backup_summary: BackupSummary
+
+
+class BackupInstanceSummaryResource(msgspec.Struct):
+    """A backup instance as the cross-vault view shows it."""
+
+    properties: BackupInstanceWithSummary
+    id: ResourceId | None = None
+    name: ResourceName | None = None
+    type: ResourceType | None = None
 
 
 class ValidateForBackupRequest(msgspec.Struct, rename="camel"):

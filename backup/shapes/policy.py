@@ -29,6 +29,7 @@ from backup.domain.models import RetentionTag
 from backup.domain.schedule import Schedule
 from backup.domain.timezones import lookup_time_zone
 from backup.errors import ValidationError
+from backup.shapes.arm import ResourceId, ResourceName, ResourceType
 from backup.shapes.common import decode
 
 C = model.PolicyErrorCode
@@ -118,10 +119,13 @@ class BackupPolicy(msgspec.Struct, rename="camel"):
     policy_rules: list[AzureBackupRule | AzureRetentionRule]
 
 
-class BackupPolicyResource(msgspec.Struct, rename="camel"):
-    """A backupPolicies PUT body."""
+class BaseBackupPolicyResource(msgspec.Struct):
+    """A backup policy: the PUT body (read-only fields are ignored) and the answer."""
 
     properties: BackupPolicy
+    id: ResourceId | None = None
+    name: ResourceName | None = None
+    type: ResourceType | None = None
 
 
 def parse_backup_policy(properties: object, *, path: str = "properties") -> model.BackupPolicy:

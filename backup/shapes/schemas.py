@@ -10,30 +10,52 @@ from typing import Any
 
 import msgspec
 
-from backup.shapes.backup_instance import BackupInstance, ValidateForBackupRequest
+from backup.shapes.arm import ErrorResponse, ResourceGuardOperationRequest, page_of
+from backup.shapes.backup_instance import (
+    BackupInstanceResource,
+    BackupInstanceSummaryResource,
+    DeletedBackupInstanceResource,
+    ValidateForBackupRequest,
+)
+from backup.shapes.job import AzureBackupJobResource
 from backup.shapes.on_demand import TriggerBackupRequest
-from backup.shapes.policy import BackupPolicy
+from backup.shapes.operations import OperationJobExtendedInfo, OperationResource
+from backup.shapes.policy import BaseBackupPolicyResource
+from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
 
 REF_TEMPLATE = "#/components/schemas/{name}"
-REQUEST_SHAPES: tuple[type[msgspec.Struct], ...] = (
-    BackupPolicy,
-    BackupInstance,
+LISTED: tuple[type[msgspec.Struct], ...] = (
+    BackupVaultResource,
+    BaseBackupPolicyResource,
+    BackupInstanceResource,
+    DeletedBackupInstanceResource,
+    BackupInstanceSummaryResource,
+    AzureBackupJobResource,
+    AzureBackupRecoveryPointResource,
+)
+"""Resources the API lists: each gets a ``{name}List`` page (``value``, ``nextLink``)."""
+SHAPES: tuple[type[msgspec.Struct], ...] = (
+    *LISTED,
+    *(page_of(resource) for resource in LISTED),
+    PatchResourceRequestInput,
+    ResourceGuardOperationRequest,
     ValidateForBackupRequest,
+    TriggerBackupRequest,
     AzureBackupRecoveryPointBasedRestoreRequest,
     ValidateRestoreRequestObject,
-    TriggerBackupRequest,
-    BackupVaultResource,
-    PatchResourceRequestInput,
+    OperationResource,
+    OperationJobExtendedInfo,
+    ErrorResponse,
 )
-"""The request shapes the document publishes, by their OpenAPI component name (the class name).
-The PUT bodies' resource envelopes (id, name, type, properties) stay hand-typed with the responses."""
+"""Every request and response shape the document publishes, by its OpenAPI component name (the
+class name), with the shapes they contain."""
 
 
 def component_schemas() -> dict[str, Any]:
     """``components.schemas`` entries for every shape (and the shapes they contain)."""
-    _, components = msgspec.json.schema_components(REQUEST_SHAPES, ref_template=REF_TEMPLATE)
+    _, components = msgspec.json.schema_components(SHAPES, ref_template=REF_TEMPLATE)
     return {name: _openapi_30(schema) for name, schema in components.items()}
 
 
@@ -46,6 +68,10 @@ def _openapi_30(node: Any) -> Any:
     converted = {key: _openapi_30(value) for key, value in node.items() if key != "propertyNames"}
     if converted.get("required") == []:
         del converted["required"]
+    if "examples" in converted:  # 3.0 has one example
+        converted["example"] = converted.pop("examples")[0]
+    if "default" in converted and converted["default"] is None:
+        del converted["default"]  # absent and null are one to ARM
     options = converted.get("anyOf")
     if isinstance(options, list) and {"type": "null"} in options:
         rest = [option for option in options if option != {"type": "null"}]

@@ -51,7 +51,7 @@ _USER_IDENTITY = re.compile(
 )
 _TAG_NAME_FORBIDDEN = frozenset("<>%&\\?/")
 
-_IDENTITY_TYPE = CaseInsensitive(IDENTITY_TYPES, comma_spaced=True)
+_IDENTITY_TYPE = CaseInsensitive(IDENTITY_TYPES, comma_spaced=True, description="Default None.")
 _DATASTORE_TYPE = CaseInsensitive(DATASTORE_TYPES)
 _REDUNDANCY = CaseInsensitive(REDUNDANCY_TYPES)
 _ALERT_STATE = CaseInsensitive(ALERT_STATES)
@@ -135,7 +135,7 @@ class BackupVault(_Shape, kw_only=True):
 class DppIdentityDetails(_Shape, kw_only=True):
     """Vaults have no identity of their own: a SystemAssigned identity reports the app's principal."""
 
-    type: Annotated[str, _IDENTITY_TYPE.meta, msgspec.Meta(description="Default None.")] | None = None
+    type: Annotated[str, _IDENTITY_TYPE.meta] | None = None
     principal_id: Annotated[str, _READ_ONLY] | None = None
     tenant_id: Annotated[str, _READ_ONLY] | None = None
     user_assigned_identities: (

@@ -49,7 +49,7 @@ from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after, parse_filter
-from backup.api.operations import OperationRecord, OperationStatus, accepted, new_operation_id
+from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
@@ -64,6 +64,7 @@ from backup.services.protection import (
 )
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import member_object
+from backup.shapes.operations import OperationStatus
 from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
