@@ -35,6 +35,7 @@ from typing import Any
 from backup.api import paths
 from backup.api.auth import PRINCIPAL_HEADER, Role
 from backup.api.endpoints import actions, instances, jobs, recovery_points
+from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.http import MAX_BODY_BYTES
 from backup.api.router import PARAM_PATTERNS, Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
@@ -652,9 +653,15 @@ def _operation(role: Role, meta: Operation) -> Schema:
     if meta.query:
         operation["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in meta.query]
     if meta.body is not None:
+        summary, example = REQUEST_EXAMPLES[meta.body]
         operation["requestBody"] = {
             "required": meta.body_required,
-            "content": {"application/json": {"schema": _ref(meta.body)}},
+            "content": {
+                "application/json": {
+                    "schema": _ref(meta.body),
+                    "examples": {"example": {"summary": summary, "value": example}},
+                }
+            },
         }
     responses: dict[str, Schema] = {}
     for status, schema in sorted(meta.responses.items()):

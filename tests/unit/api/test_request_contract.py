@@ -1,24 +1,30 @@
-"""The request side of the contract: every request body the docs show is accepted by its declared
-shape, and every pattern the router enforces on a path is the one the OpenAPI document publishes."""
+"""The request side of the contract: every request body the docs show and every example the OpenAPI
+document publishes is accepted by its declared shape (and the README sends the published examples),
+and every pattern the router enforces on a path is the one the document publishes."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from openapi_schema_validator import OAS30WriteValidator
 
 from backup.api import openapi
+from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import PARAM_PATTERNS, PARAM_VALIDATORS
 from backup.domain.instance import VaultRef
 from backup.errors import ValidationError
+from backup.shapes.arm import ResourceGuardOperationRequest
 from backup.shapes.backup_instance import parse_backup_instance
+from backup.shapes.common import decode, member_object
 from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.policy import parse_backup_policy
-from backup.shapes.restore import parse_restore_request
-from backup.shapes.vault import parse_vault
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
+from backup.shapes.vault import check_vault_patch, parse_vault
 
 REPO_ROOT = Path(__file__).parents[3]
 DOCS = [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").glob("**/*.md"))]
@@ -65,22 +71,81 @@ def test_the_walkthrough_requests_are_found() -> None:
     assert "$VAULT" in urls
 
 
+# The request body schema each operation publishes, with the shape's own parser.
+PARSERS: dict[str, Callable[[Any], object]] = {
+    "BackupVaultResource": parse_vault,
+    "PatchResourceRequestInput": check_vault_patch,
+    "BaseBackupPolicyResource": lambda body: parse_backup_policy(member_object(body, "properties")),
+    "BackupInstanceResource": lambda body: parse_backup_instance(member_object(body, "properties"), VAULT),
+    "ValidateForBackupRequest": lambda body: parse_backup_instance(
+        member_object(body, "backupInstance"), VAULT, path="backupInstance"
+    ),
+    "ResourceGuardOperationRequest": lambda body: decode(body, ResourceGuardOperationRequest),
+    "TriggerBackupRequest": parse_trigger_backup_request,
+    "AzureBackupRecoveryPointBasedRestoreRequest": parse_restore_request,
+    "ValidateRestoreRequestObject": parse_validate_restore_request,
+}
+
+
+def body_schema_of(url: str) -> str:
+    """The request body schema of a documented call, from its URL."""
+    if "/backupPolicies/" in url:
+        return "BaseBackupPolicyResource"
+    if re.search(r"/backupInstances/[^/]+$", url):
+        return "BackupInstanceResource"
+    if url.endswith("/restore"):
+        return "AzureBackupRecoveryPointBasedRestoreRequest"
+    if url.endswith("/validateRestore"):
+        return "ValidateRestoreRequestObject"
+    if url.endswith("/backup"):
+        return "TriggerBackupRequest"
+    if re.search(r"/backupVaults/[^/]+$", url) or url == "$VAULT":
+        return "BackupVaultResource"
+    pytest.fail(f"{url} is a request body with no shape to check it against")
+
+
 @pytest.mark.parametrize(("doc", "url", "body"), REQUESTS, ids=[f"{d}:{u}" for d, u, _ in REQUESTS])
 def test_every_documented_request_body_validates_against_its_shape(doc: str, url: str, body: Any) -> None:
-    if "/backupPolicies/" in url:
-        parse_backup_policy(body["properties"])
-    elif re.search(r"/backupInstances/[^/]+$", url):
-        parse_backup_instance(body["properties"], VAULT)
-    elif url.endswith("/restore"):
-        parse_restore_request(body)
-    elif url.endswith("/validateRestore"):
-        parse_restore_request(body["restoreRequestObject"])
-    elif url.endswith("/backup"):
-        parse_trigger_backup_request(body)
-    elif re.search(r"/backupVaults/[^/]+$", url) or url == "$VAULT":
-        parse_vault(body)
-    else:
-        pytest.fail(f"{doc}: {url} is a request body with no shape to check it against")
+    PARSERS[body_schema_of(url)](body)
+
+
+@pytest.mark.parametrize(("doc", "url", "body"), REQUESTS, ids=[f"{d}:{u}" for d, u, _ in REQUESTS])
+def test_the_readme_sends_the_published_examples(doc: str, url: str, body: Any) -> None:
+    if doc == "README.md":
+        assert body == REQUEST_EXAMPLES[body_schema_of(url)][1]
+
+
+def published_examples() -> list[tuple[str, str, Any]]:
+    document = openapi.build_document()
+    found = []
+    for template, item in document["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            content = operation["requestBody"]["content"]["application/json"]
+            schema = content["schema"]["$ref"].rsplit("/", 1)[1]
+            assert content["examples"], f"{method.upper()} {template} publishes no example"
+            for example in content["examples"].values():
+                found.append((f"{method.upper()} {template}", schema, example["value"]))
+    return found
+
+
+EXAMPLES = published_examples()
+
+
+def test_every_request_body_has_an_example() -> None:
+    assert {schema for _, schema, _ in EXAMPLES} == set(PARSERS)
+
+
+@pytest.mark.parametrize(("operation", "schema", "example"), EXAMPLES, ids=[o for o, _, _ in EXAMPLES])
+def test_every_published_example_validates_against_its_shape_and_its_schema(
+    operation: str, schema: str, example: Any
+) -> None:
+    PARSERS[schema](example)
+    document = openapi.build_document()
+    root = {"$ref": f"#/components/schemas/{schema}", "components": document["components"]}
+    errors = [error.message for error in OAS30WriteValidator(root).iter_errors(example)]
+    assert errors == [], operation
 
 
 def test_every_router_pattern_is_the_published_one() -> None:
