@@ -19,8 +19,10 @@ served is then by construction what this build routes. The committed ``docs/open
 the same text (a test compares them).
 
 Schemas describe what the handlers produce and accept, not all of Microsoft.DataProtection:
-objects allow further properties, ``readOnly`` marks what a PUT ignores, and enum values are
-the canonical spellings (input enums are matched case-insensitively, as in ARM).
+objects allow further properties and ``readOnly`` marks what a PUT ignores. They are generated
+from the shapes (:mod:`backup.shapes.schemas`), which also validate the requests. An ``enum``
+lists the exact spellings; request values that ARM compares case-insensitively publish no enum
+but a pattern of character classes and a description naming the canonical values.
 """
 
 from __future__ import annotations

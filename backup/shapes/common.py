@@ -48,6 +48,12 @@ _JSON_WORDS = {
 }
 
 
+CASE_INSENSITIVE_PATTERN: Final = "x-case-insensitive-pattern"
+"""Where a CaseInsensitive value's pattern waits in msgspec's schema: a ``pattern`` msgspec itself
+enforces (``\\S``) would overwrite it; :mod:`backup.shapes.schemas` publishes it as ``pattern``
+(it implies the other: each value is non-blank)."""
+
+
 class CaseInsensitive:
     """A string ARM compares case-insensitively: the shapes take any string and the converter asks
     :meth:`canonical` for its canonical spelling.
@@ -80,7 +86,7 @@ class CaseInsensitive:
             f"One of {listed}, in any letter case." if len(values) > 1 else f"{listed}, in any letter case."
         )
         self.meta = msgspec.Meta(
-            extra_json_schema={"pattern": self.pattern},
+            extra_json_schema={CASE_INSENSITIVE_PATTERN: self.pattern},
             description=f"{description} {text}".strip(),
         )
 

@@ -17,6 +17,7 @@ from backup.shapes.backup_instance import (
     DeletedBackupInstanceResource,
     ValidateForBackupRequest,
 )
+from backup.shapes.common import CASE_INSENSITIVE_PATTERN
 from backup.shapes.job import AzureBackupJobResource
 from backup.shapes.on_demand import TriggerBackupRequest
 from backup.shapes.operations import OperationJobExtendedInfo, OperationResource
@@ -68,6 +69,8 @@ def _openapi_30(node: Any) -> Any:
     converted = {key: _openapi_30(value) for key, value in node.items() if key != "propertyNames"}
     if converted.get("required") == []:
         del converted["required"]
+    if CASE_INSENSITIVE_PATTERN in converted:
+        converted["pattern"] = converted.pop(CASE_INSENSITIVE_PATTERN)
     if "examples" in converted:  # 3.0 has one example
         converted["example"] = converted.pop("examples")[0]
     if "default" in converted and converted["default"] is None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
 import pytest
+from openapi_schema_validator import OAS30ReadValidator
 
 from backup import telemetry
-from backup.api import openapi
+from backup.api import examples, openapi
+from backup.domain.instance import VaultRef
 from backup.errors import ValidationError
-from backup.shapes.backup_instance import HEALTH_VALUES
+from backup.shapes.backup_instance import HEALTH_VALUES, parse_backup_instance
 from backup.shapes.common import CaseInsensitive
 from backup.shapes.vault import parse_vault
 
@@ -74,13 +77,22 @@ def test_no_request_field_compared_case_insensitively_publishes_an_enum(schemas:
 
     walk(schemas, "")
     assert found == []
-    described = [
-        name
+    described = {
+        (name, key): field
         for name, schema in schemas.items()
-        for field in schema.get("properties", {}).values()
+        for key, field in schema.get("properties", {}).items()
         if "in any letter case" in field.get("description", "")
-    ]
-    assert {"StorageSetting", "DppIdentityDetails", "Datasource", "RestoreTargetInfo"} <= set(described)
+    }
+    assert {name for name, _ in described} >= {
+        "StorageSetting",
+        "DppIdentityDetails",
+        "Datasource",
+        "RestoreTargetInfo",
+        "AzureBackupRecoveryPointBasedRestoreRequest",
+    }
+    for where, field in described.items():
+        assert "[" in field["pattern"], where  # the character classes, not a weaker pattern
+        assert not any(key.startswith("x-") for key in field), where
 
 
 def test_identity_types_take_spaces_around_the_comma_only() -> None:
@@ -99,3 +111,18 @@ def test_the_tag_limit_is_the_resource_limit_and_names_the_tag() -> None:
     with pytest.raises(ValidationError) as refused:
         parse_vault(vault(tags={"env": 1}))
     assert (refused.value.code, refused.value.target) == ("InvalidTag", "tags.env")
+
+
+def test_an_answer_echoing_a_value_in_another_letter_case_matches_the_published_schema(
+    schemas: dict[str, Any],
+) -> None:
+    # An instance's properties are answered as sent: what the request may spell freely, the
+    # answer may too, so the response schema must not pin the canonical spelling.
+    properties = copy.deepcopy(examples.INSTANCE_PROPERTIES)
+    properties["dataSourceInfo"]["datasourceType"] = "microsoft.compute/DISKS"
+    parse_backup_instance(properties, VaultRef(examples.SUBSCRIPTION, "rg-backup", "demo-vault"))
+    answer = {"id": "/x", "name": "vm-web-01-data", "type": "t", "properties": properties}
+    root = {"$ref": "#/components/schemas/BackupInstanceResource", "components": {"schemas": schemas}}
+    assert [error.message for error in OAS30ReadValidator(root).iter_errors(answer)] == []
+    properties["dataSourceInfo"]["datasourceType"] = "Microsoft.Compute/snapshots"
+    assert list(OAS30ReadValidator(root).iter_errors(answer))
