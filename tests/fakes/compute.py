@@ -166,7 +166,28 @@ class FakeArm:
         self.content[disk_id.lower()] = content
 
     def read_content(self, resource_id: str) -> str:
-        return self.content[resource_id.lower()]
+        """A disk's content, or what a snapshot captured (the emulator's ``/_admin/content``)."""
+        snapshot = self.snapshots.get(resource_id.lower())
+        return snapshot.content if snapshot else self.content[resource_id.lower()]
+
+    def load_seed(self, seed: Mapping[str, Any]) -> None:
+        """The Compute emulator's seed format (subscriptions, groups, disks, role assignments)."""
+        for subscription in seed.get("subscriptions", []):
+            for group in subscription.get("resourceGroups", []):
+                group_id = f"/subscriptions/{subscription['id']}/resourceGroups/{group['name']}"
+                self.add_group(group_id, group.get("location", "eastus"))
+                for disk in group.get("disks", []):
+                    self.add_disk(
+                        f"{group_id}/providers/Microsoft.Compute/disks/{disk['name']}",
+                        sku=disk.get("sku", "Standard_LRS"),
+                        size_gb=int(disk.get("sizeGB", 32)),
+                        location=disk.get("location"),
+                        zone=disk.get("zone"),
+                        tags=disk.get("tags"),
+                        content=disk.get("content", ""),
+                    )
+        for assignment in seed.get("roleAssignments", []):
+            self.grant(assignment["principalId"], assignment["role"], assignment["scope"])
 
     def set_snapshot_tags(self, snapshot_id: str, tags: Mapping[str, str]) -> None:
         """Someone else retags a snapshot (as a person in the portal might)."""
