@@ -8,7 +8,7 @@ only these imports change.
 from __future__ import annotations
 
 from backup.adapters.compute import DiskInfo, Permissions, SnapshotInfo, translate
-from backup.adapters.vault_store import DatasourceClaim, ExpiryEntry, PlanState, Versioned
+from backup.adapters.vault_store import DatasourceClaim, ExpiryEntry, PlanState, Versioned, encode_instance
 
 __all__ = [
     "DatasourceClaim",
@@ -18,5 +18,6 @@ __all__ = [
     "PlanState",
     "SnapshotInfo",
     "Versioned",
+    "encode_instance",
     "translate",
 ]
