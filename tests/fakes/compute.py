@@ -51,7 +51,7 @@ def arm_failure(error: ArmError, *, long_running: bool = False) -> BackupError:
     wire = HttpResponseError(message=error.message)
     wire.status_code = 200 if long_running else error.status
     wire.error = ODataV4Format({"code": error.code, "message": error.message})
-    wire.response = SimpleNamespace(headers=dict(error.headers))  # type: ignore[assignment]
+    wire.response = SimpleNamespace(headers=dict(error.headers))
     return translate(wire)
 
 
