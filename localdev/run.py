@@ -26,12 +26,13 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from backup.config import Settings
-from localdev.azurite import Azurite
-from localdev.compute_emulator import EmulatorServer
-from localdev.demo import seed_demo
+from localdev.azurite import Azurite, AzuriteStartError
+from localdev.ports import PortNeed, PortProblem, check_ports
+
+if TYPE_CHECKING:
+    from localdev.compute_emulator import EmulatorServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = PROJECT_ROOT / ".run"
@@ -43,6 +44,15 @@ WALKTHROUGH_END = "<!-- walkthrough:end -->"
 # wants answers at once.
 DEMO_EMULATOR_CONFIG: dict[str, Any] = {"retryAfterAcceptedSeconds": 1, "retryAfterPollSeconds": 1}
 HEALTH_TIMEOUT_SECONDS = 90
+
+
+class StartFailed(Exception):
+    """A part of the stack did not start; ``str()`` says why on one line."""
+
+
+def last_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 def _print(name: str, value: object) -> None:
@@ -94,17 +104,39 @@ def wait_for_health(api_base_url: str, host: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(f"GET /api/health did not answer 200 within {HEALTH_TIMEOUT_SECONDS} s: {last}")
 
 
+def port_needs(args: argparse.Namespace) -> list[PortNeed]:
+    """Every port ``make run`` binds, with the flag that moves it (0, any free port, needs no check)."""
+    return [
+        PortNeed(args.port, "the app's local Functions host", "--port"),
+        PortNeed(args.arm_port, "the ARM Compute emulator", "--arm-port"),
+        PortNeed(args.azurite_blob_port, "Azurite's blob service", "--azurite-blob-port"),
+        PortNeed(args.azurite_queue_port, "Azurite's queue service", "--azurite-queue-port"),
+        PortNeed(args.azurite_table_port, "Azurite's table service", "--azurite-table-port"),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--port", type=int, default=7071, help="Functions host port (0: any free port)")
     parser.add_argument("--arm-port", type=int, default=8443, help="Compute emulator port (0: any free port)")
-    parser.add_argument("--azurite-blob-port", type=int, default=10000)
-    parser.add_argument("--azurite-queue-port", type=int, default=10001)
-    parser.add_argument("--azurite-table-port", type=int, default=10002)
+    parser.add_argument("--azurite-blob-port", type=int, default=10000, help="Azurite blob port (0: any)")
+    parser.add_argument("--azurite-queue-port", type=int, default=10001, help="Azurite queue port (0: any)")
+    parser.add_argument("--azurite-table-port", type=int, default=10002, help="Azurite table port (0: any)")
     parser.add_argument("--speed", type=float, default=None, help="run the product's clock N times faster")
     parser.add_argument("--seed", type=Path, default=SEED_FILE)
     parser.add_argument("--no-demo", action="store_true", help="start with empty tables (no demo history)")
     args = parser.parse_args(argv)
+    try:
+        # Before anything starts: a taken port is one line naming it, not a hang or a traceback.
+        check_ports(port_needs(args))
+    except PortProblem as problem:
+        print(f"make run: {problem}", file=sys.stderr, flush=True)
+        return 1
+
+    # Loaded only now, so that the port check above answers before the SDKs load.
+    from backup.config import Settings
+    from localdev.compute_emulator import EmulatorServer
+    from localdev.demo import seed_demo
 
     RUN_DIR.mkdir(exist_ok=True)
     # The product's own log lines (the demo seeding) go to a file, not between the name: value lines.
@@ -149,7 +181,11 @@ def main(argv: list[str] | None = None) -> int:
         assert host.stdout is not None
         ready = json.loads(host.stdout.readline() or b"{}")
         if "api_base_url" not in ready:
-            raise RuntimeError(f"the Functions host did not start; see {RUN_DIR / 'functions-host.log'}")
+            host.wait()
+            raise StartFailed(
+                f"the Functions host did not start: {last_line(RUN_DIR / 'functions-host.log')} "
+                f"(see {RUN_DIR / 'functions-host.log'})"
+            )
         api_base_url = ready["api_base_url"]
         wait_for_health(api_base_url, host)
 
@@ -170,6 +206,10 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         stop.wait()
+    except (PortProblem, AzuriteStartError, StartFailed) as problem:
+        # A port taken between the check and the start, or a stranger answering on Azurite's.
+        print(f"make run: {problem}", file=sys.stderr, flush=True)
+        return 1
     finally:
         if host is not None and host.poll() is None:
             host.send_signal(signal.SIGINT)
