@@ -17,6 +17,8 @@ import asyncio
 import json
 import logging
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -38,12 +40,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = PROJECT_ROOT / ".run"
 SEED_FILE = Path(__file__).resolve().parent / "seed.json"
 README = PROJECT_ROOT / "README.md"
-WALKTHROUGH_START = "<!-- walkthrough:start -->"
-WALKTHROUGH_END = "<!-- walkthrough:end -->"
 # The emulator's defaults are Azure's (Retry-After 2 s on a 202, 10 s on polls); a demo
 # wants answers at once.
 DEMO_EMULATOR_CONFIG: dict[str, Any] = {"retryAfterAcceptedSeconds": 1, "retryAfterPollSeconds": 1}
 HEALTH_TIMEOUT_SECONDS = 90
+APP_PORT = 7071  # the Functions host's own default, so the README's walkthrough defaults hold
 
 
 class StartFailed(Exception):
@@ -59,14 +60,32 @@ def _print(name: str, value: object) -> None:
     print(f"{name}: {value}", flush=True)
 
 
+def readme_block(marker: str, language: str) -> str:
+    """The fenced ``language`` block between ``<!-- marker:start -->`` and ``<!-- marker:end -->``."""
+    text = README.read_text()
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    block = text[text.index(start) + len(start) : text.index(end)]
+    return block.split(f"```{language}", 1)[1].split("```", 1)[0].strip()
+
+
 def walkthrough(values: dict[str, str]) -> str:
     """The README's walkthrough (a tested shell script) with this run's values filled in."""
-    text = README.read_text()
-    block = text[text.index(WALKTHROUGH_START) + len(WALKTHROUGH_START) : text.index(WALKTHROUGH_END)]
-    script = block.split("```bash", 1)[1].split("```", 1)[0]
+    script = readme_block("walkthrough", "bash")
     for name, value in values.items():
         script = script.replace(f"{name}=${{{name}:?}}", f"{name}={value}")
-    return script.strip()
+    return script
+
+
+def sdk_walkthrough(values: dict[str, str]) -> str:
+    """The README's Python client walkthrough with this run's values, as a command to paste."""
+    code = readme_block("sdk-walkthrough", "python")
+    for name, value in values.items():
+        # ``API = os.environ.get("API", "<a plain make run's value>")`` becomes this run's value.
+        reads_environment = rf'^{name} = os\.environ\.get\("{name}", "[^"]*"\)'
+        code, found = re.subn(reads_environment, f"{name} = {json.dumps(value)}", code, flags=re.M)
+        if found != 1:
+            raise ValueError(f"the README's sdk-walkthrough does not read {name} from the environment")
+    return f"{shlex.quote(sys.executable)} - <<'PY'\n{code}\nPY"
 
 
 def app_settings(
@@ -117,7 +136,7 @@ def port_needs(args: argparse.Namespace) -> list[PortNeed]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
-    parser.add_argument("--port", type=int, default=7071, help="Functions host port (0: any free port)")
+    parser.add_argument("--port", type=int, default=APP_PORT, help="Functions host port (0: any free port)")
     parser.add_argument("--arm-port", type=int, default=8443, help="Compute emulator port (0: any free port)")
     parser.add_argument("--azurite-blob-port", type=int, default=10000, help="Azurite blob port (0: any)")
     parser.add_argument("--azurite-queue-port", type=int, default=10001, help="Azurite queue port (0: any)")
@@ -201,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nWalk through the API (README, 'Walk through the API'); paste into a shell:\n\n"
             + walkthrough({"API": api_base_url, "SUB": subscription_id})
+            + "\n\nThe same with the official Python client; paste into a shell:\n\n"
+            + sdk_walkthrough({"API": api_base_url, "SUB": subscription_id})
             + f"\n\nThen open Backup Center: {api_base_url}/backupcenter?subscription={subscription_id}"
             + "\n\nPress Ctrl-C to stop.",
             flush=True,
