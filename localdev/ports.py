@@ -130,7 +130,7 @@ def holder_of(port: int) -> Holder | None:
 
 def describe_holder(port: int) -> str:
     holder = holder_of(port)
-    return holder.describe() if holder is not None else "unknown"
+    return holder.describe() if holder is not None else "an unknown process (not visible to this user)"
 
 
 def listens_on(pid: int, port: int) -> bool | None:
