@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -200,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         assert host.stdout is not None
         ready = json.loads(host.stdout.readline() or b"{}")
         if "api_base_url" not in ready:
-            host.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                host.wait(timeout=10)  # its last words reach the log as it exits
             raise StartFailed(
                 f"the Functions host did not start: {last_line(RUN_DIR / 'functions-host.log')} "
                 f"(see {RUN_DIR / 'functions-host.log'})"
