@@ -28,6 +28,11 @@ FORBIDDEN = [
 ]
 # A relative path that starts by climbing: resolved against its file's folder, it must stay inside.
 CLIMBING_PATH = re.compile(r"(?<![\w./])((?:\.\./)+[\w.-][\w./-]*)")
+# Vendored third-party files keep their upstream's relative paths (the swagger's ``$ref``s into
+# azure-rest-api-specs' common-types), which are relative to that repository, not to this one.
+VENDORED = (REPO_ROOT / "tests" / "reference", REPO_ROOT / "tests" / "infra" / "schemas")
+# This module spells out the very patterns it hunts for.
+THIS_FILE = Path(__file__).resolve()
 
 
 def tracked_text_files() -> list[Path]:
@@ -59,9 +64,10 @@ def outside_references(path: Path, text: str | None = None) -> list[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
     found = []
     relative = path.relative_to(REPO_ROOT)
+    vendored = any(path.is_relative_to(folder) for folder in VENDORED)
     for number, line in enumerate(text.splitlines(), 1):
         hits = [pattern.pattern for pattern in FORBIDDEN if pattern.search(line)]
-        for climbing in CLIMBING_PATH.findall(line):
+        for climbing in [] if vendored else CLIMBING_PATH.findall(line):
             target = (path.parent / climbing).resolve()
             if not target.is_relative_to(REPO_ROOT):
                 hits.append(climbing)
@@ -71,7 +77,7 @@ def outside_references(path: Path, text: str | None = None) -> list[str]:
 
 
 def test_no_tracked_file_points_outside_the_repository() -> None:
-    files = tracked_text_files()
+    files = [path for path in tracked_text_files() if path.resolve() != THIS_FILE]
     assert any(path.name == "README.md" for path in files), "the scan found no files: wrong root?"
     offenders = [hit for path in files for hit in outside_references(path)]
     assert not offenders, "paths outside the repository:\n" + "\n".join(offenders)
