@@ -73,4 +73,4 @@ bench: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) node_modules .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFRA_VENV) node_modules .mypy_cache .ruff_cache build
