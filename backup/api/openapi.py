@@ -37,11 +37,11 @@ from backup.api.auth import PRINCIPAL_HEADER, Role
 from backup.api.endpoints import actions, instances, jobs, recovery_points, vaults
 from backup.api.http import MAX_BODY_BYTES
 from backup.api.operations import OperationStatus
-from backup.api.router import Router
+from backup.api.router import PARAM_PATTERNS, Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
 from backup.domain.policy import DISK_DATASOURCE_TYPE
-from backup.services import restore
+from backup.shapes.schemas import component_schemas
 from backup.telemetry import HEALTH_VALUES
 
 OPENAPI_VERSION = "3.0.3"
@@ -459,6 +459,17 @@ def _list(item: str) -> Schema:
 
 
 def _schemas() -> dict[str, Schema]:
+    """The hand-typed response schemas, and every request shape's as its declaration generates it."""
+    written = _written_schemas()
+    state = written.pop("BackupInstanceState")
+    generated = component_schemas()
+    instance = generated["BackupInstance"]
+    instance["properties"] = {**instance["properties"], **state["properties"]}
+    instance["description"] = "A protected managed disk."
+    return {**written, **generated}
+
+
+def _written_schemas() -> dict[str, Schema]:
     error_detail = _object(
         {
             "code": _string("Azure's error code, for example ResourceNotFound or UserErrorPolicyInUse."),
@@ -467,18 +478,6 @@ def _schemas() -> dict[str, Schema]:
             "details": {"type": "array", "items": _ref("ErrorDetail")},
         },
         required=("code", "message"),
-    )
-    datasource = _object(
-        {
-            "objectType": _enum(["Datasource"]),
-            "datasourceType": _enum([DISK_DATASOURCE_TYPE]),
-            "resourceID": _string("The ARM id of the managed disk."),
-            "resourceLocation": _string(),
-            "resourceName": _string("The disk's name (must match resourceID)."),
-            "resourceType": _enum([DISK_DATASOURCE_TYPE]),
-            "resourceUri": _string(),
-        },
-        required=("datasourceType", "resourceID"),
     )
     user_facing_error = _object(
         {
@@ -491,47 +490,9 @@ def _schemas() -> dict[str, Schema]:
         },
         description="The last failed backup's error, while backups keep failing.",
     )
-    backup_instance = _object(
+    # What the API adds to a BackupInstance's properties; the rest is the request shape's.
+    backup_instance_state = _object(
         {
-            "objectType": _enum(["BackupInstance"]),
-            "friendlyName": _string(maxLength=250),
-            "dataSourceInfo": datasource,
-            "dataSourceSetInfo": {
-                "type": "object",
-                "nullable": True,
-                "description": "Must be null: a disk is its own backup instance.",
-            },
-            "policyInfo": _object(
-                {
-                    "policyId": _string("The id of a backup policy of the same vault."),
-                    "policyParameters": _object(
-                        {
-                            "dataStoreParametersList": {
-                                "type": "array",
-                                "items": _object(
-                                    {
-                                        "objectType": _enum(["AzureOperationalStoreParameters"]),
-                                        "dataStoreType": _enum(["OperationalStore"]),
-                                        "resourceGroupId": _string(
-                                            "The resource group the snapshots are written to."
-                                        ),
-                                    },
-                                    required=("objectType", "dataStoreType", "resourceGroupId"),
-                                ),
-                            }
-                        },
-                        required=("dataStoreParametersList",),
-                    ),
-                },
-                required=("policyId", "policyParameters"),
-            ),
-            "identityDetails": _object(
-                {
-                    "useSystemAssignedIdentity": {"type": "boolean"},
-                    "userAssignedIdentityArmUrl": _string(),
-                }
-            ),
-            "validationType": _enum(["ShallowValidation", "DeepValidation"], "Both run every check."),
             "protectionStatus": _read_only(
                 _object({"status": _string(), "errorDetails": _ref("UserFacingError")})
             ),
@@ -539,8 +500,6 @@ def _schemas() -> dict[str, Schema]:
             "protectionErrorDetails": _read_only(_ref("UserFacingError")),
             "provisioningState": _read_only(_string()),
         },
-        required=("dataSourceInfo", "policyInfo"),
-        description="A protected managed disk.",
     )
     deletion_info = _object(
         {
@@ -715,48 +674,8 @@ def _schemas() -> dict[str, Schema]:
         description="The result of an operation that started a job; an operation without a result "
         "answers an empty object.",
     )
-    restore_request = _object(
-        {
-            "objectType": _enum([restore.RESTORE_REQUEST_TYPE]),
-            "sourceDataStoreType": _enum([restore.OPERATIONAL_STORE]),
-            "recoveryPointId": _string("32 hex digits, or the same as a GUID."),
-            "restoreTargetInfo": _object(
-                {
-                    "objectType": _enum([restore.TARGET_INFO_TYPE]),
-                    "recoveryOption": _enum([restore.FAIL_IF_EXISTS], "A restore always creates a new disk."),
-                    "restoreLocation": _string(),
-                    "datasourceInfo": _object(
-                        {
-                            "objectType": _enum(["Datasource"]),
-                            "datasourceType": _enum([restore.DISK_TYPE]),
-                            "resourceID": _string("The ARM id of the disk to create."),
-                            "resourceName": _string(),
-                            "resourceType": _enum([restore.DISK_TYPE]),
-                            "resourceLocation": _string("Must be restoreLocation."),
-                            "resourceProperties": {
-                                **_object(
-                                    {
-                                        "objectType": _enum([restore.OVERRIDES_TYPE]),
-                                        "skuName": _string(),
-                                        "zone": _string(),
-                                        "tier": _string(),
-                                        "diskEncryptionSetId": _string(),
-                                        "tags": {"type": "object", "additionalProperties": _string()},
-                                    },
-                                    description="Settings of the new disk that differ from the source's.",
-                                ),
-                                "additionalProperties": False,
-                            },
-                        },
-                        required=("resourceID",),
-                    ),
-                },
-                required=("objectType", "recoveryOption", "restoreLocation", "datasourceInfo"),
-            ),
-        },
-        required=("objectType", "sourceDataStoreType", "recoveryPointId", "restoreTargetInfo"),
-    )
     schemas: dict[str, Schema] = {
+        "BackupInstanceState": backup_instance_state,
         "ErrorDetail": error_detail,
         "ErrorResponse": _object(
             {"error": _ref("ErrorDetail")}, required=("error",), description="The ARM error body."
@@ -814,28 +733,9 @@ def _schemas() -> dict[str, Schema]:
         "BaseBackupPolicyResource": _resource(
             _ref("BackupPolicy"), required=("properties",), description="A backup policy."
         ),
-        "BackupPolicy": _object(
-            {
-                "objectType": _enum(["BackupPolicy"]),
-                "datasourceTypes": {"type": "array", "items": _enum([DISK_DATASOURCE_TYPE])},
-                "policyRules": {
-                    "type": "array",
-                    "items": _object(
-                        {"objectType": _enum(["AzureBackupRule", "AzureRetentionRule"]), "name": _string()},
-                        required=("objectType", "name"),
-                    ),
-                    "description": "One AzureBackupRule (schedule and tagging criteria) and an "
-                    "AzureRetentionRule per retention tag (Default, Daily, Weekly).",
-                },
-            },
-            required=("objectType", "datasourceTypes", "policyRules"),
-            description="A disk backup policy in Azure's format (az dataprotection backup-policy "
-            "get-default-policy-template --datasource-type AzureDisk). Stored and returned as sent.",
-        ),
         "BackupInstanceResource": _resource(
             _ref("BackupInstance"), required=("properties",), description="A backup instance."
         ),
-        "BackupInstance": backup_instance,
         "UserFacingError": user_facing_error,
         "DeletedBackupInstanceResource": _resource(
             {"allOf": [_ref("BackupInstance"), _object({"deletionInfo": deletion_info})]},
@@ -855,9 +755,6 @@ def _schemas() -> dict[str, Schema]:
             {"resourceGuardOperationRequests": {"type": "array", "items": _string()}},
             description="Optional; accepted and ignored (no resource guards here).",
         ),
-        "ValidateForBackupRequest": _object(
-            {"backupInstance": _ref("BackupInstance")}, required=("backupInstance",)
-        ),
         "TriggerBackupRequest": _object(
             {
                 "backupRuleOptions": _object(
@@ -871,14 +768,6 @@ def _schemas() -> dict[str, Schema]:
                 )
             },
             required=("backupRuleOptions",),
-        ),
-        "AzureBackupRecoveryPointBasedRestoreRequest": restore_request,
-        "ValidateRestoreRequestObject": _object(
-            {
-                "objectType": _enum([restore.VALIDATE_REQUEST_TYPE]),
-                "restoreRequestObject": _ref("AzureBackupRecoveryPointBasedRestoreRequest"),
-            },
-            required=("restoreRequestObject",),
         ),
         "AzureBackupJobResource": _resource(
             job, required=("id", "name", "type", "properties"), description=""
@@ -918,19 +807,20 @@ def _schemas() -> dict[str, Schema]:
 # --- parameters, responses, security ----------------------------------------------------------------
 
 
+_PATH_PARAMETER_TEXT = {
+    "subscriptionId": "The subscription id (a GUID).",
+    "resourceGroupName": "The resource group.",
+    "vaultName": "The backup vault.",
+    "backupPolicyName": "The backup policy.",
+    "backupInstanceName": "The backup instance.",
+    "jobId": "The job id (a GUID).",
+    "recoveryPointId": "The recovery point id (32 hex digits).",
+    "location": "The Azure location of the operation.",
+    "operationId": "The operation id, from a 202's URLs.",
+}
+# The router's own patterns: what the document publishes is what the router enforces.
 _PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {
-    "subscriptionId": (
-        _string(pattern="^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-        "The subscription id (a GUID).",
-    ),
-    "resourceGroupName": (_string(minLength=1, maxLength=90), "The resource group."),
-    "vaultName": (_string(minLength=1), "The backup vault."),
-    "backupPolicyName": (_string(minLength=1), "The backup policy."),
-    "backupInstanceName": (_string(minLength=1), "The backup instance."),
-    "jobId": (_string(format="uuid"), "The job id (a GUID)."),
-    "recoveryPointId": (_string(pattern="^[0-9a-fA-F]{32}$"), "The recovery point id (32 hex digits)."),
-    "location": (_string(pattern="^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"), "The Azure location of the operation."),
-    "operationId": (_string(pattern="^[A-Za-z0-9_-]{1,600}$"), "The operation id, from a 202's URLs."),
+    name: (_string(pattern=pattern), _PATH_PARAMETER_TEXT[name]) for name, pattern in PARAM_PATTERNS.items()
 }
 
 

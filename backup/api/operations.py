@@ -54,7 +54,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from backup.adapters.vault_store import VaultStore
 from backup.api import paths
 from backup.api.http import ApiResponse, json_response
 from backup.api.render import normalize_location, rfc3339
@@ -66,6 +65,7 @@ from backup.domain.resource_ids import (
     check_subscription,
 )
 from backup.errors import BackupError, NotFoundError, ValidationError
+from backup.ports import VaultStore
 
 routes = RouteTable()
 

@@ -12,9 +12,9 @@ import azure.functions as func
 
 from backup.api.app import build_router
 from backup.api.auth import api_auth_level
-from backup.api.dependencies import get_context
 from backup.api.http import ApiRequest
 from backup.api.router import Router
+from backup.bootstrap import runtime
 
 blueprint = func.Blueprint()
 
@@ -30,5 +30,5 @@ def _router() -> Router:
     auth_level=api_auth_level(),
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
-    response = await _router().handle(ApiRequest.from_functions(req), get_context())
+    response = await _router().handle(ApiRequest.from_functions(req), runtime().api)
     return response.to_functions()

@@ -43,4 +43,4 @@ async def record_poisoned_backup(message: func.QueueMessage) -> None:
 @blueprint.function_name("apply-retention")
 @blueprint.timer_trigger(arg_name="timer", schedule=f"%{APPLY_RETENTION_SCHEDULE}%", use_monitor=True)
 async def apply_retention(timer: func.TimerRequest) -> None:
-    await runtime().sweep_and_reconcile()
+    await runtime().maintenance.run()

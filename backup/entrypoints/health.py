@@ -7,7 +7,7 @@ import json
 import azure.functions as func
 
 from backup.bootstrap import runtime
-from backup.services.health import HealthReport, check
+from backup.services.health import HealthReport
 
 blueprint = func.Blueprint()
 
@@ -15,7 +15,7 @@ blueprint = func.Blueprint()
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
-        report = await check(runtime())
+        report = await runtime().check_health()
     except Exception as error:  # settings missing or unreadable: say so rather than fail
         report = HealthReport([f"the app is not configured: {type(error).__name__}: {error}"[:300]])
     return func.HttpResponse(

@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from backup.api.auth import Role, api_auth_level, caller_from_headers
-from backup.api.dependencies import get_context
 from backup.api.render import rfc3339
 from backup.api.router import error_response
+from backup.bootstrap import runtime
 from backup.errors import BackupError
 
 blueprint = func.Blueprint()
@@ -116,7 +116,7 @@ def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.function_name("backup-center-whoami")
 @blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=api_auth_level())
 async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
-    context = get_context()
+    context = runtime().api
     try:
         caller = caller_from_headers(dict(req.headers), auth_enabled=context.auth_enabled)
         subscriptions: list[str] = []

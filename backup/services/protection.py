@@ -59,13 +59,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from backup.adapters.compute import ComputeGateway, DiskInfo
-from backup.adapters.vault_store import DatasourceClaim, PlanState, VaultStore, Versioned
+from backup.domain.arm import SUPPORTED_DISK_SKUS, DiskInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.limits import CLAIM_LEASE
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.records import DatasourceClaim, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
@@ -76,8 +77,11 @@ from backup.errors import (
     NotFoundError,
     ValidationError,
 )
+from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
+from backup.shapes.backup_instance import ProtectionRequest
 from backup.telemetry import Telemetry, instance_health
 
 _log = logging.getLogger(__name__)
@@ -95,29 +99,8 @@ SNAPSHOT_RG_ACTIONS = (
 )
 """What Disk Snapshot Contributor grants on the snapshot resource group that backups use."""
 
-SUPPORTED_DISK_SKUS = frozenset(
-    sku.casefold()
-    for sku in (
-        "Standard_LRS",
-        "StandardSSD_LRS",
-        "StandardSSD_ZRS",
-        "Premium_LRS",
-        "Premium_ZRS",
-        "PremiumV2_LRS",
-        "UltraSSD_LRS",
-    )
-)
-OPERATIONAL_STORE_PARAMETERS = "AzureOperationalStoreParameters"
-CLAIM_LEASE = timedelta(minutes=10)
 """How long a claim whose instance does not exist yet is still honoured (a create in flight)."""
-WRITE_ATTEMPTS = 5
 _POINTS_PER_TRANSACTION = 33
-_READ_ONLY_PROPERTIES = (
-    "protectionStatus",
-    "currentProtectionState",
-    "protectionErrorDetails",
-    "provisioningState",
-)
 
 
 class ProtectionCheckError(ValidationError):
@@ -136,19 +119,6 @@ class ProtectionCheckError(ValidationError):
 
 
 # --- the request ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProtectionRequest:
-    """A BackupInstance's ``properties``, checked for shape."""
-
-    disk: ComputeResourceId
-    policy_name: str
-    snapshot_resource_group: ResourceGroupId
-    document: Mapping[str, Any]
-    """The properties to store and show: as sent, without read-only fields."""
-    identity: str | None = None
-    """The vault identity ARM calls are made as (see :func:`with_vault_identity`)."""
 
 
 def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str, Any]) -> ProtectionRequest:
@@ -176,161 +146,6 @@ def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str,
     elif "SystemAssigned" not in kind and len(attached) == 1:
         chosen = next(iter(attached.values()))
     return replace(request, identity=chosen)
-
-
-def parse_backup_instance(properties: object, vault: VaultRef, path: str = "properties") -> ProtectionRequest:
-    """Check a BackupInstance ``properties`` object for a disk; ValidationError naming the field."""
-    body = _object(properties, path)
-    object_type = body.get("objectType")
-    if object_type is not None and str(object_type).casefold() != "backupinstance":
-        raise _invalid(f"{path}.objectType", f"'{path}.objectType' must be 'BackupInstance'.")
-    source = _object(_required(body, "dataSourceInfo", path), f"{path}.dataSourceInfo")
-    source_path = f"{path}.dataSourceInfo"
-    for key in ("datasourceType", "resourceType"):
-        value = source.get(key)
-        if key == "datasourceType" and value is None:
-            raise _invalid(
-                f"{source_path}.{key}",
-                f"'{source_path}.{key}' is required ('{DISK_DATASOURCE_TYPE}').",
-                "MissingProperty",
-            )
-        if value is not None and str(value).casefold() != DISK_DATASOURCE_TYPE.casefold():
-            raise _invalid(
-                f"{source_path}.{key}",
-                f"Datasource type '{str(value)[:100]}' is not supported: this service backs up managed disks "
-                f"only ('{DISK_DATASOURCE_TYPE}').",
-                "UnsupportedDatasourceType",
-            )
-    disk = ComputeResourceId.disk(_required(source, "resourceID", source_path), f"{source_path}.resourceID")
-    name = source.get("resourceName")
-    if name is not None and str(name).casefold() != disk.name.casefold():
-        raise _invalid(
-            f"{source_path}.resourceName",
-            f"'{source_path}.resourceName' ('{str(name)[:100]}') does not name the disk in resourceID "
-            f"('{disk.name}').",
-            "InvalidPropertyValue",
-        )
-    if body.get("dataSourceSetInfo") is not None:
-        raise _invalid(
-            f"{path}.dataSourceSetInfo",
-            f"'{path}.dataSourceSetInfo' must be null for disks (each disk is its own backup instance).",
-        )
-    policy_info = _object(_required(body, "policyInfo", path), f"{path}.policyInfo")
-    policy_name = _policy_name(_required(policy_info, "policyId", f"{path}.policyInfo"), vault, path)
-    snapshot_group = _snapshot_resource_group(policy_info, f"{path}.policyInfo")
-    identity = body.get("identityDetails")
-    if identity is not None:
-        _identity_details(identity, f"{path}.identityDetails")
-    validation = body.get("validationType")
-    if validation is not None and str(validation) not in ("ShallowValidation", "DeepValidation"):
-        raise _invalid(
-            f"{path}.validationType",
-            f"'{path}.validationType' must be ShallowValidation or DeepValidation (both run every check).",
-            "InvalidPropertyValue",
-        )
-    friendly = body.get("friendlyName")
-    if friendly is not None and (not isinstance(friendly, str) or len(friendly) > 250):
-        raise _invalid(
-            f"{path}.friendlyName", f"'{path}.friendlyName' must be a string of at most 250 characters."
-        )
-    document = {key: copy.deepcopy(value) for key, value in body.items() if key not in _READ_ONLY_PROPERTIES}
-    document["objectType"] = "BackupInstance"
-    return ProtectionRequest(disk, policy_name, snapshot_group, document)
-
-
-def _policy_name(value: object, vault: VaultRef, path: str) -> str:
-    target = f"{path}.policyInfo.policyId"
-    prefix = f"{vault.id}/backupPolicies/"
-    if not isinstance(value, str) or not value.casefold().startswith(prefix.casefold()):
-        raise _invalid(
-            target,
-            f"'{target}' must be the id of a backup policy of this vault ('{prefix}{{policyName}}'); "
-            f"got '{str(value)[:300]}'.",
-            "UserErrorPolicyNotInVault",
-        )
-    name = value[len(prefix) :]
-    if not name or "/" in name:
-        raise _invalid(
-            target, f"'{target}' does not end with a policy name: '{value[:300]}'.", "InvalidResourceId"
-        )
-    return name
-
-
-def _snapshot_resource_group(policy_info: Mapping[str, Any], path: str) -> ResourceGroupId:
-    parameters = policy_info.get("policyParameters")
-    target = f"{path}.policyParameters.dataStoreParametersList"
-    missing = (
-        "The snapshot resource group is required: give one AzureOperationalStoreParameters "
-        f"(dataStoreType OperationalStore, resourceGroupId) in '{target}'."
-    )
-    if parameters is None:
-        raise _invalid(target, missing, "UserErrorOperationalStoreParametersNotProvided")
-    parameters = _object(parameters, f"{path}.policyParameters")
-    backup_parameters = parameters.get("backupDatasourceParametersList")
-    if backup_parameters:
-        raise _invalid(
-            f"{path}.policyParameters.backupDatasourceParametersList",
-            "Disks take no backupDatasourceParametersList.",
-            "InvalidPropertyValue",
-        )
-    items = parameters.get("dataStoreParametersList")
-    if items is None or items == []:
-        raise _invalid(target, missing, "UserErrorOperationalStoreParametersNotProvided")
-    if not isinstance(items, list):
-        raise _invalid(target, f"'{target}' must be an array.")
-    operational = []
-    for index, item in enumerate(items):
-        item_path = f"{target}[{index}]"
-        entry = _object(item, item_path)
-        kind = entry.get("objectType")
-        if kind is None or str(kind).casefold() != OPERATIONAL_STORE_PARAMETERS.casefold():
-            raise _invalid(
-                f"{item_path}.objectType",
-                f"'{item_path}.objectType' must be '{OPERATIONAL_STORE_PARAMETERS}' (disk backups live in "
-                "the operational store).",
-                "InvalidPropertyValue",
-            )
-        store = entry.get("dataStoreType")
-        if store is None or str(store).casefold() != "operationalstore":
-            raise _invalid(
-                f"{item_path}.dataStoreType",
-                f"'{item_path}.dataStoreType' must be 'OperationalStore'.",
-                "InvalidPropertyValue",
-            )
-        operational.append((item_path, entry))
-    if len(operational) != 1:
-        raise _invalid(
-            target, f"'{target}' must hold exactly one OperationalStore entry.", "InvalidPropertyValue"
-        )
-    item_path, entry = operational[0]
-    group = entry.get("resourceGroupId")
-    if group is None:
-        raise _invalid(
-            f"{item_path}.resourceGroupId", missing, "UserErrorOperationalStoreParametersNotProvided"
-        )
-    try:
-        return ResourceGroupId.parse(group, f"{item_path}.resourceGroupId")
-    except ValidationError as error:
-        raise _invalid(
-            f"{item_path}.resourceGroupId", error.message, "UserErrorInvalidOperationalStoreResourceGroup"
-        ) from error
-
-
-def _identity_details(value: object, path: str) -> None:
-    details = _object(value, path)
-    system = details.get("useSystemAssignedIdentity")
-    if system is not None and not isinstance(system, bool):
-        raise _invalid(
-            f"{path}.useSystemAssignedIdentity", f"'{path}.useSystemAssignedIdentity' must be a boolean."
-        )
-    user = details.get("userAssignedIdentityArmUrl")
-    if user is not None and (not isinstance(user, str) or "/userassignedidentities/" not in user.casefold()):
-        raise _invalid(
-            f"{path}.userAssignedIdentityArmUrl",
-            f"'{path}.userAssignedIdentityArmUrl' must be the id of a "
-            "Microsoft.ManagedIdentity/userAssignedIdentities resource.",
-            "InvalidResourceId",
-        )
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -371,7 +186,7 @@ class ProtectionService:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         *,
         soft_delete_days: int = 14,
@@ -395,7 +210,7 @@ class ProtectionService:
         ``instance`` is the instance being configured (its own claim is no conflict).
         Returns the policy's stored name and the parsed policy.
         """
-        found = await self._store.get_policy_named(vault, request.policy_name)
+        found = await self._store.get_policy(vault, request.policy_name)
         if found is None:
             raise ValidationError(
                 f"The backup policy '{request.policy_name}' does not exist in vault '{vault.name}'. "
@@ -562,22 +377,15 @@ class ProtectionService:
         now = self._clock.now()
 
         def change(instance: BackupInstance) -> BackupInstance:
-            state = instance.protection_state
-            if state is ProtectionState.SOFT_DELETED:
-                raise _not_found(vault, name)
+            due = None
             if target is ProtectionState.PROTECTION_CONFIGURED:
-                if state.takes_scheduled_backups:
-                    return instance  # already protected: nothing to resume
-                if state not in _RESUMABLE:
-                    raise _wrong_state(name, state, operation)
                 due = self._policies.parse(instance.policy_document).schedule.due_slot(now)
-                resumed = instance.with_protection_state(target)
-                return resumed.after_skip(due) if due is not None else resumed
-            if state is target:
-                return instance
-            if state not in _STOPPABLE:
-                raise _wrong_state(name, state, operation)
-            return instance.with_protection_state(target)
+            try:
+                return instance.with_transition(target, resume_at_slot=due)
+            except TransitionRefused as refused:
+                if refused.state is ProtectionState.SOFT_DELETED:
+                    raise _not_found(vault, name) from None
+                raise _wrong_state(name, refused.state, operation) from None
 
         return await self._mutate(current, change)
 
@@ -617,24 +425,28 @@ class ProtectionService:
         change: Callable[[BackupInstance], BackupInstance],
     ) -> BackupInstance:
         """Apply ``change`` and write instance and plan row in one transaction, re-reading on a lost race."""
-        for _ in range(WRITE_ATTEMPTS):
-            before = current.value
+        vault, name = current.value.vault, current.value.name
+
+        async def write(latest: Versioned[BackupInstance]) -> BackupInstance:
+            before = latest.value
             updated = change(before)
             if updated == before:
                 return before
             plan = PlanState(
                 updated.name, updated.policy_document, active=updated.protection_state.takes_scheduled_backups
             )
-            try:
-                saved = await self._store.update_instance(current, updated, plan=plan)
-            except ConcurrencyError:
-                reread = await self._store.get_instance(before.vault, before.name)
-                if reread is None:
-                    raise _not_found(before.vault, before.name) from None
-                current = reread
-                continue
+            saved = await self._store.update_instance(latest, updated, plan=plan)
             return saved.value
-        raise ConcurrencyError(f"The backup instance '{current.value.name}' kept changing; try again.")
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(vault, name),
+            current=current,
+            gone=raising(lambda: _not_found(vault, name)),
+            exhausted=raising(
+                lambda: ConcurrencyError(f"The backup instance '{name}' kept changing; try again.")
+            ),
+        )
 
     # reads ------------------------------------------------------------------------------------
 
@@ -793,7 +605,8 @@ class ProtectionService:
 
     async def _claim(self, disk: ComputeResourceId, vault: VaultRef, name: str) -> None:
         claim = DatasourceClaim(str(disk), vault, name, self._clock.now())
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def attempt() -> None:
             found = await self._store.get_datasource_claim(str(disk))
             try:
                 if found is None:
@@ -805,25 +618,16 @@ class ProtectionService:
                 if await self._claim_is_live(found.value):
                     raise _already_protected(disk, found.value, await self._holder_state(found.value))
                 await self._store.put_datasource_claim(claim, found.etag)  # stale: take it over
-                return
             except (ConflictError, ConcurrencyError) as error:
                 if error.code == "UserErrorDppDatasourceAlreadyProtected":
                     raise
-                continue  # someone else wrote the claim meanwhile: look again
-        raise ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")
+                # Someone else wrote the claim meanwhile: look again.
+                raise ConcurrencyError(error.message, code=error.code) from error
 
-
-_RESUMABLE = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})
-_STOPPABLE = frozenset(
-    {
-        ProtectionState.PROTECTION_CONFIGURED,
-        ProtectionState.PROTECTION_ERROR,
-        ProtectionState.PROTECTION_STOPPED,
-        ProtectionState.BACKUP_SCHEDULES_SUSPENDED,
-        ProtectionState.RETENTION_SCHEDULES_SUSPENDED,
-        ProtectionState.UPDATING_PROTECTION,
-    }
-)
+        await retry_lost_races(
+            attempt,
+            exhausted=raising(lambda: ConcurrencyError(f"Could not claim the disk '{disk}'; try again.")),
+        )
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -957,20 +761,3 @@ def _wrong_state(name: str, state: ProtectionState, operation: str) -> ConflictE
         code="UserErrorInvalidProtectionState",
         target="backupInstanceName",
     )
-
-
-def _invalid(target: str, message: str, code: str = "InvalidRequestContent") -> ValidationError:
-    return ValidationError(message, code=code, target=target)
-
-
-def _object(value: object, path: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise _invalid(path, f"'{path}' must be a JSON object.")
-    return value
-
-
-def _required(body: Mapping[str, Any], key: str, path: str) -> object:
-    value = body.get(key)
-    if value is None:
-        raise _invalid(f"{path}.{key}", f"'{path}.{key}' is required.", "MissingProperty")
-    return value

@@ -61,27 +61,32 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from backup import names
-from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.vault_store import VaultStore, Versioned
+from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
+from backup.domain.limits import (
+    MAX_DEQUEUE_COUNT,
+    MAX_DISK_TAGS,
+    MAX_RESTORES_PER_DAY,
+    RESTORE_LEASE,
+    RESTORE_RATE_WINDOW,
+)
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import (
     AuthorizationError,
     BackupError,
-    ConcurrencyError,
     ConflictError,
     LimitExceededError,
     NotFoundError,
@@ -90,21 +95,15 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, instance_key
-from backup.services.messages import SendMessages
-from backup.services.on_demand import instance_not_found
+from backup.ports import ArmGateway, SendMessages, VaultStore
+from backup.services.etag_retry import raising, retry_lost_races
+from backup.shapes.restore import LOCATION_MISMATCH, DiskOverrides, RestoreSpec, normalize_location
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
 
-DISK_TYPE = "Microsoft.Compute/disks"
-RESTORE_REQUEST_TYPE = "AzureBackupRecoveryPointBasedRestoreRequest"
-VALIDATE_REQUEST_TYPE = "ValidateRestoreRequestObject"
-TARGET_INFO_TYPE = "RestoreTargetInfo"
 OPERATIONAL_STORE = "OperationalStore"
-FAIL_IF_EXISTS = "FailIfExists"
-OVERRIDES_TYPE = "DefaultResourceProperties"
 
 DISK_RESTORE_OPERATOR = "Disk Restore Operator"
 DISK_RESTORE_OPERATOR_ACTIONS = ("Microsoft.Compute/disks/write", "Microsoft.Compute/disks/read")
@@ -114,11 +113,6 @@ SNAPSHOT_ACTIONS_FOR_RESTORE = (
     "Microsoft.Compute/snapshots/beginGetAccess/action",
 )
 
-MAX_RESTORES_PER_DAY = 10
-RESTORE_RATE_WINDOW = timedelta(hours=24)
-RESTORE_LEASE = timedelta(hours=12)
-"""How long retention leaves a point alone for a restore that never reports back (a crash)."""
-WRITE_ATTEMPTS = 5
 
 PROGRESS_ACCEPTED = 10
 PROGRESS_CREATING = 50
@@ -133,245 +127,10 @@ SAME_NAME_DISK = "UserErrorSameNameDiskAlreadyExists"
 RECOVERY_POINT_NOT_FOUND = "UserErrorRecoveryPointNotFound"
 SNAPSHOT_NOT_FOUND = "UserErrorDiskSnapshotNotFound"
 SNAPSHOT_METADATA = "UserErrorSnapshotMetadataNotFound"
-LOCATION_MISMATCH = "UserErrorRestoreLocationMismatch"
 COPY_IN_PROGRESS = "UserErrorSnapshotCopyInProgress"
 DAILY_LIMIT = "RestoreDailyLimitReached"
 DISK_QUOTA = "UserErrorSubscriptionDiskQuotaLimitReached"
 RETRIES_EXHAUSTED = "RestoreRetriesExhausted"
-
-_HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_DISK_SKUS = (
-    "Standard_LRS",
-    "StandardSSD_LRS",
-    "StandardSSD_ZRS",
-    "Premium_LRS",
-    "Premium_ZRS",
-    "PremiumV2_LRS",
-    "UltraSSD_LRS",
-)
-MAX_DISK_TAGS = 50
-_OVERRIDE_KEYS = frozenset({"objectType", "skuName", "zone", "tier", "diskEncryptionSetId", "tags"})
-_UNSET: Any = object()
-
-
-# --- the request --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DiskOverrides:
-    """Disk settings the request sets instead of the source disk's (see the module docstring)."""
-
-    sku: str | None = None
-    zone: str | None = _UNSET
-    """``_UNSET`` keeps the source disk's zone; ``None`` restores without a zone."""
-    tier: str | None = None
-    disk_encryption_set_id: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def sets_zone(self) -> bool:
-        return self.zone is not _UNSET
-
-
-@dataclass(frozen=True)
-class RestoreSpec:
-    """A parsed, well-formed restore request (nothing checked against Azure yet)."""
-
-    recovery_point_id: str
-    target: ComputeResourceId
-    restore_location: str
-    overrides: DiskOverrides = field(default_factory=DiskOverrides)
-
-
-def _invalid(target: str, message: str, code: str = "InvalidRequestContent") -> ValidationError:
-    return ValidationError(message, code=code, target=target)
-
-
-def _object(body: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> dict[str, Any] | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise _invalid(f"{path}{key}", f"'{path}{key}' is required.", code="MissingProperty")
-        return None
-    if not isinstance(value, dict):
-        raise _invalid(f"{path}{key}", f"'{path}{key}' must be a JSON object.")
-    return value
-
-
-def _string(body: Mapping[str, Any], key: str, path: str, *, required: bool = True) -> str | None:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise _invalid(f"{path}{key}", f"'{path}{key}' is required.", code="MissingProperty")
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise _invalid(f"{path}{key}", f"'{path}{key}' must be a non-empty string.")
-    return value.strip()
-
-
-def _expect(value: str | None, expected: str, target: str, code: str, why: str) -> None:
-    if value is not None and value.casefold() != expected.casefold():
-        raise _invalid(target, f"'{target}' must be '{expected}', not '{value}': {why}", code=code)
-
-
-def _normalize_location(location: str) -> str:
-    return location.replace(" ", "").lower()
-
-
-def parse_validate_restore_request(body: Mapping[str, Any]) -> RestoreSpec:
-    """``ValidateRestoreRequestObject``: ``{"restoreRequestObject": {...}}``."""
-    _expect(
-        _string(body, "objectType", "", required=False),
-        VALIDATE_REQUEST_TYPE,
-        "objectType",
-        "InvalidRequestContent",
-        "the body of validateRestore is a ValidateRestoreRequestObject.",
-    )
-    inner = _object(body, "restoreRequestObject", "")
-    assert inner is not None
-    return parse_restore_request(inner, "restoreRequestObject.")
-
-
-def parse_restore_request(body: Mapping[str, Any], path: str = "") -> RestoreSpec:
-    """``AzureBackupRecoveryPointBasedRestoreRequest`` for a disk (raises ValidationError, 400)."""
-    object_type = _string(body, "objectType", path)
-    _expect(
-        object_type,
-        RESTORE_REQUEST_TYPE,
-        f"{path}objectType",
-        "UserErrorRestoreRequestNotSupported",
-        "disks restore from a recovery point only.",
-    )
-    store = _string(body, "sourceDataStoreType", path)
-    _expect(
-        store,
-        OPERATIONAL_STORE,
-        f"{path}sourceDataStoreType",
-        "UserErrorInvalidSourceDataStore",
-        "disk recovery points are snapshots in the operational store.",
-    )
-    point_id = _string(body, "recoveryPointId", path)
-    assert point_id is not None
-    compact = point_id.replace("-", "") if _GUID.fullmatch(point_id) else point_id
-    if not _HEX32.fullmatch(compact):
-        raise _invalid(
-            f"{path}recoveryPointId",
-            f"'{point_id}' is not a recovery point id (32 hex digits, or its GUID form).",
-            code="InvalidRecoveryPointId",
-        )
-    target_path = f"{path}restoreTargetInfo."
-    target_info = _object(body, "restoreTargetInfo", path)
-    assert target_info is not None
-    _expect(
-        _string(target_info, "objectType", target_path),
-        TARGET_INFO_TYPE,
-        f"{target_path}objectType",
-        "UserErrorRestoreRequestNotSupported",
-        "a disk restores as a new disk (item-level and file restores do not apply to disks).",
-    )
-    _expect(
-        _string(target_info, "recoveryOption", target_path),
-        FAIL_IF_EXISTS,
-        f"{target_path}recoveryOption",
-        "InvalidPropertyValue",
-        "a restore always creates a new disk and fails if one of that name exists.",
-    )
-    location = _string(target_info, "restoreLocation", target_path)
-    assert location is not None
-    if target_info.get("datasourceSetInfo") is not None:
-        raise _invalid(f"{target_path}datasourceSetInfo", "Disks have no datasource set; omit it.")
-    source_path = f"{target_path}datasourceInfo."
-    datasource = _object(target_info, "datasourceInfo", target_path)
-    assert datasource is not None
-    target = ComputeResourceId.disk(
-        _string(datasource, "resourceID", source_path), target=f"{source_path}resourceID"
-    )
-    why = "the restore creates a managed disk."
-    for key in ("datasourceType", "resourceType"):
-        _expect(
-            _string(datasource, key, source_path, required=False),
-            DISK_TYPE,
-            source_path + key,
-            "InvalidPropertyValue",
-            why,
-        )
-    name = _string(datasource, "resourceName", source_path, required=False)
-    if name is not None and name.casefold() != target.name.casefold():
-        raise _invalid(
-            f"{source_path}resourceName",
-            f"'{source_path}resourceName' ('{name}') must be the name in resourceID ('{target.name}').",
-        )
-    resource_location = _string(datasource, "resourceLocation", source_path, required=False)
-    if resource_location is not None and _normalize_location(resource_location) != _normalize_location(
-        location
-    ):
-        raise _invalid(
-            f"{source_path}resourceLocation",
-            f"'{source_path}resourceLocation' ('{resource_location}') must be restoreLocation "
-            f"('{location}').",
-            code=LOCATION_MISMATCH,
-        )
-    overrides = parse_overrides(
-        _object(datasource, "resourceProperties", source_path, required=False), source_path
-    )
-    return RestoreSpec(compact.lower(), target, location, overrides)
-
-
-def parse_overrides(value: Mapping[str, Any] | None, path: str = "") -> DiskOverrides:
-    if value is None:
-        return DiskOverrides()
-    path = f"{path}resourceProperties."
-    unknown = sorted(set(value) - _OVERRIDE_KEYS)
-    if unknown:
-        raise _invalid(
-            path + unknown[0],
-            f"'{path}{unknown[0]}' is not a disk setting a restore can override; "
-            f"use skuName, zone, tier, diskEncryptionSetId or tags.",
-        )
-    _expect(
-        _string(value, "objectType", path, required=False),
-        OVERRIDES_TYPE,
-        path + "objectType",
-        "InvalidPropertyValue",
-        "it is the only resource properties type.",
-    )
-    sku = _string(value, "skuName", path, required=False)
-    if sku is not None:
-        canonical = next((option for option in _DISK_SKUS if option.casefold() == sku.casefold()), None)
-        if canonical is None:
-            raise _invalid(
-                path + "skuName",
-                f"'{sku}' is not a managed disk SKU; use one of {', '.join(_DISK_SKUS)}.",
-                code="InvalidPropertyValue",
-            )
-        sku = canonical
-    zone: str | None = _UNSET
-    if "zone" in value:
-        raw = value["zone"]
-        if raw is not None and (not isinstance(raw, str) or raw.strip() not in ("1", "2", "3")):
-            raise _invalid(path + "zone", f'\'{path}zone\' must be "1", "2", "3" or null (no zone).')
-        zone = raw.strip() if isinstance(raw, str) else None
-    des = _string(value, "diskEncryptionSetId", path, required=False)
-    if des is not None and not des.lower().startswith("/subscriptions/"):
-        raise _invalid(path + "diskEncryptionSetId", f"'{des}' is not the ARM id of a disk encryption set.")
-    tags = value.get("tags") or {}
-    if not isinstance(tags, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) and k and len(k) <= 512 and len(v) <= 256
-        for k, v in tags.items()
-    ):
-        raise _invalid(
-            path + "tags", f"'{path}tags' must map tag names to string values (at most 256 chars)."
-        )
-    if len(tags) > 48:
-        raise _invalid(path + "tags", "A disk takes at most 50 tags, two of which name the restore.")
-    return DiskOverrides(
-        sku=sku,
-        zone=zone,
-        tier=_string(value, "tier", path, required=False),
-        disk_encryption_set_id=des,
-        tags=dict(tags),
-    )
 
 
 # --- the plan and the message -------------------------------------------------------------------
@@ -514,7 +273,7 @@ def check_restore_rate(recent: Sequence[datetime], instance: str) -> None:
 
 class RestoreService:
     def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, send_restore_requests: SendMessages
+        self, store: VaultStore, compute: ArmGateway, clock: Clock, send_restore_requests: SendMessages
     ) -> None:
         self._store = store
         self._compute = compute
@@ -535,7 +294,7 @@ class RestoreService:
             )
         compute = self._compute.for_identity(instance.identity)
         await self._check_target(spec.target, compute)
-        point = await self._store.get_recovery_point_versioned(vault, instance.name, spec.recovery_point_id)
+        point = await self._store.get_recovery_point(vault, instance.name, spec.recovery_point_id)
         if point is None or point.value.state is RecoveryPointState.DELETING:
             raise NotFoundError(
                 f"The recovery point '{spec.recovery_point_id}' of backup instance '{instance.name}' was not "
@@ -544,7 +303,7 @@ class RestoreService:
                 target="recoveryPointId",
             )
         snapshot, tags = await self._check_snapshot(instance, point.value)
-        if _normalize_location(spec.restore_location) != _normalize_location(snapshot.location):
+        if normalize_location(spec.restore_location) != normalize_location(snapshot.location):
             raise ValidationError(
                 f"restoreLocation '{spec.restore_location}' is not the recovery point's region: a disk is "
                 f"restored in the region of its snapshot, '{snapshot.location}'.",
@@ -564,7 +323,7 @@ class RestoreService:
         settings = disk_settings(tags, snapshot, spec.overrides, dict(point.value.source_disk_tags))
         return RestorePlan(instance, point, snapshot, spec.target, settings)
 
-    async def _check_target(self, target: ComputeResourceId, compute: ComputeGateway) -> None:
+    async def _check_target(self, target: ComputeResourceId, compute: ArmGateway) -> None:
         group = target.resource_group_id
         try:
             exists = await compute.resource_group_exists(group)
@@ -649,7 +408,8 @@ class RestoreService:
         self, vault: VaultRef, instance_name: str, spec: RestoreSpec, *, requested_by: str
     ) -> Job:
         """Check, count, record the InProgress job, lease the point, queue the work; returns the job."""
-        for _ in range(WRITE_ATTEMPTS):
+
+        async def accept() -> Job:
             plan = await self.validate(vault, instance_name, spec)
             instance = plan.instance
             now = self._clock.now()
@@ -658,18 +418,16 @@ class RestoreService:
             check_restore_rate(recent, instance.name)
             job = self._job(plan, now, requested_by)
             lease_until = now + RESTORE_LEASE
-            try:
-                await self._store.accept_restore(
-                    vault,
-                    instance.name,
-                    usage=usage,
-                    recent_restores=(*recent, now),
-                    job=job,
-                    point=plan.point,
-                    in_use_until=lease_until,
-                )
-            except ConcurrencyError:
-                continue  # the count or the point changed meanwhile: check everything again
+            # A lost race (the count or the point changed meanwhile) checks everything again.
+            await self._store.accept_restore(
+                vault,
+                instance.name,
+                usage=usage,
+                recent_restores=(*recent, now),
+                job=job,
+                point=plan.point,
+                in_use_until=lease_until,
+            )
             message = RestoreMessage(
                 vault=instance.vault,
                 instance=instance.name,
@@ -682,9 +440,15 @@ class RestoreService:
             )
             await self._enqueue(message, job, plan.point.value)
             return job
-        raise TransientError(
-            "The recovery point kept changing while the restore was being accepted; try again.",
-            code="ConcurrentUpdate",
+
+        return await retry_lost_races(
+            accept,
+            exhausted=raising(
+                lambda: TransientError(
+                    "The recovery point kept changing while the restore was being accepted; try again.",
+                    code="ConcurrentUpdate",
+                )
+            ),
         )
 
     def _job(self, plan: RestorePlan, now: datetime, requested_by: str) -> Job:
@@ -760,9 +524,7 @@ def restore_error(error: BackupError) -> BackupError:
 
 
 class RestoreRunner:
-    def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, telemetry: Telemetry
-    ) -> None:
+    def __init__(self, store: VaultStore, compute: ArmGateway, clock: Clock, telemetry: Telemetry) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
@@ -871,4 +633,4 @@ class RestoreRunner:
             message.vault, message.instance, message.recovery_point_id
         )
         if point is not None:
-            await self._store.release_recovery_point(message.vault, point, message.lease_until)
+            await self._store.release_recovery_point(message.vault, point.value, message.lease_until)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from backup.adapters.compute import SnapshotInfo
+from backup.domain.arm import SnapshotInfo
 from backup.domain.instance import VaultRef
 from backup.domain.snapshots import SnapshotTags, SourceDisk
 from backup.errors import (
@@ -25,11 +25,10 @@ from backup.services.restore import (
     RestoreMessage,
     check_restore_rate,
     disk_settings,
-    parse_restore_request,
-    parse_validate_restore_request,
     recent_restores,
     restore_error,
 )
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 SUB = "11111111-2222-3333-4444-555555555555"
 POINT = "a3d02fc3ab8a4c3a8cc26688c26d3356"

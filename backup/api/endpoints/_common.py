@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from backup.adapters.vault_store import Versioned
 from backup.api.router import RequestContext
 from backup.domain.instance import VaultRef
+from backup.domain.records import Versioned
 from backup.errors import NotFoundError, ValidationError
 
 

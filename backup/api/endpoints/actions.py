@@ -24,10 +24,8 @@ See :mod:`backup.services.restore` for the restore checks and what the new disk 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from backup import names
 from backup.api import paths
 from backup.api.auth import Role
 from backup.api.endpoints._common import invalid, load_vault, optional_object, required_string
@@ -35,12 +33,8 @@ from backup.api.http import ApiResponse
 from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
 from backup.services.on_demand import OnDemandBackups
-from backup.services.planner import send_all
-from backup.services.restore import (
-    RestoreService,
-    parse_restore_request,
-    parse_validate_restore_request,
-)
+from backup.services.restore import RestoreService
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 routes = RouteTable()
 
@@ -50,25 +44,12 @@ RESTORE = paths.BACKUP_INSTANCE + "/restore"
 _JOB_INFO = "OperationJobExtendedInfo"
 
 
-def _sender(ctx: RequestContext, queue_name: str) -> Any:
-    async def send(messages: Sequence[str]) -> None:
-        storage = ctx.api.storage
-        if storage is None:
-            raise RuntimeError("the API context has no storage clients to queue work with")
-        queue = await storage.queue(queue_name)
-        await send_all(queue.send_message, messages)
-
-    return send
-
-
 def _on_demand(ctx: RequestContext) -> OnDemandBackups:
-    return OnDemandBackups(ctx.api.store, ctx.api.clock, _sender(ctx, names.BACKUP_QUEUE))
+    return ctx.api.services.on_demand
 
 
 def _restores(ctx: RequestContext) -> RestoreService:
-    return RestoreService(
-        ctx.api.store, ctx.api.compute_gateway(), ctx.api.clock, _sender(ctx, names.RESTORE_QUEUE)
-    )
+    return ctx.api.services.restores
 
 
 def _vault_location(document: Any) -> str:

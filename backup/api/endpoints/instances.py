@@ -54,16 +54,16 @@ from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
 from backup.domain.summary import describe_policy
 from backup.errors import BackupError
 from backup.services.protection import (
     InstanceSummary,
     ProtectionCheckError,
     ProtectionService,
-    parse_backup_instance,
     with_vault_identity,
 )
+from backup.shapes.backup_instance import parse_backup_instance
+from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
 
@@ -217,12 +217,7 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
 
 
 def _service(ctx: RequestContext) -> ProtectionService:
-    return ProtectionService(
-        ctx.api.store,
-        ctx.api.compute_gateway(),
-        ctx.api.clock,
-        soft_delete_days=ctx.api.settings.soft_delete_retention_days,
-    )
+    return ctx.api.services.protection
 
 
 def _properties(body: Mapping[str, Any], key: str) -> Any:

@@ -19,8 +19,8 @@ from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
-from backup.domain.policy import parse_backup_policy
 from backup.errors import ConflictError, NotFoundError
+from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
 
@@ -59,7 +59,7 @@ async def put_policy(ctx: RequestContext) -> ApiResponse:
     document = parse_backup_policy(body["properties"]).to_json()
     name = ctx.params["backupPolicyName"]
     store = ctx.api.store
-    current = await store.get_policy_named(vault, name)
+    current = await store.get_policy(vault, name)
     if current is None:
         await store.put_policy(vault, name, document)
         return json_response(200, policy_resource(vault, name, document))
@@ -77,7 +77,7 @@ async def put_policy(ctx: RequestContext) -> ApiResponse:
 async def get_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     name = ctx.params["backupPolicyName"]
-    current = await ctx.api.store.get_policy_named(vault, name)
+    current = await ctx.api.store.get_policy(vault, name)
     if current is None:
         raise NotFoundError(
             f"The backup policy '{name}' was not found in vault '{vault.name}'.",
@@ -92,7 +92,7 @@ async def get_policy(ctx: RequestContext) -> ApiResponse:
 async def delete_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     name = ctx.params["backupPolicyName"]
-    current = await ctx.api.store.get_policy_named(vault, name)
+    current = await ctx.api.store.get_policy(vault, name)
     if current is None:
         return ApiResponse(204)
     stored_name, stored = current

@@ -36,6 +36,7 @@ from backup.api.odata import decode_skip_token, page_after
 from backup.api.render import normalize_location
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
+from backup.domain.resource_ids import GUID_TEXT
 from backup.errors import ConflictError, ValidationError
 
 routes = RouteTable()
@@ -50,8 +51,9 @@ MAX_TAGS = 50
 
 _LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$")
 _USER_IDENTITY = re.compile(
-    r"^/subscriptions/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-    r"/resourceGroups/[A-Za-z0-9_().-]{1,90}/providers/Microsoft\.ManagedIdentity"
+    r"^/subscriptions/"
+    + GUID_TEXT
+    + r"/resourceGroups/[A-Za-z0-9_().-]{1,90}/providers/Microsoft\.ManagedIdentity"
     r"/userAssignedIdentities/[A-Za-z0-9][A-Za-z0-9_-]{2,127}$",
     re.IGNORECASE,
 )

@@ -21,15 +21,15 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from backup import names
 from backup.adapters.storage import RequestCounter
-from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
+from backup.domain.records import PlanState
 from backup.services.backup_runner import Outcome
+from backup.shapes.policy import parse_backup_policy
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import AdminClient, EmulatorServer
 

@@ -1,0 +1,89 @@
+"""The layers hold: services and the API depend on ports, never on adapters or the composition root.
+
+Read from the source (``ast``), so a new import that breaks the rule fails here, whatever it is
+for. Only ``backup/bootstrap.py`` knows the adapters behind the ports.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+BACKUP = Path(__file__).resolve().parents[2] / "backup"
+
+SHARED_SERVICE_MODULES = frozenset({"messages", "policies", "snapshot_deletion", "etag_retry"})
+"""Service-layer modules with one shared job each (a message format, the policy cache, deleting
+a recovery point's snapshot, retrying a write that lost an ETag race); any service may import them."""
+
+COMPOSED_USE_CASES = {"maintenance": frozenset({"retention", "protection", "reconcile"})}
+"""A use case made of other services: it takes them in its constructor (the root builds them)."""
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def modules_under(folder: str) -> list[Path]:
+    return sorted((BACKUP / folder).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", modules_under("services") + modules_under("api"), ids=str)
+def test_services_and_api_import_no_adapter_and_no_composition_root(path: Path) -> None:
+    forbidden = {
+        name
+        for name in imported_modules(path)
+        if name == "backup.adapters"
+        or name.startswith("backup.adapters.")
+        or name == "backup.bootstrap"
+        or name.startswith("backup.bootstrap.")
+        or name == "backup.entrypoints"
+        or name.startswith("backup.entrypoints.")
+    }
+    assert not forbidden, (
+        f"{path.relative_to(BACKUP.parent)} imports {sorted(forbidden)}: depend on backup.ports"
+    )
+
+
+@pytest.mark.parametrize("path", modules_under("services"), ids=str)
+def test_no_service_borrows_from_another_services_module(path: Path) -> None:
+    own = path.stem
+    allowed = SHARED_SERVICE_MODULES | COMPOSED_USE_CASES.get(own, frozenset()) | {own}
+    borrowed = {
+        name.split(".")[2]
+        for name in imported_modules(path)
+        if name.startswith("backup.services.") and name.split(".")[2] not in allowed
+    }
+    assert not borrowed, (
+        f"{path.relative_to(BACKUP.parent)} imports from the services {sorted(borrowed)}: "
+        "move what is shared to backup.domain or to a shared module with one job"
+    )
+
+
+def test_the_domain_imports_no_outer_layer() -> None:
+    outer = (
+        "backup.adapters",
+        "backup.services",
+        "backup.api",
+        "backup.bootstrap",
+        "backup.entrypoints",
+        "azure",
+    )
+    for path in modules_under("domain"):
+        bad = {name for name in imported_modules(path) if name.startswith(outer)}
+        assert not bad, f"{path.relative_to(BACKUP.parent)} imports {sorted(bad)}"
+
+
+def test_the_rule_sees_a_forbidden_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("from backup.adapters.vault_store import VaultStore\nimport backup.bootstrap\n")
+    assert {"backup.adapters.vault_store", "backup.bootstrap"} <= imported_modules(sample)
