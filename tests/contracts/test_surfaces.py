@@ -12,16 +12,20 @@ from typing import Any
 import pytest
 
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
+from backup.ports import ArmGateway
+from backup.ports import VaultStore as VaultStorePort
 from tests.fakes.compute import FakeComputeGateway
 from tests.fakes.vault_store import FakeVaultStore
 
 
 def public_methods(cls: type) -> dict[str, Any]:
+    """Public methods the class or its own bases declare (the store inherits its row families)."""
+    ours = [base for base in cls.__mro__ if base.__module__.startswith(("backup.", "tests."))]
     return {
         name: member
         for name, member in inspect.getmembers(cls, callable)
-        if not name.startswith("_") and name in vars(cls)
+        if not name.startswith("_") and any(name in vars(base) for base in ours)
     }
 
 
@@ -44,3 +48,23 @@ def test_the_fake_has_every_public_method_with_the_same_signature(real: type, fa
         if name == "for_identity":  # returns its own class
             expected[-1] = ("return", None, None, fake.__name__)
         assert shape(ours[name]) == expected, name
+
+
+@pytest.mark.parametrize(
+    ("port", "implementations"),
+    [
+        (VaultStorePort, (VaultStore, FakeVaultStore)),
+        (ArmGateway, (ComputeGateway, FakeComputeGateway)),
+    ],
+)
+def test_the_real_adapter_and_the_fake_both_offer_every_method_of_the_port(
+    port: type, implementations: tuple[type, ...]
+) -> None:
+    wanted = public_methods(port)
+    assert len(wanted) > 5  # the port really declares its surface
+    for implementation in implementations:
+        offered = public_methods(implementation)
+        for name, method in wanted.items():
+            assert name in offered, f"{implementation.__name__} lacks {name}"
+            names = [p.name for p in inspect.signature(method).parameters.values()]
+            assert [p.name for p in inspect.signature(offered[name]).parameters.values()] == names, name

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from backup.adapters.storage import StorageClients
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.config import Settings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id, scheduled_backup_job_id
@@ -183,9 +183,9 @@ async def test_policies_keep_their_first_spelling_and_refuse_races(store: Any, v
     with pytest.raises(ConflictError) as twice:
         await store.put_policy(vault, "every-4H", POLICY)
     assert twice.value.code == "EntityAlreadyExists"
-    name, document = await store.get_policy_named(vault, "EVERY-4H")
+    name, document = await store.get_policy(vault, "EVERY-4H")
     assert (name, document) == ("Every-4h", Versioned(POLICY, etag))
-    assert await store.get_policy(vault, "every-4h") == Versioned(POLICY, etag)
+    assert await store.get_policy(vault, "every-4h") == ("Every-4h", Versioned(POLICY, etag))
 
     changed = {**POLICY, "policyRules": [{"name": "x"}]}
     newer = await store.put_policy(vault, "Every-4h", changed, etag)
@@ -193,7 +193,7 @@ async def test_policies_keep_their_first_spelling_and_refuse_races(store: Any, v
         await store.put_policy(vault, "Every-4h", POLICY, etag)
     with pytest.raises(ConcurrencyError):
         await store.delete_policy(vault, "Every-4h", etag)
-    assert (await store.get_policy(vault, "every-4h")).value == changed
+    assert (await store.get_policy(vault, "every-4h"))[1].value == changed
 
     await store.put_policy(vault, "Daily", POLICY)
     assert [(row, name) for row, name, _ in await store.list_policies(vault)] == [
@@ -201,7 +201,7 @@ async def test_policies_keep_their_first_spelling_and_refuse_races(store: Any, v
         ("p|every-4h", "Every-4h"),
     ]
     await store.delete_policy(vault, "every-4h", newer)
-    assert await store.get_policy_named(vault, "Every-4h") is None
+    assert await store.get_policy(vault, "Every-4h") is None
     with pytest.raises(ConcurrencyError) as gone:
         await store.delete_policy(vault, "every-4h", newer)
     assert gone.value.code == "EntityGone"
@@ -320,8 +320,7 @@ async def test_a_backup_records_point_job_and_instance_and_a_duplicate_is_refuse
 ) -> None:
     current = await created(store, make_instance(vault))
     saved, point = await backed_up(store, current, T0)
-    assert await store.get_recovery_point(vault, current.value.name, point.id) == point
-    versioned = await store.get_recovery_point_versioned(vault, current.value.name, point.id)
+    versioned = await store.get_recovery_point(vault, current.value.name, point.id)
     assert versioned is not None
     assert versioned.value == point
     job = await store.get_job(vault, backup_job(current.value, T0).id)
@@ -514,7 +513,7 @@ async def test_a_restore_lease_is_counted_set_on_both_copies_and_released_only_b
     _, point = await backed_up(store, current, T0, days=1)
     name = current.value.name
     assert await store.get_restore_usage(vault, name) is None
-    versioned = await store.get_recovery_point_versioned(vault, name, point.id)
+    versioned = await store.get_recovery_point(vault, name, point.id)
     lease = T0 + timedelta(hours=12)
     job = Job.for_instance(
         current.value, id=job_id(T0, "restore"), operation=JobOperation.RESTORE, start_time=T0
@@ -525,7 +524,7 @@ async def test_a_restore_lease_is_counted_set_on_both_copies_and_released_only_b
     usage = await store.get_restore_usage(vault, name)
     assert usage is not None
     assert usage.value == (T0,)
-    leased = await store.get_recovery_point_versioned(vault, name, point.id)
+    leased = await store.get_recovery_point(vault, name, point.id)
     assert leased.value.in_use_until == lease
     assert leased.etag != versioned.etag
     [entry] = await store.expired(vault, T0 + timedelta(days=2))
@@ -543,8 +542,8 @@ async def test_a_restore_lease_is_counted_set_on_both_copies_and_released_only_b
     assert await store.get_job(vault, again.id) is None
 
     await store.release_recovery_point(vault, point, lease + timedelta(hours=1))  # not this lease
-    assert (await store.get_recovery_point(vault, name, point.id)).in_use_until == lease
+    assert (await store.get_recovery_point(vault, name, point.id)).value.in_use_until == lease
     await store.release_recovery_point(vault, point, lease)
-    assert (await store.get_recovery_point(vault, name, point.id)).in_use_until is None
+    assert (await store.get_recovery_point(vault, name, point.id)).value.in_use_until is None
     [entry] = await store.expired(vault, T0 + timedelta(days=2))
     assert entry.point.in_use_until is None

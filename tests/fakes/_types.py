@@ -1,14 +1,16 @@
 """The value types the fakes and their tests share with the product, imported in ONE place.
 
-They are moving (store records to ``backup.domain.records``, ARM values to
-``backup.domain.arm``; ``translate`` is the real adapter's error mapping); when they do,
+Store records live in ``backup.domain.records`` and ARM values in ``backup.domain.arm``;
+``translate`` is the real adapter's error mapping. If any of them moves,
 only these imports change.
 """
 
 from __future__ import annotations
 
-from backup.adapters.compute import DiskInfo, Permissions, SnapshotInfo, translate
-from backup.adapters.vault_store import DatasourceClaim, ExpiryEntry, PlanState, Versioned, encode_instance
+from backup.adapters.compute import translate
+from backup.adapters.tables.codecs import encode_instance
+from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
+from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 
 __all__ = [
     "DatasourceClaim",

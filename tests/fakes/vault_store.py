@@ -1,6 +1,6 @@
 """An in-memory ``VaultStore``: the same methods, the same answers, the same refusals.
 
-Rows live in sorted partitions under the real adapter's own keys (``backup.adapters.table_keys``),
+Rows live in sorted partitions under the real adapter's own keys (``backup.adapters.tables.keys``),
 so names are validated the same way and every range (recovery points newest first, jobs newest
 first, the expiry index, instance rows and their planner rows) comes back in the same order.
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backup.adapters import table_keys as keys
+from backup.adapters.tables import keys
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
@@ -259,13 +259,7 @@ class FakeVaultStore:
         op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
         return self._transact(self.partition(vault), [op])[0]
 
-    async def get_policy(self, vault: VaultRef, name: str) -> Versioned[Mapping[str, Any]] | None:
-        found = await self.get_policy_named(vault, name)
-        return found[1] if found else None
-
-    async def get_policy_named(
-        self, vault: VaultRef, name: str
-    ) -> tuple[str, Versioned[Mapping[str, Any]]] | None:
+    async def get_policy(self, vault: VaultRef, name: str) -> tuple[str, Versioned[Mapping[str, Any]]] | None:
         self._fault("get_policy")
         found = self._read(self.partition(vault), keys.policy_key(name))
         if found is None:
@@ -454,11 +448,7 @@ class FakeVaultStore:
                 continue
             yield job
 
-    async def get_recovery_point(self, vault: VaultRef, instance: str, point_id: str) -> RecoveryPoint | None:
-        found = await self.get_recovery_point_versioned(vault, instance, point_id)
-        return found.value if found else None
-
-    async def get_recovery_point_versioned(
+    async def get_recovery_point(
         self, vault: VaultRef, instance: str, point_id: str
     ) -> Versioned[RecoveryPoint] | None:
         self._fault("get_recovery_point")

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
+# The instance-row codec is pure (JSON of the row and its ETag), so the fast tier uses the real one.
+from backup.adapters.instance_rows import TableInstanceRows
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
 from backup.services.backup_runner import BackupRunner, Outcome
 from backup.services.messages import BackupRequest
 from backup.services.on_demand import OnDemandBackups
@@ -27,6 +28,7 @@ from backup.services.protection import ProtectionService
 from backup.services.reconcile import Reconciler
 from backup.services.restore import RestoreOutcome, RestoreRunner, RestoreService
 from backup.services.retention import RetentionSweeper
+from backup.shapes.policy import parse_backup_policy
 from backup.telemetry import Telemetry
 from tests.fakes._types import PlanState, Versioned
 from tests.fakes.compute import APP_PRINCIPAL, FakeArm, FakeComputeGateway
@@ -131,11 +133,15 @@ class Env:
 
     @property
     def planner(self) -> Planner:
-        return Planner(self.store, self.backups, self.clock, self.telemetry, self.policies)
+        return Planner(
+            self.store, self.backups, self.clock, self.telemetry, self.policies, rows=TableInstanceRows()
+        )
 
     @property
     def runner(self) -> BackupRunner:
-        return BackupRunner(self.store, self.compute, self.clock, self.telemetry, self.policies)
+        return BackupRunner(
+            self.store, self.compute, self.clock, self.telemetry, self.policies, rows=TableInstanceRows()
+        )
 
     @property
     def sweeper(self) -> RetentionSweeper:

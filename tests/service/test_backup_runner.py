@@ -9,12 +9,14 @@ from datetime import timedelta
 
 import pytest
 
+from backup.domain.instance import instance_key
 from backup.domain.jobs import scheduled_backup_job_id
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, JobStatus, ProtectionState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import ThrottledError, TransientError
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome, instance_key
+from backup.services.backup_runner import Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
 from tests.fakes._types import encode_instance
 from tests.service.conftest import SNAP_RG, START, VAULT, Env, disk_id

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import TAG_RECOVERY_POINT
@@ -22,7 +23,7 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+from backup.services.backup_runner import Outcome
 from backup.services.messages import ON_DEMAND
 from backup.services.restore import (
     RESTORE_LEASE,
@@ -176,7 +177,7 @@ async def test_a_restore_is_accepted_leased_queued_and_creates_the_disk_once(env
         restore_target("restored"),
     )
     leased = await env.store.get_recovery_point(VAULT, NAME, point.id)
-    assert leased.in_use_until == env.now + RESTORE_LEASE
+    assert leased.value.in_use_until == env.now + RESTORE_LEASE
     usage = await env.store.get_restore_usage(VAULT, NAME)
     assert usage.value == (env.now,)
     [body] = env.restores.messages
@@ -190,7 +191,7 @@ async def test_a_restore_is_accepted_leased_queued_and_creates_the_disk_once(env
     assert disk.tags["app"] == "disk-a"  # the source disk's own tags, recorded at backup time
     done = await env.store.get_job(VAULT, job.id)
     assert (done.status, done.progress_percent) == (JobStatus.COMPLETED, 100)
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
 
     calls = env.arm.calls["Disks_CreateOrUpdate"]
     assert await env.restore_runner.handle_message(body, 2) is RestoreOutcome.DUPLICATE
@@ -251,7 +252,7 @@ async def test_each_refused_restore_has_its_code_and_records_nothing(
     assert refused.value.code == code
     assert len(await env.store.list_jobs(VAULT)) == jobs_before
     assert await env.store.get_restore_usage(VAULT, NAME) is None
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
     assert env.restores.messages == []
 
 
@@ -313,7 +314,7 @@ async def test_worker_failures_are_recorded_in_restore_terms_and_release_the_lea
     assert await env.drain_restores() == [RestoreOutcome.FAILED]
     failed = await env.store.get_job(VAULT, job.id)
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, code)
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
 
 
 async def test_throttling_is_retried_then_failed_on_the_final_delivery(env: Env) -> None:
@@ -323,11 +324,11 @@ async def test_throttling_is_retried_then_failed_on_the_final_delivery(env: Env)
     env.arm.fail("Disks_CreateOrUpdate", "throttle429")
     with pytest.raises(ThrottledError):
         await env.restore_runner.handle_message(body, 1)
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is not None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is not None
     assert await env.restore_runner.handle_message(body, MAX_DEQUEUE_COUNT) is RestoreOutcome.FAILED
     failed = await env.store.get_job(VAULT, job.id)
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, "SubscriptionRequestsThrottled")
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
 
 
 async def test_a_poisoned_restore_ends_as_a_failed_job_once(env: Env) -> None:
@@ -337,7 +338,7 @@ async def test_a_poisoned_restore_ends_as_a_failed_job_once(env: Env) -> None:
     await env.restore_runner.handle_poison(body)
     failed = await env.store.get_job(VAULT, job.id)
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, "RestoreRetriesExhausted")
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
     assert await env.restore_runner.handle_message(body, 1) is RestoreOutcome.DUPLICATE
     assert env.arm.calls["Disks_CreateOrUpdate"] == 0
 
@@ -349,4 +350,4 @@ async def test_a_restore_queue_outage_fails_the_job_and_releases_the_point(env: 
         await env.restore_service.trigger(VAULT, NAME, spec(point), requested_by="bob")
     [failed] = [j for j in await env.store.list_jobs(VAULT) if j.operation is JobOperation.RESTORE]
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, "RestoreQueueUnavailable")
-    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).in_use_until is None
+    assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from backup.domain.instance import VaultRef
+from backup.domain.limits import CLAIM_LEASE
 from backup.domain.models import JobOperation, ProtectionState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import TAG_INSTANCE
 from backup.errors import ConflictError, NotFoundError, ValidationError
-from backup.services.protection import CLAIM_LEASE, ProtectionCheckError, parse_backup_instance
+from backup.services.protection import ProtectionCheckError
+from backup.shapes.backup_instance import parse_backup_instance
 from tests.fakes._types import DatasourceClaim
 from tests.fakes.compute import APP_PRINCIPAL
 from tests.service.conftest import (

@@ -102,7 +102,7 @@ async def test_a_point_whose_snapshot_is_already_gone_is_still_retired(env: Env)
 
 async def test_a_point_a_restore_holds_is_skipped_until_its_lease_ends(env: Env) -> None:
     await backed_up(env, 8)
-    oldest = await env.store.get_recovery_point_versioned(
+    oldest = await env.store.get_recovery_point(
         VAULT, "disk-a-instance", (await env.store.list_recovery_points(VAULT, "disk-a-instance"))[-1].id
     )
     instance = await env.instance()
