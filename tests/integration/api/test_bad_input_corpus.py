@@ -818,10 +818,10 @@ def quote(text: str) -> str:
 
 async def everything_stored(api: Api) -> list[tuple[str, str, str, str]]:
     """Every row of both tables: nothing a refusal does may show up anywhere, in any partition."""
-    assert api.context.storage is not None
+    assert api.runtime.storage is not None
     rows: list[tuple[str, str, str, str]] = []  # (table, PartitionKey, RowKey, etag)
     for name in (VAULTS_TABLE, VAULT_DATA_TABLE):
-        table = await api.context.storage.table(name)
+        table = await api.runtime.storage.table(name)
         async for entity in table.list_entities():
             key = (str(entity["PartitionKey"]), str(entity["RowKey"]))
             rows.append((name, *key, str(entity.metadata["etag"])))
