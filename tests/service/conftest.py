@@ -24,7 +24,7 @@ from backup.services.messages import BackupRequest
 from backup.services.on_demand import OnDemandBackups
 from backup.services.planner import Planner
 from backup.services.policies import PolicyCache
-from backup.services.protection import ProtectionService
+from backup.services.protection import InstancePurger, ProtectionService
 from backup.services.reconcile import Reconciler
 from backup.services.restore import RestoreOutcome, RestoreRunner, RestoreService
 from backup.services.retention import RetentionSweeper
@@ -154,9 +154,12 @@ class Env:
             self.compute,
             self.clock,
             soft_delete_days=14,
-            telemetry=self.telemetry,
             policies=self.policies,
         )
+
+    @property
+    def purger(self) -> InstancePurger:
+        return InstancePurger(self.store, self.compute, self.clock, telemetry=self.telemetry)
 
     @property
     def reconciler(self) -> Reconciler:

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from backup.domain.limits import MAX_DEQUEUE_COUNT
+from backup.domain.limits import MAX_DEQUEUE_COUNT, RESTORE_LEASE
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
 from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.restore import TAG_RESTORE_JOB, TAG_RESTORED_RECOVERY_POINT, RestoreMessage
 from backup.domain.snapshots import TAG_RECOVERY_POINT
 from backup.errors import (
     AuthorizationError,
@@ -25,14 +26,8 @@ from backup.errors import (
 )
 from backup.services.backup_runner import Outcome
 from backup.services.messages import ON_DEMAND
-from backup.services.restore import (
-    RESTORE_LEASE,
-    TAG_RESTORE_JOB,
-    TAG_RESTORED_RECOVERY_POINT,
-    RestoreMessage,
-    RestoreOutcome,
-    RestoreSpec,
-)
+from backup.services.restore import RestoreOutcome
+from backup.shapes.restore import RestoreSpec
 from tests.fakes.compute import APP_PRINCIPAL
 from tests.service.conftest import (
     RESTORE_RG,

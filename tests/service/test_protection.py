@@ -235,11 +235,11 @@ async def test_purge_waits_for_its_date_then_removes_only_what_is_ours(env: Env)
     assert deleted.purge_at is not None
 
     env.advance(deleted.purge_at - env.now - timedelta(minutes=1))
-    assert (await env.protection.purge_due()).purged == []
+    assert (await env.purger.purge_due()).purged == []
     assert len(await env.store.list_recovery_points(VAULT, "disk-a-instance")) == 2
 
     env.advance(timedelta(minutes=1))
-    result = await env.protection.purge_due()
+    result = await env.purger.purge_due()
     assert len(result.purged) == 1
     assert result.snapshots_deleted == 1
     assert [s.lower() for s in result.not_ours] == [older.snapshot_id.lower()]
@@ -261,7 +261,7 @@ async def test_purge_removes_a_snapshot_no_row_names(env: Env) -> None:
     await env.store.delete_recovery_points(VAULT, [point])  # a backup that was never recorded
     await env.protection.delete(VAULT, "disk-a-instance")
     env.advance(15 * DAY)
-    result = await env.protection.purge_due()
+    result = await env.purger.purge_due()
     assert result.snapshots_deleted == 1
     assert env.arm.snapshot_ids() == []
     assert await env.compute.get_snapshot(ComputeResourceId.snapshot(point.snapshot_id)) is None
