@@ -31,7 +31,7 @@ from backup.services.maintenance import Maintenance
 from backup.services.on_demand import OnDemandBackups
 from backup.services.planner import Planner
 from backup.services.policies import PolicyCache
-from backup.services.protection import ProtectionService
+from backup.services.protection import InstancePurger, ProtectionService
 from backup.services.reconcile import Reconciler
 from backup.services.restore import RestoreRunner, RestoreService
 from backup.services.retention import RetentionSweeper
@@ -200,9 +200,12 @@ class Runtime:
             self.compute,
             self.clock,
             soft_delete_days=self.settings.soft_delete_retention_days,
-            telemetry=self.telemetry,
             policies=self.policies,
         )
+
+    @cached_property
+    def purger(self) -> InstancePurger:
+        return InstancePurger(self.store, self.compute, self.clock, telemetry=self.telemetry)
 
     @cached_property
     def reconciler(self) -> Reconciler:
@@ -210,7 +213,7 @@ class Runtime:
 
     @cached_property
     def maintenance(self) -> Maintenance:
-        return Maintenance(self.store, self.clock, self.sweeper, self.protection, self.reconciler)
+        return Maintenance(self.store, self.clock, self.sweeper, self.purger, self.reconciler)
 
     @cached_property
     def on_demand(self) -> OnDemandBackups:

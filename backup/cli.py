@@ -25,7 +25,7 @@ from azure.storage.queue.aio import QueueClient
 
 from backup import names
 from backup.bootstrap import Runtime
-from backup.config import Settings
+from backup.config import STORAGE_CONNECTION_STRING, Settings, missing_storage_settings
 from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.services.backup_runner import Outcome
 
@@ -133,8 +133,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     logging.getLogger("azure").setLevel(logging.WARNING)
 
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"{parser.prog}: invalid setting: {error}", file=sys.stderr)
+        return 2
+    if missing := missing_storage_settings(settings):
+        print(
+            f"{parser.prog}: missing settings: {', '.join(missing)} "
+            f"(or, against Azurite, {STORAGE_CONNECTION_STRING} with its connection string)",
+            file=sys.stderr,
+        )
+        return 2
+
     async def run() -> dict[str, Any]:
-        runtime = Runtime.from_settings(Settings.from_env())
+        runtime = Runtime.from_settings(settings)
         try:
             return await _run(args.command, runtime, args)
         finally:

@@ -228,6 +228,14 @@ class BackupInstance:
         return max(slot, self.last_attempted_slot)
 
 
+def vault_of_document(document: Mapping[str, Any]) -> VaultRef | None:
+    """The vault a stored vault document's ``id`` names, as spelled there; ``None`` if it names none."""
+    parts = str(document.get("id", "")).split("/")
+    if len(parts) != 9:
+        return None
+    return VaultRef(parts[2], parts[4], parts[8])
+
+
 def instance_key(vault_id: str, instance: str) -> str:
     """The identity hashed into recovery point, snapshot and job ids of one instance."""
     return f"{vault_id}/backupInstances/{instance}".lower()

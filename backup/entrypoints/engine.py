@@ -7,8 +7,8 @@ import logging
 import azure.functions as func
 
 from backup import names
-from backup.bootstrap import runtime
 from backup.config import APPLY_RETENTION_SCHEDULE, PLAN_BACKUPS_SCHEDULE, STORAGE_CONNECTION_STRING
+from backup.entrypoints.deferred import runtime
 
 blueprint = func.Blueprint()
 _log = logging.getLogger(__name__)

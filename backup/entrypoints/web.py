@@ -33,8 +33,7 @@ import azure.functions as func
 
 from backup.api.auth import Role, api_auth_level, caller_from_headers
 from backup.api.render import rfc3339
-from backup.api.router import error_response
-from backup.bootstrap import runtime
+from backup.entrypoints.deferred import error_response, get_context
 from backup.errors import BackupError
 
 blueprint = func.Blueprint()
@@ -116,7 +115,7 @@ def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.function_name("backup-center-whoami")
 @blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=api_auth_level())
 async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
-    context = runtime().api
+    context = get_context()
     try:
         caller = caller_from_headers(dict(req.headers), auth_enabled=context.auth_enabled)
         subscriptions: list[str] = []

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from backup.domain.clock import Clock
 from backup.ports import VaultStore
-from backup.services.protection import ProtectionService, PurgeResult
+from backup.services.protection import InstancePurger, PurgeResult
 from backup.services.reconcile import Reconciler, ReconcileReport
 from backup.services.retention import RetentionSweeper, SweepResult
 
@@ -38,13 +38,13 @@ class Maintenance:
         store: VaultStore,
         clock: Clock,
         sweeper: RetentionSweeper,
-        protection: ProtectionService,
+        purger: InstancePurger,
         reconciler: Reconciler,
     ) -> None:
         self._store = store
         self._clock = clock
         self._sweeper = sweeper
-        self._protection = protection
+        self._purger = purger
         self._reconciler = reconciler
 
     async def run(self) -> MaintenanceReport:
@@ -56,7 +56,7 @@ class Maintenance:
             len(sweep.not_ours),
             len(sweep.errors),
         )
-        purge = await self._protection.purge_due()
+        purge = await self._purger.purge_due()
         _log.info("purged %d soft-deleted instances", len(purge.purged))
         report: ReconcileReport | None = None
         if await self._store.claim_marker(RECONCILE_MARKER, self._clock.now(), RECONCILE_EVERY):

@@ -47,7 +47,10 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# Screenshots go to an ignored folder so that a test run changes no tracked file; `make screenshots`
+# points SCREENSHOTS_DIR at docs/screenshots to refresh the README's pictures on purpose.
+SCREENSHOTS_DIR_VARIABLE = "SCREENSHOTS_DIR"
+DEFAULT_SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 KEY_STORAGE = "backupcenter.functionsKey"
 SECOND_VAULT = VaultRef(SUB, "rg-backup-two", "vault-two")
 
@@ -69,6 +72,15 @@ def _missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"Browser tests need Chromium and Playwright: {reason}.", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """The folder the screenshots go to (relative values are taken from the project root)."""
+    configured = os.environ.get(SCREENSHOTS_DIR_VARIABLE)
+    folder = PROJECT_ROOT / configured if configured else DEFAULT_SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture

@@ -54,14 +54,10 @@ from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
+from backup.domain.protection import InstanceSummary
 from backup.domain.summary import describe_policy
 from backup.errors import BackupError
-from backup.services.protection import (
-    InstanceSummary,
-    ProtectionCheckError,
-    ProtectionService,
-    with_vault_identity,
-)
+from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import member_object
 from backup.shapes.operations import OperationStatus

@@ -29,7 +29,7 @@ from backup.errors import AuthorizationError
 from backup.names import VAULT_DATA_TABLE
 from backup.services.backup_runner import BackupRunner, Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
-from backup.services.protection import ProtectionService
+from backup.services.protection import InstancePurger
 from backup.telemetry import Telemetry
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
@@ -70,10 +70,8 @@ class Env:
             + name
         )
 
-    def service(self) -> ProtectionService:
-        return ProtectionService(
-            self.api.context.store, self.api.runtime.compute, self.clock, soft_delete_days=14
-        )
+    def purger(self) -> InstancePurger:
+        return InstancePurger(self.api.context.store, self.api.runtime.compute, self.clock)
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
@@ -512,13 +510,13 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
 
     assert (await poll(env, await api.call("DELETE", instance_path(vault, "bi-a"))))["status"] == "Succeeded"
     env.advance(timedelta(days=13))
-    service = env.service()
-    early = await service.purge_due()
+    purger = env.purger()
+    early = await purger.purge_due()
     assert early.purged == []
     for snapshot in snapshots:
         assert await gateway.get_snapshot(snapshot) is not None
     env.advance(timedelta(days=1, minutes=1))
-    result = await service.purge_due()
+    result = await purger.purge_due()
     assert result.purged == [f"{vault.id}/backupInstances/bi-a"]
     assert result.snapshots_deleted == 2
     for snapshot in snapshots:
@@ -528,7 +526,7 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     jobs = [job for job in await store.list_jobs(vault) if job.operation.value == "RetentionDeletion"]
     assert sorted(job.recovery_point_id or "" for job in jobs) == sorted(point.id for point in points)
     assert all(job.status.value == "Completed" for job in jobs)
-    assert (await service.purge_due()).purged == []
+    assert (await purger.purge_due()).purged == []
     # The claim is released: the disk can be protected again, anywhere.
     await protect(env, other, "bi-x")
 

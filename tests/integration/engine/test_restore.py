@@ -20,12 +20,8 @@ from backup import names
 from backup.cli import drain_backup_queue
 from backup.domain.models import JobStatus, RecoveryPointState
 from backup.domain.resource_ids import ComputeResourceId
-from backup.services.restore import (
-    TAG_RESTORE_JOB,
-    TAG_RESTORED_RECOVERY_POINT,
-    RestoreMessage,
-    RestoreOutcome,
-)
+from backup.domain.restore import TAG_RESTORE_JOB, TAG_RESTORED_RECOVERY_POINT, RestoreMessage
+from backup.services.restore import RestoreOutcome
 from tests.integration.api.conftest import Answer, Api
 from tests.integration.engine.conftest import APP, SEED, SUB, VAULT, Simulation, policy_document
 
