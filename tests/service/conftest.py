@@ -34,6 +34,7 @@ from tests.fakes._types import PlanState, Versioned
 from tests.fakes.compute import APP_PRINCIPAL, FakeArm, FakeComputeGateway
 from tests.fakes.queue import FakeQueue
 from tests.fakes.vault_store import FakeVaultStore
+from tests.policy_documents import disk_policy
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,58 +65,7 @@ def restore_target(name: str) -> str:
 
 def policy_document(interval: str = "PT4H", default: str = "P7D", daily: str | None = None) -> dict[str, Any]:
     """An AzureDisk policy in Azure's JSON (schedule from START), optionally with a Daily tag."""
-    criteria: list[dict[str, Any]] = [
-        {"tagInfo": {"tagName": "Default", "id": "Default_"}, "taggingPriority": 99, "isDefault": True}
-    ]
-    rules: list[dict[str, Any]] = [_retention("Default", default, is_default=True)]
-    if daily:
-        criteria.append(
-            {
-                "tagInfo": {"tagName": "Daily", "id": "Daily_"},
-                "taggingPriority": 25,
-                "isDefault": False,
-                "criteria": [
-                    {"objectType": "ScheduleBasedBackupCriteria", "absoluteCriteria": ["FirstOfDay"]}
-                ],
-            }
-        )
-        rules.append(_retention("Daily", daily, is_default=False))
-    return {
-        "objectType": "BackupPolicy",
-        "datasourceTypes": ["Microsoft.Compute/disks"],
-        "policyRules": [
-            {
-                "name": "BackupHourly",
-                "objectType": "AzureBackupRule",
-                "backupParameters": {"backupType": "Incremental", "objectType": "AzureBackupParams"},
-                "dataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
-                "trigger": {
-                    "objectType": "ScheduleBasedTriggerContext",
-                    "schedule": {
-                        "repeatingTimeIntervals": [f"R/{START.isoformat()}/{interval}"],
-                        "timeZone": "UTC",
-                    },
-                    "taggingCriteria": criteria,
-                },
-            },
-            *rules,
-        ],
-    }
-
-
-def _retention(name: str, duration: str, *, is_default: bool) -> dict[str, Any]:
-    return {
-        "name": name,
-        "objectType": "AzureRetentionRule",
-        "isDefault": is_default,
-        "lifecycles": [
-            {
-                "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": duration},
-                "sourceDataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
-                "targetDataStoreCopySettings": [],
-            }
-        ],
-    }
+    return disk_policy(START, interval, default, {"Daily": daily} if daily else None)
 
 
 @dataclass
