@@ -1,7 +1,8 @@
 """The Functions entry point: create the app and register the blueprints. Nothing else.
 
 Each trigger lives in a blueprint under ``backup/`` and hands off to a service there. No
-client is built and no I/O happens at import time, because cold start matters.
+client is built, no I/O happens and no Azure SDK is imported at import time, because cold
+start matters: a trigger imports what it needs on its first call (``backup/entrypoints/deferred.py``).
 """
 
 import azure.functions as func

@@ -1,44 +1,51 @@
-"""The composition root: builds the product's clients and services, lazily, once per process.
+"""The composition root: the one place that builds the product's adapters and services.
 
-Nothing here runs at import time (cold start matters on Flex Consumption): the first trigger
-that needs the runtime builds it, and no network call happens until a client is first used.
-Tests build their own :class:`Runtime` with the emulator's endpoint, Azurite and a manual clock.
+Every service, the API's included, is built here, once per process and lazily: the first
+trigger that needs one builds it, and no network call happens until a client is first used.
+Adapters are imported inside the functions that build them, so importing this module loads
+no Azure SDK (cold start matters on Flex Consumption).
+
+Tests and benchmarks build the same root with their own settings, clock and hooks
+(:meth:`Runtime.from_settings`), replace an adapter with a fake by passing it in, and derive a
+root over the same clients with one adapter swapped (:meth:`Runtime.replacing`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from backup import names
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.storage import RequestHook, StorageClients
-from backup.adapters.vault_store import VaultStore
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import Clock, OffsetClock, SystemClock
 from backup.errors import AuthorizationError
 from backup.services.backup_runner import BackupRunner
-from backup.services.planner import Planner, send_all
+from backup.services.health import HealthReport, check
+from backup.services.maintenance import Maintenance
+from backup.services.on_demand import OnDemandBackups
+from backup.services.planner import Planner
 from backup.services.policies import PolicyCache
-from backup.services.protection import ProtectionService
+from backup.services.protection import InstancePurger, ProtectionService
 from backup.services.reconcile import Reconciler
-from backup.services.restore import RestoreRunner
+from backup.services.restore import RestoreRunner, RestoreService
 from backup.services.retention import RetentionSweeper
 from backup.telemetry import Telemetry, configure_logging
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from azure.core.credentials_async import AsyncTokenCredential
 
-_log = logging.getLogger(__name__)
+    from backup.adapters.compute import ComputeGateway
+    from backup.adapters.storage import RequestHook, StorageClients
+    from backup.api.dependencies import ApiContext
+    from backup.ports import ArmGateway, InstanceRows, SendMessages, VaultStore
 
-RECONCILE_EVERY = timedelta(days=1)
+_log = logging.getLogger(__name__)
 
 
 def clock_from(settings: Settings) -> Clock:
@@ -73,6 +80,8 @@ def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredenti
 
 def compute_gateway(settings: Settings, **options: Any) -> ComputeGateway:
     """ARM as the app's identity, and as any vault identity through ``for_identity``."""
+    from backup.adapters.compute import ComputeGateway
+
     return ComputeGateway(
         arm_credential(settings),
         endpoint=settings.arm_endpoint,
@@ -84,12 +93,25 @@ def compute_gateway(settings: Settings, **options: Any) -> ComputeGateway:
 
 @dataclass
 class Runtime:
+    """The process's adapters (behind their ports) and every service built over them."""
+
     settings: Settings
     clock: Clock
     storage: StorageClients
-    compute: ComputeGateway
+    """Table and queue clients; the store and the queue senders are built over them by default."""
+    compute: ArmGateway
+    store: VaultStore
+    send_backup_requests: SendMessages
+    send_restore_requests: SendMessages
+    instance_rows: InstanceRows | None = None
     telemetry: Telemetry = field(default_factory=Telemetry)
     policies: PolicyCache = field(default_factory=PolicyCache)
+    auth_enabled: bool = False
+    """Whether the API resolves callers from App Service Authentication (``API_AUTH_ENABLED``)."""
+    retry_after_seconds: int = 10
+    """``Retry-After`` on the API's 202 answers; tests use 0."""
+    page_size: int = 100
+    """Items per page of the API's lists."""
 
     @classmethod
     def from_settings(
@@ -101,33 +123,71 @@ class Runtime:
         storage_request_hook: RequestHook | None = None,
         arm_retry_total: int = 3,
         arm_polling_interval: float | None = None,
+        store: VaultStore | None = None,
+        compute: ArmGateway | None = None,
+        send_backup_requests: SendMessages | None = None,
+        send_restore_requests: SendMessages | None = None,
+        auth_enabled: bool | None = None,
+        retry_after_seconds: int = 10,
+        page_size: int = 100,
     ) -> Runtime:
-        """Production defaults; tests and benchmarks override the clock, the hooks and the waits."""
+        """Production adapters from the settings; tests and benchmarks override the clock, the
+        hooks and the waits, and pass fakes for any port (store, ARM, queues)."""
+        from backup.adapters.instance_rows import TableInstanceRows
+        from backup.adapters.queues import QueueSender
+        from backup.adapters.storage import StorageClients
+        from backup.adapters.tables.store import VaultStore as TableVaultStore
+
         telemetry = telemetry or Telemetry()
+        storage = StorageClients(settings, request_hook=storage_request_hook)
+        if auth_enabled is None:
+            from backup.api.auth import auth_enabled_from_env
+
+            auth_enabled = auth_enabled_from_env()
         return cls(
             settings=settings,
             clock=clock or clock_from(settings),
-            storage=StorageClients(settings, request_hook=storage_request_hook),
-            compute=compute_gateway(
+            storage=storage,
+            compute=compute
+            or compute_gateway(
                 settings,
                 retry_total=arm_retry_total,
                 polling_interval=arm_polling_interval,
                 response_hook=telemetry.arm_response,
             ),
+            store=store or TableVaultStore(storage),
+            send_backup_requests=send_backup_requests or QueueSender(storage, names.BACKUP_QUEUE),
+            send_restore_requests=send_restore_requests or QueueSender(storage, names.RESTORE_QUEUE),
+            # The planner hands workers the row it read only when the store is the table store
+            # whose rows these are; with a replaced store the worker reads the row itself.
+            instance_rows=TableInstanceRows() if store is None else None,
             telemetry=telemetry,
+            auth_enabled=auth_enabled,
+            retry_after_seconds=retry_after_seconds,
+            page_size=page_size,
         )
 
-    @cached_property
-    def store(self) -> VaultStore:
-        return VaultStore(self.storage)
+    def replacing(self, **changes: Any) -> Runtime:
+        """A root over the same clients with some adapters or settings replaced, e.g.
+        ``runtime.replacing(store=crashing_store)``; its services are built afresh."""
+        return dataclasses.replace(self, **changes)
 
     @cached_property
     def planner(self) -> Planner:
-        return Planner(self.store, self.send_backup_requests, self.clock, self.telemetry, self.policies)
+        return Planner(
+            self.store,
+            self.send_backup_requests,
+            self.clock,
+            self.telemetry,
+            self.policies,
+            rows=self.instance_rows,
+        )
 
     @cached_property
     def runner(self) -> BackupRunner:
-        return BackupRunner(self.store, self.compute, self.clock, self.telemetry, self.policies)
+        return BackupRunner(
+            self.store, self.compute, self.clock, self.telemetry, self.policies, rows=self.instance_rows
+        )
 
     @cached_property
     def sweeper(self) -> RetentionSweeper:
@@ -140,36 +200,51 @@ class Runtime:
             self.compute,
             self.clock,
             soft_delete_days=self.settings.soft_delete_retention_days,
-            telemetry=self.telemetry,
             policies=self.policies,
         )
+
+    @cached_property
+    def purger(self) -> InstancePurger:
+        return InstancePurger(self.store, self.compute, self.clock, telemetry=self.telemetry)
 
     @cached_property
     def reconciler(self) -> Reconciler:
         return Reconciler(self.store, self.compute, self.clock, self.telemetry)
 
     @cached_property
+    def maintenance(self) -> Maintenance:
+        return Maintenance(self.store, self.clock, self.sweeper, self.purger, self.reconciler)
+
+    @cached_property
+    def on_demand(self) -> OnDemandBackups:
+        return OnDemandBackups(self.store, self.clock, self.send_backup_requests, self.policies)
+
+    @cached_property
+    def restores(self) -> RestoreService:
+        return RestoreService(self.store, self.compute, self.clock, self.send_restore_requests)
+
+    @cached_property
     def restore_runner(self) -> RestoreRunner:
         return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
 
-    async def send_backup_requests(self, messages: Sequence[str]) -> None:
-        queue = await self.storage.queue(names.BACKUP_QUEUE)
-        await send_all(queue.send_message, messages)
+    @cached_property
+    def api(self) -> ApiContext:
+        """What the API's handlers get: this root's store, clock and services."""
+        from backup.api.dependencies import ApiContext
 
-    async def sweep_and_reconcile(self) -> None:
-        """The retention timer: prune every tick; rebuild missing recovery points once a day."""
-        result = await self.sweeper.sweep()
-        _log.info(
-            "retention deleted %d recovery points (%d not ours, %d errors)",
-            len(result.deleted),
-            len(result.not_ours),
-            len(result.errors),
+        return ApiContext(
+            settings=self.settings,
+            store=self.store,
+            clock=self.clock,
+            services=self,
+            auth_enabled=self.auth_enabled,
+            retry_after_seconds=self.retry_after_seconds,
+            page_size=self.page_size,
         )
-        purged = await self.protection.purge_due()
-        _log.info("purged %d soft-deleted instances", len(purged.purged))
-        if await self.store.claim_marker("reconcile", self.clock.now(), RECONCILE_EVERY):
-            report = await self.reconciler.reconcile()
-            _log.info("reconciliation recovered %d recovery points", len(report.recovered))
+
+    async def check_health(self) -> HealthReport:
+        """The health endpoint's report: storage and ARM each asked once."""
+        return await check(self.storage, self.compute)
 
     async def close(self) -> None:
         await self.compute.close()

@@ -3,7 +3,7 @@
 ``python -m backup.cli reconcile``   rebuild recovery points from snapshot tags, report strays
 ``python -m backup.cli plan``        one planner tick (enqueue due backups)
 ``python -m backup.cli work``        drain the backup queue in this process
-``python -m backup.cli retention``   one retention sweep
+``python -m backup.cli retention``   what the retention timer does: sweep, purge, daily reconcile
 
 Each prints one JSON object with what it did. They are the same services the Functions
 triggers call, so a person can run a step by hand (after an outage, or to check a fix).
@@ -25,8 +25,9 @@ from azure.storage.queue.aio import QueueClient
 
 from backup import names
 from backup.bootstrap import Runtime
-from backup.config import Settings
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT, Outcome
+from backup.config import STORAGE_CONNECTION_STRING, Settings, missing_storage_settings
+from backup.domain.limits import MAX_DEQUEUE_COUNT
+from backup.services.backup_runner import Outcome
 
 IDLE_POLL_SECONDS = 0.25
 _log = logging.getLogger(__name__)
@@ -109,8 +110,16 @@ async def _run(command: str, runtime: Runtime, args: argparse.Namespace) -> dict
         )
         return {outcome.value: outcomes.count(outcome) for outcome in Outcome}
     if command == "retention":
-        sweep = await runtime.sweeper.sweep()
-        return {"deleted": len(sweep.deleted), "notOurs": sweep.not_ours, "errors": sweep.errors}
+        # The retention timer's work, exactly: sweep, purge, and the daily reconciliation.
+        done = await runtime.maintenance.run()
+        sweep, purge, reconciled = done.sweep, done.purge, done.reconcile
+        return {
+            "deleted": len(sweep.deleted),
+            "notOurs": sweep.not_ours,
+            "errors": sweep.errors,
+            "purged": len(purge.purged),
+            "recovered": None if reconciled is None else len(reconciled.recovered),
+        }
     raise ValueError(command)
 
 
@@ -124,8 +133,21 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
     logging.getLogger("azure").setLevel(logging.WARNING)
 
+    try:
+        settings = Settings.from_env()
+    except ValueError as error:
+        print(f"{parser.prog}: invalid setting: {error}", file=sys.stderr)
+        return 2
+    if missing := missing_storage_settings(settings):
+        print(
+            f"{parser.prog}: missing settings: {', '.join(missing)} "
+            f"(or, against Azurite, {STORAGE_CONNECTION_STRING} with its connection string)",
+            file=sys.stderr,
+        )
+        return 2
+
     async def run() -> dict[str, Any]:
-        runtime = Runtime.from_settings(Settings.from_env())
+        runtime = Runtime.from_settings(settings)
         try:
             return await _run(args.command, runtime, args)
         finally:

@@ -82,19 +82,50 @@ class Settings:
             arm_endpoint=(optional(ARM_ENDPOINT) or DEFAULT_ARM_ENDPOINT).rstrip("/"),
             arm_ca_bundle=optional(ARM_CA_BUNDLE),
             arm_static_token=optional(ARM_STATIC_TOKEN),
-            arm_static_tokens={
-                key.lower(): str(value)
-                for key, value in json.loads(optional(ARM_STATIC_TOKENS) or "{}").items()
-            },
+            arm_static_tokens=_tokens(optional(ARM_STATIC_TOKENS)),
             managed_identity_client_id=optional(AZURE_CLIENT_ID),
             storage_connection_string=optional(STORAGE_CONNECTION_STRING),
             table_service_uri=optional(STORAGE_TABLE_URI),
             queue_service_uri=optional(STORAGE_QUEUE_URI),
             storage_client_id=optional(STORAGE_CLIENT_ID),
-            clock_speed=float(speed) if (speed := optional(CLOCK_SPEED)) else None,
+            clock_speed=_speed(optional(CLOCK_SPEED)),
             clock_origin=optional(CLOCK_ORIGIN),
             soft_delete_retention_days=_days(optional(SOFT_DELETE_RETENTION_DAYS)),
         )
+
+
+def missing_storage_settings(settings: Settings) -> list[str]:
+    """The storage settings still to set, by name: Azurite's connection string locally, or the
+    identity-based table and queue service URIs as deployed. Empty when storage is configured."""
+    if settings.storage_connection_string:
+        return []
+    return [
+        name
+        for name, value in (
+            (STORAGE_TABLE_URI, settings.table_service_uri),
+            (STORAGE_QUEUE_URI, settings.queue_service_uri),
+        )
+        if not value
+    ]
+
+
+def _tokens(value: str | None) -> dict[str, str]:
+    try:
+        tokens = json.loads(value or "{}")
+    except ValueError:
+        tokens = None
+    if not isinstance(tokens, dict):
+        raise ValueError(f"{ARM_STATIC_TOKENS} must be a JSON object of identity id to token")
+    return {key.lower(): str(token) for key, token in tokens.items()}
+
+
+def _speed(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{CLOCK_SPEED} must be a number, not {value!r}") from None
 
 
 def _days(value: str | None) -> int:

@@ -19,7 +19,6 @@ Figures
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import time
@@ -29,17 +28,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backup.adapters.storage import RequestCounter
-from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
+from backup.domain.records import PlanState
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
-from backup.services.backup_runner import instance_key
 from localdev.azurite import Azurite
 from localdev.compute_emulator import EmulatorServer
 
@@ -284,17 +282,3 @@ async def measure_faults(instances: int, slots: int, workers: int) -> dict[str, 
                 "lost_slots": lost,
                 "fault_slots_checked": instances * slots,
             }
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--instances", type=int, default=500)
-    parser.add_argument("--workers", type=int, default=16)
-    parser.add_argument("--fault-instances", type=int, default=60)
-    parser.add_argument("--fault-slots", type=int, default=3)
-    args = parser.parse_args(argv)
-    figures = asyncio.run(measure_tick_and_cleanup(args.instances, args.workers))
-    figures.update(asyncio.run(measure_faults(args.fault_instances, args.fault_slots, args.workers)))
-    for name, value in figures.items():
-        print(f"{name}: {value:.3f}" if isinstance(value, float) else f"{name}: {value}", flush=True)
-    return 0

@@ -75,7 +75,11 @@ var tags = {
 // Must match the service key in azure.yaml: azd finds the app by its azd-service-name tag.
 var serviceName = 'api'
 var deployerPrincipalType = empty(principalType) ? 'User' : principalType
-var alertEmails = empty(alertEmailAddresses) ? [] : split(alertEmailAddresses, ',')
+// azd passes ALERT_EMAIL_ADDRESSES as one string, '' when unset (infra/main.parameters.json).
+// Spaces are dropped so 'a@x.com, b@y.com' works too; '' means no e-mail receiver at all.
+// tests/infra/test_alert_emails.py evaluates this for set and unset values.
+var alertEmailList = replace(alertEmailAddresses, ' ', '')
+var alertEmails = empty(alertEmailList) ? [] : split(alertEmailList, ',')
 
 // Flex Consumption apps authenticate to the extra identities' ARM scopes with those identities,
 // so they must be attached to the site. userAssignedIdentities is an object keyed by resource id;

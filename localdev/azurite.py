@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from localdev.ports import PortProblem, bind_error, holder_of, listens_on
+
 ACCOUNT_NAME = "devstoreaccount1"
 # Azurite's well-known development key, public in its own documentation; it protects nothing.
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -40,16 +42,51 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_for_port(port: int, deadline: float, process: subprocess.Popen[bytes]) -> None:
+class AzuriteStartError(RuntimeError):
+    """Azurite did not come up as this process's own; ``str()`` says why on one line."""
+
+
+def _log_tail(log: Path) -> str:
+    try:
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""
+
+
+def wait_for_own_listener(port: int, deadline: float, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the Azurite we spawned listens on ``port``; refuse anything else that answers there.
+
+    Where /proc shows socket owners (Linux), the listener must be a socket of ``process``
+    itself (Azurite is one Node process). Elsewhere, a connection that succeeds while the
+    process is still alive is taken as ours.
+    """
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"Azurite exited early with code {process.returncode}")
-        try:
-            with socket.create_connection((HOST, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"Azurite did not listen on {HOST}:{port} in time")
+            reason = _log_tail(log)
+            raise AzuriteStartError(
+                f"Azurite exited with code {process.returncode} while starting"
+                + (f": {reason}" if reason else f"; see {log}")
+            )
+        ours = listens_on(process.pid, port)
+        if ours:
+            return
+        if ours is None:
+            try:
+                with socket.create_connection((HOST, port), timeout=0.2):
+                    return
+            except OSError:
+                pass
+        else:
+            holder = holder_of(port)
+            if holder is not None and holder.pid != process.pid:
+                raise AzuriteStartError(
+                    f"port {port} answers, but not from the Azurite this run started "
+                    f"(pid {process.pid}): it is held by {holder.describe()}"
+                )
+        time.sleep(0.05)
+    reason = _log_tail(log)
+    raise TimeoutError(f"Azurite did not listen on {HOST}:{port} in time" + (f": {reason}" if reason else ""))
 
 
 def fake_entra_token(
@@ -195,14 +232,27 @@ class Azurite:
             str(self.endpoints.table_port),
             *self._extra_args,
         ]
-        log = open(self.location / "azurite.log", "wb")  # noqa: SIM115 - lives as long as the process
+        for port in self.ports:
+            error = bind_error(port)
+            if error is not None:
+                raise PortProblem(f"Azurite cannot bind {HOST}:{port}: {error.strerror}")
+        log_path = self.location / "azurite.log"
+        log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the process
         self._process = subprocess.Popen(
             args, stdout=log, stderr=subprocess.STDOUT, cwd=self.location, start_new_session=True
         )
         deadline = time.monotonic() + self._startup_timeout
-        for port in (self.endpoints.blob_port, self.endpoints.queue_port, self.endpoints.table_port):
-            _wait_for_port(port, deadline, self._process)
+        try:
+            for port in self.ports:
+                wait_for_own_listener(port, deadline, self._process, log_path)
+        except BaseException:
+            self.stop()
+            raise
         return self.endpoints
+
+    @property
+    def ports(self) -> tuple[int, int, int]:
+        return (self.endpoints.blob_port, self.endpoints.queue_port, self.endpoints.table_port)
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:

@@ -16,7 +16,6 @@ from typing import Any
 from azure.mgmt.compute import ComputeManagementClient
 
 from backup.api.app import build_router
-from backup.api.dependencies import ApiContext
 from backup.api.http import ApiRequest
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
@@ -194,7 +193,7 @@ class _Api:
 
     def __init__(self, runtime: Runtime) -> None:
         self._router = build_router()
-        self._context = ApiContext.from_runtime(runtime)
+        self._context = runtime.api
 
     async def put(self, path: str, body: dict[str, Any]) -> None:
         await self._call("PUT", path, body)

@@ -1,10 +1,10 @@
-"""Where tests find the repository and the read-only shared reference material beside it."""
+"""Where tests find the repository and the reference material vendored inside it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# Developers and CI both have shared/ next to the checkout (../shared from the project root).
-SHARED_DIR = REPO_ROOT.parent / "shared"
-COMPUTE_REFERENCE = SHARED_DIR / "reference" / "compute"
+# Third-party ground truth the emulator is compared against; origins in tests/reference/README.md.
+REFERENCE_DIR = REPO_ROOT / "tests" / "reference"
+COMPUTE_REFERENCE = REFERENCE_DIR / "compute"

@@ -20,9 +20,7 @@ redelivers the message up to ``maxDequeueCount`` times before it becomes a poiso
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +35,8 @@ from azure.mgmt.authorization.v2022_04_01.aio import AuthorizationManagementClie
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.compute.models import Disk, Snapshot
 
+from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
-from backup.domain.snapshots import SourceDisk
 from backup.errors import (
     AuthorizationError,
     BackupError,
@@ -73,74 +71,6 @@ _PERMANENT_LRO_CODES: dict[str, type[BackupError]] = {
     "PropertyChangeNotAllowed": ConflictError,
     **{code: LimitExceededError for code in _LIMIT_CODES},
 }
-
-
-@dataclass(frozen=True)
-class DiskInfo:
-    id: str
-    name: str
-    location: str
-    sku: str
-    size_gb: int
-    unique_id: str | None
-    provisioning_state: str | None
-    zone: str | None = None
-    tier: str | None = None
-    disk_encryption_set_id: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    source_resource_id: str | None = None
-    """``creationData.sourceResourceId``: the snapshot a restored disk was created from."""
-
-    @property
-    def source(self) -> SourceDisk:
-        return SourceDisk(
-            id=self.id,
-            location=self.location,
-            sku=self.sku,
-            size_gb=self.size_gb,
-            zone=self.zone,
-            tier=self.tier,
-            disk_encryption_set_id=self.disk_encryption_set_id,
-        )
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    id: str
-    name: str
-    location: str
-    tags: Mapping[str, str]
-    incremental: bool
-    provisioning_state: str | None
-    time_created: datetime | None
-    completion_percent: float | None
-    source_resource_id: str | None
-    source_unique_id: str | None
-
-    @property
-    def ready_for_restore(self) -> bool:
-        """Premium SSD v2 and Ultra snapshots are unusable until their background copy finishes."""
-        return self.provisioning_state == "Succeeded" and (
-            self.completion_percent is None or self.completion_percent >= 100
-        )
-
-
-@dataclass(frozen=True)
-class Permissions:
-    """What one principal may do at one scope: the union of its role assignments there."""
-
-    entries: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
-
-    def allows(self, action: str) -> bool:
-        wanted = action.lower()
-        return any(
-            any(fnmatch.fnmatchcase(wanted, pattern.lower()) for pattern in actions)
-            and not any(fnmatch.fnmatchcase(wanted, pattern.lower()) for pattern in not_actions)
-            for actions, not_actions in self.entries
-        )
-
-    def missing(self, actions: tuple[str, ...]) -> list[str]:
-        return [action for action in actions if not self.allows(action)]
 
 
 def _error_details(error: HttpResponseError) -> tuple[str, str]:

@@ -18,6 +18,8 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.queue import BinaryBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from backup.names import VAULTS_TABLE
+
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from azure.core.pipeline import PipelineRequest
@@ -138,6 +140,12 @@ class StorageClients:
                         await client.create_queue()
                     self._queues[name] = client
         return self._queues[name]
+
+    async def ping(self) -> None:
+        """One small read of the vault registry: proves the account answers and the app may read it."""
+        table = await self.table(VAULTS_TABLE)
+        async for _ in table.list_entities(results_per_page=1, select=["PartitionKey"]):
+            break
 
     async def close(self) -> None:
         for table in self._tables.values():

@@ -19,8 +19,10 @@ served is then by construction what this build routes. The committed ``docs/open
 the same text (a test compares them).
 
 Schemas describe what the handlers produce and accept, not all of Microsoft.DataProtection:
-objects allow further properties, ``readOnly`` marks what a PUT ignores, and enum values are
-the canonical spellings (input enums are matched case-insensitively, as in ARM).
+objects allow further properties and ``readOnly`` marks what a PUT ignores. They are generated
+from the shapes (:mod:`backup.shapes.schemas`), which also validate the requests. An ``enum``
+lists the exact spellings; request values that ARM compares case-insensitively publish no enum
+but a pattern of character classes and a description naming the canonical values.
 """
 
 from __future__ import annotations
@@ -34,15 +36,12 @@ from typing import Any
 
 from backup.api import paths
 from backup.api.auth import PRINCIPAL_HEADER, Role
-from backup.api.endpoints import actions, instances, jobs, recovery_points, vaults
+from backup.api.endpoints import actions, instances, jobs, recovery_points
+from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.http import MAX_BODY_BYTES
-from backup.api.operations import OperationStatus
-from backup.api.router import Router
+from backup.api.router import PARAM_PATTERNS, Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
-from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
-from backup.domain.policy import DISK_DATASOURCE_TYPE
-from backup.services import restore
-from backup.telemetry import HEALTH_VALUES
+from backup.shapes.schemas import component_schemas
 
 OPENAPI_VERSION = "3.0.3"
 SERVER_URL = "/api"
@@ -459,478 +458,27 @@ def _list(item: str) -> Schema:
 
 
 def _schemas() -> dict[str, Schema]:
-    error_detail = _object(
-        {
-            "code": _string("Azure's error code, for example ResourceNotFound or UserErrorPolicyInUse."),
-            "message": _string(),
-            "target": _string("The parameter or JSON path of the field at fault."),
-            "details": {"type": "array", "items": _ref("ErrorDetail")},
-        },
-        required=("code", "message"),
-    )
-    datasource = _object(
-        {
-            "objectType": _enum(["Datasource"]),
-            "datasourceType": _enum([DISK_DATASOURCE_TYPE]),
-            "resourceID": _string("The ARM id of the managed disk."),
-            "resourceLocation": _string(),
-            "resourceName": _string("The disk's name (must match resourceID)."),
-            "resourceType": _enum([DISK_DATASOURCE_TYPE]),
-            "resourceUri": _string(),
-        },
-        required=("datasourceType", "resourceID"),
-    )
-    user_facing_error = _object(
-        {
-            "code": _string(),
-            "message": _string(),
-            "target": _string(),
-            "isRetryable": {"type": "boolean"},
-            "isUserError": {"type": "boolean"},
-            "properties": {"type": "object", "additionalProperties": {"type": "string"}},
-        },
-        description="The last failed backup's error, while backups keep failing.",
-    )
-    backup_instance = _object(
-        {
-            "objectType": _enum(["BackupInstance"]),
-            "friendlyName": _string(maxLength=250),
-            "dataSourceInfo": datasource,
-            "dataSourceSetInfo": {
-                "type": "object",
-                "nullable": True,
-                "description": "Must be null: a disk is its own backup instance.",
-            },
-            "policyInfo": _object(
-                {
-                    "policyId": _string("The id of a backup policy of the same vault."),
-                    "policyParameters": _object(
-                        {
-                            "dataStoreParametersList": {
-                                "type": "array",
-                                "items": _object(
-                                    {
-                                        "objectType": _enum(["AzureOperationalStoreParameters"]),
-                                        "dataStoreType": _enum(["OperationalStore"]),
-                                        "resourceGroupId": _string(
-                                            "The resource group the snapshots are written to."
-                                        ),
-                                    },
-                                    required=("objectType", "dataStoreType", "resourceGroupId"),
-                                ),
-                            }
-                        },
-                        required=("dataStoreParametersList",),
-                    ),
-                },
-                required=("policyId", "policyParameters"),
-            ),
-            "identityDetails": _object(
-                {
-                    "useSystemAssignedIdentity": {"type": "boolean"},
-                    "userAssignedIdentityArmUrl": _string(),
-                }
-            ),
-            "validationType": _enum(["ShallowValidation", "DeepValidation"], "Both run every check."),
-            "protectionStatus": _read_only(
-                _object({"status": _string(), "errorDetails": _ref("UserFacingError")})
-            ),
-            "currentProtectionState": _read_only(_enum(ProtectionState)),
-            "protectionErrorDetails": _read_only(_ref("UserFacingError")),
-            "provisioningState": _read_only(_string()),
-        },
-        required=("dataSourceInfo", "policyInfo"),
-        description="A protected managed disk.",
-    )
-    deletion_info = _object(
-        {
-            "deletionTime": _time(nullable=True),
-            "billingEndDate": _time(nullable=True),
-            "scheduledPurgeTime": _time(
-                "When the instance and its recovery points are purged.", nullable=True
-            ),
-            "deleteActivityID": _string(format="uuid"),
-        }
-    )
-    backup_summary = _object(
-        {
-            "vaultId": _string(),
-            "vaultName": _string(),
-            "health": _enum(HEALTH_VALUES),
-            "consecutiveFailures": {"type": "integer", "minimum": 0},
-            "lastErrorCode": _string(nullable=True),
-            "lastBackupTime": _time(nullable=True),
-            "nextScheduledBackupTime": _time(nullable=True),
-            "recoveryPointCount": {"type": "integer", "minimum": 0},
-            "policyDescription": _string("The policy's schedule and retention, in words."),
-        },
-        required=(
-            "vaultId",
-            "vaultName",
-            "health",
-            "consecutiveFailures",
-            "lastErrorCode",
-            "lastBackupTime",
-            "nextScheduledBackupTime",
-            "recoveryPointCount",
-        ),
-        description="This service's addition to the cross-vault view (Backup Center's columns).",
-    )
-    identity = _object(
-        {
-            "type": _enum(vaults.IDENTITY_TYPES),
-            "principalId": _read_only(_string()),
-            "tenantId": _read_only(_string()),
-            "userAssignedIdentities": {
-                "type": "object",
-                "additionalProperties": {"type": "object"},
-                "description": "User-assigned identity ids (as keys).",
-            },
-        },
-        description="Shown as given; a SystemAssigned identity reports the app's own principal.",
-    )
-    monitoring = _object(
-        {"azureMonitorAlertSettings": _object({"alertsForAllJobFailures": _enum(vaults.ALERT_STATES)})}
-    )
-    security = _object(
-        {
-            "softDeleteSettings": _object(
-                {
-                    "state": _enum(vaults.SOFT_DELETE_STATES),
-                    "retentionDurationInDays": {"type": "number", "minimum": 0, "maximum": 180},
-                }
-            ),
-            "immutabilitySettings": _object({"state": _enum(vaults.IMMUTABILITY_STATES)}),
-        }
-    )
-    tags = {
-        "type": "object",
-        "maxProperties": vaults.MAX_TAGS,
-        "additionalProperties": _string(maxLength=256),
-    }
-    job = _object(
-        {
-            "activityID": _string(format="uuid"),
-            "backupInstanceFriendlyName": _string(),
-            "backupInstanceId": _string(),
-            "dataSourceId": _string(),
-            "dataSourceLocation": _string(),
-            "dataSourceName": _string(),
-            "dataSourceSetName": _string(),
-            "dataSourceType": _enum([DISK_DATASOURCE_TYPE]),
-            "duration": _string("ISO 8601 duration (so far, while in progress).", example="PT1M2.5S"),
-            "startTime": _time(),
-            "endTime": _time(),
-            "extendedInfo": _object(
-                {
-                    "additionalDetails": {
-                        "type": "object",
-                        "additionalProperties": {"type": "string"},
-                        "description": "InitiatedBy, and RecoveryPointId and ProgressPercent when known.",
-                    },
-                    "subTasks": {
-                        "type": "array",
-                        "items": _object(
-                            {
-                                "taskId": {"type": "integer"},
-                                "taskName": _string(),
-                                "taskStatus": _string(),
-                                "taskProgress": _string(),
-                            }
-                        ),
-                    },
-                    "recoveryDestination": _string("Restore jobs: the new disk's id."),
-                    "sourceRecoverPoint": _object({"recoveryPointID": _string()}),
-                    "warningDetails": {"type": "array", "items": {"type": "object"}},
-                }
-            ),
-            "errorDetails": {
-                "type": "array",
-                "items": _object(
-                    {"code": _string(), "message": _string(), "isRetryable": {"type": "boolean"}}
-                ),
-            },
-            "isUserTriggered": {"type": "boolean"},
-            "operation": _enum(JobOperation),
-            "operationCategory": _enum(sorted({operation.operation_category for operation in JobOperation})),
-            "policyId": _string(),
-            "policyName": _string(),
-            "progressEnabled": {"type": "boolean"},
-            "sourceResourceGroup": _string(),
-            "sourceSubscriptionID": _string(),
-            "status": _enum(JobStatus),
-            "subscriptionId": _string(),
-            "supportedActions": {"type": "array", "items": _string()},
-            "vaultName": _string(),
-        },
-        required=(
-            "activityID",
-            "backupInstanceFriendlyName",
-            "dataSourceType",
-            "duration",
-            "isUserTriggered",
-            "operation",
-            "operationCategory",
-            "startTime",
-            "status",
-            "vaultName",
-        ),
-        description="AzureBackupJob.",
-    )
-    recovery_point = _object(
-        {
-            "objectType": _enum(["AzureBackupDiscreteRecoveryPoint"]),
-            "recoveryPointId": _string(pattern="^[0-9a-f]{32}$"),
-            "friendlyName": _string("The id written as a GUID.", format="uuid"),
-            "recoveryPointTime": _time(),
-            "recoveryPointType": _enum(["Incremental"]),
-            "policyName": _string(),
-            "retentionTagName": _enum(RetentionTag),
-            "retentionTagVersion": _string(".NET ticks of the recovery point time."),
-            "expiryTime": _time(),
-            "recoveryPointState": _enum(["Completed", "Partial"]),
-            "recoveryPointDataStoresDetails": {
-                "type": "array",
-                "items": _object(
-                    {
-                        "id": _string(),
-                        "type": _enum(["OperationalStore"]),
-                        "creationTime": _time(),
-                        "expiryTime": _time(),
-                        "metaData": _string("The ARM id of the Microsoft.Compute/snapshots resource."),
-                        "state": _enum(["COMMITTED", "CREATING", "DELETING"]),
-                        "visible": {"type": "boolean"},
-                    }
-                ),
-            },
-        },
-        required=("objectType", "recoveryPointId", "recoveryPointTime"),
-        description="AzureBackupDiscreteRecoveryPoint.",
-    )
-    job_info = _object(
-        {
-            "objectType": _enum(["OperationJobExtendedInfo"]),
-            "jobId": _string("The job the operation started (GET .../backupJobs/{jobId}).", format="uuid"),
-        },
-        description="The result of an operation that started a job; an operation without a result "
-        "answers an empty object.",
-    )
-    restore_request = _object(
-        {
-            "objectType": _enum([restore.RESTORE_REQUEST_TYPE]),
-            "sourceDataStoreType": _enum([restore.OPERATIONAL_STORE]),
-            "recoveryPointId": _string("32 hex digits, or the same as a GUID."),
-            "restoreTargetInfo": _object(
-                {
-                    "objectType": _enum([restore.TARGET_INFO_TYPE]),
-                    "recoveryOption": _enum([restore.FAIL_IF_EXISTS], "A restore always creates a new disk."),
-                    "restoreLocation": _string(),
-                    "datasourceInfo": _object(
-                        {
-                            "objectType": _enum(["Datasource"]),
-                            "datasourceType": _enum([restore.DISK_TYPE]),
-                            "resourceID": _string("The ARM id of the disk to create."),
-                            "resourceName": _string(),
-                            "resourceType": _enum([restore.DISK_TYPE]),
-                            "resourceLocation": _string("Must be restoreLocation."),
-                            "resourceProperties": {
-                                **_object(
-                                    {
-                                        "objectType": _enum([restore.OVERRIDES_TYPE]),
-                                        "skuName": _string(),
-                                        "zone": _string(),
-                                        "tier": _string(),
-                                        "diskEncryptionSetId": _string(),
-                                        "tags": {"type": "object", "additionalProperties": _string()},
-                                    },
-                                    description="Settings of the new disk that differ from the source's.",
-                                ),
-                                "additionalProperties": False,
-                            },
-                        },
-                        required=("resourceID",),
-                    ),
-                },
-                required=("objectType", "recoveryOption", "restoreLocation", "datasourceInfo"),
-            ),
-        },
-        required=("objectType", "sourceDataStoreType", "recoveryPointId", "restoreTargetInfo"),
-    )
-    schemas: dict[str, Schema] = {
-        "ErrorDetail": error_detail,
-        "ErrorResponse": _object(
-            {"error": _ref("ErrorDetail")}, required=("error",), description="The ARM error body."
-        ),
-        "BackupVaultResource": _object(
-            {
-                "id": _read_only(_string()),
-                "name": _read_only(_string()),
-                "type": _read_only(_enum([paths.VAULT_TYPE])),
-                "location": _string("An Azure location; it cannot change once the vault exists."),
-                "tags": tags,
-                "identity": _ref("DppIdentityDetails"),
-                "properties": _ref("BackupVault"),
-            },
-            required=("location", "properties"),
-        ),
-        "BackupVault": _object(
-            {
-                "provisioningState": _read_only(_enum(["Succeeded"])),
-                "resourceMoveState": _read_only(_string()),
-                "storageSettings": {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": _object(
-                        {
-                            "datastoreType": _enum(vaults.DATASTORE_TYPES),
-                            "type": _enum(vaults.REDUNDANCY_TYPES),
-                        },
-                        required=("datastoreType", "type"),
-                    ),
-                    "description": "Validated and echoed: disk backups are snapshots in the operational "
-                    "store whatever the vault's redundancy.",
-                },
-                "monitoringSettings": monitoring,
-                "securitySettings": security,
-                "featureSettings": {"type": "object", "description": "Echoed; no effect on disk backups."},
-                "isVaultProtectedByResourceGuard": _read_only({"type": "boolean"}),
-            },
-            required=("storageSettings",),
-        ),
-        "DppIdentityDetails": identity,
-        "PatchResourceRequestInput": _object(
-            {
-                "tags": tags,
-                "identity": _ref("DppIdentityDetails"),
-                "properties": _object(
-                    {
-                        "monitoringSettings": monitoring,
-                        "securitySettings": security,
-                        "featureSettings": {"type": "object"},
-                    }
-                ),
-            }
-        ),
-        "BaseBackupPolicyResource": _resource(
-            _ref("BackupPolicy"), required=("properties",), description="A backup policy."
-        ),
-        "BackupPolicy": _object(
-            {
-                "objectType": _enum(["BackupPolicy"]),
-                "datasourceTypes": {"type": "array", "items": _enum([DISK_DATASOURCE_TYPE])},
-                "policyRules": {
-                    "type": "array",
-                    "items": _object(
-                        {"objectType": _enum(["AzureBackupRule", "AzureRetentionRule"]), "name": _string()},
-                        required=("objectType", "name"),
-                    ),
-                    "description": "One AzureBackupRule (schedule and tagging criteria) and an "
-                    "AzureRetentionRule per retention tag (Default, Daily, Weekly).",
-                },
-            },
-            required=("objectType", "datasourceTypes", "policyRules"),
-            description="A disk backup policy in Azure's format (az dataprotection backup-policy "
-            "get-default-policy-template --datasource-type AzureDisk). Stored and returned as sent.",
-        ),
-        "BackupInstanceResource": _resource(
-            _ref("BackupInstance"), required=("properties",), description="A backup instance."
-        ),
-        "BackupInstance": backup_instance,
-        "UserFacingError": user_facing_error,
-        "DeletedBackupInstanceResource": _resource(
-            {"allOf": [_ref("BackupInstance"), _object({"deletionInfo": deletion_info})]},
-            description="A soft-deleted backup instance.",
-        ),
-        "BackupInstanceSummaryResource": _resource(
-            {
-                "allOf": [
-                    _ref("BackupInstance"),
-                    _object({"backupSummary": _ref("BackupSummary")}, required=("backupSummary",)),
-                ]
-            },
-            description="A backup instance as the cross-vault view shows it.",
-        ),
-        "BackupSummary": backup_summary,
-        "ResourceGuardOperationRequest": _object(
-            {"resourceGuardOperationRequests": {"type": "array", "items": _string()}},
-            description="Optional; accepted and ignored (no resource guards here).",
-        ),
-        "ValidateForBackupRequest": _object(
-            {"backupInstance": _ref("BackupInstance")}, required=("backupInstance",)
-        ),
-        "TriggerBackupRequest": _object(
-            {
-                "backupRuleOptions": _object(
-                    {
-                        "ruleName": _string("The policy's backup rule, for example BackupHourly."),
-                        "triggerOption": _object(
-                            {"retentionTagOverride": _string("The retention tag the recovery point gets.")}
-                        ),
-                    },
-                    required=("ruleName",),
-                )
-            },
-            required=("backupRuleOptions",),
-        ),
-        "AzureBackupRecoveryPointBasedRestoreRequest": restore_request,
-        "ValidateRestoreRequestObject": _object(
-            {
-                "objectType": _enum([restore.VALIDATE_REQUEST_TYPE]),
-                "restoreRequestObject": _ref("AzureBackupRecoveryPointBasedRestoreRequest"),
-            },
-            required=("restoreRequestObject",),
-        ),
-        "AzureBackupJobResource": _resource(
-            job, required=("id", "name", "type", "properties"), description=""
-        ),
-        "AzureBackupRecoveryPointResource": _resource(
-            recovery_point, required=("id", "name", "type", "properties"), description=""
-        ),
-        "OperationResource": _object(
-            {
-                "id": _string(),
-                "name": _string("The operation id."),
-                "status": _enum(OperationStatus),
-                "startTime": _time(),
-                "endTime": _time(),
-                "error": _ref("ErrorDetail"),
-                "properties": _ref("OperationJobExtendedInfo"),
-                "resourceLocation": _string(),
-            },
-            required=("id", "name", "status", "startTime"),
-            description="The status of a long-running operation.",
-        ),
-        "OperationJobExtendedInfo": job_info,
-    }
-    for item in (
-        "BackupVaultResource",
-        "BaseBackupPolicyResource",
-        "BackupInstanceResource",
-        "DeletedBackupInstanceResource",
-        "BackupInstanceSummaryResource",
-        "AzureBackupJobResource",
-        "AzureBackupRecoveryPointResource",
-    ):
-        schemas[f"{item}List"] = _list(item)
-    return schemas
+    """Every request and response shape, as its declaration (:mod:`backup.shapes`) generates it."""
+    return component_schemas()
 
 
 # --- parameters, responses, security ----------------------------------------------------------------
 
 
+_PATH_PARAMETER_TEXT = {
+    "subscriptionId": "The subscription id (a GUID).",
+    "resourceGroupName": "The resource group.",
+    "vaultName": "The backup vault.",
+    "backupPolicyName": "The backup policy.",
+    "backupInstanceName": "The backup instance.",
+    "jobId": "The job id (a GUID).",
+    "recoveryPointId": "The recovery point id (32 hex digits).",
+    "location": "The Azure location of the operation.",
+    "operationId": "The operation id, from a 202's URLs.",
+}
+# The router's own patterns: what the document publishes is what the router enforces.
 _PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {
-    "subscriptionId": (
-        _string(pattern="^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-        "The subscription id (a GUID).",
-    ),
-    "resourceGroupName": (_string(minLength=1, maxLength=90), "The resource group."),
-    "vaultName": (_string(minLength=1), "The backup vault."),
-    "backupPolicyName": (_string(minLength=1), "The backup policy."),
-    "backupInstanceName": (_string(minLength=1), "The backup instance."),
-    "jobId": (_string(format="uuid"), "The job id (a GUID)."),
-    "recoveryPointId": (_string(pattern="^[0-9a-fA-F]{32}$"), "The recovery point id (32 hex digits)."),
-    "location": (_string(pattern="^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"), "The Azure location of the operation."),
-    "operationId": (_string(pattern="^[A-Za-z0-9_-]{1,600}$"), "The operation id, from a 202's URLs."),
+    name: (_string(pattern=pattern), _PATH_PARAMETER_TEXT[name]) for name, pattern in PARAM_PATTERNS.items()
 }
 
 
@@ -1107,9 +655,15 @@ def _operation(role: Role, meta: Operation) -> Schema:
     if meta.query:
         operation["parameters"] = [{"$ref": f"#/components/parameters/{name}"} for name in meta.query]
     if meta.body is not None:
+        summary, example = REQUEST_EXAMPLES[meta.body]
         operation["requestBody"] = {
             "required": meta.body_required,
-            "content": {"application/json": {"schema": _ref(meta.body)}},
+            "content": {
+                "application/json": {
+                    "schema": _ref(meta.body),
+                    "examples": {"example": {"summary": summary, "value": example}},
+                }
+            },
         }
     responses: dict[str, Schema] = {}
     for status, schema in sorted(meta.responses.items()):

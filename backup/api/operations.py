@@ -51,10 +51,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
-from backup.adapters.vault_store import VaultStore
 from backup.api import paths
 from backup.api.http import ApiResponse, json_response
 from backup.api.render import normalize_location, rfc3339
@@ -66,19 +64,10 @@ from backup.domain.resource_ids import (
     check_subscription,
 )
 from backup.errors import BackupError, NotFoundError, ValidationError
+from backup.ports import VaultStore
+from backup.shapes.operations import OperationStatus
 
 routes = RouteTable()
-
-
-class OperationStatus(StrEnum):
-    IN_PROGRESS = "InProgress"
-    SUCCEEDED = "Succeeded"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self is not OperationStatus.IN_PROGRESS
 
 
 @dataclass(frozen=True)

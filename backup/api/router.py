@@ -50,6 +50,10 @@ from backup.api.http import ApiRequest, ApiResponse, json_response, parse_json, 
 from backup.api.versions import check_api_version
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
+    DATAPROTECTION_NAME_PATTERN,
+    GUID,
+    GUID_PATTERN,
+    RESOURCE_GROUP_NAME_PATTERN,
     check_dataprotection_name,
     check_resource_group_name,
     check_subscription,
@@ -60,15 +64,27 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[["RequestContext"], Awaitable[ApiResponse]]
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_HEX32 = re.compile(r"^[0-9a-fA-F]{32}$")
-_LOCATION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$")
-_OPERATION_ID = re.compile(r"^[A-Za-z0-9_-]{1,600}$")
+PARAM_PATTERNS: dict[str, str] = {
+    "subscriptionId": GUID_PATTERN,
+    "resourceGroupName": RESOURCE_GROUP_NAME_PATTERN,
+    "vaultName": DATAPROTECTION_NAME_PATTERN,
+    "backupPolicyName": DATAPROTECTION_NAME_PATTERN,
+    "backupInstanceName": DATAPROTECTION_NAME_PATTERN,
+    "jobId": GUID_PATTERN,
+    "recoveryPointId": r"^[0-9a-fA-F]{32}$",
+    "location": r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$",
+    "operationId": r"^[A-Za-z0-9_-]{1,600}$",
+}
+"""The pattern each path parameter must match: the validators below use these, the OpenAPI
+document publishes them, so the two cannot drift."""
+_HEX32 = re.compile(PARAM_PATTERNS["recoveryPointId"])
+_LOCATION = re.compile(PARAM_PATTERNS["location"])
+_OPERATION_ID = re.compile(PARAM_PATTERNS["operationId"])
 _SAFE_HEADER_VALUE = re.compile(r"^[A-Za-z0-9{}._:-]{1,128}$")
 
 
 def _job_id(value: str) -> str:
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise ValidationError(f"'{value}' is not a job id (a GUID).", code="InvalidJobId", target="jobId")
     return value.lower()
 

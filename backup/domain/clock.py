@@ -57,3 +57,21 @@ class OffsetClock:
     def now(self) -> datetime:
         elapsed = self._base.now() - self._real_origin
         return self._origin + elapsed * self._speed
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
+
+
+def epoch_millis(moment: datetime) -> int:
+    """Whole milliseconds since the epoch, computed exactly.
+
+    ``int(moment.timestamp() * 1000)`` goes through a float and can round a millisecond away
+    (2038-01-19 03:34:00.001 and .002 came out equal), which would give two different times
+    the same key prefix.
+    """
+    return (moment - _EPOCH) // _MILLISECOND
+
+
+def from_epoch_millis(millis: int) -> datetime:
+    return _EPOCH + millis * _MILLISECOND

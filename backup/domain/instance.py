@@ -15,10 +15,34 @@ from typing import Any
 
 from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK
 from backup.domain.models import BackupInstanceHealth, ProtectionState, RecoveryPoint, RetentionTag
+from backup.errors import NotFoundError
 
 SNAPSHOT_BURST_LIMIT = 7
 """Incremental snapshots the platform allows per disk in :data:`SNAPSHOT_BURST_WINDOW`."""
 SNAPSHOT_BURST_WINDOW = timedelta(minutes=5)
+
+
+RESUMABLE_STATES = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})
+STOPPABLE_STATES = frozenset(
+    {
+        ProtectionState.PROTECTION_CONFIGURED,
+        ProtectionState.PROTECTION_ERROR,
+        ProtectionState.PROTECTION_STOPPED,
+        ProtectionState.BACKUP_SCHEDULES_SUSPENDED,
+        ProtectionState.RETENTION_SCHEDULES_SUSPENDED,
+        ProtectionState.UPDATING_PROTECTION,
+    }
+)
+"""States from which protection may be stopped or backups suspended."""
+
+
+class TransitionRefused(Exception):
+    """The instance's state does not allow the change asked for."""
+
+    def __init__(self, state: ProtectionState, target: ProtectionState) -> None:
+        super().__init__(f"{state.value} cannot become {target.value}")
+        self.state = state
+        self.target = target
 
 
 @dataclass(frozen=True)
@@ -162,6 +186,31 @@ class BackupInstance:
             raise ValueError("a soft-deleted instance cannot be purged before it was deleted")
         return replace(self, protection_state=ProtectionState.SOFT_DELETED, deleted_at=at, purge_at=purge_at)
 
+    def with_transition(
+        self, target: ProtectionState, *, resume_at_slot: datetime | None = None
+    ) -> BackupInstance:
+        """The instance after stop (``ProtectionStopped``), suspend (``BackupSchedulesSuspended``)
+        or resume (``ProtectionConfigured``); itself when already there. A resume skips the slot
+        that is due now (``resume_at_slot``), so it does not start with a catch-up backup.
+
+        Raises :class:`TransitionRefused` when the current state does not allow the change.
+        """
+        state = self.protection_state
+        if state is ProtectionState.SOFT_DELETED:
+            raise TransitionRefused(state, target)
+        if target is ProtectionState.PROTECTION_CONFIGURED:
+            if state.takes_scheduled_backups:
+                return self  # already protected: nothing to resume
+            if state not in RESUMABLE_STATES:
+                raise TransitionRefused(state, target)
+            resumed = self.with_protection_state(target)
+            return resumed.after_skip(resume_at_slot) if resume_at_slot is not None else resumed
+        if state is target:
+            return self
+        if state not in STOPPABLE_STATES:
+            raise TransitionRefused(state, target)
+        return self.with_protection_state(target)
+
     def undeleted(self) -> BackupInstance:
         """Back from soft delete as Azure brings it back: protection stopped, data retained."""
         return replace(
@@ -177,3 +226,24 @@ class BackupInstance:
         if self.last_attempted_slot is None:
             return slot
         return max(slot, self.last_attempted_slot)
+
+
+def vault_of_document(document: Mapping[str, Any]) -> VaultRef | None:
+    """The vault a stored vault document's ``id`` names, as spelled there; ``None`` if it names none."""
+    parts = str(document.get("id", "")).split("/")
+    if len(parts) != 9:
+        return None
+    return VaultRef(parts[2], parts[4], parts[8])
+
+
+def instance_key(vault_id: str, instance: str) -> str:
+    """The identity hashed into recovery point, snapshot and job ids of one instance."""
+    return f"{vault_id}/backupInstances/{instance}".lower()
+
+
+def instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )

@@ -28,9 +28,9 @@ Frequencies
     the CLI allows only 4, 6, 8, 12 hours. We accept the portal's wider set. Premium SSD v2
     and Ultra disks allow only every 12 hours or daily, checked when a disk is bound to a policy.
 
-On-demand rate
-    Azure allows 10 on-demand backups per instance per day. We count a rolling 24 hours rather
-    than a calendar day so that midnight cannot double the allowance.
+On-demand and restore rates
+    Azure allows 10 on-demand backups per instance per day, and 10 restores. We count a rolling
+    24 hours rather than a calendar day so that midnight cannot double the allowance.
 """
 
 from __future__ import annotations
@@ -59,6 +59,18 @@ RESTRICTED_DISK_SKUS: Final = frozenset({"premiumv2_lrs", "ultrassd_lrs"})
 """Lower-cased, because ARM compares SKU names case-insensitively."""
 RESTRICTED_SKU_BACKUP_INTERVALS: Final = (timedelta(hours=12), timedelta(days=1))
 
+MAX_RESTORES_PER_DAY: Final = 10
+RESTORE_RATE_WINDOW: Final = timedelta(hours=24)
+RESTORE_LEASE: Final = timedelta(hours=12)
+"""How long retention leaves a point alone for a restore that never reports back (a crash)."""
+MAX_RESOURCE_TAGS: Final = 50
+"""Tags ARM allows on one resource (a vault's, a disk's)."""
+MAX_DISK_TAGS: Final = MAX_RESOURCE_TAGS
+"""A restored disk gets two tags of its own besides the caller's, within the resource limit."""
+
+CLAIM_LEASE: Final = timedelta(minutes=10)
+"""A datasource claim younger than this may be a protection still being created; older, it is stale."""
+
 BACKUP_START_WINDOW: Final = timedelta(hours=2)
 """Azure starts a scheduled backup up to 2 hours after its slot; later than that, the slot is missed."""
 
@@ -66,3 +78,6 @@ EARLIEST_SCHEDULE_START: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_SCHEDULE_START: Final = datetime(3000, 1, 1, tzinfo=UTC)
 """Policy starts outside these are refused: no real schedule needs them, and slot and expiry
 arithmetic must stay far from the ends of ``datetime``'s range."""
+
+MAX_DEQUEUE_COUNT = 5
+"""host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""

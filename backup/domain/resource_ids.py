@@ -12,14 +12,19 @@ from dataclasses import dataclass
 
 from backup.errors import ValidationError
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+GUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+"""A GUID in its 8-4-4-4-12 form, either case; the one spelling every check builds on."""
+GUID_PATTERN = f"^{GUID_TEXT}$"
+GUID = re.compile(GUID_PATTERN)
 # Resource group names: 1-90 of letters, digits, - _ . ( ), not ending in a period.
-_RESOURCE_GROUP = re.compile(r"^[A-Za-z0-9_().-]{1,90}$")
+RESOURCE_GROUP_NAME_PATTERN = r"^[A-Za-z0-9_().-]{0,89}[A-Za-z0-9_()-]$"
+# Microsoft.DataProtection vault, policy and instance names.
+DATAPROTECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,149}$"
+_RESOURCE_GROUP = re.compile(RESOURCE_GROUP_NAME_PATTERN)
 # Disk and snapshot names (Microsoft.Compute): 1-80, start with a letter or digit,
 # end with a letter, digit or underscore.
 _COMPUTE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
-# Microsoft.DataProtection vault, policy and instance names.
-_DATAPROTECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,149}$")
+_DATAPROTECTION_NAME = re.compile(DATAPROTECTION_NAME_PATTERN)
 
 
 def _fail(value: object, expected: str, target: str) -> ValidationError:
@@ -29,7 +34,7 @@ def _fail(value: object, expected: str, target: str) -> ValidationError:
 
 
 def check_subscription(value: str, target: str = "subscriptionId") -> str:
-    if not _GUID.fullmatch(value):
+    if not GUID.fullmatch(value):
         raise ValidationError(
             f"'{value}' is not a subscription id (a GUID).", code="InvalidSubscriptionId", target=target
         )
@@ -37,7 +42,7 @@ def check_subscription(value: str, target: str = "subscriptionId") -> str:
 
 
 def check_resource_group_name(value: str, target: str = "resourceGroupName") -> str:
-    if not _RESOURCE_GROUP.fullmatch(value) or value.endswith("."):
+    if not _RESOURCE_GROUP.fullmatch(value):
         raise ValidationError(
             f"'{value}' is not a valid resource group name: 1-90 letters, digits, '-', '_', '.', '(' or ')', "
             "not ending in '.'.",

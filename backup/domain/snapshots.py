@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from backup.domain.clock import epoch_millis, from_epoch_millis
+
 MAX_SNAPSHOT_NAME = 80
 _MAX_INVERTED_MS = (1 << 48) - 1
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -58,7 +60,7 @@ def recovery_point_id(instance_key: str, moment: datetime, discriminator: str = 
     order is newest first; the other 20 are a hash of the instance, the time and what kind
     of backup it is (``scheduled`` or an on-demand job id).
     """
-    millis = int(_utc(moment).timestamp() * 1000)
+    millis = epoch_millis(_utc(moment))
     inverted = format(_MAX_INVERTED_MS - millis, "012x")
     digest = hashlib.sha256(f"{instance_key}|{_utc(moment).isoformat()}|{discriminator}".encode()).hexdigest()
     return inverted + digest[:20]
@@ -66,8 +68,7 @@ def recovery_point_id(instance_key: str, moment: datetime, discriminator: str = 
 
 def recovery_point_time(recovery_point: str) -> datetime:
     """The time encoded in a recovery point id (the slot, or the on-demand request time)."""
-    millis = _MAX_INVERTED_MS - int(recovery_point[:12], 16)
-    return datetime.fromtimestamp(millis / 1000, UTC)
+    return from_epoch_millis(_MAX_INVERTED_MS - int(recovery_point[:12], 16))
 
 
 def snapshot_name(instance_name: str, recovery_point: str) -> str:

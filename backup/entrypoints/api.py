@@ -1,27 +1,19 @@
 """The ARM-compatible HTTP API: one function for every ``subscriptions/...`` path.
 
 The route is a catch-all; :mod:`backup.api.router` does the ARM routing, validation and
-error mapping, so this trigger only adapts the Functions request and response.
+error mapping, so this trigger only adapts the Functions request and response. The router
+and its endpoints are imported on the first request (:mod:`backup.entrypoints.deferred`).
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 import azure.functions as func
 
-from backup.api.app import build_router
 from backup.api.auth import api_auth_level
-from backup.api.dependencies import get_context
 from backup.api.http import ApiRequest
-from backup.api.router import Router
+from backup.entrypoints import deferred
 
 blueprint = func.Blueprint()
-
-
-@cache
-def _router() -> Router:
-    return build_router()
 
 
 @blueprint.route(
@@ -30,5 +22,5 @@ def _router() -> Router:
     auth_level=api_auth_level(),
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
-    response = await _router().handle(ApiRequest.from_functions(req), get_context())
+    response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
     return response.to_functions()

@@ -7,8 +7,8 @@ import logging
 import azure.functions as func
 
 from backup import names
-from backup.bootstrap import runtime
 from backup.config import APPLY_RETENTION_SCHEDULE, PLAN_BACKUPS_SCHEDULE, STORAGE_CONNECTION_STRING
+from backup.entrypoints.deferred import runtime
 
 blueprint = func.Blueprint()
 _log = logging.getLogger(__name__)
@@ -43,4 +43,4 @@ async def record_poisoned_backup(message: func.QueueMessage) -> None:
 @blueprint.function_name("apply-retention")
 @blueprint.timer_trigger(arg_name="timer", schedule=f"%{APPLY_RETENTION_SCHEDULE}%", use_monitor=True)
 async def apply_retention(timer: func.TimerRequest) -> None:
-    await runtime().sweep_and_reconcile()
+    await runtime().maintenance.run()

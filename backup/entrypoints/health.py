@@ -6,8 +6,7 @@ import json
 
 import azure.functions as func
 
-from backup.bootstrap import runtime
-from backup.services.health import HealthReport, check
+from backup.entrypoints import deferred
 
 blueprint = func.Blueprint()
 
@@ -15,9 +14,9 @@ blueprint = func.Blueprint()
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:
     try:
-        report = await check(runtime())
+        report = await deferred.health_check()
     except Exception as error:  # settings missing or unreadable: say so rather than fail
-        report = HealthReport([f"the app is not configured: {type(error).__name__}: {error}"[:300]])
+        report = deferred.health_report([f"the app is not configured: {type(error).__name__}: {error}"[:300]])
     return func.HttpResponse(
         json.dumps(report.to_json()), status_code=200 if report.healthy else 503, mimetype="application/json"
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import azure.functions as func
 
 from backup import names
-from backup.bootstrap import runtime
 from backup.config import STORAGE_CONNECTION_STRING
+from backup.entrypoints.deferred import runtime
 
 blueprint = func.Blueprint()
 

@@ -39,9 +39,8 @@ from urllib.parse import urlsplit
 import azure.functions as func
 
 from backup.api.auth import Role, api_auth_level, caller_from_headers
-from backup.api.dependencies import get_context
 from backup.api.render import rfc3339
-from backup.api.router import error_response
+from backup.entrypoints.deferred import error_response, get_context
 from backup.errors import BackupError
 
 blueprint = func.Blueprint()

@@ -22,13 +22,14 @@ from datetime import datetime
 from enum import StrEnum
 
 from backup import names
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import VaultStore, Versioned, decode_instance
+from backup.domain.arm import recovery_point_from_snapshot
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance
+from backup.domain.instance import BackupInstance, instance_key
 from backup.domain.jobs import Job, scheduled_backup_job_id
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.retention import (
     RetentionLabel,
@@ -46,20 +47,16 @@ from backup.errors import (
     PermanentError,
     RetryableError,
 )
+from backup.ports import ArmGateway, InstanceRows, VaultStore
+from backup.services.etag_retry import WRITE_ATTEMPTS, raising, write_with_retry
 from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
-from backup.services.reconcile import recovery_point_from_snapshot
 from backup.telemetry import BACKUP_SPAN, RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
 
-WRITE_ATTEMPTS = 5
-"""Re-reads allowed when another writer changed the instance between our read and write."""
 
 _InstanceChange = Callable[[BackupInstance], BackupInstance]
-
-MAX_DEQUEUE_COUNT = 5
-"""host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""
 
 DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
 RETRIES_EXHAUSTED = "BackupRetriesExhausted"
@@ -72,25 +69,24 @@ class Outcome(StrEnum):
     FAILED = "Failed"
 
 
-def instance_key(vault_id: str, instance: str) -> str:
-    """The identity hashed into recovery point, snapshot and job ids of one instance."""
-    return f"{vault_id}/backupInstances/{instance}".lower()
-
-
 class BackupRunner:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         telemetry: Telemetry,
         policies: PolicyCache | None = None,
+        *,
+        rows: InstanceRows | None = None,
     ) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
         self._telemetry = telemetry
         self._policies = policies or PolicyCache()
+        self._rows = rows
+        """Decodes the instance row a scheduled message carries (without it, the worker reads the row)."""
 
     async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
         current = await self._instance(request)
@@ -129,9 +125,9 @@ class BackupRunner:
     async def _instance(self, request: BackupRequest) -> Versioned[BackupInstance] | None:
         """The row the planner read (the write checks its ETag), or a fresh read (API requests,
         redeliveries, and messages whose row cannot be decoded)."""
-        if request.instance_row is not None:
+        if request.instance_row is not None and self._rows is not None:
             try:
-                return decode_instance(request.vault, request.instance_row)
+                return self._rows.decode_instance(request.vault, request.instance_row)
             except (KeyError, TypeError, ValueError):
                 _log.warning("the planner's copy of %s could not be read; reading the row", request.instance)
         return await self._store.get_instance(request.vault, request.instance)
@@ -302,8 +298,8 @@ class BackupRunner:
         job: Job,
         label_time: datetime,
     ) -> Outcome:
-        for _ in range(WRITE_ATTEMPTS):
-            updated = current.value.after_snapshot(
+        async def write(latest: Versioned[BackupInstance]) -> Outcome:
+            updated = latest.value.after_snapshot(
                 point.created_at,
                 earned=point.earned_tags,
                 on_demand=request.kind != SCHEDULED,
@@ -311,24 +307,30 @@ class BackupRunner:
                 tagged_at=label_time,
             )
             try:
-                await self._store.record_backup(current, updated, point, job)
-            except ConcurrencyError:  # before ConflictError, which it specialises
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    _log.error(
-                        "instance %s vanished after its snapshot %s was taken",
-                        request.instance,
-                        point.snapshot_id,
-                    )
-                    return Outcome.SKIPPED
-                current = reread
-                continue
+                await self._store.record_backup(latest, updated, point, job)
+            except ConcurrencyError:  # before ConflictError, which it specialises: read again
+                raise
             except ConflictError:
                 return Outcome.DUPLICATE  # the same recovery point was recorded by a twin run
             self._telemetry.job_finished(job)
             return Outcome.RECORDED
-        raise ConcurrencyError(
-            f"could not record the backup of {request.instance} after {WRITE_ATTEMPTS} tries"
+
+        async def vanished() -> Outcome:
+            _log.error(
+                "instance %s vanished after its snapshot %s was taken", request.instance, point.snapshot_id
+            )
+            return Outcome.SKIPPED
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=vanished,
+            exhausted=raising(
+                lambda: ConcurrencyError(
+                    f"could not record the backup of {request.instance} after {WRITE_ATTEMPTS} tries"
+                )
+            ),
         )
 
     async def _datasource_missing(
@@ -380,30 +382,34 @@ class BackupRunner:
         change: _InstanceChange,
         job: Job,
     ) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                await self._store.record_failure(current, change(current.value), job)
-            except ConcurrencyError:
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    await self._store.put_job(job)
-                    break
-                current = reread
-                continue
-            break
-        else:
-            await self._store.put_job(job)
+        async def write(latest: Versioned[BackupInstance]) -> None:
+            await self._store.record_failure(latest, change(latest.value), job)
+
+        async def job_only() -> None:
+            await self._store.put_job(job)  # the instance is gone, or keeps changing: keep the job
+
+        await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=job_only,
+            exhausted=job_only,
+        )
         self._telemetry.job_finished(job)
 
     async def _write_instance(
         self, current: Versioned[BackupInstance], request: BackupRequest, change: _InstanceChange
     ) -> None:
-        for _ in range(WRITE_ATTEMPTS):
-            try:
-                await self._store.update_instance(current, change(current.value))
-                return
-            except ConcurrencyError:
-                reread = await self._store.get_instance(request.vault, request.instance)
-                if reread is None:
-                    return
-                current = reread
+        async def write(latest: Versioned[BackupInstance]) -> None:
+            await self._store.update_instance(latest, change(latest.value))
+
+        async def give_up() -> None:
+            return None  # the instance is gone, or keeps changing: its health is only a summary
+
+        await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=give_up,
+            exhausted=give_up,
+        )

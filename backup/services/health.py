@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from backup import names
-from backup.bootstrap import Runtime
+from backup.ports import Reachable
 
 CHECK_TIMEOUT_SECONDS = 5.0
 
@@ -25,20 +24,12 @@ class HealthReport:
         return {"status": "unavailable", "reasons": self.problems}
 
 
-async def check(runtime: Runtime) -> HealthReport:
+async def check(storage: Reachable, arm: Reachable) -> HealthReport:
+    """Ask each dependency once, within :data:`CHECK_TIMEOUT_SECONDS`; report every failure."""
     report = HealthReport()
-
-    async def storage() -> None:
-        table = await runtime.storage.table(names.VAULTS_TABLE)
-        async for _ in table.list_entities(results_per_page=1, select=["PartitionKey"]):
-            break
-
-    async def arm() -> None:
-        await runtime.compute.ping()
-
     for name, probe in (("storage", storage), ("Azure Resource Manager", arm)):
         try:
-            await asyncio.wait_for(probe(), CHECK_TIMEOUT_SECONDS)
+            await asyncio.wait_for(probe.ping(), CHECK_TIMEOUT_SECONDS)
         except Exception as error:  # a health check reports every failure; it never raises
             report.problems.append(f"{name} is not reachable: {type(error).__name__}: {error}"[:300])
     return report

@@ -7,16 +7,13 @@ failed job that names the instance and the slot.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from backup.domain.instance import VaultRef
 from backup.errors import ValidationError
-
-SendMessages = Callable[[Sequence[str]], Awaitable[None]]
-"""Puts messages on a queue (the runtime binds it to one)."""
 
 SCHEDULED = "scheduled"
 ON_DEMAND = "onDemand"

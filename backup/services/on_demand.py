@@ -22,12 +22,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from backup.adapters.vault_store import VaultStore
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
 from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
+from backup.domain.records import Versioned
 from backup.domain.retention import (
     check_backup_rule_name,
     check_on_demand_backup_allowed,
@@ -35,30 +35,20 @@ from backup.domain.retention import (
 )
 from backup.errors import (
     BackupError,
-    ConcurrencyError,
     ConflictError,
     LimitExceededError,
-    NotFoundError,
     TransientError,
 )
-from backup.services.backup_runner import instance_key
-from backup.services.messages import ON_DEMAND, BackupRequest, SendMessages
+from backup.ports import SendMessages, VaultStore
+from backup.services.etag_retry import raising, write_with_retry
+from backup.services.messages import ON_DEMAND, BackupRequest
 from backup.services.policies import PolicyCache
 
 _log = logging.getLogger(__name__)
 
 
-WRITE_ATTEMPTS = 5
 DAILY_LIMIT_CODE = "OnDemandBackupDailyLimitReached"
 NOT_PROTECTED_CODE = "UserErrorBackupInstanceNotProtected"
-
-
-def instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
-    return NotFoundError(
-        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
-        code="ResourceNotFound",
-        target="backupInstanceName",
-    )
 
 
 def check_takes_on_demand_backups(instance: BackupInstance) -> None:
@@ -110,10 +100,8 @@ class OnDemandBackups:
         requested_by: str,
     ) -> Job:
         """Accept one on-demand backup and return its InProgress job (or raise the refusal)."""
-        for _ in range(WRITE_ATTEMPTS):
-            current = await self._store.get_instance(vault, instance_name)
-            if current is None:
-                raise instance_not_found(vault, instance_name)
+
+        async def accept(current: Versioned[BackupInstance]) -> Job:
             instance = current.value
             check_takes_on_demand_backups(instance)
             policy = self._policies.parse(instance.policy_document)
@@ -125,15 +113,21 @@ class OnDemandBackups:
             _check_limits(points, now, recent)
             job = self._job(instance, now, requested_by)
             updated = replace(instance, recent_on_demand_requests=(*recent, now))
-            try:
-                await self._store.accept_on_demand_backup(current, updated, job)
-            except ConcurrencyError:
-                continue  # another writer changed the instance: read it again, check again
+            # A lost race (ConcurrencyError) reads the instance again and checks everything again.
+            await self._store.accept_on_demand_backup(current, updated, job)
             await self._enqueue(instance, job, tag.value, requested_by)
             return job
-        raise TransientError(
-            "The backup instance kept changing while the request was being accepted; try again.",
-            code="ConcurrentUpdate",
+
+        return await write_with_retry(
+            accept,
+            lambda: self._store.get_instance(vault, instance_name),
+            gone=raising(lambda: instance_not_found(vault, instance_name)),
+            exhausted=raising(
+                lambda: TransientError(
+                    "The backup instance kept changing while the request was being accepted; try again.",
+                    code="ConcurrentUpdate",
+                )
+            ),
         )
 
     def _job(self, instance: BackupInstance, now: datetime, requested_by: str) -> Job:

@@ -12,20 +12,19 @@ enqueues it again. A duplicate message is harmless: the worker is idempotent.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from backup.adapters.vault_store import PlanState, VaultStore, Versioned, encode_instance
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.policy import BackupPolicy
+from backup.domain.records import PlanState, Versioned
 from backup.domain.schedule import plan_scheduled_run
-from backup.services.messages import SCHEDULED, BackupRequest, SendMessages
+from backup.ports import InstanceRows, SendMessages, VaultStore
+from backup.services.messages import SCHEDULED, BackupRequest
 from backup.services.policies import PolicyCache
 from backup.telemetry import Telemetry, instance_health
 
@@ -55,12 +54,16 @@ class Planner:
         clock: Clock,
         telemetry: Telemetry,
         policies: PolicyCache | None = None,
+        *,
+        rows: InstanceRows | None = None,
     ) -> None:
         self._store = store
         self._send = send
         self._clock = clock
         self._telemetry = telemetry
         self._policies = policies or PolicyCache()
+        self._rows = rows
+        """Encodes the instance row into each message, so the worker need not read it again."""
 
     async def tick(self) -> PlanResult:
         now = self._clock.now()
@@ -98,7 +101,7 @@ class Planner:
                     instance=instance.value.name,
                     kind=SCHEDULED,
                     slot=slot,
-                    instance_row=encode_instance(instance),
+                    instance_row=self._rows.encode_instance(instance) if self._rows else None,
                 )
                 due.append((plan, request, catch_up))
         self._telemetry.instances_by_health(vault.id, health)
@@ -163,19 +166,3 @@ class Planner:
             max(0.0, (now - since).total_seconds()),
             int(policy.schedule.interval.total_seconds()),
         )
-
-
-async def send_all(
-    send_one: Callable[[str], Awaitable[object]], messages: Sequence[str], limit: int = 16
-) -> None:
-    """Send messages with bounded concurrency; the first failure propagates after all finish."""
-    gate = asyncio.Semaphore(limit)
-
-    async def guarded(message: str) -> None:
-        async with gate:
-            await send_one(message)
-
-    results = await asyncio.gather(*(guarded(message) for message in messages), return_exceptions=True)
-    for outcome in results:
-        if isinstance(outcome, BaseException):
-            raise outcome

@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from backup.domain.policy import BackupPolicy, parse_backup_policy
+from backup.domain.policy import BackupPolicy
+from backup.shapes.policy import parse_backup_policy
 
 
 class PolicyCache:

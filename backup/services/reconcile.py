@@ -12,18 +12,19 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
-from backup.adapters.compute import ComputeGateway, SnapshotInfo
-from backup.adapters.vault_store import VaultStore
+from backup.domain.arm import SnapshotInfo, recovery_point_from_snapshot
 from backup.domain.clock import Clock
-from backup.domain.instance import VaultRef
-from backup.domain.models import RecoveryPoint, RetentionTag
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.models import RecoveryPoint
+from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.snapshots import SnapshotTags, is_ours
 from backup.errors import ConcurrencyError, ConflictError
+from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import write_with_retry
 from backup.telemetry import RECONCILE_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
-WRITE_ATTEMPTS = 5
 FAILED_SNAPSHOT_GRACE = timedelta(hours=1)
 
 
@@ -37,33 +38,9 @@ class ReconcileReport:
     """Our snapshots whose create ended Failed, deleted."""
 
 
-def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None:
-    """The recovery point a snapshot's tags describe, or ``None`` if they describe none."""
-    tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
-    if tags is None:
-        return None
-    try:
-        earned = frozenset(RetentionTag(tag) for tag in tags.earned_tags) or frozenset({RetentionTag.DEFAULT})
-        primary = RetentionTag(tags.retention_tag)
-    except ValueError:
-        return None
-    if primary not in earned:
-        return None
-    return RecoveryPoint(
-        id=tags.recovery_point_id,
-        instance=tags.instance,
-        slot=tags.slot,
-        created_at=snapshot.time_created or tags.slot or tags.expires_at,
-        retention_tag=primary,
-        earned_tags=earned,
-        expires_at=tags.expires_at,
-        snapshot_id=snapshot.id,
-    )
-
-
 class Reconciler:
     def __init__(
-        self, store: VaultStore, compute: ComputeGateway, clock: Clock, telemetry: Telemetry | None = None
+        self, store: VaultStore, compute: ArmGateway, clock: Clock, telemetry: Telemetry | None = None
     ) -> None:
         self._store = store
         self._compute = compute
@@ -128,7 +105,7 @@ class Reconciler:
             )
 
     async def _discard_failed(
-        self, compute: ComputeGateway, snapshot: SnapshotInfo, report: ReconcileReport
+        self, compute: ArmGateway, snapshot: SnapshotInfo, report: ReconcileReport
     ) -> None:
         """Our snapshot whose create ended Failed: no backup, but billed and counted against the 500."""
         created = snapshot.time_created or self._clock.now()
@@ -138,17 +115,20 @@ class Reconciler:
         report.discarded.append(snapshot.id)
 
     async def _recover(self, vault: VaultRef, name: str, point: RecoveryPoint) -> bool:
-        for _ in range(WRITE_ATTEMPTS):
-            current = await self._store.get_instance(vault, name)
-            if current is None:
-                return False
+        async def write(current: Versioned[BackupInstance]) -> bool:
             updated = current.value.after_recovered_point(point)
             try:
                 await self._store.recover_point(current, updated, point)
             except ConcurrencyError:  # before ConflictError, which it specialises
-                continue
+                raise
             except ConflictError:
                 return False
             _log.info("recovered recovery point %s of %s from its snapshot tags", point.id, name)
             return True
-        return False
+
+        async def no() -> bool:
+            return False
+
+        return await write_with_retry(
+            write, lambda: self._store.get_instance(vault, name), gone=no, exhausted=no
+        )

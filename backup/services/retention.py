@@ -18,14 +18,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import ExpiryEntry, VaultStore, Versioned
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint
+from backup.domain.records import ExpiryEntry, Versioned
 from backup.domain.retention import select_expired
 from backup.errors import BackupError, ConcurrencyError
+from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import raising, write_with_retry
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
 from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
@@ -34,7 +35,6 @@ _log = logging.getLogger(__name__)
 # Each deleted point costs 3 operations in the transaction (point, expiry row, job) plus one
 # for the instance: 33 points per transaction stays under Azure's 100.
 _POINTS_PER_TRANSACTION = 33
-WRITE_ATTEMPTS = 5
 
 
 @dataclass
@@ -52,7 +52,7 @@ class RetentionSweeper:
     def __init__(
         self,
         store: VaultStore,
-        compute: ComputeGateway,
+        compute: ArmGateway,
         clock: Clock,
         telemetry: Telemetry,
         *,
@@ -159,20 +159,20 @@ class RetentionSweeper:
         jobs: list[Job],
     ) -> Versioned[BackupInstance]:
         on_demand = sum(1 for point, _ in removed if point.is_on_demand)
-        for _ in range(WRITE_ATTEMPTS):
-            latest = current.value
-            updated = latest.after_deletions(len(removed), on_demand)
-            try:
-                saved = await self._store.record_deletions(
-                    current, updated, removed, jobs, deleted_at=self._clock.now()
-                )
-            except ConcurrencyError:
-                reread = await self._store.get_instance(vault, name)
-                if reread is None:
-                    raise
-                current = reread
-                continue
+
+        async def write(latest: Versioned[BackupInstance]) -> Versioned[BackupInstance]:
+            updated = latest.value.after_deletions(len(removed), on_demand)
+            saved = await self._store.record_deletions(
+                latest, updated, removed, jobs, deleted_at=self._clock.now()
+            )
             for job in jobs:
                 self._telemetry.job_finished(job)
             return saved
-        raise ConcurrencyError(f"could not record retention deletions of {name}")
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(vault, name),
+            current=current,
+            gone=raising(lambda: ConcurrencyError(f"The backup instance '{name}' was deleted meanwhile.")),
+            exhausted=raising(lambda: ConcurrencyError(f"could not record retention deletions of {name}")),
+        )

@@ -12,12 +12,12 @@ import logging
 from datetime import datetime
 from enum import StrEnum
 
-from backup.adapters.compute import ComputeGateway
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, RecoveryPoint
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
+from backup.ports import ArmGateway
 
 _log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def deletion_job(
 
 
 async def delete_point_snapshot(
-    compute: ComputeGateway, instance: BackupInstance, point: RecoveryPoint
+    compute: ArmGateway, instance: BackupInstance, point: RecoveryPoint
 ) -> tuple[SnapshotFate, str]:
     """Delete the snapshot behind ``point`` if it still exists and its tags say it is that point."""
     snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from backup.api.dependencies import set_context
 from backup.bootstrap import use_runtime
 from backup.cli import drain_backup_queue
 from backup.domain.instance import VaultRef
@@ -48,7 +47,10 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+# Screenshots go to an ignored folder so that a test run changes no tracked file; `make screenshots`
+# points SCREENSHOTS_DIR at docs/screenshots to refresh the README's pictures on purpose.
+SCREENSHOTS_DIR_VARIABLE = "SCREENSHOTS_DIR"
+DEFAULT_SCREENSHOTS = PROJECT_ROOT / "build" / "screenshots"
 KEY_STORAGE = "backupcenter.functionsKey"
 SECOND_VAULT = VaultRef(SUB, "rg-backup-two", "vault-two")
 
@@ -70,6 +72,15 @@ def _missing(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"Browser tests need Chromium and Playwright: {reason}.", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """The folder the screenshots go to (relative values are taken from the project root)."""
+    configured = os.environ.get(SCREENSHOTS_DIR_VARIABLE)
+    folder = PROJECT_ROOT / configured if configured else DEFAULT_SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -235,9 +246,7 @@ async def seed_world(world: World) -> None:
 
 
 async def serve(world: World, *, auth_enabled: bool) -> AsyncIterator[Center]:
-    context = replace(world.api.context, auth_enabled=auth_enabled, _owns_storage=False, _owns_compute=False)
-    set_context(context)
-    use_runtime(world.sim.runtime)
+    use_runtime(world.api.runtime.replacing(auth_enabled=auth_enabled))
     # The tests drain the queues themselves, so that what happens when is theirs to decide.
     settings = {"AzureWebJobs.run-backup.Disabled": "true", "AzureWebJobs.run-restore.Disabled": "true"}
     if auth_enabled:
@@ -248,7 +257,6 @@ async def serve(world: World, *, auth_enabled: bool) -> AsyncIterator[Center]:
             yield Center(world, host)
     finally:
         use_runtime(None)
-        set_context(None)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -15,7 +16,7 @@ except ImportError:  # the browser fixture skips, or fails under CI, and says wh
     expect = None
 
 from backup.domain.models import JobStatus
-from tests.browser.conftest import SCREENSHOTS, SECOND_VAULT, Center, principal, vault_path
+from tests.browser.conftest import SECOND_VAULT, Center, principal, vault_path
 from tests.integration.api.test_through_host_and_sdk import HOST_KEY
 from tests.integration.engine.conftest import SUB, VAULT
 from tests.web.readme import readme_sections
@@ -52,7 +53,7 @@ async def _wait_rows(page: Any, expected: list[str]) -> None:
 
 
 async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_filters_and_sorts(
-    center: Center, browser: Any
+    center: Center, browser: Any, screenshots: Path
 ) -> None:
     items = await _summaries(center)
     summaries = [item["properties"]["backupSummary"] for item in items]
@@ -101,7 +102,7 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
     hover = await page.locator('#instances tr:has(a:text-is("disk-a")) time').first.get_attribute("title")
     assert hover is not None
     assert hover.endswith(" UTC")
-    await page.screenshot(path=str(SCREENSHOTS / "overview.png"))
+    await page.screenshot(path=str(screenshots / "overview.png"))
 
     # Tiles filter the table, and the URL says so.
     await page.locator('[data-tile="unhealthy"]').click()
@@ -147,7 +148,7 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
 
 
 async def test_an_instance_shows_one_timeline_point_per_recovery_point_and_a_backup_adds_one(
-    center: Center, browser: Any
+    center: Center, browser: Any, screenshots: Path
 ) -> None:
     instance = vault_path(VAULT) + "/backupInstances/disk-a-instance"
     points = (await center.call("GET", instance + "/recoveryPoints")).body["value"]
@@ -186,7 +187,7 @@ async def test_an_instance_shows_one_timeline_point_per_recovery_point_and_a_bac
     jobs = page.locator("table.jobs tbody tr")
     assert await jobs.first.get_attribute("data-operation") == "OnDemandBackup"
     assert await jobs.first.get_attribute("data-status") == "Completed"
-    await page.screenshot(path=str(SCREENSHOTS / "instance.png"), full_page=True)
+    await page.screenshot(path=str(screenshots / "instance.png"), full_page=True)
     assert page.js_errors == []
 
 

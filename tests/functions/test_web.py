@@ -14,7 +14,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from backup.api.dependencies import ApiContext, set_context
+from backup.bootstrap import Runtime, use_runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
@@ -189,11 +189,11 @@ class _Vaults:
 @pytest.fixture
 def easy_auth() -> Iterator[None]:
     clock = ManualClock(datetime(2026, 11, 2, 8, 30, tzinfo=UTC))
-    set_context(ApiContext(settings=Settings(), store=_Vaults(), clock=clock, auth_enabled=True))  # type: ignore[arg-type]
+    use_runtime(Runtime.from_settings(Settings(), clock=clock, store=_Vaults(), auth_enabled=True))  # type: ignore[arg-type]
     try:
         yield
     finally:
-        set_context(None)
+        use_runtime(None)
 
 
 def _whoami(functions: dict[str, IndexedFunction], principal: dict[str, Any] | None) -> tuple[int, Any]:

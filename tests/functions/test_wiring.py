@@ -11,7 +11,7 @@ import azure.functions as func
 import pytest
 
 from backup import names
-from backup.services.backup_runner import MAX_DEQUEUE_COUNT
+from backup.domain.limits import MAX_DEQUEUE_COUNT
 from tests.functions.conftest import IndexedFunction
 from tests.paths import REPO_ROOT
 
@@ -71,8 +71,8 @@ def test_worker_knows_the_hosts_max_dequeue_count() -> None:
 def test_importing_the_app_builds_no_clients() -> None:
     # In a fresh interpreter: other tests in this process build runtimes on purpose.
     probe = (
-        "import function_app, backup.bootstrap as b, backup.api.dependencies as d;"
-        "assert b._runtime is None and d._context is None;"
+        "import function_app, backup.bootstrap as b;"
+        "assert b._runtime is None;"
         "function_app.app.get_functions()"
     )
     subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, check=True)

@@ -15,8 +15,8 @@ pytestmark = pytest.mark.infra
 
 # Built-in role definition ids. Source: Microsoft Learn, "Azure built-in roles"
 # (learn.microsoft.com/azure/role-based-access-control/built-in-roles, storage, monitor and compute
-# sections), the same ids the azd Flex templates' rbac.bicep and Azure Backup's disk quickstart use
-# (/work/shared/reference/style.md section 1.3, azure-disk-backup-facts.md section 5).
+# sections), the same ids the azd Flex templates' rbac.bicep (Azure-Samples/functions-quickstart-
+# python-azd, infra/app/rbac.bicep) and Azure Backup's disk backup quickstart Bicep use.
 BUILT_IN_ROLES = {
     "StorageBlobDataOwner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
     "StorageQueueDataContributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",

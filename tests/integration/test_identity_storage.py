@@ -20,7 +20,7 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from backup import names
 from backup.adapters.storage import StorageClients
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.config import STORAGE_CLIENT_ID, STORAGE_QUEUE_URI, STORAGE_TABLE_URI, Settings
 from backup.domain.instance import VaultRef
 from localdev.azurite import STORAGE_AUDIENCE, Azurite, AzuriteEndpoints, fake_entra_token

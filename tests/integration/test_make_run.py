@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -205,6 +206,8 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         output = shell.stdout
         assert output.count("ProtectionConfigured") == 2
         assert output.count(": Completed") == 2, output  # the on-demand backup job and the restore job
+        # Both waits show they are under way before their outcome.
+        assert len(re.findall(r"^job \S+: running\.*\njob \S+: Completed$", output, re.M)) == 2, output
         assert "newest recovery point: " in output
         assert "OnDemandBackup Completed" in output
         assert "Restore Completed" in output
@@ -227,6 +230,17 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         assert sdk.returncode == 0, sdk.stdout + sdk.stderr
         assert "demo-vault provisioningstate.succeeded" in sdk.stdout.lower()
         assert "on-demand backup job " in sdk.stdout
+
+        # As make run printed it, pasted into a shell where API and SUB were never exported.
+        pasted = re.search(r"^\S+ - <<'PY'\n.*?\nPY$", printed, re.M | re.S)
+        assert pasted, printed
+        bare = {name: value for name, value in os.environ.items() if name not in ("API", "SUB")}
+        printed_sdk = subprocess.run(
+            ["bash", "-c", pasted.group(0)], env=bare, capture_output=True, text=True, timeout=120
+        )
+        assert printed_sdk.returncode == 0, printed_sdk.stdout + printed_sdk.stderr
+        assert "demo-vault provisioningstate.succeeded" in printed_sdk.stdout.lower()
+        assert "on-demand backup job " in printed_sdk.stdout
 
         refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found)
 

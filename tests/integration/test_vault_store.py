@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backup.adapters.storage import RequestCounter, StorageClients
-from backup.adapters.vault_store import PlanState, VaultStore, Versioned
+from backup.adapters.tables.store import VaultStore
 from backup.config import Settings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint, RetentionTag
+from backup.domain.records import PlanState, Versioned
 from backup.domain.snapshots import recovery_point_id
 from backup.errors import ConcurrencyError, ConflictError
 from localdev.azurite import AzuriteEndpoints

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from backup.domain.models import RecoveryPoint, RecoveryPointState, RetentionTag
-from backup.domain.policy import BackupPolicy, parse_backup_policy
+from backup.domain.policy import BackupPolicy
 from backup.domain.retention import RetentionLabel
+from backup.shapes.policy import parse_backup_policy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DEFAULT_TEMPLATE_FILE = FIXTURES / "azure_disk_default_policy.json"

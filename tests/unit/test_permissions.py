@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from backup.adapters.compute import Permissions
+from backup.domain.arm import Permissions
 
 DISK_BACKUP_READER = (
     (

@@ -18,11 +18,11 @@ from backup.domain.policy import (
     PolicyErrorCode,
     TaggingCriterion,
     check_policy_supports_disk_sku,
-    parse_backup_policy,
     scheduled_recovery_points,
 )
 from backup.domain.timezones import WINDOWS_TIME_ZONES, lookup_time_zone
 from backup.errors import ValidationError
+from backup.shapes.policy import parse_backup_policy
 from tests.unit.policy_builders import (
     DEFAULT_TEMPLATE_FILE,
     build_policy,

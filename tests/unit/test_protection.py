@@ -14,7 +14,7 @@ from backup.config import DEFAULT_SOFT_DELETE_RETENTION_DAYS, SOFT_DELETE_RETENT
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.errors import ValidationError
-from backup.services.protection import parse_backup_instance
+from backup.shapes.backup_instance import parse_backup_instance
 
 SUB = "11111111-2222-4333-8444-555555555555"
 VAULT = VaultRef(SUB, "rg-backup", "vault1")

@@ -8,8 +8,16 @@ from typing import Any
 
 import pytest
 
-from backup.adapters.compute import SnapshotInfo
+from backup.domain.arm import SnapshotInfo
 from backup.domain.instance import VaultRef
+from backup.domain.restore import (
+    TAG_RESTORED_RECOVERY_POINT,
+    DiskSettings,
+    RestoreMessage,
+    check_restore_rate,
+    disk_settings,
+    recent_restores,
+)
 from backup.domain.snapshots import SnapshotTags, SourceDisk
 from backup.errors import (
     AuthorizationError,
@@ -19,17 +27,8 @@ from backup.errors import (
     ValidationError,
 )
 from backup.services.on_demand import recent_requests
-from backup.services.restore import (
-    TAG_RESTORED_RECOVERY_POINT,
-    DiskSettings,
-    RestoreMessage,
-    check_restore_rate,
-    disk_settings,
-    parse_restore_request,
-    parse_validate_restore_request,
-    recent_restores,
-    restore_error,
-)
+from backup.services.restore import restore_error
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 SUB = "11111111-2222-3333-4444-555555555555"
 POINT = "a3d02fc3ab8a4c3a8cc26688c26d3356"

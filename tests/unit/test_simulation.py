@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 from backup.domain.clock import ManualClock
 from backup.domain.models import ProtectionState, RecoveryPoint, RetentionTag
-from backup.domain.policy import BackupPolicy, parse_backup_policy
+from backup.domain.policy import BackupPolicy
 from backup.domain.retention import label_scheduled_backup, select_expired
 from backup.domain.schedule import plan_scheduled_run, slot_id
+from backup.shapes.policy import parse_backup_policy
 from tests.unit.policy_builders import build_policy, default_template, utc
 
 

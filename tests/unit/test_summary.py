@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from backup.domain.durations import parse_iso_duration
-from backup.domain.policy import parse_backup_policy
 from backup.domain.summary import describe_duration, describe_policy
+from backup.shapes.policy import parse_backup_policy
 from tests.unit.policy_builders import build_policy, default_template
 
 

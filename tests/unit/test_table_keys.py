@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backup.adapters import table_keys as keys
+from backup.adapters.tables import keys
 from backup.errors import ValidationError
 
 SUB = "00000000-0000-0000-0000-0000000000AA"

@@ -24,23 +24,18 @@ See :mod:`backup.services.restore` for the restore checks and what the new disk 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from backup import names
 from backup.api import paths
 from backup.api.auth import Role
-from backup.api.endpoints._common import invalid, load_vault, optional_object, required_string
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse
 from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
 from backup.services.on_demand import OnDemandBackups
-from backup.services.planner import send_all
-from backup.services.restore import (
-    RestoreService,
-    parse_restore_request,
-    parse_validate_restore_request,
-)
+from backup.services.restore import RestoreService
+from backup.shapes.on_demand import parse_trigger_backup_request
+from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 
 routes = RouteTable()
 
@@ -50,25 +45,12 @@ RESTORE = paths.BACKUP_INSTANCE + "/restore"
 _JOB_INFO = "OperationJobExtendedInfo"
 
 
-def _sender(ctx: RequestContext, queue_name: str) -> Any:
-    async def send(messages: Sequence[str]) -> None:
-        storage = ctx.api.storage
-        if storage is None:
-            raise RuntimeError("the API context has no storage clients to queue work with")
-        queue = await storage.queue(queue_name)
-        await send_all(queue.send_message, messages)
-
-    return send
-
-
 def _on_demand(ctx: RequestContext) -> OnDemandBackups:
-    return OnDemandBackups(ctx.api.store, ctx.api.clock, _sender(ctx, names.BACKUP_QUEUE))
+    return ctx.api.services.on_demand
 
 
 def _restores(ctx: RequestContext) -> RestoreService:
-    return RestoreService(
-        ctx.api.store, ctx.api.compute_gateway(), ctx.api.clock, _sender(ctx, names.RESTORE_QUEUE)
-    )
+    return ctx.api.services.restores
 
 
 def _vault_location(document: Any) -> str:
@@ -77,24 +59,13 @@ def _vault_location(document: Any) -> str:
 
 @routes.post(ADHOC_BACKUP, role=Role.OPERATOR)
 async def adhoc_backup(ctx: RequestContext) -> ApiResponse:
-    body = ctx.json_object()
-    options = optional_object(body, "backupRuleOptions", "")
-    if options is None:
-        raise invalid("backupRuleOptions", "'backupRuleOptions' is required.", code="MissingProperty")
-    rule_name = required_string(options, "ruleName", "backupRuleOptions.")
-    trigger = optional_object(options, "triggerOption", "backupRuleOptions.") or {}
-    override = trigger.get("retentionTagOverride")
-    if override is not None and not isinstance(override, str):
-        raise invalid(
-            "backupRuleOptions.triggerOption.retentionTagOverride",
-            "'backupRuleOptions.triggerOption.retentionTagOverride' must be a string.",
-        )
+    request = parse_trigger_backup_request(ctx.json_object())
     vault, stored = await load_vault(ctx)
     job = await _on_demand(ctx).request(
         vault,
         ctx.params["backupInstanceName"],
-        rule_name=rule_name,
-        retention_tag_override=override,
+        rule_name=request.rule_name,
+        retention_tag_override=request.retention_tag_override,
         requested_by=ctx.caller.principal_name,
     )
     operation = await start_operation(

@@ -46,24 +46,22 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import invalid, json_type, load_vault
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after, parse_filter
-from backup.api.operations import OperationRecord, OperationStatus, accepted, new_operation_id
+from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
+from backup.domain.protection import InstanceSummary
 from backup.domain.summary import describe_policy
 from backup.errors import BackupError
-from backup.services.protection import (
-    InstanceSummary,
-    ProtectionCheckError,
-    ProtectionService,
-    parse_backup_instance,
-    with_vault_identity,
-)
+from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
+from backup.shapes.backup_instance import parse_backup_instance
+from backup.shapes.common import member_object
+from backup.shapes.operations import OperationStatus
+from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
 
@@ -217,20 +215,7 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
 
 
 def _service(ctx: RequestContext) -> ProtectionService:
-    return ProtectionService(
-        ctx.api.store,
-        ctx.api.compute_gateway(),
-        ctx.api.clock,
-        soft_delete_days=ctx.api.settings.soft_delete_retention_days,
-    )
-
-
-def _properties(body: Mapping[str, Any], key: str) -> Any:
-    if body.get(key) is None:
-        raise invalid(key, f"'{key}' is required: the BackupInstance object.", code="MissingProperty")
-    if not isinstance(body[key], dict):
-        raise invalid(key, f"'{key}' must be a JSON object, not {json_type(body[key])}.")
-    return body[key]
+    return ctx.api.services.protection
 
 
 def _optional_body(ctx: RequestContext) -> None:
@@ -309,7 +294,7 @@ def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse
 async def put_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(_properties(ctx.json_object(), "properties"), vault), stored.value
+        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
     )
     instance, created = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
@@ -367,7 +352,9 @@ async def resume_backups(ctx: RequestContext) -> ApiResponse:
 async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(_properties(ctx.json_object(), "backupInstance"), vault, path="backupInstance"),
+        parse_backup_instance(
+            member_object(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
+        ),
         stored.value,
     )
     service = _service(ctx)

@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import invalid, json_type, load_vault
+from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
-from backup.domain.policy import parse_backup_policy
 from backup.errors import ConflictError, NotFoundError
+from backup.shapes.common import member_object
+from backup.shapes.policy import parse_backup_policy
 
 routes = RouteTable()
 
@@ -48,18 +49,10 @@ def _in_use(vault: VaultRef, name: str, instances: list[str], doing: str) -> Con
 async def put_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     body = ctx.json_object()
-    if "properties" not in body:
-        raise invalid(
-            "properties", "'properties' is required: the BackupPolicy object.", code="MissingProperty"
-        )
-    if not isinstance(body["properties"], dict):
-        raise invalid(
-            "properties", f"'properties' must be a JSON object, not {json_type(body['properties'])}."
-        )
-    document = parse_backup_policy(body["properties"]).to_json()
+    document = parse_backup_policy(member_object(body, "properties")).to_json()
     name = ctx.params["backupPolicyName"]
     store = ctx.api.store
-    current = await store.get_policy_named(vault, name)
+    current = await store.get_policy(vault, name)
     if current is None:
         await store.put_policy(vault, name, document)
         return json_response(200, policy_resource(vault, name, document))
@@ -77,7 +70,7 @@ async def put_policy(ctx: RequestContext) -> ApiResponse:
 async def get_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     name = ctx.params["backupPolicyName"]
-    current = await ctx.api.store.get_policy_named(vault, name)
+    current = await ctx.api.store.get_policy(vault, name)
     if current is None:
         raise NotFoundError(
             f"The backup policy '{name}' was not found in vault '{vault.name}'.",
@@ -92,7 +85,7 @@ async def get_policy(ctx: RequestContext) -> ApiResponse:
 async def delete_policy(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
     name = ctx.params["backupPolicyName"]
-    current = await ctx.api.store.get_policy_named(vault, name)
+    current = await ctx.api.store.get_policy(vault, name)
     if current is None:
         return ApiResponse(204)
     stored_name, stored = current

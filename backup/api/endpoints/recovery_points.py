@@ -94,7 +94,8 @@ async def _instance(ctx: RequestContext) -> tuple[VaultRef, BackupInstance]:
 @routes.get(paths.RECOVERY_POINT)
 async def get_recovery_point(ctx: RequestContext) -> ApiResponse:
     vault, instance = await _instance(ctx)
-    point = await ctx.api.store.get_recovery_point(vault, instance.name, ctx.params["recoveryPointId"])
+    found = await ctx.api.store.get_recovery_point(vault, instance.name, ctx.params["recoveryPointId"])
+    point = found.value if found else None
     if point is None or point.state is RecoveryPointState.DELETING:
         raise NotFoundError(
             f"The recovery point '{ctx.params['recoveryPointId']}' was not found.",

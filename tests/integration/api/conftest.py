@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from backup.api.app import build_router
-from backup.api.dependencies import ApiContext
 from backup.api.http import ApiRequest
+from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
@@ -42,8 +42,9 @@ class Answer:
 
 
 class Api:
-    def __init__(self, context: ApiContext) -> None:
-        self.context = context
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.context = runtime.api
         self.router = build_router()
 
     async def call(
@@ -76,13 +77,12 @@ class Api:
         """Every row the vault owns: its registry row and its partition, as (table, RowKey, etag)."""
         store = self.context.store
         found: list[tuple[str, str, str]] = []
-        assert self.context.storage is not None
-        data = await self.context.storage.table(VAULT_DATA_TABLE)
+        data = await self.runtime.storage.table(VAULT_DATA_TABLE)
         async for entity in data.query_entities(
             "PartitionKey eq @pk", parameters={"pk": store.partition(vault)}
         ):
             found.append(("vaultdata", entity["RowKey"], entity.metadata["etag"]))
-        registry = await self.context.storage.table(VAULTS_TABLE)
+        registry = await self.runtime.storage.table(VAULTS_TABLE)
         async for entity in registry.query_entities(
             "PartitionKey eq @pk and RowKey eq @rk",
             parameters={
@@ -96,15 +96,15 @@ class Api:
 
 @pytest.fixture
 async def api(azurite: AzuriteEndpoints) -> AsyncIterator[Api]:
-    context = ApiContext.create(
+    runtime = Runtime.from_settings(
         Settings(storage_connection_string=azurite.connection_string),
         clock=ManualClock(T0),
         auth_enabled=False,
         retry_after_seconds=0,
         page_size=3,
     )
-    yield Api(context)
-    await context.close()
+    yield Api(runtime)
+    await runtime.close()
 
 
 @pytest.fixture

@@ -55,7 +55,7 @@ async def test_on_demand_backup_with_a_retention_override_becomes_a_recovery_poi
     await drain_backup_queue(sim.runtime)
     done = await world.store.get_job(VAULT, job_id)
     assert (done.status, done.initiated_by) == (JobStatus.COMPLETED, "function-key")
-    point = await world.store.get_recovery_point(VAULT, INSTANCE, done.recovery_point_id)
+    point = (await world.store.get_recovery_point(VAULT, INSTANCE, done.recovery_point_id)).value
     assert point.slot is None
     assert point.retention_tag is RetentionTag.WEEKLY
     assert point.expires_at == requested_at + timedelta(days=28)
@@ -153,17 +153,13 @@ def sdk(host: FunctionsHost) -> DataProtectionMgmtClient:
 
 @pytest.fixture
 async def host(world: World) -> AsyncIterator[FunctionsHost]:
-    from backup.api.dependencies import set_context
-
-    set_context(world.api.context)
-    use_runtime(world.sim.runtime)
+    use_runtime(world.api.runtime)
     functions = project_host(world.sim.azurite.connection_string)
     try:
         async with functions:
             yield functions
     finally:
         use_runtime(None)
-        set_context(None)
 
 
 async def test_the_official_sdk_takes_an_on_demand_backup_and_restores_it(

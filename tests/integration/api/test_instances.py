@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from backup.adapters.compute import ComputeGateway
-from backup.adapters.vault_store import DATASOURCE_PARTITION
-from backup.api.dependencies import ApiContext
+from backup.adapters.tables.keys import DATASOURCE_PARTITION
+from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
@@ -29,7 +29,7 @@ from backup.errors import AuthorizationError
 from backup.names import VAULT_DATA_TABLE
 from backup.services.backup_runner import BackupRunner, Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
-from backup.services.protection import ProtectionService
+from backup.services.protection import InstancePurger
 from backup.telemetry import Telemetry
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
@@ -70,9 +70,8 @@ class Env:
             + name
         )
 
-    def service(self) -> ProtectionService:
-        context = self.api.context
-        return ProtectionService(context.store, context.compute_gateway(), self.clock, soft_delete_days=14)
+    def purger(self) -> InstancePurger:
+        return InstancePurger(self.api.context.store, self.api.runtime.compute, self.clock)
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
@@ -131,7 +130,7 @@ async def instance_env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServ
         retry_total=0,
         polling_interval=0,
     )
-    context = ApiContext.create(
+    runtime = Runtime.from_settings(
         Settings(storage_connection_string=azurite.connection_string),
         clock=clock,
         auth_enabled=False,
@@ -140,10 +139,9 @@ async def instance_env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServ
         compute=gateway,
     )
     try:
-        yield Env(Api(context), clock, compute_emulator, subscription, other)
+        yield Env(Api(runtime), clock, compute_emulator, subscription, other)
     finally:
-        await context.close()
-        await gateway.close()
+        await runtime.close()
 
 
 @pytest.fixture
@@ -237,8 +235,7 @@ async def poll(env: Env, answer: Any) -> dict[str, Any]:
 
 
 async def claims(env: Env) -> list[tuple[str, str]]:
-    assert env.api.context.storage is not None
-    table = await env.api.context.storage.table(VAULT_DATA_TABLE)
+    table = await env.api.runtime.storage.table(VAULT_DATA_TABLE)
     rows = [
         (str(entity["RowKey"]), str(entity.metadata["etag"]))
         async for entity in table.query_entities(
@@ -257,7 +254,7 @@ async def protect(
 
 
 async def back_up(env: Env, vault: VaultRef, name: str, slot: datetime) -> None:
-    runner = BackupRunner(env.api.context.store, env.api.context.compute_gateway(), env.clock, Telemetry())
+    runner = BackupRunner(env.api.context.store, env.api.runtime.compute, env.clock, Telemetry())
     outcome = await runner.run(BackupRequest(vault=vault, instance=name, kind=SCHEDULED, slot=slot))
     assert outcome is Outcome.RECORDED
 
@@ -476,7 +473,7 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     await back_up(env, vault, "bi-a", datetime(2026, 11, 26, 5, 0, tzinfo=UTC))
     points = await store.list_recovery_points(vault, "bi-a")
     snapshots = [ComputeResourceId.snapshot(point.snapshot_id) for point in points]
-    gateway = api.context.compute_gateway()
+    gateway = api.runtime.compute
     assert len(snapshots) == 2
 
     deleted = await api.call("DELETE", instance_path(vault, "bi-a"))
@@ -513,13 +510,13 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
 
     assert (await poll(env, await api.call("DELETE", instance_path(vault, "bi-a"))))["status"] == "Succeeded"
     env.advance(timedelta(days=13))
-    service = env.service()
-    early = await service.purge_due()
+    purger = env.purger()
+    early = await purger.purge_due()
     assert early.purged == []
     for snapshot in snapshots:
         assert await gateway.get_snapshot(snapshot) is not None
     env.advance(timedelta(days=1, minutes=1))
-    result = await service.purge_due()
+    result = await purger.purge_due()
     assert result.purged == [f"{vault.id}/backupInstances/bi-a"]
     assert result.snapshots_deleted == 2
     for snapshot in snapshots:
@@ -529,7 +526,7 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     jobs = [job for job in await store.list_jobs(vault) if job.operation.value == "RetentionDeletion"]
     assert sorted(job.recovery_point_id or "" for job in jobs) == sorted(point.id for point in points)
     assert all(job.status.value == "Completed" for job in jobs)
-    assert (await service.purge_due()).purged == []
+    assert (await purger.purge_due()).purged == []
     # The claim is released: the disk can be protected again, anywhere.
     await protect(env, other, "bi-x")
 
@@ -676,7 +673,7 @@ async def test_bad_input_is_refused_and_changes_nothing(env: Env, vault: VaultRe
 
 async def test_a_stale_claim_is_taken_over_and_a_live_one_is_not(env: Env, vault: VaultRef) -> None:
     """A crash between claiming a disk and creating its instance must not block the disk forever."""
-    from backup.adapters.vault_store import DatasourceClaim
+    from backup.domain.records import DatasourceClaim
 
     api, store = env.api, env.api.context.store
     await make_vault(env, vault)
@@ -708,7 +705,7 @@ async def test_two_vaults_racing_for_one_disk_cannot_both_protect_it(env: Env, v
 
 
 async def test_resource_group_exists_through_the_compute_pipeline(env: Env) -> None:
-    gateway = env.api.context.compute_gateway()
+    gateway = env.api.runtime.compute
     assert await gateway.resource_group_exists(ResourceGroupId.parse(env.snapshot_rg))
     assert not await gateway.resource_group_exists(ResourceGroupId(str(uuid.uuid4()), "rg-snaps"))
     missing = ResourceGroupId(env.subscription, "rg-nope")

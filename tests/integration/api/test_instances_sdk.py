@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
-from backup.api.dependencies import set_context
+from backup.bootstrap import use_runtime
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
@@ -30,12 +30,12 @@ async def hosted(
     azurite: AzuriteEndpoints, compute_emulator: EmulatorServer
 ) -> AsyncIterator[tuple[FunctionsHost, Env]]:
     async with instance_env(azurite, compute_emulator) as env:
-        set_context(env.api.context)
+        use_runtime(env.api.runtime)
         try:
             async with project_host(azurite.connection_string) as host:
                 yield host, env
         finally:
-            set_context(None)
+            use_runtime(None)
 
 
 async def test_the_sdk_configures_and_manages_protection(hosted: tuple[FunctionsHost, Env]) -> None:

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from backup.adapters.vault_store import Versioned
 from backup.api.operations import (
     OperationRecord,
     OperationStatus,
@@ -18,6 +17,7 @@ from backup.api.operations import (
 from backup.domain.instance import VaultRef
 from backup.domain.jobs import Job, job_id, scheduled_backup_job_id
 from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RetentionTag
+from backup.domain.records import Versioned
 from backup.domain.snapshots import recovery_point_id
 from backup.errors import ConflictError
 from tests.integration.api.conftest import SUB, T0, Api, vault_path

@@ -17,7 +17,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.mgmt.dataprotection import DataProtectionMgmtClient
 
-from backup.api.dependencies import ApiContext, set_context
+from backup.bootstrap import Runtime, use_runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
@@ -53,21 +53,21 @@ class NoCredential:
 
 @pytest.fixture
 async def served(azurite: AzuriteEndpoints) -> AsyncIterator[tuple[FunctionsHost, Api]]:
-    context = ApiContext.create(
+    runtime = Runtime.from_settings(
         Settings(storage_connection_string=azurite.connection_string),
         clock=ManualClock(T0),
         auth_enabled=False,
         retry_after_seconds=0,
         page_size=3,
     )
-    set_context(context)
+    use_runtime(runtime)
     host = project_host(azurite.connection_string)
     try:
         async with host:
-            yield host, Api(context)
+            yield host, Api(runtime)
     finally:
-        set_context(None)
-        await context.close()
+        use_runtime(None)
+        await runtime.close()
 
 
 def sdk(host: FunctionsHost) -> DataProtectionMgmtClient:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from backup.adapters.vault_store import PlanState
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
+from backup.domain.records import PlanState
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB, Api, vault_body, vault_path
 
 pytestmark = pytest.mark.integration

@@ -21,17 +21,18 @@ from azure.storage.queue.aio import QueueServiceClient
 
 from backup import names
 from backup.adapters.storage import RequestCounter
-from backup.adapters.vault_store import PlanState
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
-from backup.domain.policy import parse_backup_policy
+from backup.domain.records import PlanState
 from backup.services.backup_runner import Outcome
+from backup.shapes.policy import parse_backup_policy
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import AdminClient, EmulatorServer
+from tests.policy_documents import disk_policy
 
 SUB = "22222222-0000-4000-8000-000000000002"
 APP = "a2222222-0000-4000-8000-0000000000a1"
@@ -70,59 +71,8 @@ VAULT = VaultRef(SUB, "rg-backup", "engine-vault")
 def policy_document(
     interval: str = "PT4H", default: str = "P7D", extra: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """An AzureDisk policy in Azure's JSON, optionally with Daily/Weekly retention tags."""
-    criteria: list[dict[str, Any]] = [
-        {"tagInfo": {"tagName": "Default", "id": "Default_"}, "taggingPriority": 99, "isDefault": True}
-    ]
-    rules: list[dict[str, Any]] = []
-    for tag, duration in (extra or {}).items():
-        marker = {"Daily": "FirstOfDay", "Weekly": "FirstOfWeek"}[tag]
-        criteria.append(
-            {
-                "tagInfo": {"tagName": tag, "id": f"{tag}_"},
-                "taggingPriority": {"Daily": 25, "Weekly": 20}[tag],
-                "isDefault": False,
-                "criteria": [{"objectType": "ScheduleBasedBackupCriteria", "absoluteCriteria": [marker]}],
-            }
-        )
-        rules.append(_retention_rule(tag, duration, is_default=False))
-    return {
-        "objectType": "BackupPolicy",
-        "datasourceTypes": ["Microsoft.Compute/disks"],
-        "policyRules": [
-            {
-                "name": "BackupHourly",
-                "objectType": "AzureBackupRule",
-                "backupParameters": {"backupType": "Incremental", "objectType": "AzureBackupParams"},
-                "dataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
-                "trigger": {
-                    "objectType": "ScheduleBasedTriggerContext",
-                    "schedule": {
-                        "repeatingTimeIntervals": [f"R/{START.isoformat()}/{interval}"],
-                        "timeZone": "UTC",
-                    },
-                    "taggingCriteria": criteria,
-                },
-            },
-            _retention_rule("Default", default, is_default=True),
-            *rules,
-        ],
-    }
-
-
-def _retention_rule(name: str, duration: str, *, is_default: bool) -> dict[str, Any]:
-    return {
-        "name": name,
-        "objectType": "AzureRetentionRule",
-        "isDefault": is_default,
-        "lifecycles": [
-            {
-                "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": duration},
-                "sourceDataStore": {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"},
-                "targetDataStoreCopySettings": [],
-            }
-        ],
-    }
+    """An AzureDisk policy in Azure's JSON (schedule from START), optionally with Daily/Weekly tags."""
+    return disk_policy(START, interval, default, extra)
 
 
 @dataclass

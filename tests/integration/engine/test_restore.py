@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -18,17 +17,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from backup import names
-from backup.api.dependencies import ApiContext
 from backup.cli import drain_backup_queue
-from backup.config import Settings
 from backup.domain.models import JobStatus, RecoveryPointState
 from backup.domain.resource_ids import ComputeResourceId
-from backup.services.restore import (
-    TAG_RESTORE_JOB,
-    TAG_RESTORED_RECOVERY_POINT,
-    RestoreMessage,
-    RestoreOutcome,
-)
+from backup.domain.restore import TAG_RESTORE_JOB, TAG_RESTORED_RECOVERY_POINT, RestoreMessage
+from backup.services.restore import RestoreOutcome
 from tests.integration.api.conftest import Answer, Api
 from tests.integration.engine.conftest import APP, SEED, SUB, VAULT, Simulation, policy_document
 
@@ -155,18 +148,11 @@ class World:
 
 
 @pytest.fixture
-async def world(sim: Simulation) -> AsyncIterator[World]:
+async def world(sim: Simulation) -> World:
     sim.admin.reset(RESTORE_SEED)
     sim.sync_emulator_clock()
-    context = ApiContext.create(
-        Settings(storage_connection_string=sim.azurite.connection_string),
-        clock=sim.clock,
-        auth_enabled=False,
-        retry_after_seconds=0,
-        compute=sim.runtime.compute,
-    )
-    yield World(sim, Api(context))
-    await context.close()
+    # The API on the engine's own root: same storage, clock and ARM gateway (the sim closes them).
+    return World(sim, Api(sim.runtime.replacing(auth_enabled=False, retry_after_seconds=0)))
 
 
 async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World) -> None:
@@ -185,7 +171,7 @@ async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World
     assert (job.status, job.progress_percent, job.initiated_by) == (JobStatus.IN_PROGRESS, 10, "function-key")
     assert job.operation.value == "Restore"
     assert (job.recovery_point_id, job.restore_target_id) == (points[1], disk_id("restored-2"))
-    leased = await world.store.get_recovery_point(VAULT, "disk-a-instance", points[1])
+    leased = (await world.store.get_recovery_point(VAULT, "disk-a-instance", points[1])).value
     assert leased.in_use_until is not None
     assert leased.in_use_until > sim.now
 
@@ -202,7 +188,7 @@ async def test_restoring_point_k_of_n_gives_the_disk_as_it_was_then(world: World
         TAG_RESTORED_RECOVERY_POINT: points[1],
         TAG_RESTORE_JOB: job_id,
     }
-    released = await world.store.get_recovery_point(VAULT, "disk-a-instance", points[1])
+    released = (await world.store.get_recovery_point(VAULT, "disk-a-instance", points[1])).value
     assert released.in_use_until is None
 
     # The job is visible through the API with its progress and who started it.
@@ -270,7 +256,7 @@ async def test_validation_failures_name_the_code_and_the_fix(world: World) -> No
     assert "'Disk Snapshot Contributor'" in denied.body["error"]["message"]
     sim.admin.grant(APP, "Disk Snapshot Contributor", f"/subscriptions/{SUB}/resourceGroups/rg-snaps")
 
-    recorded = await world.store.get_recovery_point(VAULT, "disk-a-instance", point)
+    recorded = (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).value
     await sim.runtime.compute.delete_snapshot(ComputeResourceId.snapshot(recorded.snapshot_id))
     gone = await world.validate("disk-a-instance", restore_body(point, "d"))
     assert (gone.status, gone.code) == (404, "UserErrorDiskSnapshotNotFound")
@@ -305,13 +291,13 @@ async def test_retention_skips_a_point_a_restore_is_using(world: World) -> None:
     await world.result(await world.restore("disk-a-instance", restore_body(older, "late")))
     swept = await sim.runtime.sweeper.sweep()
     assert swept.deleted == []
-    point = await world.store.get_recovery_point(VAULT, "disk-a-instance", older)
+    point = (await world.store.get_recovery_point(VAULT, "disk-a-instance", older)).value
     assert point.state is RecoveryPointState.COMMITTED
 
     assert await world.drain_restores() == [RestoreOutcome.COMPLETED]
     swept = await sim.runtime.sweeper.sweep()
     assert len(swept.deleted) == 1
-    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", older)).state is (
+    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", older)).value.state is (
         RecoveryPointState.DELETING
     )
 
@@ -340,7 +326,7 @@ async def test_duplicates_create_one_disk_and_foreign_disks_and_poison_fail_the_
     job_id = (await world.result(await world.restore("disk-a-instance", restore_body(point, "grabbed"))))[
         "jobId"
     ]
-    other = await world.store.get_recovery_point(VAULT, "disk-a-instance", point)
+    other = (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).value
     snapshot = await sim.runtime.compute.get_snapshot(ComputeResourceId.snapshot(other.snapshot_id))
     assert snapshot is not None
     await sim.runtime.compute.create_disk_from_snapshot(
@@ -350,7 +336,7 @@ async def test_duplicates_create_one_disk_and_foreign_disks_and_poison_fail_the_
     failed = await world.store.get_job(VAULT, job_id)
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, "UserErrorSameNameDiskAlreadyExists")
     assert world.disks()["grabbed"]["sku"]["name"] == "Standard_LRS"
-    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).in_use_until is None
+    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).value.in_use_until is None
 
     # A message the host gave up on ends as a failed job and frees the point.
     job_id = (await world.result(await world.restore("disk-a-instance", restore_body(point, "poisoned"))))[
@@ -360,7 +346,7 @@ async def test_duplicates_create_one_disk_and_foreign_disks_and_poison_fail_the_
     await runner.handle_poison(body)
     poisoned = await world.store.get_job(VAULT, job_id)
     assert (poisoned.status, poisoned.error_code) == (JobStatus.FAILED, "RestoreRetriesExhausted")
-    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).in_use_until is None
+    assert (await world.store.get_recovery_point(VAULT, "disk-a-instance", point)).value.in_use_until is None
     assert RestoreMessage.from_json(body).job_id == job_id
 
 

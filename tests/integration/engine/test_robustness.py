@@ -10,14 +10,15 @@ from typing import Any
 import pytest
 from azure.mgmt.compute import ComputeManagementClient
 
-from backup.adapters.vault_store import VaultStore
+from backup.adapters.tables.store import VaultStore
 from backup.credentials import StaticTokenCredential
+from backup.domain.instance import instance_key
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.schedule import slot_id
 from backup.domain.snapshots import SnapshotTags
-from backup.services.backup_runner import RETRIES_EXHAUSTED, Outcome, instance_key
+from backup.services.backup_runner import RETRIES_EXHAUSTED, Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
 from tests.integration.engine.conftest import (
     DISKS,
@@ -131,7 +132,7 @@ async def test_under_faults_every_slot_ends_as_a_point_or_a_failed_job_and_forei
         assert point is not None, f"{snapshot.id} is ours but backs no recovery point"
         # Recovery points list newest first; deleted ones included, so "newest" is the true newest.
         newest = (await sim.runtime.store.list_recovery_points(VAULT, tags.instance, include_deleted=True))[0]
-        assert point.id == newest.id
+        assert point.value.id == newest.id
 
 
 async def test_limits_are_refused_before_any_arm_call_with_a_clear_job_error(sim: Simulation) -> None:
@@ -187,7 +188,7 @@ class CrashAfterSnapshot(VaultStore):
 async def test_reconciliation_restores_a_point_whose_write_was_lost(sim: Simulation) -> None:
     await sim.protect("disk-a")
     crashing = CrashAfterSnapshot(sim.runtime.storage)
-    sim.runtime.__dict__["store"] = crashing  # the runtime builds services lazily from .store
+    sim.runtime = sim.runtime.replacing(store=crashing)  # a root whose services use the crashing store
     await sim.runtime.planner.tick()
     with pytest.raises(SystemExit):
         await sim.drain(visibility_timeout=1)
@@ -234,7 +235,7 @@ async def test_a_message_that_crashes_every_delivery_ends_in_poison_as_a_failed_
         async def record_backup(self, *args: Any, **kwargs: Any) -> Any:
             raise RuntimeError("a bug, not an Azure error")
 
-    sim.runtime.__dict__["store"] = Crashing(sim.runtime.storage)
+    sim.runtime = sim.runtime.replacing(store=Crashing(sim.runtime.storage))
     await sim.runtime.planner.tick()
     await sim.drain()
 

@@ -12,7 +12,8 @@ from backup.cli import drain_backup_queue
 from backup.domain.instance import VaultRef
 from backup.domain.models import JobStatus
 from backup.errors import ValidationError
-from backup.services.protection import ProtectionCheckError, parse_backup_instance, with_vault_identity
+from backup.services.protection import ProtectionCheckError, with_vault_identity
+from backup.shapes.backup_instance import parse_backup_instance
 from tests.integration.engine.conftest import APP, SNAP_RG, SRC_RG, SUB, Simulation, policy_document
 
 pytestmark = pytest.mark.integration

@@ -10,15 +10,15 @@ from typing import Any, cast
 import pytest
 from openapi_spec_validator import validate
 
-from backup.adapters.vault_store import VaultStore
 from backup.api import openapi
 from backup.api.app import build_router
-from backup.api.dependencies import ApiContext
+from backup.api.dependencies import ApiContext, ApiServices
 from backup.api.http import ApiRequest
 from backup.api.router import PARAM_VALIDATORS, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
+from backup.ports import VaultStore
 from tests.paths import REPO_ROOT
 
 COMMITTED = REPO_ROOT / "docs" / "openapi.json"
@@ -99,7 +99,12 @@ def test_every_route_is_documented_and_every_documented_operation_is_routed(
 async def test_every_documented_operation_reaches_its_route(document: dict[str, Any]) -> None:
     # Without api-version the router answers 400 only after matching the path and method,
     # so anything but 404 / 405 proves the route exists, without running a handler.
-    context = ApiContext(settings=Settings(), store=cast(VaultStore, None), clock=SystemClock())
+    context = ApiContext(
+        settings=Settings(),
+        store=cast(VaultStore, None),
+        clock=SystemClock(),
+        services=cast(ApiServices, None),
+    )
     router = build_router()
     for method, template, _ in operations(document):
         url = "https://backup.example.net/api" + template.format(**SAMPLE_PARAMS)

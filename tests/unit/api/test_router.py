@@ -7,14 +7,14 @@ from typing import Any, cast
 
 import pytest
 
-from backup.adapters.vault_store import VaultStore
-from backup.api.dependencies import ApiContext
+from backup.api.dependencies import ApiContext, ApiServices
 from backup.api.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, json_response
 from backup.api.router import RequestContext, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
 from backup.errors import ConflictError
+from backup.ports import VaultStore
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 VAULT_PATH = (
@@ -61,7 +61,11 @@ ROUTER = Router([routes])
 
 def context(*, auth_enabled: bool = False) -> ApiContext:
     return ApiContext(
-        settings=Settings(), store=cast(VaultStore, None), clock=SystemClock(), auth_enabled=auth_enabled
+        settings=Settings(),
+        store=cast(VaultStore, None),
+        clock=SystemClock(),
+        services=cast(ApiServices, None),
+        auth_enabled=auth_enabled,
     )
 
 

@@ -7,10 +7,11 @@ the characters Table keys forbid (``/ \\ # ?`` and control characters) or our se
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import UTC, datetime
 
-from backup.domain.resource_ids import check_subscription
+from backup.domain.resource_ids import GUID, check_subscription
 from backup.errors import ValidationError
 
 # Names reach keys only after the API validated them (backup.domain.resource_ids); this is
@@ -22,11 +23,18 @@ INSTANCE = "i"
 RECOVERY_POINT = "r"
 EXPIRY = "x"
 JOB = "j"
+OPERATION = "o"
+RESTORE_USAGE = "q"
 PLAN_SUFFIX = "plan"
 SEPARATOR = "|"
 # The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
 # is the whole range of one key kind.
 RANGE_END = chr(ord(SEPARATOR) + 1)
+
+SYSTEM_PARTITION = "_system"
+"""Not a vault: app-wide markers live here (vault partitions always contain ':')."""
+DATASOURCE_PARTITION = "_datasources"
+"""Not a vault: one row per protected disk, naming the instance that protects it."""
 
 
 def validated_name(value: str, *, what: str) -> str:
@@ -79,6 +87,11 @@ def plan_key(instance: str) -> str:
     return row_key(INSTANCE, validated_name(instance, what="backupInstance"), PLAN_SUFFIX)
 
 
+def is_plan_key(row: str) -> bool:
+    """Whether an ``i|`` row is an instance's planner row rather than the instance itself."""
+    return row.endswith(SEPARATOR + PLAN_SUFFIX)
+
+
 def recovery_point_key(instance: str, recovery_point_id: str) -> str:
     return row_key(
         RECOVERY_POINT, validated_name(instance, what="backupInstance"), _hex_id(recovery_point_id)
@@ -101,11 +114,24 @@ def expired_before(now: datetime) -> tuple[str, str]:
 
 
 def job_key(job_id: str) -> str:
-    if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", job_id or ""):
+    if not GUID.fullmatch(job_id or "") or job_id != job_id.lower():
         raise ValidationError(
             f"'{job_id}' is not a job id (a lower-case GUID).", code="InvalidJobId", target="jobId"
         )
     return row_key(JOB, job_id)
+
+
+def operation_key(operation_id: str) -> str:
+    return row_key(OPERATION, operation_id)
+
+
+def restore_usage_key(instance: str) -> str:
+    return row_key(RESTORE_USAGE, validated_name(instance, what="backupInstance"))
+
+
+def datasource_claim_key(disk_id: str) -> str:
+    """A disk id may hold characters keys forbid, and ARM ids are case-insensitive: hash it."""
+    return hashlib.sha256(disk_id.lower().encode()).hexdigest()
 
 
 def compact_time(moment: datetime) -> str:

@@ -1,0 +1,243 @@
+"""The ports: what the services and the API need from the world outside the process.
+
+Services and API endpoints name these ``typing.Protocol``s, never an adapter, so any object
+with the same methods serves: the Table Storage store and the ARM gateway in production
+(:mod:`backup.adapters`), in-memory fakes in fast tests. Only the composition root
+(:mod:`backup.bootstrap`) knows which adapter stands behind each port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.jobs import Job
+from backup.domain.models import ProtectionState, RecoveryPoint
+from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
+from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+
+__all__ = ["ArmGateway", "Clock", "InstanceRows", "Reachable", "SendMessages", "VaultStore"]
+
+SendMessages = Callable[[Sequence[str]], Awaitable[None]]
+"""Puts messages on one queue (the composition root binds one per queue)."""
+
+
+class VaultStore(Protocol):
+    """The product's state: vaults, policies, instances and their plans, recovery points, jobs,
+    operations, datasource claims and restore usage. Writes that another writer could reach
+    take the ETag the value was read at (:class:`Versioned`) and raise
+    :class:`~backup.errors.ConcurrencyError` or :class:`~backup.errors.ConflictError` on a lost race."""
+
+    async def claim_marker(self, name: str, now: datetime, every: timedelta) -> bool: ...
+
+    async def register_vault(
+        self, vault: VaultRef, document: Mapping[str, Any], etag: str | None = None
+    ) -> str: ...
+
+    async def get_vault(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None: ...
+
+    async def list_vaults(self) -> list[VaultRef]: ...
+
+    async def list_vault_documents(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[tuple[str, Versioned[Mapping[str, Any]]]]: ...
+
+    async def delete_vault(self, vault: VaultRef, etag: str) -> None: ...
+
+    async def put_policy(
+        self, vault: VaultRef, name: str, document: Mapping[str, Any], etag: str | None = None
+    ) -> str: ...
+
+    async def get_policy(self, vault: VaultRef, name: str) -> tuple[str, Versioned[Mapping[str, Any]]] | None:
+        """The policy's name as first spelled, and its versioned document."""
+        ...
+
+    async def list_policies(self, vault: VaultRef) -> list[tuple[str, str, Versioned[Mapping[str, Any]]]]: ...
+
+    async def delete_policy(self, vault: VaultRef, name: str, etag: str) -> None: ...
+
+    async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]: ...
+
+    async def create_instance(
+        self, instance: BackupInstance, plan: PlanState
+    ) -> Versioned[BackupInstance]: ...
+
+    async def get_instance(self, vault: VaultRef, name: str) -> Versioned[BackupInstance] | None: ...
+
+    async def update_instance(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, plan: PlanState | None = None
+    ) -> Versioned[BackupInstance]: ...
+
+    async def list_instances(
+        self, vault: VaultRef, *, state: ProtectionState | None = None
+    ) -> list[Versioned[BackupInstance]]: ...
+
+    async def delete_instance(self, current: Versioned[BackupInstance]) -> None: ...
+
+    async def instances_with_plans(
+        self, vault: VaultRef
+    ) -> list[tuple[Versioned[BackupInstance] | None, Versioned[PlanState] | None]]: ...
+
+    async def save_plans(self, vault: VaultRef, plans: Sequence[Versioned[PlanState]]) -> int: ...
+
+    async def record_backup(
+        self,
+        current: Versioned[BackupInstance],
+        updated: BackupInstance,
+        point: RecoveryPoint,
+        job: Job,
+    ) -> Versioned[BackupInstance]: ...
+
+    async def recover_point(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
+    ) -> Versioned[BackupInstance]: ...
+
+    async def record_failure(
+        self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
+    ) -> None: ...
+
+    async def put_job(self, job: Job) -> None: ...
+
+    async def get_job(self, vault: VaultRef, job_id: str) -> Job | None: ...
+
+    async def list_jobs(self, vault: VaultRef) -> list[Job]: ...
+
+    def jobs_page(
+        self,
+        vault: VaultRef,
+        *,
+        after_id: str | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        margin_hours: int = 48,
+    ) -> AsyncIterator[Job]: ...
+
+    async def get_recovery_point(
+        self, vault: VaultRef, instance: str, point_id: str
+    ) -> Versioned[RecoveryPoint] | None: ...
+
+    async def list_recovery_points(
+        self, vault: VaultRef, instance: str, *, include_deleted: bool = False
+    ) -> list[RecoveryPoint]: ...
+
+    async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]: ...
+
+    async def record_deletions(
+        self,
+        current: Versioned[BackupInstance],
+        updated: BackupInstance,
+        deleted: Iterable[tuple[RecoveryPoint, ExpiryEntry | None]],
+        jobs: Iterable[Job],
+        *,
+        deleted_at: datetime,
+    ) -> Versioned[BackupInstance]: ...
+
+    async def delete_recovery_points(
+        self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
+    ) -> None: ...
+
+    async def release_recovery_point(
+        self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime
+    ) -> None: ...
+
+    async def put_operation(
+        self,
+        vault: VaultRef,
+        operation_id: str,
+        document: Mapping[str, Any],
+        *,
+        status: str,
+        create: bool = False,
+        etag: str | None = None,
+    ) -> str: ...
+
+    async def get_operation(
+        self, vault: VaultRef, operation_id: str
+    ) -> Versioned[Mapping[str, Any]] | None: ...
+
+    async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None: ...
+
+    async def put_datasource_claim(self, claim: DatasourceClaim, etag: str | None = None) -> str: ...
+
+    async def release_datasource_claim(self, disk_id: str, vault: VaultRef, instance: str) -> None: ...
+
+    async def accept_on_demand_backup(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, job: Job
+    ) -> Versioned[BackupInstance]: ...
+
+    async def get_restore_usage(
+        self, vault: VaultRef, instance: str
+    ) -> Versioned[tuple[datetime, ...]] | None: ...
+
+    async def accept_restore(
+        self,
+        vault: VaultRef,
+        instance: str,
+        *,
+        usage: Versioned[tuple[datetime, ...]] | None,
+        recent_restores: Sequence[datetime],
+        job: Job,
+        point: Versioned[RecoveryPoint],
+        in_use_until: datetime,
+    ) -> None: ...
+
+
+class InstanceRows(Protocol):
+    """The stored form of an instance, carried in a queue message so a worker need not read it."""
+
+    def encode_instance(self, current: Versioned[BackupInstance]) -> dict[str, Any]: ...
+
+    def decode_instance(self, vault: VaultRef, encoded: Mapping[str, Any]) -> Versioned[BackupInstance]: ...
+
+
+class ArmGateway(Protocol):
+    """Azure Resource Manager: disks, snapshots and permissions, as one identity.
+
+    Every failure is one of :mod:`backup.errors` (retryable or permanent by class)."""
+
+    def for_identity(self, identity: str | None) -> ArmGateway: ...
+
+    async def get_disk(self, disk: ComputeResourceId) -> DiskInfo: ...
+
+    async def find_disk(self, disk: ComputeResourceId) -> DiskInfo | None: ...
+
+    async def create_incremental_snapshot(
+        self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
+    ) -> SnapshotInfo: ...
+
+    async def get_snapshot(self, snapshot: ComputeResourceId) -> SnapshotInfo | None: ...
+
+    async def delete_snapshot(self, snapshot: ComputeResourceId) -> None: ...
+
+    async def list_snapshots(self, resource_group: ResourceGroupId) -> list[SnapshotInfo]: ...
+
+    async def create_disk_from_snapshot(
+        self,
+        target: ComputeResourceId,
+        snapshot: SnapshotInfo,
+        *,
+        location: str,
+        sku: str,
+        zone: str | None = None,
+        tier: str | None = None,
+        disk_encryption_set_id: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> DiskInfo: ...
+
+    async def resource_group_exists(self, group: ResourceGroupId) -> bool: ...
+
+    async def ping(self) -> None: ...
+
+    async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions: ...
+
+    async def close(self) -> None: ...
+
+
+class Reachable(Protocol):
+    """Something the health check can ask whether it answers."""
+
+    async def ping(self) -> None: ...

@@ -1,0 +1,310 @@
+"""The protection lifecycle of a backup instance, for the API and the CLI: configure (create or
+update, after every check in :mod:`backup.services.protection.checks`), stop, suspend, resume,
+delete (soft), undelete, and the reads. Nothing here knows HTTP.
+
+States (Azure's ``currentProtectionState``), and the planner row that goes with each; the
+transitions themselves are :meth:`BackupInstance.with_transition`:
+
+=========================  ==========================  =============  ==================
+operation                  from                        to             plan row
+=========================  ==========================  =============  ==================
+PUT (create)               -                           Configured     active
+stopProtection             Configured/Error/Suspended  Stopped        inactive
+suspendBackups             Configured/Error/Stopped    Suspended      inactive
+resumeProtection/Backups   Stopped/Suspended           Configured     active
+DELETE                     any visible state           SoftDeleted    inactive
+undelete                   SoftDeleted                 Stopped        inactive
+purge (timer)              SoftDeleted past purge_at   rows removed   removed
+=========================  ==========================  =============  ==================
+
+Repeating an operation in its target state is a no-op success. Resuming marks the slots of the
+pause as skipped, so the first backup after a resume is the next slot, not a catch-up. The purge
+is :mod:`backup.services.protection.purge`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+from backup.domain.arm import DiskInfo
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef, vault_of_document
+from backup.domain.models import ProtectionState
+from backup.domain.policy import BackupPolicy
+from backup.domain.protection import InstanceSummary, check_unchangeable, document_with_defaults
+from backup.domain.records import PlanState, Versioned
+from backup.errors import ConcurrencyError, ConflictError, NotFoundError
+from backup.ports import ArmGateway, VaultStore
+from backup.services.etag_retry import raising, write_with_retry
+from backup.services.policies import PolicyCache
+from backup.services.protection.checks import ProtectionChecks, ValidatedProtection
+from backup.services.protection.claims import DatasourceClaims
+from backup.shapes.backup_instance import ProtectionRequest
+from backup.telemetry import instance_health
+
+
+class ProtectionService:
+    def __init__(
+        self,
+        store: VaultStore,
+        compute: ArmGateway,
+        clock: Clock,
+        *,
+        soft_delete_days: int = 14,
+        policies: PolicyCache | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._soft_delete = timedelta(days=soft_delete_days)
+        self._policies = policies or PolicyCache()
+        self._claims = DatasourceClaims(store, clock)
+        self._checks = ProtectionChecks(store, compute, self._claims, self._policies)
+
+    # validation -------------------------------------------------------------------------------
+
+    async def check_request(
+        self, vault: VaultRef, request: ProtectionRequest, *, instance: str | None = None
+    ) -> tuple[str, BackupPolicy]:
+        """See :meth:`ProtectionChecks.check_request`."""
+        return await self._checks.check_request(vault, request, instance=instance)
+
+    async def check_resources(
+        self, vault_location: str, request: ProtectionRequest, policy: BackupPolicy
+    ) -> DiskInfo:
+        """See :meth:`ProtectionChecks.check_resources`."""
+        return await self._checks.check_resources(vault_location, request, policy)
+
+    async def validate_for_backup(
+        self, vault: VaultRef, vault_location: str, request: ProtectionRequest, *, instance: str | None = None
+    ) -> ValidatedProtection:
+        return await self._checks.validate_for_backup(vault, vault_location, request, instance=instance)
+
+    # configure --------------------------------------------------------------------------------
+
+    async def configure(
+        self, vault: VaultRef, vault_location: str, name: str, request: ProtectionRequest
+    ) -> tuple[BackupInstance, bool]:
+        """Create the instance (True) or update its policy / properties (False), after every check."""
+        current = await self._store.get_instance(vault, name)
+        if current is not None:
+            check_unchangeable(current.value, request.disk, request.snapshot_resource_group)
+            name = current.value.name
+        validated = await self.validate_for_backup(vault, vault_location, request, instance=name)
+        if current is None:
+            return await self._create(vault, name, validated), True
+        return await self._update(current, validated), False
+
+    async def _create(self, vault: VaultRef, name: str, validated: ValidatedProtection) -> BackupInstance:
+        disk = validated.disk
+        document = document_with_defaults(validated.request.document, disk, validated.request.disk)
+        instance = BackupInstance(
+            vault=vault,
+            name=name,
+            disk_id=str(validated.request.disk),
+            disk_location=disk.location,
+            policy_name=validated.policy_name,
+            policy_document=validated.policy.to_json(),
+            snapshot_resource_group_id=str(validated.request.snapshot_resource_group),
+            protection_state=ProtectionState.PROTECTION_CONFIGURED,
+            document=document,
+            identity=validated.request.identity,
+        )
+        await self._claims.take(validated.request.disk, vault, name)
+        try:
+            await self._store.create_instance(
+                instance, PlanState(name, instance.policy_document, active=True)
+            )
+        except BaseException:
+            await self._claims.release(instance.disk_id, vault, name)
+            raise
+        return instance
+
+    async def _update(
+        self, current: Versioned[BackupInstance], validated: ValidatedProtection
+    ) -> BackupInstance:
+        request = validated.request
+
+        def change(instance: BackupInstance) -> BackupInstance:
+            check_unchangeable(instance, request.disk, request.snapshot_resource_group)
+            return replace(
+                instance,
+                policy_name=validated.policy_name,
+                policy_document=validated.policy.to_json(),
+                document=document_with_defaults(request.document, validated.disk, request.disk),
+                identity=request.identity,
+            )
+
+        return await self._mutate(current, change)
+
+    # state changes ----------------------------------------------------------------------------
+
+    async def stop_protection(self, vault: VaultRef, name: str) -> BackupInstance:
+        """Stop backups and keep every recovery point forever (``ProtectionStopped``)."""
+        return await self._transition(vault, name, ProtectionState.PROTECTION_STOPPED, "stopProtection")
+
+    async def suspend_backups(self, vault: VaultRef, name: str) -> BackupInstance:
+        """Stop backups; retention goes on, the newest point is kept (``BackupSchedulesSuspended``)."""
+        return await self._transition(
+            vault, name, ProtectionState.BACKUP_SCHEDULES_SUSPENDED, "suspendBackups"
+        )
+
+    async def resume_protection(self, vault: VaultRef, name: str) -> BackupInstance:
+        return await self._transition(vault, name, ProtectionState.PROTECTION_CONFIGURED, "resumeProtection")
+
+    async def resume_backups(self, vault: VaultRef, name: str) -> BackupInstance:
+        return await self._transition(vault, name, ProtectionState.PROTECTION_CONFIGURED, "resumeBackups")
+
+    async def _transition(
+        self, vault: VaultRef, name: str, target: ProtectionState, operation: str
+    ) -> BackupInstance:
+        current = await self.get(vault, name)
+        now = self._clock.now()
+
+        def change(instance: BackupInstance) -> BackupInstance:
+            due = None
+            if target is ProtectionState.PROTECTION_CONFIGURED:
+                due = self._policies.parse(instance.policy_document).schedule.due_slot(now)
+            try:
+                return instance.with_transition(target, resume_at_slot=due)
+            except TransitionRefused as refused:
+                if refused.state is ProtectionState.SOFT_DELETED:
+                    raise _not_found(vault, name) from None
+                raise _wrong_state(name, refused.state, operation) from None
+
+        return await self._mutate(current, change)
+
+    async def delete(self, vault: VaultRef, name: str) -> BackupInstance | None:
+        """Stop protection and delete data: soft delete now, purge after the retention period.
+
+        Scheduled backups stop at once (plan row inactive, state ``SoftDeleted``); recovery points
+        and snapshots stay until :meth:`purge_due` runs after ``purge_at``. ``None`` when there
+        is no visible instance of that name (ARM answers 204).
+        """
+        current = await self._store.get_instance(vault, name)
+        if current is None or current.value.is_soft_deleted:
+            return None
+        now = self._clock.now()
+
+        def change(instance: BackupInstance) -> BackupInstance:
+            if instance.is_soft_deleted:
+                return instance
+            return instance.soft_deleted(now, now + self._soft_delete)
+
+        return await self._mutate(current, change)
+
+    async def undelete(self, vault: VaultRef, name: str) -> BackupInstance:
+        """Bring a soft-deleted instance back, as ``ProtectionStopped`` with all its data."""
+        current = await self.get_deleted(vault, name)
+
+        def change(instance: BackupInstance) -> BackupInstance:
+            if not instance.is_soft_deleted:
+                raise _deleted_not_found(vault, name)
+            return instance.undeleted()
+
+        return await self._mutate(current, change)
+
+    async def _mutate(
+        self,
+        current: Versioned[BackupInstance],
+        change: Callable[[BackupInstance], BackupInstance],
+    ) -> BackupInstance:
+        """Apply ``change`` and write instance and plan row in one transaction, re-reading on a lost race."""
+        vault, name = current.value.vault, current.value.name
+
+        async def write(latest: Versioned[BackupInstance]) -> BackupInstance:
+            before = latest.value
+            updated = change(before)
+            if updated == before:
+                return before
+            plan = PlanState(
+                updated.name, updated.policy_document, active=updated.protection_state.takes_scheduled_backups
+            )
+            saved = await self._store.update_instance(latest, updated, plan=plan)
+            return saved.value
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(vault, name),
+            current=current,
+            gone=raising(lambda: _not_found(vault, name)),
+            exhausted=raising(
+                lambda: ConcurrencyError(f"The backup instance '{name}' kept changing; try again.")
+            ),
+        )
+
+    # reads ------------------------------------------------------------------------------------
+
+    async def get(self, vault: VaultRef, name: str) -> Versioned[BackupInstance]:
+        """A visible (not soft-deleted) instance, or 404."""
+        current = await self._store.get_instance(vault, name)
+        if current is None or current.value.is_soft_deleted:
+            raise _not_found(vault, name, soft_deleted=current is not None)
+        return current
+
+    async def get_deleted(self, vault: VaultRef, name: str) -> Versioned[BackupInstance]:
+        current = await self._store.get_instance(vault, name)
+        if current is None or not current.value.is_soft_deleted:
+            raise _deleted_not_found(vault, name)
+        return current
+
+    async def list_instances(self, vault: VaultRef) -> list[BackupInstance]:
+        return [row.value for row in await self._store.list_instances(vault) if not row.value.is_soft_deleted]
+
+    async def list_deleted(self, vault: VaultRef) -> list[BackupInstance]:
+        rows = await self._store.list_instances(vault, state=ProtectionState.SOFT_DELETED)
+        return [row.value for row in rows]
+
+    async def summaries(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[InstanceSummary]:
+        """Every visible instance of the vaults in a subscription (or resource group), with its health
+        and next scheduled backup: the cross-vault view."""
+        now = self._clock.now()
+        summaries = []
+        for _, document in await self._store.list_vault_documents(subscription_id, resource_group):
+            vault = vault_of_document(document.value)
+            if vault is None:
+                continue
+            for row in await self._store.list_instances(vault):
+                instance = row.value
+                if instance.is_soft_deleted:
+                    continue
+                active = instance.protection_state.takes_scheduled_backups
+                next_backup = (
+                    self._policies.parse(instance.policy_document).schedule.next_slot(now) if active else None
+                )
+                summaries.append(
+                    InstanceSummary(instance, instance_health(instance, active=active), next_backup)
+                )
+        return summaries
+
+
+def _not_found(vault: VaultRef, name: str, *, soft_deleted: bool = False) -> NotFoundError:
+    hint = (
+        " It is soft-deleted: see deletedBackupInstances, and undelete it to use it again."
+        if soft_deleted
+        else ""
+    )
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.{hint}",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )
+
+
+def _deleted_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"No deleted backup instance '{name}' exists in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )
+
+
+def _wrong_state(name: str, state: ProtectionState, operation: str) -> ConflictError:
+    return ConflictError(
+        f"The backup instance '{name}' is {state.value}; {operation} does not apply in that state.",
+        code="UserErrorInvalidProtectionState",
+        target="backupInstanceName",
+    )

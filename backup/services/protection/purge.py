@@ -1,0 +1,137 @@
+"""Purge: remove soft-deleted instances for good once their soft-delete period has ended.
+
+For each such instance: the snapshots behind its recovery points (only ours, by their tags,
+through :mod:`backup.services.snapshot_deletion`), one RetentionDeletion job per point, the
+snapshots of a backup that was still running when it was deleted, its recovery point, expiry,
+instance and plan rows, and last its datasource claim, so the disk can be protected again. Run
+by the retention timer (:mod:`backup.services.maintenance`); safe to rerun.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from backup.domain.clock import Clock
+from backup.domain.instance import BackupInstance
+from backup.domain.jobs import Job
+from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.records import Versioned
+from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.snapshots import SnapshotTags
+from backup.errors import BackupError, ConcurrencyError, NotFoundError
+from backup.ports import ArmGateway, VaultStore
+from backup.services.protection.claims import DatasourceClaims
+from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
+from backup.telemetry import Telemetry
+
+_log = logging.getLogger(__name__)
+
+_POINTS_PER_TRANSACTION = 33
+
+
+@dataclass
+class PurgeResult:
+    purged: list[str] = field(default_factory=list)
+    """Ids of the instances removed for good."""
+    snapshots_deleted: int = 0
+    not_ours: list[str] = field(default_factory=list)
+    """Snapshots behind purged points whose tags did not match: left alone."""
+    errors: list[str] = field(default_factory=list)
+
+
+class InstancePurger:
+    def __init__(
+        self, store: VaultStore, compute: ArmGateway, clock: Clock, *, telemetry: Telemetry | None = None
+    ) -> None:
+        self._store = store
+        self._compute = compute
+        self._clock = clock
+        self._telemetry = telemetry
+        self._claims = DatasourceClaims(store, clock)
+
+    async def purge_due(self) -> PurgeResult:
+        """Remove soft-deleted instances whose period ended: their snapshots (only ours), their
+        recovery point, expiry and instance rows, and their datasource claim; one
+        RetentionDeletion job per recovery point. For the retention timer; safe to rerun."""
+        result = PurgeResult()
+        now = self._clock.now()
+        for vault in await self._store.list_vaults():
+            for row in await self._store.list_instances(vault, state=ProtectionState.SOFT_DELETED):
+                instance = row.value
+                if instance.purge_at is None or instance.purge_at > now:
+                    continue
+                try:
+                    await self._purge(row, result)
+                except BackupError as error:
+                    _log.warning("purge of %s stopped: %s %s", instance.id, error.code, error.message)
+                    result.errors.append(f"{instance.id}: {error.code}")
+        return result
+
+    async def _purge(self, current: Versioned[BackupInstance], result: PurgeResult) -> None:
+        instance = current.value
+        points = await self._store.list_recovery_points(instance.vault, instance.name, include_deleted=True)
+        for start in range(0, len(points), _POINTS_PER_TRANSACTION):
+            chunk = points[start : start + _POINTS_PER_TRANSACTION]
+            jobs = []
+            for point in chunk:
+                job = await self._delete_point_snapshot(instance, point, result)
+                if job is not None:
+                    jobs.append(job)
+            await self._store.delete_recovery_points(instance.vault, chunk, jobs)
+            for job in jobs:
+                if self._telemetry is not None:
+                    self._telemetry.job_finished(job)
+        result.snapshots_deleted += await self._delete_unrecorded_snapshots(instance)
+        try:
+            await self._store.delete_instance(current)
+        except ConcurrencyError:
+            # A backup that was running when the instance was deleted recorded a point since we
+            # read it; the next purge removes that one too.
+            _log.info("purge of %s postponed: the instance changed while purging", instance.id)
+            return
+        await self._claims.release(instance.disk_id, instance.vault, instance.name)
+        result.purged.append(instance.id)
+
+    async def _delete_point_snapshot(
+        self, instance: BackupInstance, point: RecoveryPoint, result: PurgeResult
+    ) -> Job | None:
+        """Delete the snapshot behind one point if it is ours; the job to record, if any."""
+        if point.state is RecoveryPointState.DELETING:
+            return None  # retention already deleted its snapshot and recorded a job
+        started = self._clock.now()
+        job = deletion_job(
+            instance, point, started=started, id_time=instance.purge_at or started, why="purge"
+        )
+        fate, snapshot_id = await delete_point_snapshot(
+            self._compute.for_identity(instance.identity), instance, point
+        )
+        if fate is SnapshotFate.NOT_OURS:
+            result.not_ours.append(snapshot_id)
+            return None
+        if fate is SnapshotFate.DELETED:
+            result.snapshots_deleted += 1
+        return job.completed(self._clock.now())
+
+    async def _delete_unrecorded_snapshots(self, instance: BackupInstance) -> int:
+        """Our snapshots of this instance that no recovery point row names (a backup that was
+        running at deletion time): found by their tags in the snapshot resource group."""
+        compute = self._compute.for_identity(instance.identity)
+        try:
+            snapshots = await compute.list_snapshots(
+                ResourceGroupId.parse(instance.snapshot_resource_group_id)
+            )
+        except NotFoundError:
+            return 0
+        deleted = 0
+        for snapshot in snapshots:
+            tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+            if (
+                tags is None
+                or tags.vault_id.casefold() != instance.vault.id.casefold()
+                or tags.instance.casefold() != instance.name.casefold()
+            ):
+                continue
+            await compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
+            deleted += 1
+        return deleted

@@ -1,0 +1,652 @@
+"""An in-memory ``VaultStore``: the same methods, the same answers, the same refusals.
+
+Rows live in sorted partitions under the real adapter's own keys (``backup.adapters.tables.keys``),
+so names are validated the same way and every range (recovery points newest first, jobs newest
+first, the expiry index, instance rows and their planner rows) comes back in the same order.
+
+Writes go through :meth:`FakeVaultStore._transact`, which mirrors an entity-group transaction:
+every operation is checked before any is applied, and the first that fails decides the error,
+as Table Storage does:
+
+* insert of an existing row -> :class:`ConflictError` ``EntityAlreadyExists`` (409);
+* replace/merge/delete with an ETag that no longer matches -> :class:`ConcurrencyError` (412);
+* update or delete of a row that is gone -> :class:`ConcurrencyError` ``EntityGone`` (404).
+
+A merge keeps the properties the new value leaves empty (Table Storage stores no nulls), which
+is what makes, for example, an instance update leave its planner row's last planned slot alone.
+``tests/contracts/test_vault_store_contract.py`` holds this to the real adapter on Azurite.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backup.adapters.tables import keys
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.jobs import Job
+from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.errors import ConcurrencyError, ConflictError
+from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
+
+SYSTEM_PARTITION = "_system"
+DATASOURCE_PARTITION = "_datasources"
+MAX_BATCH = 100
+_REGISTRY = "vaults"
+_DATA = "data"
+
+
+@dataclass
+class _Row:
+    value: Any
+    etag: str
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One operation of a transaction. ``kind``: create, replace, merge, upsert or delete.
+
+    ``etag`` set: the row must exist and still carry it. ``must_exist``: an update without an
+    ETag (Table Storage's plain Update Entity), which still fails on a missing row.
+    """
+
+    kind: str
+    row: str
+    value: Any = None
+    etag: str | None = None
+    must_exist: bool = False
+
+
+def _frozen(value: Any) -> Any:
+    """A private copy, so a caller mutating what it passed in or got back changes nothing here."""
+    return copy.deepcopy(value)
+
+
+def _json_copy(document: Mapping[str, Any]) -> Any:
+    """Documents are stored as JSON text: only JSON survives, and the caller gets a fresh copy."""
+    return json.loads(json.dumps(document))
+
+
+def _merged(old: Any, new: Any) -> Any:
+    """Merge semantics: a property the new value leaves empty keeps the stored one."""
+    if old is None:
+        return new
+    if isinstance(new, PlanState):
+        return replace(
+            new,
+            last_planned_slot=new.last_planned_slot or old.last_planned_slot,
+            planned_at=new.planned_at or old.planned_at,
+            planned_by=new.planned_by or old.planned_by,
+        )
+    if isinstance(new, RecoveryPoint):
+        return replace(
+            new,
+            slot=new.slot or old.slot,
+            in_use_until=new.in_use_until or old.in_use_until,
+            source_disk_tags=new.source_disk_tags or old.source_disk_tags,
+        )
+    return new
+
+
+def _claim_key(disk_id: str) -> str:
+    return hashlib.sha256(disk_id.lower().encode()).hexdigest()
+
+
+def _restore_usage_key(instance: str) -> str:
+    return keys.row_key("q", keys.validated_name(instance, what="backupInstance"))
+
+
+def _vault_of(job: Job) -> VaultRef:
+    parts = job.vault_id.split("/")
+    return VaultRef(parts[2], parts[4], parts[8])
+
+
+class FakeVaultStore:
+    """Everything ``VaultStore`` offers the services, in memory."""
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, dict[str, _Row]]] = {_REGISTRY: {}, _DATA: {}}
+        self._etags = 0
+        self._faults: dict[str, list[BaseException]] = {}
+        self.writes = 0
+        """Transactions that changed something (tests use it to prove a no-op wrote nothing)."""
+
+    # --- test controls ------------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: BaseException, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` raise ``error`` (storage trouble)."""
+        self._faults.setdefault(method, []).extend([error] * times)
+
+    def _fault(self, method: str) -> None:
+        queued = self._faults.get(method)
+        if queued:
+            raise queued.pop(0)
+
+    def rows(self, vault: VaultRef) -> list[str]:
+        """The row keys of a vault's partition, in order (for tests that check nothing is left)."""
+        return sorted(self._tables[_DATA].get(self.partition(vault), {}))
+
+    # --- the engine -----------------------------------------------------------------------------
+
+    def _next_etag(self) -> str:
+        self._etags += 1
+        return f'W/"fake-{self._etags}"'
+
+    def _partition(self, table: str, partition: str) -> dict[str, _Row]:
+        return self._tables[table].setdefault(partition, {})
+
+    def _read(self, partition: str, row: str, table: str = _DATA) -> _Row | None:
+        return self._tables[table].get(partition, {}).get(row)
+
+    def _range(self, partition: str, lower: str, upper: str, table: str = _DATA) -> list[tuple[str, _Row]]:
+        rows = self._tables[table].get(partition, {})
+        return [(key, rows[key]) for key in sorted(rows) if lower <= key < upper]
+
+    def _transact(self, partition: str, operations: Sequence[_Op], table: str = _DATA) -> list[str]:
+        """All or nothing; returns the new ETag of each operation ('' for deletes)."""
+        rows = self._partition(table, partition)
+        for op in operations:
+            current = rows.get(op.row)
+            if op.kind == "create":
+                if current is not None:
+                    raise ConflictError("The entity already exists.", code="EntityAlreadyExists")
+                continue
+            if op.kind == "upsert" or (op.kind == "merge" and op.etag is None and not op.must_exist):
+                continue
+            if current is None:
+                raise ConcurrencyError("The entity was deleted since it was read.", code="EntityGone")
+            if op.etag is not None and op.etag != current.etag:
+                raise ConcurrencyError("The entity changed since it was read; read it again and retry.")
+        etags: list[str] = []
+        for op in operations:
+            if op.kind == "delete":
+                rows.pop(op.row, None)
+                etags.append("")
+                continue
+            old = rows.get(op.row)
+            value = _merged(old.value if old else None, op.value) if op.kind == "merge" else op.value
+            rows[op.row] = _Row(_frozen(value), self._next_etag())
+            etags.append(rows[op.row].etag)
+        self.writes += 1
+        return etags
+
+    @staticmethod
+    def partition(vault: VaultRef) -> str:
+        return keys.vault_partition(vault.subscription_id, vault.resource_group, vault.name)
+
+    # --- process-wide markers -----------------------------------------------------------------
+
+    async def claim_marker(self, name: str, now: datetime, every: timedelta) -> bool:
+        self._fault("claim_marker")
+        row = self._read(SYSTEM_PARTITION, name)
+        if row is not None and row.value > now - every:
+            return False
+        op = _Op("create", name, now) if row is None else _Op("replace", name, now, etag=row.etag)
+        try:
+            self._transact(SYSTEM_PARTITION, [op])
+        except ConflictError:
+            return False
+        return True
+
+    # --- vaults -------------------------------------------------------------------------------
+
+    async def register_vault(
+        self, vault: VaultRef, document: Mapping[str, Any], etag: str | None = None
+    ) -> str:
+        self._fault("register_vault")
+        partition, row = keys.vault_registry_key(vault.subscription_id, vault.resource_group, vault.name)
+        value = (vault, _json_copy(document))
+        op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
+        try:
+            return self._transact(partition, [op], table=_REGISTRY)[0]
+        except ConcurrencyError:
+            raise
+        except ConflictError as error:
+            raise ConflictError(
+                f"Vault '{vault.name}' already exists.", code="EntityAlreadyExists"
+            ) from error
+
+    async def get_vault(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None:
+        self._fault("get_vault")
+        partition, row = keys.vault_registry_key(vault.subscription_id, vault.resource_group, vault.name)
+        found = self._read(partition, row, _REGISTRY)
+        return Versioned(_frozen(found.value[1]), found.etag) if found else None
+
+    async def list_vaults(self) -> list[VaultRef]:
+        self._fault("list_vaults")
+        registry = self._tables[_REGISTRY]
+        return [
+            registry[partition][row].value[0]
+            for partition in sorted(registry)
+            for row in sorted(registry[partition])
+        ]
+
+    async def list_vault_documents(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[tuple[str, Versioned[Mapping[str, Any]]]]:
+        self._fault("list_vault_documents")
+        partition = keys.validated_subscription(subscription_id)
+        lower, upper = "", "\U0010ffff"
+        if resource_group is not None:
+            lower = keys.validated_name(resource_group, what="resourceGroup") + ":"
+            upper = lower[:-1] + chr(ord(":") + 1)
+        return [
+            (row, Versioned(_frozen(found.value[1]), found.etag))
+            for row, found in self._range(partition, lower, upper, _REGISTRY)
+        ]
+
+    async def delete_vault(self, vault: VaultRef, etag: str) -> None:
+        self._fault("delete_vault")
+        partition, row = keys.vault_registry_key(vault.subscription_id, vault.resource_group, vault.name)
+        if self._read(partition, row, _REGISTRY) is None:
+            return
+        self._transact(partition, [_Op("delete", row, etag=etag)], table=_REGISTRY)
+        self._tables[_DATA].pop(self.partition(vault), None)
+
+    # --- policies -----------------------------------------------------------------------------
+
+    async def put_policy(
+        self, vault: VaultRef, name: str, document: Mapping[str, Any], etag: str | None = None
+    ) -> str:
+        self._fault("put_policy")
+        row = keys.policy_key(name)
+        value = (name, _json_copy(document))
+        op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
+        return self._transact(self.partition(vault), [op])[0]
+
+    async def get_policy(self, vault: VaultRef, name: str) -> tuple[str, Versioned[Mapping[str, Any]]] | None:
+        self._fault("get_policy")
+        found = self._read(self.partition(vault), keys.policy_key(name))
+        if found is None:
+            return None
+        return found.value[0], Versioned(_frozen(found.value[1]), found.etag)
+
+    async def list_policies(self, vault: VaultRef) -> list[tuple[str, str, Versioned[Mapping[str, Any]]]]:
+        self._fault("list_policies")
+        lower, upper = keys.kind_range(keys.POLICY)
+        return [
+            (row, found.value[0], Versioned(_frozen(found.value[1]), found.etag))
+            for row, found in self._range(self.partition(vault), lower, upper)
+        ]
+
+    async def delete_policy(self, vault: VaultRef, name: str, etag: str) -> None:
+        self._fault("delete_policy")
+        self._transact(self.partition(vault), [_Op("delete", keys.policy_key(name), etag=etag)])
+
+    # --- instances ----------------------------------------------------------------------------
+
+    async def create_instance(self, instance: BackupInstance, plan: PlanState) -> Versioned[BackupInstance]:
+        self._fault("create_instance")
+        etags = self._transact(
+            self.partition(instance.vault),
+            [
+                _Op("create", keys.instance_key(instance.name), instance),
+                _Op("create", keys.plan_key(plan.instance), plan),
+            ],
+        )
+        return Versioned(instance, etags[0])
+
+    async def get_instance(self, vault: VaultRef, name: str) -> Versioned[BackupInstance] | None:
+        self._fault("get_instance")
+        found = self._read(self.partition(vault), keys.instance_key(name))
+        return Versioned(_frozen(found.value), found.etag) if found else None
+
+    async def update_instance(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, plan: PlanState | None = None
+    ) -> Versioned[BackupInstance]:
+        self._fault("update_instance")
+        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        if plan is not None:
+            operations.append(_Op("merge", keys.plan_key(plan.instance), plan))
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(updated, etags[0])
+
+    async def instances_with_plans(
+        self, vault: VaultRef
+    ) -> list[tuple[Versioned[BackupInstance] | None, Versioned[PlanState] | None]]:
+        self._fault("instances_with_plans")
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        pairs: dict[str, list[Any]] = {}
+        for row, found in self._range(self.partition(vault), lower, upper):
+            pair = pairs.setdefault(row.split(keys.SEPARATOR)[1], [None, None])
+            slot = 1 if row.endswith(keys.SEPARATOR + keys.PLAN_SUFFIX) else 0
+            pair[slot] = Versioned(_frozen(found.value), found.etag)
+        return [(pair[0], pair[1]) for pair in pairs.values()]
+
+    async def list_instances(
+        self, vault: VaultRef, *, state: ProtectionState | None = None
+    ) -> list[Versioned[BackupInstance]]:
+        self._fault("list_instances")
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        return [
+            Versioned(_frozen(found.value), found.etag)
+            for row, found in self._range(self.partition(vault), lower, upper)
+            if isinstance(found.value, BackupInstance)
+            and (state is None or found.value.protection_state is state)
+        ]
+
+    async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
+        self._fault("instance_names")
+        return [
+            row.value.name
+            for row in await self.list_instances(vault)
+            if policy is None or row.value.policy_name.lower() == policy.lower()
+        ]
+
+    async def save_plans(self, vault: VaultRef, plans: Sequence[Versioned[PlanState]]) -> int:
+        self._fault("save_plans")
+        written = 0
+        partition = self.partition(vault)
+        for start in range(0, len(plans), MAX_BATCH):
+            batch = plans[start : start + MAX_BATCH]
+            operations = [
+                _Op("merge", keys.plan_key(plan.value.instance), plan.value, etag=plan.etag) for plan in batch
+            ]
+            try:
+                self._transact(partition, operations)
+                written += len(batch)
+            except (ConcurrencyError, ConflictError):
+                for operation in operations:
+                    try:
+                        self._transact(partition, [operation])
+                        written += 1
+                    except (ConcurrencyError, ConflictError):
+                        continue
+        return written
+
+    async def delete_instance(self, current: Versioned[BackupInstance]) -> None:
+        self._fault("delete_instance")
+        instance = current.value
+        partition = self.partition(instance.vault)
+        operations = [_Op("delete", keys.instance_key(instance.name), etag=current.etag)]
+        if self._read(partition, keys.plan_key(instance.name)) is not None:
+            operations.append(_Op("delete", keys.plan_key(instance.name)))
+        self._transact(partition, operations)
+
+    # --- backups, recovery points and jobs ------------------------------------------------------
+
+    def _point_ops(self, point: RecoveryPoint) -> list[_Op]:
+        return [
+            _Op("create", keys.recovery_point_key(point.instance, point.id), point),
+            _Op("create", keys.expiry_key(point.expires_at, point.instance, point.id), point),
+        ]
+
+    async def record_backup(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint, job: Job
+    ) -> Versioned[BackupInstance]:
+        self._fault("record_backup")
+        etags = self._transact(
+            self.partition(updated.vault),
+            [
+                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
+                *self._point_ops(point),
+                _Op("upsert", keys.job_key(job.id), job),
+            ],
+        )
+        return Versioned(updated, etags[0])
+
+    async def recover_point(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
+    ) -> Versioned[BackupInstance]:
+        self._fault("recover_point")
+        etags = self._transact(
+            self.partition(updated.vault),
+            [
+                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
+                *self._point_ops(point),
+            ],
+        )
+        return Versioned(updated, etags[0])
+
+    async def record_failure(
+        self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
+    ) -> None:
+        self._fault("record_failure")
+        operations = [_Op("upsert", keys.job_key(job.id), job)]
+        if current is not None and updated is not None:
+            operations.insert(0, _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag))
+        self._transact(self.partition(updated.vault if updated else _vault_of(job)), operations)
+
+    async def put_job(self, job: Job) -> None:
+        self._fault("put_job")
+        self._transact(self.partition(_vault_of(job)), [_Op("upsert", keys.job_key(job.id), job)])
+
+    async def get_job(self, vault: VaultRef, job_id: str) -> Job | None:
+        self._fault("get_job")
+        found = self._read(self.partition(vault), keys.job_key(job_id))
+        return _frozen(found.value) if found else None
+
+    async def list_jobs(self, vault: VaultRef) -> list[Job]:
+        self._fault("list_jobs")
+        lower, upper = keys.kind_range(keys.JOB)
+        return [_frozen(found.value) for _, found in self._range(self.partition(vault), lower, upper)]
+
+    async def jobs_page(
+        self,
+        vault: VaultRef,
+        *,
+        after_id: str | None = None,
+        started_from: datetime | None = None,
+        started_to: datetime | None = None,
+        margin_hours: int = 48,
+    ) -> AsyncIterator[Job]:
+        """Newest first, after ``after_id``, narrowed to a start-time window widened by the margin."""
+        self._fault("jobs_page")
+        margin = timedelta(hours=margin_hours)
+        for job in await self.list_jobs(vault):
+            stamped = _job_id_time(job.id)
+            if after_id is not None and job.id <= after_id.lower():
+                continue
+            if started_to is not None and stamped > started_to + margin:
+                continue
+            if started_from is not None and stamped < started_from - margin:
+                continue
+            yield job
+
+    async def get_recovery_point(
+        self, vault: VaultRef, instance: str, point_id: str
+    ) -> Versioned[RecoveryPoint] | None:
+        self._fault("get_recovery_point")
+        found = self._read(self.partition(vault), keys.recovery_point_key(instance, point_id))
+        return Versioned(_frozen(found.value), found.etag) if found else None
+
+    async def list_recovery_points(
+        self, vault: VaultRef, instance: str, *, include_deleted: bool = False
+    ) -> list[RecoveryPoint]:
+        self._fault("list_recovery_points")
+        lower, upper = keys.kind_range(
+            keys.RECOVERY_POINT, keys.validated_name(instance, what="backupInstance")
+        )
+        points = [_frozen(found.value) for _, found in self._range(self.partition(vault), lower, upper)]
+        return [p for p in points if include_deleted or p.state is not RecoveryPointState.DELETING]
+
+    async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
+        self._fault("expired")
+        lower, upper = keys.expired_before(now)
+        return [
+            ExpiryEntry(_frozen(found.value), row)
+            for row, found in self._range(self.partition(vault), lower, upper)
+        ]
+
+    async def record_deletions(
+        self,
+        current: Versioned[BackupInstance],
+        updated: BackupInstance,
+        deleted: Iterable[tuple[RecoveryPoint, ExpiryEntry | None]],
+        jobs: Iterable[Job],
+        *,
+        deleted_at: datetime,
+    ) -> Versioned[BackupInstance]:
+        self._fault("record_deletions")
+        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        for point, entry in deleted:
+            marked = point.with_state(RecoveryPointState.DELETING)
+            operations.append(_Op("merge", keys.recovery_point_key(point.instance, point.id), marked))
+            if entry is not None:
+                operations.append(_Op("delete", entry.row_key))
+        operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
+        if len(operations) > MAX_BATCH:
+            raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(updated, etags[0])
+
+    async def delete_recovery_points(
+        self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
+    ) -> None:
+        self._fault("delete_recovery_points")
+        operations: list[_Op] = []
+        for point in points:
+            operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
+            if point.state is not RecoveryPointState.DELETING:
+                operations.append(_Op("delete", keys.expiry_key(point.expires_at, point.instance, point.id)))
+        operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
+        if len(operations) > MAX_BATCH:
+            raise ValueError(f"delete_recovery_points takes at most {MAX_BATCH} operations at once")
+        if not operations:
+            return
+        partition = self.partition(vault)
+        try:
+            self._transact(partition, operations)
+        except ConcurrencyError:
+            for operation in operations:
+                try:
+                    self._transact(partition, [operation])
+                except ConcurrencyError:
+                    continue
+
+    # --- operations (API long-running operation records) ------------------------------------------
+
+    async def put_operation(
+        self,
+        vault: VaultRef,
+        operation_id: str,
+        document: Mapping[str, Any],
+        *,
+        status: str,
+        create: bool = False,
+        etag: str | None = None,
+    ) -> str:
+        self._fault("put_operation")
+        if not operation_id or not all(ch.isascii() and (ch.isalnum() or ch in "-_") for ch in operation_id):
+            raise ValueError("operation ids are URL-safe base64 without padding")
+        row = keys.row_key("o", operation_id)
+        value = (status, _json_copy(document))
+        if create:
+            op = _Op("create", row, value)
+        elif etag is not None:
+            op = _Op("replace", row, value, etag=etag)
+        else:
+            op = _Op("upsert", row, value)
+        return self._transact(self.partition(vault), [op])[0]
+
+    async def get_operation(self, vault: VaultRef, operation_id: str) -> Versioned[Mapping[str, Any]] | None:
+        self._fault("get_operation")
+        found = self._read(self.partition(vault), keys.row_key("o", operation_id))
+        return Versioned(_frozen(found.value[1]), found.etag) if found else None
+
+    # --- datasource claims ------------------------------------------------------------------------
+
+    async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None:
+        self._fault("get_datasource_claim")
+        found = self._read(DATASOURCE_PARTITION, _claim_key(disk_id))
+        return Versioned(found.value, found.etag) if found else None
+
+    async def put_datasource_claim(self, claim: DatasourceClaim, etag: str | None = None) -> str:
+        self._fault("put_datasource_claim")
+        row = _claim_key(claim.disk_id)
+        op = _Op("create", row, claim) if etag is None else _Op("replace", row, claim, etag=etag)
+        return self._transact(DATASOURCE_PARTITION, [op])[0]
+
+    async def release_datasource_claim(self, disk_id: str, vault: VaultRef, instance: str) -> None:
+        self._fault("release_datasource_claim")
+        current = await self.get_datasource_claim(disk_id)
+        if current is None or not current.value.names(vault, instance):
+            return
+        try:
+            self._transact(DATASOURCE_PARTITION, [_Op("delete", _claim_key(disk_id), etag=current.etag)])
+        except ConcurrencyError:
+            return
+
+    # --- on-demand backup and restore ---------------------------------------------------------------
+
+    async def accept_on_demand_backup(
+        self, current: Versioned[BackupInstance], updated: BackupInstance, job: Job
+    ) -> Versioned[BackupInstance]:
+        self._fault("accept_on_demand_backup")
+        etags = self._transact(
+            self.partition(updated.vault),
+            [
+                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
+                _Op("create", keys.job_key(job.id), job),
+            ],
+        )
+        return Versioned(updated, etags[0])
+
+    async def get_restore_usage(
+        self, vault: VaultRef, instance: str
+    ) -> Versioned[tuple[datetime, ...]] | None:
+        self._fault("get_restore_usage")
+        found = self._read(self.partition(vault), _restore_usage_key(instance))
+        return Versioned(found.value, found.etag) if found else None
+
+    async def accept_restore(
+        self,
+        vault: VaultRef,
+        instance: str,
+        *,
+        usage: Versioned[tuple[datetime, ...]] | None,
+        recent_restores: Sequence[datetime],
+        job: Job,
+        point: Versioned[RecoveryPoint],
+        in_use_until: datetime,
+    ) -> None:
+        self._fault("accept_restore")
+        times = tuple(at.astimezone(UTC) for at in recent_restores)
+        usage_key = _restore_usage_key(instance)
+        value = point.value
+        leased = replace(value, in_use_until=in_use_until)
+        self._transact(
+            self.partition(vault),
+            [
+                _Op("create", usage_key, times)
+                if usage is None
+                else _Op("replace", usage_key, times, etag=usage.etag),
+                _Op("create", keys.job_key(job.id), job),
+                _Op("merge", keys.recovery_point_key(instance, value.id), leased, etag=point.etag),
+                _Op(
+                    "merge",
+                    keys.expiry_key(value.expires_at, value.instance, value.id),
+                    leased,
+                    must_exist=True,
+                ),
+            ],
+        )
+
+    async def release_recovery_point(
+        self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime
+    ) -> None:
+        self._fault("release_recovery_point")
+        partition = self.partition(vault)
+        for row in (
+            keys.recovery_point_key(point.instance, point.id),
+            keys.expiry_key(point.expires_at, point.instance, point.id),
+        ):
+            found = self._read(partition, row)
+            held = found.value.in_use_until if found else None
+            if found is None or held is None or abs((held - in_use_until).total_seconds()) >= 1:
+                continue
+            self._transact(
+                partition, [_Op("replace", row, replace(found.value, in_use_until=None), etag=found.etag)]
+            )
+
+
+def _job_id_time(job_id: str) -> datetime:
+    """The start time a job id encodes (its first 12 hex digits are inverted milliseconds)."""
+    digits = job_id.replace("-", "")[:12]
+    millis = (1 << 48) - 1 - int(digits, 16)
+    return datetime.fromtimestamp(millis / 1000, UTC)

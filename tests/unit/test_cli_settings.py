@@ -1,0 +1,93 @@
+"""`python -m backup.cli` without (or with wrong) settings says which, in one line, not a traceback.
+
+Each case runs the real entry point in a fresh process with a clean environment: only PATH and
+the settings under test, so nothing from the developer's shell or CI can make it pass.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from backup.config import (
+    ARM_STATIC_TOKENS,
+    CLOCK_SPEED,
+    SOFT_DELETE_RETENTION_DAYS,
+    STORAGE_CONNECTION_STRING,
+    STORAGE_QUEUE_URI,
+    STORAGE_TABLE_URI,
+    Settings,
+    missing_storage_settings,
+)
+from tests.paths import REPO_ROOT
+
+
+def run_cli(command: str, settings: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backup.cli", command],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **settings},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", ["plan", "retention"])
+def test_no_settings_names_every_missing_storage_setting_in_one_line(command: str) -> None:
+    finished = run_cli(command, {})
+    assert finished.returncode == 2
+    assert finished.stdout == ""
+    lines = finished.stderr.splitlines()
+    assert len(lines) == 1, finished.stderr
+    assert lines[0].startswith("python -m backup.cli: missing settings: ")
+    assert STORAGE_TABLE_URI in lines[0]
+    assert STORAGE_QUEUE_URI in lines[0]
+    assert STORAGE_CONNECTION_STRING in lines[0]
+
+
+def test_only_the_settings_still_missing_are_named() -> None:
+    finished = run_cli("plan", {STORAGE_TABLE_URI: "https://st.table.core.windows.net"})
+    assert finished.returncode == 2
+    [line] = finished.stderr.splitlines()
+    assert f"missing settings: {STORAGE_QUEUE_URI} " in line
+    assert STORAGE_TABLE_URI not in line
+
+
+def test_a_malformed_setting_is_named_in_one_line() -> None:
+    finished = run_cli("plan", {STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true", CLOCK_SPEED: "fast"})
+    assert finished.returncode == 2
+    [line] = finished.stderr.splitlines()
+    assert line == f"python -m backup.cli: invalid setting: {CLOCK_SPEED} must be a number, not 'fast'"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        (SOFT_DELETE_RETENTION_DAYS, "soon"),
+        (ARM_STATIC_TOKENS, "[1, 2]"),
+        (ARM_STATIC_TOKENS, "{"),
+        (CLOCK_SPEED, "x"),
+    ],
+)
+def test_every_malformed_setting_error_names_the_setting(name: str, value: str) -> None:
+    with pytest.raises(ValueError, match=f"^{name} "):
+        Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("environ", "missing"),
+    [
+        ({}, [STORAGE_TABLE_URI, STORAGE_QUEUE_URI]),
+        ({STORAGE_QUEUE_URI: "https://st.queue.core.windows.net"}, [STORAGE_TABLE_URI]),
+        ({STORAGE_TABLE_URI: "https://t", STORAGE_QUEUE_URI: "https://q"}, []),
+        ({STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true"}, []),
+        ({STORAGE_CONNECTION_STRING: "  "}, [STORAGE_TABLE_URI, STORAGE_QUEUE_URI]),
+    ],
+)
+def test_missing_storage_settings(environ: dict[str, str], missing: list[str]) -> None:
+    assert missing_storage_settings(Settings.from_env(environ)) == missing
