@@ -11,7 +11,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine
+from bench import cold_import, engine, page_weight
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
 
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         report(asyncio.run(engine.measure_tick_and_cleanup(args.instances, args.workers)))
         report(asyncio.run(engine.measure_faults(args.fault_instances, args.fault_slots, args.workers)))
         report(cold_import.measure())
+        report(page_weight.measure())
     return 0
 
 

@@ -19,7 +19,8 @@ from backup.domain.models import JobStatus
 from tests.browser.conftest import SECOND_VAULT, Center, principal, vault_path
 from tests.integration.api.test_through_host_and_sdk import HOST_KEY
 from tests.integration.engine.conftest import SUB, VAULT
-from tests.web.readme import readme_sections
+from tests.markdown import sections
+from tests.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -328,7 +329,7 @@ async def test_jobs_across_vaults_filter_by_type_status_and_time_and_the_page_wo
     how = page.get_by_test_id("how-to-protect")
     await how.wait_for()
     assert "“Walk through the API” in the README (README.md#walk-through-the-api)" in await how.inner_text()
-    assert readme_sections()["walk-through-the-api"] == "Walk through the API"
+    assert sections(REPO_ROOT / "README.md")["walk-through-the-api"] == "Walk through the API"
     assert page.js_errors == []
 
 

@@ -1,40 +1,26 @@
-"""Every relative link and ``#anchor`` in the repository's Markdown resolves, and every README
-section that Backup Center's page points to exists.
-
-Anchors follow GitHub's heading slugs: the heading's rendered text, lower-cased, with every
-character other than letters, digits, spaces, ``-`` and ``_`` dropped and spaces turned into
-``-``; a repeated slug gets ``-1``, ``-2``, ... Explicit ``<a id="...">``/``name`` anchors count too.
-"""
+"""Every relative link and ``#anchor`` in the repository's Markdown resolves (anchors by GitHub's
+slug rules, ``tests/markdown.py``). Where Backup Center's page points into the README is checked
+by ``test_readme_references.py``."""
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from functools import cache
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from tests.markdown import INLINE_CODE, anchors, github_slug, heading_text, prose_lines
+from tests.paths import REPO_ROOT
+
 README = REPO_ROOT / "README.md"
-WEB_ASSETS = REPO_ROOT / "backup" / "web" / "assets"
 SKIPPED_DIRS = {"node_modules", ".venv", ".venv-infra", ".run", ".git", "build"}
 
-FENCE = re.compile(r"^ {0,3}(```|~~~)")
-HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
-SETEXT_UNDERLINE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-INLINE_CODE = re.compile(r"(`+)(.+?)\1")
 # [text](target "title") and ![alt](target); the target may be wrapped in <...>.
 INLINE_LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 REFERENCE_DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 HTML_LINK = re.compile(r"""\b(?:href|src)\s*=\s*["']([^"']+)["']""")
-HTML_ANCHOR = re.compile(r"""<a\s[^>]*\b(?:id|name)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
-HTML_TAG = re.compile(r"<[^>]+>")
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
-# Backup Center points readers at README sections by URL (README.md#section) or by title
-# (README, “Section”); both must name a section that exists.
-README_ANCHOR_IN_ASSET = re.compile(r"readme(?:\.md)?#([\w%-]+)", re.IGNORECASE)
-README_TITLE_IN_ASSET = re.compile(r"README[^“”\n]{0,20}“([^”]+)”|“([^”]+)”[^“”\n]{0,10}in the README")
 
 
 def markdown_files() -> list[Path]:
@@ -43,62 +29,6 @@ def markdown_files() -> list[Path]:
         if not SKIPPED_DIRS.intersection(path.relative_to(REPO_ROOT).parts):
             found.append(path)
     return found
-
-
-def heading_text(raw: str) -> str:
-    """What GitHub renders for a heading's Markdown: link text, code without backticks, no tags."""
-    text = INLINE_CODE.sub(lambda match: match.group(2).strip(), raw)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    text = HTML_TAG.sub("", text)
-    return re.sub(r"(\*\*|__|\*)", "", text).strip()
-
-
-def github_slug(text: str) -> str:
-    kept = "".join(char for char in text.lower() if char.isalnum() or char in " -_")
-    return kept.replace(" ", "-")
-
-
-def prose_lines(text: str) -> list[str]:
-    """The Markdown's lines outside fenced code blocks (code blocks hold neither links nor headings)."""
-    lines, fenced = [], False
-    for line in text.splitlines():
-        if FENCE.match(line):
-            fenced = not fenced
-            continue
-        if not fenced:
-            lines.append(line)
-    return lines
-
-
-@cache
-def headings(path: Path) -> tuple[str, ...]:
-    lines = prose_lines(path.read_text())
-    titles = []
-    for number, line in enumerate(lines):
-        match = HEADING.match(line)
-        if match:
-            titles.append(heading_text(match.group(2)))
-        elif (
-            number > 0
-            and SETEXT_UNDERLINE.match(line)
-            and lines[number - 1].strip()
-            and not HEADING.match(lines[number - 1])
-        ):
-            titles.append(heading_text(lines[number - 1]))
-    return tuple(titles)
-
-
-@cache
-def anchors(path: Path) -> frozenset[str]:
-    seen: dict[str, int] = {}
-    slugs = set()
-    for title in headings(path):
-        slug = github_slug(title)
-        count = seen.get(slug, 0)
-        seen[slug] = count + 1
-        slugs.add(slug if count == 0 else f"{slug}-{count}")
-    slugs |= {anchor.lower() for anchor in HTML_ANCHOR.findall(path.read_text())}
-    return frozenset(slugs)
 
 
 def links(path: Path) -> list[str]:
@@ -162,21 +92,3 @@ def test_markdown_under_docs_and_the_readme_are_checked() -> None:
     checked = {path.relative_to(REPO_ROOT).as_posix() for path in markdown_files()}
     assert "README.md" in checked
     assert {p.relative_to(REPO_ROOT).as_posix() for p in (REPO_ROOT / "docs").rglob("*.md")} <= checked
-
-
-def test_backup_center_points_only_at_readme_sections_that_exist() -> None:
-    readme_anchors = anchors(README)
-    readme_titles = {title.lower() for title in headings(README)}
-    problems = []
-    assets = sorted([*WEB_ASSETS.glob("*.js"), *WEB_ASSETS.glob("*.html")])
-    assert assets, f"no .js or .html under {WEB_ASSETS}"
-    for asset in assets:
-        text = asset.read_text()
-        for anchor in README_ANCHOR_IN_ASSET.findall(text):
-            if urllib.parse.unquote(anchor).lower() not in readme_anchors:
-                problems.append(f"{asset.name}: README#{anchor} is no README heading")
-        for quoted, quoted_before in README_TITLE_IN_ASSET.findall(text):
-            title = quoted or quoted_before
-            if title.lower() not in readme_titles:
-                problems.append(f"{asset.name}: “{title}” is no README section")
-    assert not problems, "; ".join(problems)

@@ -6,40 +6,38 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
+from tests.markdown import github_slug, heading_text, sections
 from tests.paths import REPO_ROOT
-from tests.web.readme import github_anchor, readme_sections
-
-pytestmark = pytest.mark.web
 
 ASSETS = REPO_ROOT / "backup" / "web" / "assets"
 # ``{ heading: "...", anchor: "..." }``: a ReadmeSection of render.js.
 SECTION = re.compile(r'\{ heading: "([^"]+)", anchor: "([^"]+)" \}')
 
 
+README = REPO_ROOT / "README.md"
+
+
 def test_github_anchors_as_github_makes_them() -> None:
-    assert github_anchor("Walk through the API") == "walk-through-the-api"
-    assert github_anchor("Benchmark (`make bench`)") == "benchmark-make-bench"
-    assert github_anchor("Operations: telemetry, queries") == "operations-telemetry-queries"
-    assert github_anchor("A - b_c é") == "a---b_c-é"
+    assert github_slug(heading_text("Walk through the API")) == "walk-through-the-api"
+    assert github_slug(heading_text("Benchmark (`make bench`)")) == "benchmark-make-bench"
+    assert github_slug(heading_text("A - b_c é")) == "a---b_c-é"
 
 
 def test_headings_in_code_blocks_are_not_sections(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n\n## Alerts\n\n```bash\n# 1. A vault\n```\n\n### Alerts\n", "utf-8")
-    assert readme_sections(readme) == {"title": "Title", "alerts": "Alerts", "alerts-1": "Alerts"}
+    assert sections(readme) == {"title": "Title", "alerts": "Alerts", "alerts-1": "Alerts"}
 
 
 def test_every_readme_section_the_page_names_exists() -> None:
-    sections = readme_sections()
+    readme = sections(README)
     source = "\n".join(path.read_text("utf-8") for path in sorted(ASSETS.glob("*.js")))
     named = SECTION.findall(source)
     assert named, "the page names no README section"
     for heading, anchor in named:
-        assert sections.get(anchor) == heading, f"README.md#{anchor} ({heading!r}) is not a README section"
+        assert readme.get(anchor) == heading, f"README.md#{anchor} ({heading!r}) is not a README section"
     # Nor does the page point into the README in its own words.
-    assert _pointers(source) <= set(sections) | set(sections.values())
+    assert _pointers(source) <= set(readme) | set(readme.values())
 
 
 def _pointers(source: str) -> set[str]:
