@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 import azure.functions as func
@@ -24,6 +24,7 @@ Handler = Callable[[func.HttpRequest], func.HttpResponse]
 
 
 def _handlers() -> dict[str, Handler]:
+    """The app's functions by name (a process may index ``function_app`` only once)."""
     import function_app
 
     return {fn.get_function_name(): fn.get_user_function() for fn in function_app.app.get_functions()}
@@ -37,8 +38,8 @@ def _get(handler: Handler, url: str, **route_params: str) -> bytes:
     return response.get_body()
 
 
-def measure() -> dict[str, float | int]:
-    handlers = _handlers()
+def measure(handlers: Mapping[str, Handler] | None = None) -> dict[str, float | int]:
+    handlers = handlers or _handlers()
     page = _get(handlers["backup-center"], PAGE_URL)
     total, requests = len(page), 1
     pending = _LINKED.findall(page.decode())

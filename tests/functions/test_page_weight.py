@@ -6,12 +6,15 @@ import pytest
 
 from backup.entrypoints.web import ASSET_FILES
 from bench import page_weight
+from tests.functions.conftest import IndexedFunction
 
 pytestmark = pytest.mark.functions
 
 
-def test_the_cold_load_fetches_the_page_and_every_served_asset_but_the_type_declarations() -> None:
-    figures = page_weight.measure()
+def test_the_cold_load_fetches_the_page_and_every_served_asset_but_the_type_declarations(
+    indexed_functions: dict[str, IndexedFunction],
+) -> None:
+    figures = page_weight.measure(indexed_functions)
     # types.js holds JSDoc typedefs only: modules import it inside comments, so no browser asks.
     fetched = [name for name in ASSET_FILES if name != "types.js"]
     assert figures["backup_center_cold_load_requests"] == 1 + len(fetched)
