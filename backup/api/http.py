@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from backup.api.errors import InvalidRequestContentError, RequestTooLargeError
+from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 
 if TYPE_CHECKING:
     import azure.functions as func
 
-MAX_BODY_BYTES = 256 * 1024
-"""Largest request body accepted; a disk backup policy is a few KiB."""
+MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 

@@ -10,17 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK
+from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK, SNAPSHOT_BURST_LIMIT, SNAPSHOT_BURST_WINDOW
 from backup.domain.models import BackupInstanceHealth, ProtectionState, RecoveryPoint, RetentionTag
 from backup.errors import NotFoundError
-
-SNAPSHOT_BURST_LIMIT = 7
-"""Incremental snapshots the platform allows per disk in :data:`SNAPSHOT_BURST_WINDOW`."""
-SNAPSHOT_BURST_WINDOW = timedelta(minutes=5)
-
 
 RESUMABLE_STATES = frozenset({ProtectionState.PROTECTION_STOPPED, ProtectionState.BACKUP_SCHEDULES_SUSPENDED})
 STOPPABLE_STATES = frozenset(

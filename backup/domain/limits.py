@@ -81,3 +81,20 @@ arithmetic must stay far from the ends of ``datetime``'s range."""
 
 MAX_DEQUEUE_COUNT = 5
 """host.json ``extensions.queues.maxDequeueCount`` (a test keeps the two equal)."""
+MAX_TAG_NAME: Final = 512
+MAX_TAG_VALUE: Final = 256
+"""ARM's longest tag name and value."""
+MAX_SOFT_DELETE_DAYS: Final = 180
+DEFAULT_SOFT_DELETE_DAYS: Final = 14
+"""A vault's soft-delete retention: Azure's default and maximum, in days."""
+
+SNAPSHOT_BURST_LIMIT: Final = 7
+"""Incremental snapshots the platform allows per disk in ``SNAPSHOT_BURST_WINDOW``."""
+SNAPSHOT_BURST_WINDOW: Final = timedelta(minutes=5)
+
+RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 33
+"""Deleting a point costs three operations in one entity-group transaction (the point, its
+expiry row, its job) plus one for the instance: 33 points stay under Table Storage's 100."""
+
+MAX_REQUEST_BODY_BYTES: Final = 256 * 1024
+"""Largest API request body accepted; a disk backup policy is a few KiB."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
 from backup.domain.models import RecoveryPoint
 from backup.domain.records import ExpiryEntry, Versioned
 from backup.domain.retention import select_expired
@@ -32,9 +33,6 @@ from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
 
-# Each deleted point costs 3 operations in the transaction (point, expiry row, job) plus one
-# for the instance: 33 points per transaction stays under Azure's 100.
-_POINTS_PER_TRANSACTION = 33
 
 
 @dataclass
@@ -113,8 +111,8 @@ class RetentionSweeper:
         result.kept_newest += len(candidates) - len(deletable) - len(in_use)
         result.skipped_in_use += len(in_use)
 
-        for start in range(0, len(deletable), _POINTS_PER_TRANSACTION):
-            chunk = deletable[start : start + _POINTS_PER_TRANSACTION]
+        for start in range(0, len(deletable), RECOVERY_POINTS_PER_TABLE_TRANSACTION):
+            chunk = deletable[start : start + RECOVERY_POINTS_PER_TABLE_TRANSACTION]
             removed: list[tuple[RecoveryPoint, ExpiryEntry | None]] = []
             jobs: list[Job] = []
             for point in chunk:

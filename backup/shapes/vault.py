@@ -19,7 +19,13 @@ from typing import Annotated, Any, Final
 
 import msgspec
 
-from backup.domain.limits import MAX_RESOURCE_TAGS
+from backup.domain.limits import (
+    DEFAULT_SOFT_DELETE_DAYS,
+    MAX_RESOURCE_TAGS,
+    MAX_SOFT_DELETE_DAYS,
+    MAX_TAG_NAME,
+    MAX_TAG_VALUE,
+)
 from backup.domain.resource_ids import GUID_TEXT
 from backup.shapes.common import (
     INVALID_PROPERTY_VALUE,
@@ -35,10 +41,6 @@ REDUNDANCY_TYPES: Final = ("LocallyRedundant", "GeoRedundant", "ZoneRedundant")
 ALERT_STATES: Final = ("Enabled", "Disabled")
 SOFT_DELETE_STATES: Final = ("Off", "On", "AlwaysOn")
 IMMUTABILITY_STATES: Final = ("Disabled", "Unlocked", "Locked")
-MAX_SOFT_DELETE_DAYS: Final = 180
-DEFAULT_SOFT_DELETE_DAYS: Final = 14
-MAX_TAG_NAME: Final = 512
-MAX_TAG_VALUE: Final = 256
 
 LOCATION_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"
 _LOCATION = re.compile(LOCATION_PATTERN)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
+from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -26,8 +27,6 @@ from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapsho
 from backup.telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
-
-_POINTS_PER_TRANSACTION = 33
 
 
 @dataclass
@@ -71,8 +70,8 @@ class InstancePurger:
     async def _purge(self, current: Versioned[BackupInstance], result: PurgeResult) -> None:
         instance = current.value
         points = await self._store.list_recovery_points(instance.vault, instance.name, include_deleted=True)
-        for start in range(0, len(points), _POINTS_PER_TRANSACTION):
-            chunk = points[start : start + _POINTS_PER_TRANSACTION]
+        for start in range(0, len(points), RECOVERY_POINTS_PER_TABLE_TRANSACTION):
+            chunk = points[start : start + RECOVERY_POINTS_PER_TABLE_TRANSACTION]
             jobs = []
             for point in chunk:
                 job = await self._delete_point_snapshot(instance, point, result)
