@@ -13,6 +13,11 @@ from datetime import datetime
 from backup.domain.models import RecoveryPoint, RetentionTag
 from backup.domain.snapshots import SnapshotTags, SourceDisk
 
+# The built-in roles Azure Disk Backup's setup grants, as refusals name them.
+DISK_BACKUP_READER = "Disk Backup Reader"
+DISK_SNAPSHOT_CONTRIBUTOR = "Disk Snapshot Contributor"
+DISK_RESTORE_OPERATOR = "Disk Restore Operator"
+
 DISK_SKUS = (
     "Standard_LRS",
     "StandardSSD_LRS",

@@ -26,9 +26,7 @@ from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
 from backup.errors import LimitExceededError, ValidationError
 
-DISK_RESTORE_OPERATOR = "Disk Restore Operator"
 DISK_RESTORE_OPERATOR_ACTIONS = ("Microsoft.Compute/disks/write", "Microsoft.Compute/disks/read")
-DISK_SNAPSHOT_CONTRIBUTOR = "Disk Snapshot Contributor"
 SNAPSHOT_ACTIONS_FOR_RESTORE = (
     "Microsoft.Compute/snapshots/read",
     "Microsoft.Compute/snapshots/beginGetAccess/action",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backup.api.router import RequestContext
-from backup.domain.instance import VaultRef
+from backup.domain.instance import VaultRef, vault_of_document
 from backup.domain.records import Versioned
 from backup.errors import NotFoundError
 
@@ -22,10 +22,8 @@ async def load_vault(ctx: RequestContext) -> tuple[VaultRef, Versioned[Mapping[s
 
 
 def stored_vault_ref(document: Mapping[str, Any], fallback: VaultRef) -> VaultRef:
-    parts = str(document.get("id", "")).split("/")
-    if len(parts) == 9:
-        return VaultRef(parts[2], parts[4], parts[8])
-    return fallback
+    """The vault as its stored document spells it (names are case-insensitive in requests)."""
+    return vault_of_document(document) or fallback
 
 
 def vault_not_found(vault: VaultRef) -> NotFoundError:

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from backup.domain.arm import SUPPORTED_DISK_SKUS, DiskInfo
+from backup.domain.arm import DISK_BACKUP_READER, DISK_SNAPSHOT_CONTRIBUTOR, SUPPORTED_DISK_SKUS, DiskInfo
 from backup.domain.instance import VaultRef
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -41,8 +41,6 @@ from backup.services.policies import PolicyCache
 from backup.services.protection.claims import DatasourceClaims, already_protected
 from backup.shapes.backup_instance import ProtectionRequest
 
-DISK_BACKUP_READER = "Disk Backup Reader"
-DISK_SNAPSHOT_CONTRIBUTOR = "Disk Snapshot Contributor"
 DISK_ACTIONS = ("Microsoft.Compute/disks/read", "Microsoft.Compute/disks/beginGetAccess/action")
 """What Disk Backup Reader grants on the disk that backups use."""
 SNAPSHOT_RG_ACTIONS = (

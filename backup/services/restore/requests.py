@@ -28,7 +28,7 @@ import logging
 import uuid
 from datetime import datetime
 
-from backup.domain.arm import SnapshotInfo
+from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
@@ -37,9 +37,7 @@ from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, R
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import (
     COPY_IN_PROGRESS,
-    DISK_RESTORE_OPERATOR,
     DISK_RESTORE_OPERATOR_ACTIONS,
-    DISK_SNAPSHOT_CONTRIBUTOR,
     PROGRESS_ACCEPTED,
     RECOVERY_POINT_NOT_FOUND,
     SAME_NAME_DISK,

@@ -18,14 +18,13 @@ from dataclasses import replace
 from enum import StrEnum
 
 from backup import names
+from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR
 from backup.domain.clock import Clock
 from backup.domain.jobs import Job
 from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import (
     DISK_QUOTA,
-    DISK_RESTORE_OPERATOR,
-    DISK_SNAPSHOT_CONTRIBUTOR,
     PROGRESS_CREATING,
     RETRIES_EXHAUSTED,
     SAME_NAME_DISK,
