@@ -119,3 +119,38 @@ def test_the_rule_sees_a_forbidden_import(tmp_path: Path) -> None:
     seen = imported_modules(sample, package=("backup", "services", "restore"))
     assert {"backup.adapters.vault_store", "backup.bootstrap", "backup.adapters.tables"} <= seen
     assert "backup.services.retention" in seen
+
+
+# What each inner layer outside the domain must not reach (README, "How the pieces fit").
+OUTWARD = {
+    "shapes": (
+        "backup.adapters",
+        "backup.services",
+        "backup.api",
+        "backup.bootstrap",
+        "backup.entrypoints",
+        "backup.ports",
+        "backup.telemetry",
+        "azure",
+    ),
+    "ports.py": (
+        "backup.adapters",
+        "backup.services",
+        "backup.api",
+        "backup.bootstrap",
+        "backup.entrypoints",
+        "azure.data",
+        "azure.storage",
+        "azure.mgmt",
+    ),
+    "adapters": ("backup.services", "backup.api", "backup.bootstrap", "backup.entrypoints"),
+}
+
+
+@pytest.mark.parametrize("layer", sorted(OUTWARD))
+def test_shapes_ports_and_adapters_import_no_layer_outside_them(layer: str) -> None:
+    paths = [BACKUP / layer] if layer.endswith(".py") else modules_under(layer)
+    assert paths, layer
+    for path in paths:
+        bad = {name for name in imported_modules(path) if name.startswith(OUTWARD[layer])}
+        assert not bad, f"{path.relative_to(BACKUP.parent)} imports {sorted(bad)}"
