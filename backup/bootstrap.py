@@ -158,9 +158,8 @@ class Runtime:
             store=store or TableVaultStore(storage),
             send_backup_requests=send_backup_requests or QueueSender(storage, names.BACKUP_QUEUE),
             send_restore_requests=send_restore_requests or QueueSender(storage, names.RESTORE_QUEUE),
-            # The planner hands workers the row it read only when the store is the table store
-            # whose rows these are; with a replaced store the worker reads the row itself.
-            instance_rows=TableInstanceRows() if store is None else None,
+            # The row codec is pure (the row and its ETag as JSON), so it serves any store.
+            instance_rows=TableInstanceRows(),
             telemetry=telemetry,
             auth_enabled=auth_enabled,
             retry_after_seconds=retry_after_seconds,

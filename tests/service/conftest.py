@@ -8,18 +8,19 @@ adapters by ``tests/contracts``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-# The instance-row codec is pure (JSON of the row and its ETag), so the fast tier uses the real one.
-from backup.adapters.instance_rows import TableInstanceRows
+from backup.bootstrap import Runtime
+from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.services.backup_runner import BackupRunner, Outcome
+from backup.services.maintenance import Maintenance
 from backup.services.messages import BackupRequest
 from backup.services.on_demand import OnDemandBackups
 from backup.services.planner import Planner
@@ -76,56 +77,57 @@ class Env:
     compute: FakeComputeGateway
     backups: FakeQueue
     restores: FakeQueue
-    telemetry: Telemetry = field(default_factory=Telemetry)
-    policies: PolicyCache = field(default_factory=PolicyCache)
+    runtime: Runtime
 
-    # --- the services, built as the composition root builds them ---------------------------------
+    @property
+    def telemetry(self) -> Telemetry:
+        return self.runtime.telemetry
+
+    @property
+    def policies(self) -> PolicyCache:
+        return self.runtime.policies
+
+    # --- the services, as the composition root builds them over the fakes -------------------------
 
     @property
     def planner(self) -> Planner:
-        return Planner(
-            self.store, self.backups, self.clock, self.telemetry, self.policies, rows=TableInstanceRows()
-        )
+        return self.runtime.planner
 
     @property
     def runner(self) -> BackupRunner:
-        return BackupRunner(
-            self.store, self.compute, self.clock, self.telemetry, self.policies, rows=TableInstanceRows()
-        )
+        return self.runtime.runner
 
     @property
     def sweeper(self) -> RetentionSweeper:
-        return RetentionSweeper(self.store, self.compute, self.clock, self.telemetry)
+        return self.runtime.sweeper
 
     @property
     def protection(self) -> ProtectionService:
-        return ProtectionService(
-            self.store,
-            self.compute,
-            self.clock,
-            soft_delete_days=14,
-            policies=self.policies,
-        )
+        return self.runtime.protection
 
     @property
     def purger(self) -> InstancePurger:
-        return InstancePurger(self.store, self.compute, self.clock, telemetry=self.telemetry)
+        return self.runtime.purger
 
     @property
     def reconciler(self) -> Reconciler:
-        return Reconciler(self.store, self.compute, self.clock, self.telemetry)
+        return self.runtime.reconciler
+
+    @property
+    def maintenance(self) -> Maintenance:
+        return self.runtime.maintenance
 
     @property
     def restore_runner(self) -> RestoreRunner:
-        return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
+        return self.runtime.restore_runner
 
     @property
     def on_demand(self) -> OnDemandBackups:
-        return OnDemandBackups(self.store, self.clock, self.backups, self.policies)
+        return self.runtime.on_demand
 
     @property
     def restore_service(self) -> RestoreService:
-        return RestoreService(self.store, self.compute, self.clock, self.restores)
+        return self.runtime.restores
 
     # --- helpers ----------------------------------------------------------------------------------
 
@@ -219,7 +221,18 @@ def build_env() -> Env:
     arm.grant(APP_PRINCIPAL, "Disk Backup Reader", SRC_RG)
     arm.grant(APP_PRINCIPAL, "Disk Snapshot Contributor", SNAP_RG)
     arm.grant(APP_PRINCIPAL, "Disk Restore Operator", RESTORE_RG)
-    return Env(clock, FakeVaultStore(), arm, FakeComputeGateway(arm), FakeQueue(), FakeQueue())
+    store, compute, backups, restores = FakeVaultStore(), FakeComputeGateway(arm), FakeQueue(), FakeQueue()
+    runtime = Runtime.from_settings(
+        # Never connected: every port the services use is a fake.
+        Settings(storage_connection_string="UseDevelopmentStorage=true", soft_delete_retention_days=14),
+        clock=clock,
+        store=store,
+        compute=compute,
+        send_backup_requests=backups,
+        send_restore_requests=restores,
+        auth_enabled=False,
+    )
+    return Env(clock, store, arm, compute, backups, restores, runtime)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ HOUR = timedelta(hours=1)
 
 
 def maintenance(env: Env) -> Maintenance:
-    return Maintenance(env.store, env.clock, env.sweeper, env.purger, env.reconciler)
+    return env.maintenance
 
 
 async def test_one_run_sweeps_purges_and_reconciles_then_reconciles_again_only_a_day_later(env: Env) -> None:
