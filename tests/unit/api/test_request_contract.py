@@ -159,17 +159,44 @@ def test_every_router_pattern_is_the_published_one() -> None:
     assert set(PARAM_PATTERNS) == set(PARAM_VALIDATORS)
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("vaultName", "-starts-with-a-dash"),
-        ("vaultName", "v" * 151),
-        ("resourceGroupName", "ends-with-a-dot."),
-        ("backupPolicyName", "p\u00e9"),
-        ("subscriptionId", "not-a-guid"),
+# Values each path parameter's validator is asked about: the published pattern must agree
+# with the validator on every one (accept what it accepts, refuse what it refuses).
+SAMPLES = {
+    "subscriptionId": [
+        "00000000-0000-4000-8000-000000000001",
+        "ABCDEF01-0000-4000-8000-00000000000A",
+        "not-a-guid",
+        "00000000-0000-4000-8000-00000000001",
+        "",
     ],
-)
-def test_what_the_published_pattern_refuses_the_router_refuses(name: str, value: str) -> None:
-    assert not re.search(PARAM_PATTERNS[name], value)
-    with pytest.raises(ValidationError):
-        PARAM_VALIDATORS[name](value)
+    "resourceGroupName": ["rg", "rg-a_b(c).d", "ends-with-a-dot.", "r" * 90, "r" * 91, "sp ace", ""],
+    "vaultName": ["v", "vault-1.a_b", "-starts-with-a-dash", "v" * 150, "v" * 151, "p\u00e9", "a/b", ""],
+    "backupPolicyName": ["Every-4h", "p\u00e9", ".dot", "p" * 151],
+    "backupInstanceName": ["disk-a-instance", "a b", "_underscore", "i" * 150],
+    "jobId": ["0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e", "0F1E2D3C-4B5A-4968-8778-695A4B3C2D1E", "nope"],
+    "recoveryPointId": ["0" * 32, "ABCDEF" + "0" * 26, "0" * 31, "g" * 32],
+    "location": ["eastus", "East US", "west-europe2", " eastus", "e" * 64, "e" * 65],
+    "operationId": ["abc_DEF-123", "a" * 600, "a" * 601, "a.b", ""],
+}
+
+
+def _accepts(validator: Any, value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(PARAM_PATTERNS))
+def test_the_published_pattern_and_the_router_agree_on_every_sample(name: str) -> None:
+    samples = SAMPLES[name]
+    verdicts = {
+        value: (bool(re.search(PARAM_PATTERNS[name], value)), _accepts(PARAM_VALIDATORS[name], value))
+        for value in samples
+    }
+    assert {value: published for value, (published, _) in verdicts.items()} == {
+        value: router for value, (_, router) in verdicts.items()
+    }
+    assert any(router for _, router in verdicts.values()), "no sample the router accepts"
+    assert not all(router for _, router in verdicts.values()), "no sample the router refuses"
