@@ -45,22 +45,33 @@ async def write_with_retry(
     """``write`` against ``current`` (or what ``read`` returns); after a lost race read again.
 
     ``gone`` decides when the value no longer exists, ``exhausted`` when the races never stop;
-    each returns a result or raises."""
+    each returns a result or raises, outside the retries (a ``gone`` that raises a
+    :class:`ConcurrencyError` ends the write; it is not taken for one more lost race)."""
     latest = current
 
-    async def attempt() -> R:
+    async def attempt() -> R | _Gone:
         nonlocal latest
         if latest is None:
             latest = await read()
             if latest is None:
-                return await gone()
+                return _GONE
         try:
             return await write(latest)
         except ConcurrencyError:
             latest = None
             raise
 
-    return await retry_lost_races(attempt, exhausted=exhausted)
+    result = await retry_lost_races(attempt, exhausted=exhausted)
+    if isinstance(result, _Gone):
+        return await gone()
+    return result
+
+
+class _Gone:
+    """What an attempt returns when the value it would write no longer exists."""
+
+
+_GONE = _Gone()
 
 
 def raising(error: Callable[[], BaseException]) -> Callable[[], Awaitable[R]]:
