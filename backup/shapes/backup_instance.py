@@ -44,12 +44,20 @@ READ_ONLY_PROPERTIES = (
     "protectionErrorDetails",
     "provisioningState",
 )
+# The codes these fields answered before they had shapes, whatever is wrong with the value.
+_FIELD_CODES = {
+    "policyId": "UserErrorPolicyNotInVault",
+    "resourceGroupId": "UserErrorInvalidOperationalStoreResourceGroup",
+    "datasourceType": "UnsupportedDatasourceType",
+    "resourceName": INVALID_PROPERTY_VALUE,
+}
 _TYPE_CODES = {
+    **_FIELD_CODES,
     "resourceID": "InvalidResourceId",
     "userAssignedIdentityArmUrl": "InvalidResourceId",
     "validationType": INVALID_PROPERTY_VALUE,
 }
-_VALUE_CODES = {"friendlyName": INVALID_REQUEST_CONTENT}
+_VALUE_CODES = {**_FIELD_CODES, "friendlyName": INVALID_REQUEST_CONTENT}
 # Compared without stripping white space, so published without it.
 _DISK = CaseInsensitive((DISK_DATASOURCE_TYPE,), padded=False)
 _STORE_PARAMETERS_TYPE = CaseInsensitive((OPERATIONAL_STORE_PARAMETERS,), padded=False)

@@ -166,7 +166,7 @@ def raise_refusal(
     quoted = f"'{target}'" if target else "The request content"
     name = _last_field(json_path)
     if wrong := _WRONG_TYPE.match(what):
-        if wrong["got"] == "null":
+        if wrong["got"] in ("null", "NoneType"):  # msgspec names a null tag NoneType
             fail(MISSING_PROPERTY, target, f"{quoted} is required.")
         expected = _JSON_WORDS.get(wrong["expected"], wrong["expected"])
         got = _JSON_WORDS.get(wrong["got"], wrong["got"])

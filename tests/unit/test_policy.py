@@ -128,6 +128,12 @@ REFUSALS: list[tuple[str, Callable[[dict[str, Any]], Any], PolicyErrorCode, str]
     ("policy objectType", _edit("objectType", "Policy"), C.UNSUPPORTED_OBJECT_TYPE, "properties.objectType"),
     ("policy objectType missing", _remove("objectType"), C.MISSING_PROPERTY, "properties.objectType"),
     (
+        "rule objectType null",
+        _edit("policyRules[0].objectType", None),
+        C.MISSING_PROPERTY,
+        "properties.policyRules[0].objectType",
+    ),
+    (
         "datasourceTypes not a list",
         _edit("datasourceTypes", "Microsoft.Compute/disks"),
         C.INVALID_PROPERTY_TYPE,

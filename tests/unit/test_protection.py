@@ -107,6 +107,14 @@ def _without(path: tuple[str, ...]) -> dict[str, Any]:
         (properties(policyInfo={"policyId": f"{VAULT.id}/backupPolicies/"}), "InvalidResourceId", None),
         (properties(dataSourceSetInfo={}), "InvalidRequestContent", "properties.dataSourceSetInfo"),
         (properties(friendlyName=7), "InvalidRequestContent", "properties.friendlyName"),
+        # A value of the wrong JSON type answers the field's own code, as it did before shapes.
+        (
+            properties(policyInfo={"policyId": 7}),
+            "UserErrorPolicyNotInVault",
+            "properties.policyInfo.policyId",
+        ),
+        (source(datasource_type=5), "UnsupportedDatasourceType", None),  # type: ignore[arg-type]
+        (properties(policyInfo={"policyId": "/" + "x" * 3000}), "UserErrorPolicyNotInVault", None),
         (properties(identityDetails={"useSystemAssignedIdentity": 1}), "InvalidRequestContent", None),
     ],
 )
@@ -129,6 +137,7 @@ def test_bad_instances_are_refused_naming_the_field(body: Any, code: str, target
         ([store(data_store="VaultStore", resourceGroupId=SNAPS)], "InvalidPropertyValue"),
         ([store(resourceGroupId=SNAPS)] * 2, "InvalidPropertyValue"),
         ("rg", "InvalidRequestContent"),
+        ([store(resourceGroupId=7)], "UserErrorInvalidOperationalStoreResourceGroup"),
     ],
 )
 def test_the_snapshot_resource_group_is_required_and_checked(entries: Any, code: str) -> None:
