@@ -20,7 +20,6 @@ from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 if TYPE_CHECKING:
     import azure.functions as func
 
-MAX_BODY_BYTES = MAX_REQUEST_BODY_BYTES
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 
@@ -89,16 +88,16 @@ class ApiRequest:
 
     def checked_body(self) -> bytes:
         declared = self.headers.get("content-length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > MAX_BODY_BYTES:
+        if declared is not None and declared.strip().isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
             raise _too_large()
-        if len(self.body) > MAX_BODY_BYTES:
+        if len(self.body) > MAX_REQUEST_BODY_BYTES:
             raise _too_large()
         return self.body
 
 
 def _too_large() -> RequestTooLargeError:
     return RequestTooLargeError(
-        f"The request body is larger than the {MAX_BODY_BYTES // 1024} KiB this API accepts."
+        f"The request body is larger than the {MAX_REQUEST_BODY_BYTES // 1024} KiB this API accepts."
     )
 
 

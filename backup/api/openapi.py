@@ -38,9 +38,9 @@ from backup.api import paths
 from backup.api.auth import PRINCIPAL_HEADER, Role
 from backup.api.endpoints import actions, instances, jobs, recovery_points
 from backup.api.examples import REQUEST_EXAMPLES
-from backup.api.http import MAX_BODY_BYTES
 from backup.api.router import PARAM_PATTERNS, Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
+from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 from backup.shapes.schemas import component_schemas
 
 OPENAPI_VERSION = "3.0.3"
@@ -381,7 +381,7 @@ _ERROR_RESPONSES = {
     403: ("Forbidden", "The caller lacks the app role the operation needs."),
     404: ("NotFound", "The resource, or one it belongs to, does not exist."),
     409: ("Conflict", "The resource's state or a limit forbids the operation."),
-    413: ("PayloadTooLarge", f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    413: ("PayloadTooLarge", f"The body is larger than {MAX_REQUEST_BODY_BYTES} bytes."),
 }
 _ALWAYS = (400, 401, 403, 404)
 _TRACKING_HEADERS = ("x-ms-request-id", "x-ms-correlation-request-id", "x-ms-client-request-id")
@@ -404,57 +404,6 @@ def _string(description: str = "", **extra: Any) -> Schema:
 
 def _enum(values: Any, description: str = "", **extra: Any) -> Schema:
     return _string(description, enum=[str(value) for value in values], **extra)
-
-
-def _time(description: str = "", *, nullable: bool = False) -> Schema:
-    schema = _string(description, format="date-time")
-    if nullable:
-        schema["nullable"] = True
-    return schema
-
-
-def _object(
-    properties: Mapping[str, Schema], *, required: tuple[str, ...] = (), description: str = ""
-) -> Schema:
-    schema: Schema = {"type": "object"}
-    if description:
-        schema["description"] = description
-    if required:
-        schema["required"] = list(required)
-    schema["properties"] = dict(properties)
-    return schema
-
-
-def _read_only(schema: Schema) -> Schema:
-    if "$ref" in schema:
-        return {"allOf": [schema], "readOnly": True}
-    return {**schema, "readOnly": True}
-
-
-def _resource(properties: Schema, *, description: str, required: tuple[str, ...] = ()) -> Schema:
-    return _object(
-        {
-            "id": _read_only(_string("The ARM id.")),
-            "name": _read_only(_string()),
-            "type": _read_only(_string()),
-            "properties": properties,
-        },
-        required=required,
-        description=description,
-    )
-
-
-def _list(item: str) -> Schema:
-    return _object(
-        {
-            "value": {"type": "array", "items": _ref(item)},
-            "nextLink": _string(
-                "The next page (same api-version, $skipToken and $filter); absent on the last page.",
-                format="uri",
-            ),
-        },
-        required=("value",),
-    )
 
 
 def _schemas() -> dict[str, Schema]:

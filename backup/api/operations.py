@@ -55,8 +55,9 @@ from typing import Any
 
 from backup.api import paths
 from backup.api.http import ApiResponse, json_response
-from backup.api.render import normalize_location, rfc3339
+from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable, error_response
+from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
     check_dataprotection_name,

@@ -29,8 +29,3 @@ def iso_duration(delta: timedelta) -> str:
     if secs or not (days or clock):
         clock += f"{secs:.3f}".rstrip("0").rstrip(".") + "S"
     return text + ("T" + clock if clock else "")
-
-
-def normalize_location(location: str) -> str:
-    """``West US`` and ``westus`` are the same Azure location."""
-    return location.replace(" ", "").lower()

@@ -122,3 +122,8 @@ def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None
         expires_at=tags.expires_at,
         snapshot_id=snapshot.id,
     )
+
+
+def normalize_location(location: str) -> str:
+    """A region name as ARM compares it: ``West US`` and ``westus`` are one region."""
+    return location.replace(" ", "").lower()

@@ -75,3 +75,7 @@ def epoch_millis(moment: datetime) -> int:
 
 def from_epoch_millis(millis: int) -> datetime:
     return _EPOCH + millis * _MILLISECOND
+
+
+MAX_INVERTED_MILLIS = (1 << 48) - 1
+"""Ids that sort newest first start with this minus the time in milliseconds, in 12 hex digits."""

@@ -13,20 +13,18 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from backup.domain.clock import epoch_millis
+from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis
 from backup.domain.models import JobOperation, JobStatus
 
 if TYPE_CHECKING:
     from backup.domain.instance import BackupInstance
-
-_MAX_INVERTED_MS = (1 << 48) - 1
 
 
 def job_id(start: datetime, *identity: str) -> str:
     if start.tzinfo is None:
         raise ValueError("job start times must be timezone-aware")
     millis = epoch_millis(start)
-    digits = format(_MAX_INVERTED_MS - millis, "012x")
+    digits = format(MAX_INVERTED_MILLIS - millis, "012x")
     digits += hashlib.sha256("|".join(identity).encode()).hexdigest()[:20]
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:32]}"
 

@@ -17,10 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from backup.domain.clock import epoch_millis, from_epoch_millis
+from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis, from_epoch_millis
 
 MAX_SNAPSHOT_NAME = 80
-_MAX_INVERTED_MS = (1 << 48) - 1
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 TAG_PREFIX = "adb-"
@@ -61,14 +60,14 @@ def recovery_point_id(instance_key: str, moment: datetime, discriminator: str = 
     of backup it is (``scheduled`` or an on-demand job id).
     """
     millis = epoch_millis(_utc(moment))
-    inverted = format(_MAX_INVERTED_MS - millis, "012x")
+    inverted = format(MAX_INVERTED_MILLIS - millis, "012x")
     digest = hashlib.sha256(f"{instance_key}|{_utc(moment).isoformat()}|{discriminator}".encode()).hexdigest()
     return inverted + digest[:20]
 
 
 def recovery_point_time(recovery_point: str) -> datetime:
     """The time encoded in a recovery point id (the slot, or the on-demand request time)."""
-    return from_epoch_millis(_MAX_INVERTED_MS - int(recovery_point[:12], 16))
+    return from_epoch_millis(MAX_INVERTED_MILLIS - int(recovery_point[:12], 16))
 
 
 def snapshot_name(instance_name: str, recovery_point: str) -> str:

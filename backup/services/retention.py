@@ -34,7 +34,6 @@ from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 _log = logging.getLogger(__name__)
 
 
-
 @dataclass
 class SweepResult:
     deleted: list[str] = field(default_factory=list)

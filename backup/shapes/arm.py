@@ -62,4 +62,3 @@ def page_of(item: type[msgspec.Struct]) -> type[msgspec.Struct]:
         [("value", list[item]), ("nextLink", NextLink | None, None)],  # type: ignore[valid-type]
         omit_defaults=True,
     )
-

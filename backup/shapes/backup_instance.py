@@ -20,14 +20,13 @@ import msgspec
 
 from backup.domain.instance import VaultRef
 from backup.domain.models import ProtectionState
+from backup.domain.policy import DISK_DATASOURCE_TYPE, OPERATIONAL_STORE
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import ValidationError
 from backup.shapes.arm import READ_ONLY, ResourceId, ResourceName, ResourceType, Time, one_of
 from backup.shapes.common import (
-    DISK_DATASOURCE_TYPE,
     INVALID_PROPERTY_VALUE,
     INVALID_REQUEST_CONTENT,
-    OPERATIONAL_STORE,
     ArmId,
     CaseInsensitive,
     decode,

@@ -26,8 +26,6 @@ INVALID_REQUEST_CONTENT: Final = "InvalidRequestContent"
 INVALID_PROPERTY_VALUE: Final = "InvalidPropertyValue"
 UNSUPPORTED_OBJECT_TYPE: Final = "UnsupportedObjectType"
 
-DISK_DATASOURCE_TYPE: Final = "Microsoft.Compute/disks"
-OPERATIONAL_STORE: Final = "OperationalStore"
 
 ArmId = Annotated[str, msgspec.Meta(max_length=2048, description="An ARM resource id.")]
 Tags = Annotated[dict[str, str], msgspec.Meta(description="Resource tags: name to value.")]

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import msgspec
 
 from backup.domain.models import JobOperation, JobStatus
+from backup.domain.policy import DISK_DATASOURCE_TYPE
 from backup.shapes.arm import ResourceId, ResourceName, ResourceType, Time, one_of
-from backup.shapes.common import DISK_DATASOURCE_TYPE
 
 _Details = Annotated[
     dict[str, str],

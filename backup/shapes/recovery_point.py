@@ -9,8 +9,8 @@ from typing import Annotated
 import msgspec
 
 from backup.domain.models import RetentionTag
+from backup.domain.policy import OPERATIONAL_STORE
 from backup.shapes.arm import ResourceId, ResourceName, ResourceType, Time, one_of
-from backup.shapes.common import OPERATIONAL_STORE
 
 
 class RecoveryPointDataStoreDetails(msgspec.Struct, rename="camel", omit_defaults=True):

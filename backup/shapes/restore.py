@@ -21,14 +21,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from backup.domain.arm import DISK_SKUS
+from backup.domain.arm import DISK_SKUS, normalize_location
 from backup.domain.limits import MAX_DISK_TAGS
+from backup.domain.policy import DISK_DATASOURCE_TYPE, OPERATIONAL_STORE
 from backup.domain.resource_ids import GUID, ComputeResourceId
 from backup.shapes.common import (
-    DISK_DATASOURCE_TYPE,
     INVALID_PROPERTY_VALUE,
     INVALID_REQUEST_CONTENT,
-    OPERATIONAL_STORE,
     ArmId,
     CaseInsensitive,
     decode,
@@ -284,8 +283,3 @@ def _overrides(value: DefaultResourceProperties | None, path: str) -> DiskOverri
 def _expect(value: str | None, expected: CaseInsensitive, target: str, code: str, why: str) -> None:
     if value is not None and expected.canonical(value) is None:
         fail(code, target, f"'{target}' must be '{expected.values[0]}', not '{value[:100]}': {why}")
-
-
-def normalize_location(location: str) -> str:
-    """A region name as ARM compares it: `West US` and `westus` are one region."""
-    return location.replace(" ", "").lower()

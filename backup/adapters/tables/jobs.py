@@ -7,17 +7,14 @@ from datetime import datetime, timedelta
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import Operation, TableStore, replace_op, upsert_op
-from backup.domain.clock import epoch_millis
+from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.records import Versioned
 
-_MAX_INVERTED_MS = (1 << 48) - 1
-"""Job ids start with this minus the start time in milliseconds (``backup.domain.jobs``)."""
-
 
 def _inverted_prefix(value: int) -> str:
-    digits = format(min(max(0, value), _MAX_INVERTED_MS), "012x")
+    digits = format(min(max(0, value), MAX_INVERTED_MILLIS), "012x")
     return f"{digits[:8]}-{digits[8:]}"
 
 
@@ -61,10 +58,10 @@ class JobStore(TableStore):
         lower, upper = keys.kind_range(keys.JOB)
         if started_to is not None:
             moment = epoch_millis(started_to + timedelta(hours=margin_hours))
-            lower = max(lower, keys.row_key(keys.JOB, _inverted_prefix(_MAX_INVERTED_MS - moment)))
+            lower = max(lower, keys.row_key(keys.JOB, _inverted_prefix(MAX_INVERTED_MILLIS - moment)))
         if started_from is not None:
             moment = epoch_millis(started_from - timedelta(hours=margin_hours))
-            upper = min(upper, keys.row_key(keys.JOB, _inverted_prefix(_MAX_INVERTED_MS - moment + 1)))
+            upper = min(upper, keys.row_key(keys.JOB, _inverted_prefix(MAX_INVERTED_MILLIS - moment + 1)))
         if after_id is not None:
             lower = max(lower, keys.job_key(after_id) + "\x00")
         if lower >= upper:

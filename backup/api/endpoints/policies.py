@@ -1,6 +1,6 @@
 """``backupPolicies``: create (PUT), get, list, delete.
 
-The body's ``properties`` is validated by :func:`backup.domain.policy.parse_backup_policy`
+The body's ``properties`` is validated by :func:`backup.shapes.policy.parse_backup_policy`
 (only ``Microsoft.Compute/disks`` policies are accepted) and stored verbatim; responses
 return it unchanged. As in Azure, a policy cannot be edited in place once a backup
 instance uses it: PUT of a different policy under an in-use name is refused with 409

@@ -27,8 +27,8 @@ from backup.api import paths
 from backup.api.endpoints._common import stored_vault_ref, vault_not_found
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
-from backup.api.render import normalize_location
 from backup.api.router import RequestContext, RouteTable
+from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
 from backup.errors import ConflictError, ValidationError
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault

@@ -28,7 +28,12 @@ import logging
 import uuid
 from datetime import datetime
 
-from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR, SnapshotInfo
+from backup.domain.arm import (
+    DISK_RESTORE_OPERATOR,
+    DISK_SNAPSHOT_CONTRIBUTOR,
+    SnapshotInfo,
+    normalize_location,
+)
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
@@ -64,7 +69,7 @@ from backup.errors import (
 )
 from backup.ports import ArmGateway, SendMessages, VaultStore
 from backup.services.etag_retry import raising, retry_lost_races
-from backup.shapes.restore import LOCATION_MISMATCH, RestoreSpec, normalize_location
+from backup.shapes.restore import LOCATION_MISMATCH, RestoreSpec
 
 _log = logging.getLogger(__name__)
 

@@ -8,11 +8,12 @@ from typing import Any, cast
 import pytest
 
 from backup.api.dependencies import ApiContext, ApiServices
-from backup.api.http import MAX_BODY_BYTES, ApiRequest, ApiResponse, json_response
+from backup.api.http import ApiRequest, ApiResponse, json_response
 from backup.api.router import RequestContext, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
+from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 from backup.errors import ConflictError
 from backup.ports import VaultStore
 
@@ -177,9 +178,9 @@ async def test_unknown_json_fields_are_kept_for_the_handler_to_ignore() -> None:
 
 
 async def test_oversize_bodies_are_refused_with_413() -> None:
-    status, answer, _ = await call("PUT", VAULT_PATH, body=b" " * (MAX_BODY_BYTES + 1))
+    status, answer, _ = await call("PUT", VAULT_PATH, body=b" " * (MAX_REQUEST_BODY_BYTES + 1))
     assert (status, answer["error"]["code"]) == (413, "RequestEntityTooLarge")
-    declared = {"Content-Length": str(10 * MAX_BODY_BYTES)}
+    declared = {"Content-Length": str(10 * MAX_REQUEST_BODY_BYTES)}
     status, answer, _ = await call("PUT", VAULT_PATH, body=b"{}", headers=declared)
     assert status == 413
 
