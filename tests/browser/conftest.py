@@ -35,6 +35,7 @@ from tests.integration.engine import test_restore
 from tests.integration.engine.conftest import SNAP_RG, SRC_RG, SUB, VAULT, policy_document
 from tests.integration.engine.test_restore import World
 from tests.paths import REPO_ROOT as PROJECT_ROOT
+from tests.tooling import missing_tool
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -69,9 +70,7 @@ def require_chromium() -> None:
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Browser tests need Chromium and Playwright: {reason}.", pytrace=False)
-    pytest.skip(reason)
+    missing_tool(f"Browser tests need Chromium and Playwright: {reason}")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from types import ModuleType
 
-import pytest
+from tests.tooling import missing_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA_DIR = REPO_ROOT / "infra"
@@ -25,23 +25,11 @@ PYCEP_VERSION = "0.5.1"
 CHECKOV_VERSION = "3.3.30"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
-
-
-def missing_tool(reason: str) -> None:
-    """Skip locally, fail in CI."""
-    if _in_ci():
-        pytest.fail(f"{reason} (CI is set, so this is an error, not a skip)")
-    pytest.skip(reason)
-
-
 def require_module(name: str, install_hint: str) -> ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError:
         missing_tool(f"python module {name!r} is not installed: {install_hint}")
-        raise  # unreachable: missing_tool raises
 
 
 def checkov_executable() -> Path:

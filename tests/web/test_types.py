@@ -9,7 +9,6 @@ but without ``npm ci`` they fail and say so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.paths import REPO_ROOT
+from tests.tooling import missing_tool
 
 pytestmark = pytest.mark.web
 
@@ -26,9 +26,7 @@ TSC = REPO_ROOT / "node_modules" / "typescript" / "bin" / "tsc"
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"The type check needs Node and TypeScript: {reason}.", pytrace=False)
-    pytest.skip(reason)
+    missing_tool(f"The type check needs Node and TypeScript: {reason}")
 
 
 def _tsc(project: Path) -> subprocess.CompletedProcess[str]:
