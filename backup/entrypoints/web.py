@@ -9,8 +9,8 @@ route (under ``api/``)            auth       answer
 ================================  =========  ======================================================
 
 The page's script is ES modules (``app.js`` imports the others), loaded as they are, without a
-build step. The assets are the files listed in ``backup/web/assets`` when this module is
-imported, and nothing else: a name is looked up in that listing, never joined to a path. The
+build step. The assets are the files listed in ``backup/web/assets`` on the first request
+(:func:`asset_files`), and nothing else: a name is looked up in that listing, never joined to a path. The
 page asks for ``app.js?v=<version>`` (a digest of every asset); served under the current
 version, a module's own imports get the same ``?v=``, so that every module can be cached for
 long and a new deployment still changes every URL.
@@ -48,12 +48,19 @@ blueprint = func.Blueprint()
 WEB_ROOT = Path(__file__).resolve().parents[1] / "web"
 ASSETS = WEB_ROOT / "assets"
 _MIMETYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-# Every file a request may name, listed once: a name is only ever a key of this mapping.
-ASSET_FILES: dict[str, Path] = {
-    path.name: path
-    for path in sorted(ASSETS.iterdir())
-    if path.is_file() and path.suffix in _MIMETYPES and not path.name.startswith(".")
-}
+
+
+@cache
+def asset_files() -> dict[str, Path]:
+    """Every file a request may name, listed once (on the first request, not at import): a name
+    is only ever a key of this mapping."""
+    return {
+        path.name: path
+        for path in sorted(ASSETS.iterdir())
+        if path.is_file() and path.suffix in _MIMETYPES and not path.name.startswith(".")
+    }
+
+
 # A module's static import of a sibling (`} from "./jobs.js";`), to which the version is added.
 _SIBLING_IMPORT = re.compile(rb'( from "\./[a-z0-9][a-z0-9-]*\.js)(";?)$', re.MULTILINE)
 CONTENT_SECURITY_POLICY = (
@@ -68,14 +75,14 @@ _COMMON_HEADERS = {
 
 @cache
 def _asset(name: str) -> bytes:
-    return ASSET_FILES[name].read_bytes()
+    return asset_files()[name].read_bytes()
 
 
 @cache
 def _version() -> str:
     """Changes whenever an asset does, so the page can let browsers cache assets for long."""
     digest = hashlib.sha256()
-    for name in ASSET_FILES:
+    for name in asset_files():
         digest.update(name.encode() + b"\0" + _asset(name))
     return digest.hexdigest()[:12]
 
@@ -116,7 +123,7 @@ def backup_center(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(route="backupcenter/assets/{name}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name", "")
-    path = ASSET_FILES.get(name)
+    path = asset_files().get(name)
     if path is None:
         return func.HttpResponse("Not found", status_code=404, mimetype="text/plain", headers=_COMMON_HEADERS)
     # Versioned by the page (?v=...): a new deployment changes the URL. A URL of another version

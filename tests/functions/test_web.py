@@ -18,7 +18,7 @@ from backup.bootstrap import Runtime, use_runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
-from backup.entrypoints.web import ASSET_FILES, ASSETS
+from backup.entrypoints.web import ASSETS, asset_files
 from tests.functions.conftest import IndexedFunction
 
 pytestmark = pytest.mark.functions
@@ -88,11 +88,11 @@ def _asset(functions: dict[str, IndexedFunction], name: str, version: str | None
 
 def test_the_assets_are_the_files_of_the_assets_folder() -> None:
     on_disk = {path.name for path in ASSETS.iterdir() if path.is_file()}
-    assert set(ASSET_FILES) == on_disk
+    assert set(asset_files()) == on_disk
     assert {"app.js", "api.js", "styles.css", "favicon.svg"} <= on_disk
 
 
-@pytest.mark.parametrize("name", sorted(ASSET_FILES))
+@pytest.mark.parametrize("name", sorted(asset_files()))
 def test_assets_are_served_with_their_type(indexed_functions: dict[str, IndexedFunction], name: str) -> None:
     mimetype = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}[(ASSETS / name).suffix]
     response = _asset(indexed_functions, name, None)
@@ -108,7 +108,7 @@ def test_modules_of_the_pages_version_import_their_siblings_under_that_version(
 ) -> None:
     version = _page_version(indexed_functions)
     imported: set[str] = set()
-    for name in sorted(n for n in ASSET_FILES if n.endswith(".js")):
+    for name in sorted(n for n in asset_files() if n.endswith(".js")):
         response = _asset(indexed_functions, name, version)
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "public, max-age=86400"
@@ -119,8 +119,8 @@ def test_modules_of_the_pages_version_import_their_siblings_under_that_version(
         assert served.replace(f"?v={version}", "") == source  # nothing else changes
         imported.update(siblings)
     # Every import names an asset, and every module but the type declarations is loaded.
-    assert imported <= set(ASSET_FILES)
-    assert {n for n in ASSET_FILES if n.endswith(".js")} - imported == {"app.js", "types.js"}
+    assert imported <= set(asset_files())
+    assert {n for n in asset_files() if n.endswith(".js")} - imported == {"app.js", "types.js"}
     # The CSS and the icon are served as they are, cached as long.
     styles = _asset(indexed_functions, "styles.css", version)
     assert styles.get_body() == (ASSETS / "styles.css").read_bytes()
