@@ -17,13 +17,27 @@ from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import ProtectionState, RecoveryPoint
+from backup.domain.pacing import BudgetScope, Category
 from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 
-__all__ = ["ArmGateway", "Clock", "InstanceRows", "Reachable", "SendMessages", "VaultStore"]
+__all__ = [
+    "ArmBudget",
+    "ArmGateway",
+    "Clock",
+    "InstanceRows",
+    "Reachable",
+    "SendLater",
+    "SendMessages",
+    "VaultStore",
+]
 
 SendMessages = Callable[[Sequence[str]], Awaitable[None]]
 """Puts messages on one queue (the composition root binds one per queue)."""
+
+SendLater = Callable[[str, float], Awaitable[None]]
+"""Puts one message on a queue, invisible for the given seconds (a continuation or a deferral:
+a fresh message, so waiting for ARM's budget never spends one of the message's deliveries)."""
 
 
 class VaultStore(Protocol):
@@ -235,6 +249,30 @@ class ArmGateway(Protocol):
     async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions: ...
 
     async def close(self) -> None: ...
+
+
+class ArmBudget(Protocol):
+    """ARM's request budget per (subscription, principal) and category, shared across processes.
+
+    Every ARM request the app makes first reserves a token here; what ARM answers (the
+    ``x-ms-ratelimit-remaining-*`` headers, a 429's Retry-After) is reported back, so the
+    pace follows what ARM really grants, including to other clients spending the same bucket."""
+
+    async def reserve(self, scope: BudgetScope, category: Category, count: int = 1) -> list[float]:
+        """Hold ``count`` tokens; for each, the seconds from now at which it may be spent
+        (ascending, 0.0 for "now"). A held token is spent by the request it was held for."""
+        ...
+
+    async def report(
+        self,
+        scope: BudgetScope,
+        category: Category,
+        *,
+        remaining: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        """What ARM answered: the remaining tokens it reported, or a 429's Retry-After."""
+        ...
 
 
 class Reachable(Protocol):
