@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from backup.domain.instance import VaultRef
 from backup.domain.models import RecoveryPoint
+from backup.domain.slots import SkipSpan
 
 T = TypeVar("T")
 
@@ -25,7 +26,9 @@ class Versioned(Generic[T]):
 
 @dataclass(frozen=True)
 class PlanState:
-    """What the planner keeps per instance: a copy of the schedule and what it last planned."""
+    """What the planner keeps per instance: a copy of the schedule, what it last planned, and
+    whether that slot's message was sent (an outbox: a planned slot whose message was not sent
+    is sent again on the next tick, however long that is)."""
 
     instance: str
     policy_document: Mapping[str, Any]
@@ -34,6 +37,17 @@ class PlanState:
     planned_at: datetime | None = None
     planned_by: str | None = None
     """The planner run that claimed ``last_planned_slot`` (two runs can share one clock time)."""
+    sent_slot: datetime | None = None
+    """The newest slot whose message was sent; ``last_planned_slot`` is unsent until they match."""
+    sent_at: datetime | None = None
+    """When ``sent_slot``'s message was last sent (a safety re-send waits from here)."""
+    skips: tuple[SkipSpan, ...] = ()
+    """Slots skipped by design (suspended, stopped, datasource missing), so none looks lost."""
+
+    @property
+    def unsent(self) -> bool:
+        """Whether ``last_planned_slot`` was planned but its message not (yet) sent."""
+        return self.last_planned_slot is not None and self.sent_slot != self.last_planned_slot
 
 
 @dataclass(frozen=True)

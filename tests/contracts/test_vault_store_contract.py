@@ -30,6 +30,7 @@ from backup.domain.models import (
     RecoveryPointState,
     RetentionTag,
 )
+from backup.domain.slots import SkipReason, SkipSpan
 from backup.domain.snapshots import recovery_point_id
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
 from tests.fakes._types import DatasourceClaim, PlanState, Versioned
@@ -300,6 +301,25 @@ async def test_saving_plans_writes_only_the_rows_still_at_their_etag(store: Any,
     assert await store.save_plans(vault, ours) == 2
     by_name = {p.value.instance: p.value.planned_by for _, p in await store.instances_with_plans(vault)}
     assert by_name == {"disk-0": "ours", "disk-1": "other", "disk-2": "ours"}
+
+
+async def test_marking_plans_sent_changes_only_the_sent_columns_and_skips_gone_rows(
+    store: Any, vault: VaultRef
+) -> None:
+    for name in ("disk-0", "disk-1"):
+        await created(store, make_instance(vault, name))
+    plans = {p.value.instance: p for _, p in await store.instances_with_plans(vault)}
+    spans = (SkipSpan(SkipReason.SUSPENDED, T0 - timedelta(hours=4), T0 - timedelta(hours=1)),)
+    planned = replace(plans["disk-0"].value, last_planned_slot=T0, planned_at=T0, planned_by="run", skips=spans)
+    assert await store.save_plans(vault, [replace(plans["disk-0"], value=planned)]) == 1
+    assert planned.unsent
+    sent_at = T0 + timedelta(minutes=1)
+    # disk-1's row is not planned; "gone" has no row at all: marked rows are only the existing ones.
+    assert await store.mark_plans_sent(vault, [("disk-0", T0), ("gone", T0)], sent_at) == 1
+    rows = {p.value.instance: p.value for _, p in await store.instances_with_plans(vault)}
+    assert rows["disk-0"] == replace(planned, sent_slot=T0, sent_at=sent_at)
+    assert not rows["disk-0"].unsent
+    assert rows["disk-1"].sent_slot is None
 
 
 async def test_deleting_an_instance_takes_its_plan_row_too(store: Any, vault: VaultRef) -> None:

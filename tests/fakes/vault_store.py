@@ -82,6 +82,9 @@ def _merged(old: Any, new: Any) -> Any:
             last_planned_slot=new.last_planned_slot or old.last_planned_slot,
             planned_at=new.planned_at or old.planned_at,
             planned_by=new.planned_by or old.planned_by,
+            sent_slot=new.sent_slot or old.sent_slot,
+            sent_at=new.sent_at or old.sent_at,
+            skips=new.skips or old.skips,
         )
     if isinstance(new, RecoveryPoint):
         return replace(
@@ -358,6 +361,28 @@ class FakeVaultStore:
                     except (ConcurrencyError, ConflictError):
                         continue
         return written
+
+    async def mark_plans_sent(self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime) -> int:
+        self._fault("mark_plans_sent")
+        marked = 0
+        partition = self.partition(vault)
+        for start in range(0, len(sent), MAX_BATCH):
+            operations = []
+            for instance, slot in sent[start : start + MAX_BATCH]:
+                found = self._read(partition, keys.plan_key(instance))
+                value = replace(found.value, sent_slot=slot, sent_at=at) if found else None
+                operations.append(_Op("merge", keys.plan_key(instance), value, must_exist=True))
+            try:
+                self._transact(partition, operations)
+                marked += len(operations)
+            except (ConcurrencyError, ConflictError):
+                for operation in operations:
+                    try:
+                        self._transact(partition, [operation])
+                        marked += 1
+                    except (ConcurrencyError, ConflictError):
+                        continue
+        return marked
 
     async def delete_instance(self, current: Versioned[BackupInstance]) -> None:
         self._fault("delete_instance")

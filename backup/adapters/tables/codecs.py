@@ -27,6 +27,7 @@ from backup.domain.models import (
     RetentionTag,
 )
 from backup.domain.records import DatasourceClaim, PlanState, Versioned
+from backup.domain.slots import SkipReason, SkipSpan
 
 Entity = dict[str, Any]
 
@@ -184,8 +185,18 @@ def plan_entity(plan: PlanState) -> Entity:
             "LastPlannedSlot": plan.last_planned_slot,
             "PlannedAt": plan.planned_at,
             "PlannedBy": plan.planned_by,
+            "SentSlot": plan.sent_slot,
+            "SentAt": plan.sent_at,
+            # Absent when empty, so a merge that does not know the skips (an API update of the
+            # schedule) keeps the recorded ones.
+            "SkipsJson": _skips_json(plan.skips) if plan.skips else None,
         }
     )
+
+
+def plan_sent_entity(instance: str, slot: datetime, at: datetime) -> Entity:
+    """Just the sent columns of a planner row, for a merge that leaves the rest alone."""
+    return {"RowKey": keys.plan_key(instance), "SentSlot": slot, "SentAt": at}
 
 
 def plan_from(entity: Mapping[str, Any]) -> PlanState:
@@ -196,6 +207,20 @@ def plan_from(entity: Mapping[str, Any]) -> PlanState:
         last_planned_slot=optional_time(entity.get("LastPlannedSlot")),
         planned_at=optional_time(entity.get("PlannedAt")),
         planned_by=entity.get("PlannedBy"),
+        sent_slot=optional_time(entity.get("SentSlot")),
+        sent_at=optional_time(entity.get("SentAt")),
+        skips=_skips_from(entity.get("SkipsJson")),
+    )
+
+
+def _skips_json(spans: Iterable[SkipSpan]) -> str:
+    return json.dumps([[span.reason.value, iso(span.after), iso(span.until)] for span in spans])
+
+
+def _skips_from(text: str | None) -> tuple[SkipSpan, ...]:
+    return tuple(
+        SkipSpan(SkipReason(reason), parse_iso(after), parse_iso(until))
+        for reason, after, until in json.loads(text or "[]")
     )
 
 

@@ -8,7 +8,10 @@ reads both.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+
+from azure.data.tables import UpdateMode
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import (
@@ -127,3 +130,27 @@ class InstanceStore(TableStore):
                     except (ConcurrencyError, ConflictError):
                         continue
         return written
+
+    async def mark_plans_sent(self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime) -> int:
+        """Merge the sent columns into planner rows in batches of 100, without an ETag (the
+        planner may not hold the row's newest one); a batch with a vanished row goes row by row."""
+        marked = 0
+        partition = self.partition(vault)
+
+        def mark(instance: str, slot: datetime) -> Operation:
+            # "update" (not upsert): a row deleted meanwhile stays deleted.
+            return ("update", codecs.plan_sent_entity(instance, slot, at), {"mode": UpdateMode.MERGE})
+
+        for start in range(0, len(sent), MAX_BATCH):
+            batch = sent[start : start + MAX_BATCH]
+            try:
+                await self._transact(partition, [mark(instance, slot) for instance, slot in batch])
+                marked += len(batch)
+            except (ConcurrencyError, ConflictError):
+                for instance, slot in batch:
+                    try:
+                        await self._transact(partition, [mark(instance, slot)])
+                        marked += 1
+                    except (ConcurrencyError, ConflictError):
+                        continue
+        return marked
