@@ -180,6 +180,7 @@ class Runtime:
             self.telemetry,
             self.policies,
             rows=self.instance_rows,
+            start_window=self.settings.backup_start_window,
         )
 
     @cached_property

@@ -10,6 +10,10 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from backup.domain.durations import parse_iso_duration
+from backup.domain.slots import DEFAULT_START_WINDOW
 
 # Storage. Deployed: identity-based ``AzureWebJobsStorage__*`` service URIs (no keys).
 # Locally: ``AzureWebJobsStorage`` holds Azurite's connection string.
@@ -36,6 +40,11 @@ APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 # its snapshots, before it is purged; undelete is possible until then.
 SOFT_DELETE_RETENTION_DAYS = "SOFT_DELETE_RETENTION_DAYS"
 DEFAULT_SOFT_DELETE_RETENTION_DAYS = 14
+
+# The latest a scheduled backup may start after its slot (ISO 8601 duration, e.g. PT1H); a slot
+# whose backup cannot start by then is recorded as missed (backup/domain/slots.py explains it).
+BACKUP_START_WINDOW = "BACKUP_START_WINDOW"
+DEFAULT_BACKUP_START_WINDOW = "PT1H"
 
 # Set by the platform (never by us) when App Service Authentication is on; only then is the
 # X-MS-CLIENT-PRINCIPAL header trusted.
@@ -69,6 +78,7 @@ class Settings:
     clock_speed: float | None = None
     clock_origin: str | None = None
     soft_delete_retention_days: int = DEFAULT_SOFT_DELETE_RETENTION_DAYS
+    backup_start_window: timedelta = DEFAULT_START_WINDOW
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -91,6 +101,7 @@ class Settings:
             clock_speed=_speed(optional(CLOCK_SPEED)),
             clock_origin=optional(CLOCK_ORIGIN),
             soft_delete_retention_days=_days(optional(SOFT_DELETE_RETENTION_DAYS)),
+            backup_start_window=_start_window(optional(BACKUP_START_WINDOW)),
         )
 
 
@@ -140,3 +151,22 @@ def _days(value: str | None) -> int:
             f"{SOFT_DELETE_RETENTION_DAYS} must be a whole number of days from 1 to 180, not {value!r}"
         )
     return days
+
+
+def _start_window(value: str | None) -> timedelta:
+    text = value or DEFAULT_BACKUP_START_WINDOW
+    try:
+        duration = parse_iso_duration(text)
+    except ValueError:
+        duration = None
+    if (
+        duration is None
+        or duration.months
+        or not duration.is_positive()
+        or duration.exact > timedelta(days=1)
+    ):
+        raise ValueError(
+            f"{BACKUP_START_WINDOW} must be an ISO 8601 duration longer than zero and at most one day "
+            f"(e.g. PT1H, PT30M), not {value!r}"
+        )
+    return duration.exact

@@ -98,7 +98,9 @@ class VaultStore(Protocol):
 
     async def save_plans(self, vault: VaultRef, plans: Sequence[Versioned[PlanState]]) -> int: ...
 
-    async def mark_plans_sent(self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime) -> int:
+    async def mark_plans_sent(
+        self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime
+    ) -> int:
         """Record that each (instance, slot)'s message was sent at ``at``: only the plan rows'
         sent columns change (no ETag: the rest of the row may have moved on); rows that are
         gone are skipped. Returns how many rows were marked."""

@@ -50,9 +50,11 @@ POISON_METRIC: Final = "backup.poison_messages"
 RECOVERY_POINTS_DELETED_METRIC: Final = "backup.recovery_points_deleted"
 INSTANCES_METRIC: Final = "backup.instances"
 THROTTLED_METRIC: Final = "backup.arm_throttled_responses"
+SLOTS_MISSED_METRIC: Final = "backup.slots.missed"
 
 # Log records (traces.message).
 JOB_FINISHED_EVENT: Final = "backup.job.finished"
+SLOT_MISSED_EVENT: Final = "backup.slot.missed"
 
 # Spans (dependencies.name).
 BACKUP_SPAN: Final = "backup"
@@ -180,6 +182,11 @@ class Telemetry:
             unit="{response}",
             description="429 responses from Azure Resource Manager, each retried or surfaced",
         )
+        self._missed = meter.create_counter(
+            SLOTS_MISSED_METRIC,
+            unit="{slot}",
+            description="Scheduled slots recorded as missed (no backup started within the start window)",
+        )
 
     # Jobs ------------------------------------------------------------------------------------
 
@@ -248,6 +255,23 @@ class Telemetry:
         """Every health value of the vault, zeros included, so a recovered state drops to 0."""
         for health in HEALTH_VALUES:
             self._instances.set(counts.get(health, 0), {VAULT: vault_id, HEALTH: health})
+
+    def slot_missed(self, job: Job) -> None:
+        """A slot was recorded as missed (its Failed ``BackupSlotMissed`` job): count it and log it.
+
+        Deliberately not :meth:`job_finished`: a missed slot is not a failed run, and its own
+        alert aggregates per instance and outage instead of firing once per job."""
+        attributes = {VAULT: job.vault_id, INSTANCE: job.instance}
+        self._missed.add(1, attributes)
+        _log.warning(
+            SLOT_MISSED_EVENT,
+            extra={
+                **attributes,
+                JOB_ID: job.id,
+                ERROR_CODE: job.error_code or "",
+                "error.message": job.error_message or "",
+            },
+        )
 
     def recovery_points_deleted(self, vault_id: str, instance: str, count: int) -> None:
         if count:

@@ -14,10 +14,11 @@ Semantics (Azure documents none of this, so these are ours):
   schedule therefore has one slot in the repeated hour, not two.
 * There are no slots before the policy start, and the start itself is always a slot. Seconds
   in the start are dropped: schedules have minute resolution, which keeps :func:`slot_id` exact.
-* A slot is *due* from its start until the next slot starts. It is *on time* within
-  :data:`~backup.domain.limits.BACKUP_START_WINDOW` (Azure's 2 hours) or until the next slot,
-  whichever is first; after that it is *missed*. After downtime only the most recent due slot
-  is backed up (one catch-up backup), never one per missed slot.
+* A slot is *due* from its start until the next slot starts. It is *on time* within its start
+  window (``BACKUP_START_WINDOW``, see :mod:`backup.domain.slots`) or until the next slot,
+  whichever is first; after that it is a *catch-up*. After downtime only the most recent due
+  slot is backed up (one catch-up backup), never one per missed slot; the slots before it are
+  recorded as missed (:func:`missed_slots`).
 """
 
 from __future__ import annotations
@@ -115,13 +116,13 @@ class Schedule:
                     previous = slot
             local_day += _DAY
 
-    def window_end(self, slot: datetime) -> datetime:
+    def window_end(self, slot: datetime, window: timedelta = BACKUP_START_WINDOW) -> datetime:
         """When a backup for ``slot`` stops being on time."""
-        return min(slot + BACKUP_START_WINDOW, self.next_slot(slot))
+        return min(slot + window, self.next_slot(slot))
 
-    def is_missed(self, slot: datetime, at: datetime) -> bool:
+    def is_missed(self, slot: datetime, at: datetime, window: timedelta = BACKUP_START_WINDOW) -> bool:
         """Whether a backup of ``slot`` that has not started by ``at`` has missed its window."""
-        return at >= self.window_end(slot)
+        return at >= self.window_end(slot, window)
 
     def _slots_on(self, local_day: date) -> list[datetime]:
         # fold=0 gives exactly the documented DST rules: a gap time maps with the offset from
@@ -148,7 +149,10 @@ class ScheduledRun:
 
 
 def plan_scheduled_run(
-    schedule: Schedule, now: datetime, last_attempted_slot: datetime | None
+    schedule: Schedule,
+    now: datetime,
+    last_attempted_slot: datetime | None,
+    window: timedelta = BACKUP_START_WINDOW,
 ) -> ScheduledRun | None:
     """The slot to back up at ``now``, or ``None`` when the due slot was already attempted.
 
@@ -158,10 +162,16 @@ def plan_scheduled_run(
     due = schedule.due_slot(now)
     if due is None or (last_attempted_slot is not None and last_attempted_slot >= due):
         return None
-    skipped = 0
-    if last_attempted_slot is not None:
-        skipped = sum(1 for slot in schedule.slots_between(last_attempted_slot, due) if slot != due)
-    return ScheduledRun(slot=due, is_catch_up=schedule.is_missed(due, now), skipped_slots=skipped)
+    skipped = len(missed_slots(schedule, last_attempted_slot, due))
+    return ScheduledRun(slot=due, is_catch_up=schedule.is_missed(due, now, window), skipped_slots=skipped)
+
+
+def missed_slots(schedule: Schedule, last_attempted_slot: datetime | None, due: datetime) -> list[datetime]:
+    """The slots after ``last_attempted_slot`` and before ``due`` that will never be backed up
+    (none before the first attempt: protection begins with the slot first planned)."""
+    if last_attempted_slot is None:
+        return []
+    return [slot for slot in schedule.slots_between(last_attempted_slot, due) if slot != due]
 
 
 def slot_id(slot: datetime) -> str:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from backup.domain.instance import BackupInstance, instance_key
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RecoveryPointState
 
@@ -93,6 +94,19 @@ def missed_message(because: MissedBecause, slot: datetime, deadline: datetime, d
     return f"{when}: {reason}." + (f" {detail}" if detail else "")
 
 
+def missed_slot_job(instance: BackupInstance, slot: datetime, message: str, at: datetime) -> Job:
+    """The Failed job of a missed slot, under the slot's own job id (so recording it twice is one job).
+
+    It starts at the slot (it never ran) and ends when the miss was recorded.
+    """
+    return Job.for_instance(
+        instance,
+        id=scheduled_backup_job_id(instance_key(instance.vault.id, instance.name), slot),
+        operation=JobOperation.SCHEDULED_BACKUP,
+        start_time=slot,
+    ).failed(at, SLOT_MISSED, message)
+
+
 class SkipReason(StrEnum):
     """Why slots were skipped by design (recorded, so they are not mistaken for lost slots)."""
 
@@ -122,7 +136,9 @@ class SkipSpan:
         return SkipSpan(self.reason, self.after, until if until is not None else self.after)
 
 
-def opened_skip(spans: Sequence[SkipSpan], reason: SkipReason, after: datetime | None) -> tuple[SkipSpan, ...]:
+def opened_skip(
+    spans: Sequence[SkipSpan], reason: SkipReason, after: datetime | None
+) -> tuple[SkipSpan, ...]:
     """``spans`` with an open span of ``reason`` (unchanged if one is already open)."""
     if any(span.is_open and span.reason is reason for span in spans):
         return tuple(spans)

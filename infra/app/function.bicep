@@ -29,6 +29,9 @@ param applyRetentionSchedule string
 @maxValue(180)
 param softDeleteRetentionDays int = 14
 
+@description('The latest a scheduled backup may start after its slot (ISO 8601 duration); later, the slot is recorded as missed (BackupSlotMissed).')
+param backupStartWindow string = 'PT1H'
+
 @allowed([
   512
   2048
@@ -163,6 +166,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'SOFT_DELETE_RETENTION_DAYS'
           value: string(softDeleteRetentionDays)
+        }
+        {
+          name: 'BACKUP_START_WINDOW'
+          value: backupStartWindow
         }
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'

@@ -310,7 +310,9 @@ async def test_marking_plans_sent_changes_only_the_sent_columns_and_skips_gone_r
         await created(store, make_instance(vault, name))
     plans = {p.value.instance: p for _, p in await store.instances_with_plans(vault)}
     spans = (SkipSpan(SkipReason.SUSPENDED, T0 - timedelta(hours=4), T0 - timedelta(hours=1)),)
-    planned = replace(plans["disk-0"].value, last_planned_slot=T0, planned_at=T0, planned_by="run", skips=spans)
+    planned = replace(
+        plans["disk-0"].value, last_planned_slot=T0, planned_at=T0, planned_by="run", skips=spans
+    )
     assert await store.save_plans(vault, [replace(plans["disk-0"], value=planned)]) == 1
     assert planned.unsent
     sent_at = T0 + timedelta(minutes=1)

@@ -362,7 +362,9 @@ class FakeVaultStore:
                         continue
         return written
 
-    async def mark_plans_sent(self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime) -> int:
+    async def mark_plans_sent(
+        self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime
+    ) -> int:
         self._fault("mark_plans_sent")
         marked = 0
         partition = self.partition(vault)

@@ -10,7 +10,8 @@ from typing import Any
 from backup.domain.instance import VaultRef
 from backup.domain.models import ProtectionState
 from backup.services.messages import SCHEDULED
-from backup.services.planner import PLAN_LEASE, Planner
+from backup.domain.slots import DEFAULT_START_WINDOW
+from backup.services.planner import SAFETY_RESEND_MARGIN, Planner
 from tests.fakes._types import PlanState, Versioned
 from tests.fakes.vault_store import FakeVaultStore
 from tests.service.conftest import OTHER_VAULT, START, VAULT, Env
@@ -38,7 +39,7 @@ async def test_the_due_slot_is_enqueued_once_with_the_row_the_planner_read(env: 
 async def test_a_slot_inside_its_start_window_is_on_time_not_a_catch_up(env: Env) -> None:
     await env.protect("disk-a")
     await env.cycle()
-    env.advance(timedelta(hours=13))
+    env.advance(timedelta(hours=12, minutes=59))  # the 12:00 slot, inside its one-hour start window
     result = await env.planner.tick()
     assert ([request.slot for request in result.enqueued], result.catch_up) == (
         [START + timedelta(hours=12)],
@@ -59,7 +60,7 @@ async def test_nothing_is_due_between_slots_and_the_next_slot_follows_the_last_a
 async def test_after_downtime_only_the_newest_missed_slot_is_caught_up(env: Env) -> None:
     await env.protect("disk-a")
     await env.cycle()
-    env.advance(timedelta(hours=14, minutes=30))  # past the 12:00 slot's 2-hour start window
+    env.advance(timedelta(hours=14, minutes=30))  # past the 12:00 slot's start window
     result = await env.planner.tick()
     assert [request.slot for request in env.queued()] == [START + timedelta(hours=12)]
     assert result.catch_up == 1
@@ -95,15 +96,19 @@ async def test_an_instance_in_protection_error_is_still_planned(env: Env) -> Non
     assert [request.instance for request in env.queued()] == ["disk-a-instance"]
 
 
-async def test_a_slot_planned_but_never_run_is_enqueued_again_after_the_lease(env: Env) -> None:
+async def test_a_sent_slot_whose_message_vanished_is_sent_once_more_after_its_window_and_a_margin(
+    env: Env,
+) -> None:
     await env.protect("disk-a")
     await env.planner.tick()
-    env.backups.take()  # the message is lost (the process died after planning)
-    env.advance(PLAN_LEASE - timedelta(minutes=1))
+    env.backups.take()  # the message was sent, then lost without an outcome
+    env.advance(DEFAULT_START_WINDOW + SAFETY_RESEND_MARGIN - timedelta(minutes=1))
     assert (await env.planner.tick()).enqueued == []
     env.advance(timedelta(minutes=1))
-    await env.planner.tick()
+    result = await env.planner.tick()
     assert [request.slot for request in env.queued()] == [START]
+    assert result.resent == 1
+    assert (await env.planner.tick()).enqueued == [], "sent again once, not at every tick"
 
 
 async def test_every_vault_is_planned(env: Env) -> None:
@@ -138,7 +143,7 @@ async def test_two_planners_at_once_enqueue_each_slot_once(env: Env) -> None:
     assert sum(len(result.enqueued) for result in results) == 2
 
 
-async def test_a_queue_outage_fails_the_tick_and_the_slot_is_planned_again_after_the_lease(env: Env) -> None:
+async def test_a_queue_outage_fails_the_tick_and_the_next_tick_sends_the_planned_slot(env: Env) -> None:
     await env.protect("disk-a")
     env.backups.fail_next(ConnectionError("queue down"))
     try:
@@ -148,6 +153,12 @@ async def test_a_queue_outage_fails_the_tick_and_the_slot_is_planned_again_after
     else:
         raise AssertionError("the send failure must surface")
     assert env.backups.messages == []
-    env.advance(PLAN_LEASE)
-    await env.planner.tick()
+    [(_, plan)] = await env.store.instances_with_plans(VAULT)
+    assert plan is not None and plan.value.unsent
+    env.advance(timedelta(minutes=5))
+    result = await env.planner.tick()
     assert [request.slot for request in env.queued()] == [START]
+    assert result.resent == 1
+    [(_, plan)] = await env.store.instances_with_plans(VAULT)
+    assert plan is not None and not plan.value.unsent
+    assert plan.value.planned_at == START, "a re-send keeps the time the slot was planned"

@@ -131,7 +131,9 @@ class InstanceStore(TableStore):
                         continue
         return written
 
-    async def mark_plans_sent(self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime) -> int:
+    async def mark_plans_sent(
+        self, vault: VaultRef, sent: Sequence[tuple[str, datetime]], at: datetime
+    ) -> int:
         """Merge the sent columns into planner rows in batches of 100, without an ETag (the
         planner may not hold the row's newest one); a batch with a vanished row goes row by row."""
         marked = 0
