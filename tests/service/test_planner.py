@@ -9,8 +9,8 @@ from typing import Any
 
 from backup.domain.instance import VaultRef
 from backup.domain.models import ProtectionState
-from backup.services.messages import SCHEDULED
 from backup.domain.slots import DEFAULT_START_WINDOW
+from backup.services.messages import SCHEDULED
 from backup.services.planner import SAFETY_RESEND_MARGIN, Planner
 from tests.fakes._types import PlanState, Versioned
 from tests.fakes.vault_store import FakeVaultStore
@@ -154,11 +154,13 @@ async def test_a_queue_outage_fails_the_tick_and_the_next_tick_sends_the_planned
         raise AssertionError("the send failure must surface")
     assert env.backups.messages == []
     [(_, plan)] = await env.store.instances_with_plans(VAULT)
-    assert plan is not None and plan.value.unsent
+    assert plan is not None
+    assert plan.value.unsent
     env.advance(timedelta(minutes=5))
     result = await env.planner.tick()
     assert [request.slot for request in env.queued()] == [START]
     assert result.resent == 1
     [(_, plan)] = await env.store.instances_with_plans(VAULT)
-    assert plan is not None and not plan.value.unsent
+    assert plan is not None
+    assert not plan.value.unsent
     assert plan.value.planned_at == START, "a re-send keeps the time the slot was planned"

@@ -13,7 +13,9 @@ import pytest
 
 BACKUP = Path(__file__).resolve().parents[2] / "backup"
 
-SHARED_SERVICE_MODULES = frozenset({"messages", "policies", "snapshot_deletion", "etag_retry", "slot_accounting"})
+SHARED_SERVICE_MODULES = frozenset(
+    {"messages", "policies", "snapshot_deletion", "etag_retry", "slot_accounting"}
+)
 """Service-layer modules with one shared job each (a message format, the policy cache, deleting
 a recovery point's snapshot, retrying a write that lost an ETag race, recording a missed slot);
 any service may import them."""

@@ -26,6 +26,7 @@ from backup.domain.models import (
     RetentionTag,
 )
 from backup.domain.records import DatasourceClaim, PlanState, Versioned
+from backup.domain.slots import SkipReason, SkipSpan
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 VAULT = VaultRef(SUB, "RG-Backup", "Vault-1")
@@ -157,8 +158,22 @@ def test_an_instance_row_survives_a_queue_message_as_json() -> None:
     [
         PlanState("disk-a-instance", POLICY, True, T0, T0 + timedelta(seconds=5), "planner-1"),
         PlanState("disk-a-instance", POLICY, False),
+        PlanState(
+            "disk-a-instance",
+            POLICY,
+            True,
+            T0,
+            T0,
+            "planner-2",
+            sent_slot=T0,
+            sent_at=T0 + timedelta(seconds=2),
+            skips=(
+                SkipSpan(SkipReason.SUSPENDED, None, T0 - timedelta(days=2)),
+                SkipSpan(SkipReason.DATASOURCE_MISSING, T0 - timedelta(hours=4)),
+            ),
+        ),
     ],
-    ids=["planned", "never-planned"],
+    ids=["planned", "never-planned", "sent-with-skips"],
 )
 def test_a_plan_row_round_trips(plan: PlanState) -> None:
     entity = codecs.plan_entity(plan)
@@ -167,6 +182,14 @@ def test_a_plan_row_round_trips(plan: PlanState) -> None:
     assert keys.is_plan_key(entity["RowKey"])
     assert_no_nulls(entity)
     assert codecs.plan_from(as_stored(entity)) == plan
+
+
+def test_a_plan_row_without_skips_leaves_the_stored_ones_to_a_merge() -> None:
+    # An API update merges a plan that knows nothing of skips: the column must be absent, not "[]".
+    assert "SkipsJson" not in codecs.plan_entity(PlanState("disk-a-instance", POLICY, True))
+    sent = codecs.plan_sent_entity("disk-a-instance", T0, T0 + timedelta(seconds=1))
+    assert set(sent) == {"RowKey", "SentSlot", "SentAt"}
+    assert sent["RowKey"] == keys.plan_key("disk-a-instance")
 
 
 @pytest.mark.parametrize(
