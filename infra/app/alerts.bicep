@@ -1,6 +1,10 @@
 // Alerts over the app's telemetry in Application Insights, modelled on Azure Backup's built-in
 // Azure Monitor alerts: job failures are Sev 1 ("Error") and fire once per failure (stateless,
 // no auto-resolve); overdue backups stay open until a backup succeeds again.
+// Missed slots (BackupSlotMissed: no backup started within the start window) alert once per
+// instance per outage: the rule is stateful and split by instance, so it fires when the first
+// slot is missed, stays fired while more are missed within its window, and resolves once none
+// has been missed for a whole window.
 //
 // The queries read only names from infra/telemetry-contract.json (tests/infra checks this).
 // They are multi-line strings: no interpolation, the KQL is exactly what runs.
@@ -70,6 +74,13 @@ customMetrics
 | summarize poisonMessages = sum(valueSum) by queue
 '''
 
+var missedSlotsQuery = '''
+customMetrics
+| where name == "backup.slots.missed"
+| extend vault = tostring(customDimensions["vault"]), instance = tostring(customDimensions["instance"])
+| summarize missedSlots = sum(valueSum) by vault, instance
+'''
+
 // One entry per rule; the rule resources below are a loop over it.
 var rules = [
   {
@@ -119,6 +130,23 @@ var rules = [
     measure: 'overdueRatio'
     timeAggregation: 'Maximum'
     threshold: 2
+    dimensions: [
+      'vault'
+      'instance'
+    ]
+  }
+  {
+    key: 'backup-slots-missed'
+    displayName: 'Disk backup: scheduled slots missed'
+    description: 'Scheduled slots of an instance were recorded as missed (BackupSlotMissed): the app, its queue or the ARM budget could not start them within the start window. One alert per vault and instance per outage; resolves when no slot has been missed for six hours.'
+    severity: 1
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT6H'
+    autoMitigate: true
+    query: missedSlotsQuery
+    measure: 'missedSlots'
+    timeAggregation: 'Total'
+    threshold: 0
     dimensions: [
       'vault'
       'instance'

@@ -44,11 +44,12 @@ def referenced(query: str) -> tuple[set[str], set[str]]:
     return names, dimensions
 
 
-def test_four_rules_one_per_scenario(rules: list[dict[str, Any]]) -> None:
+def test_five_rules_one_per_scenario(rules: list[dict[str, Any]]) -> None:
     assert [r["key"] for r in rules] == [
         "backup-job-failed",
         "restore-job-failed",
         "backup-overdue",
+        "backup-slots-missed",
         "poison-messages",
     ]
 
@@ -125,6 +126,15 @@ def test_severity_and_cadence_like_azure_backup(rules: list[dict[str, Any]]) -> 
     assert overdue["severity"] == 1
     assert overdue["autoMitigate"] is True
     assert overdue["threshold"] == 2, "twice the interval"
+    missed = by_key["backup-slots-missed"]
+    # One alert per instance per outage: stateful (fires once, stays fired while slots keep being
+    # missed within the window, resolves after a window without one), split by vault and instance.
+    assert missed["severity"] == 1
+    assert missed["autoMitigate"] is True
+    assert missed["dimensions"] == ["vault", "instance"]
+    assert (missed["timeAggregation"], missed["threshold"]) == ("Total", 0)
+    assert missed["evaluationFrequency"] == "PT15M"
+    assert missed["windowSize"] == "PT6H", "longer than any interval's gap between two missed slots"
 
 
 def test_rules_notify_the_action_group(bicep: dict[str, Any]) -> None:

@@ -95,6 +95,8 @@ def _emit_everything(t: telemetry.Telemetry) -> None:
     t.instances_by_health(VAULT_ID, {telemetry.HEALTHY: 1})
     t.recovery_points_deleted(VAULT_ID, "i", 2)
     t.poison_message(names.BACKUP_QUEUE + names.POISON_SUFFIX)
+    missed = Job("missed", VAULT_ID, "i", JobOperation.SCHEDULED_BACKUP, JobStatus.IN_PROGRESS, start)
+    t.slot_missed(missed.failed(start, "BackupSlotMissed", "the scheduler did not run"))
     t.arm_response(_PipelineResponse())  # type: ignore[arg-type]
 
 
@@ -146,6 +148,21 @@ def test_the_job_record_carries_the_contract_attributes(
         telemetry.Telemetry(meter_provider=MeterProvider()).job_finished(job)
     (record,) = [r for r in caplog.records if r.getMessage() == telemetry.JOB_FINISHED_EVENT]
     for attribute in telemetry_contract["traces"][telemetry.JOB_FINISHED_EVENT]["attributes"]:
+        assert attribute in vars(record), attribute
+
+
+def test_the_missed_slot_record_carries_the_contract_attributes(
+    telemetry_contract: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    job = Job("j", VAULT_ID, "i", JobOperation.SCHEDULED_BACKUP, JobStatus.IN_PROGRESS, start)
+    with caplog.at_level(logging.INFO, logger="backup.jobs"):
+        telemetry.Telemetry(meter_provider=MeterProvider()).slot_missed(
+            job.failed(start, "BackupSlotMissed", "missed")
+        )
+    (record,) = [r for r in caplog.records if r.getMessage() == telemetry.SLOT_MISSED_EVENT]
+    assert record.levelno == logging.WARNING
+    for attribute in telemetry_contract["traces"][telemetry.SLOT_MISSED_EVENT]["attributes"]:
         assert attribute in vars(record), attribute
 
 
