@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
 from backup.config import (
     ARM_STATIC_TOKENS,
+    BACKUP_START_WINDOW,
     CLOCK_SPEED,
     SOFT_DELETE_RETENTION_DAYS,
     STORAGE_CONNECTION_STRING,
@@ -72,11 +74,31 @@ def test_a_malformed_setting_is_named_in_one_line() -> None:
         (ARM_STATIC_TOKENS, "[1, 2]"),
         (ARM_STATIC_TOKENS, "{"),
         (CLOCK_SPEED, "x"),
+        (BACKUP_START_WINDOW, "1 hour"),
+        (BACKUP_START_WINDOW, "PT0M"),
+        (BACKUP_START_WINDOW, "P1M"),
+        (BACKUP_START_WINDOW, "P2D"),
     ],
 )
 def test_every_malformed_setting_error_names_the_setting(name: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"^{name} "):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize(
+    ("value", "window"),
+    [
+        (None, timedelta(hours=1)),
+        ("PT30M", timedelta(minutes=30)),
+        ("PT2H", timedelta(hours=2)),
+        ("P1D", timedelta(days=1)),
+    ],
+)
+def test_the_start_window_is_an_iso_duration_of_one_hour_by_default(
+    value: str | None, window: timedelta
+) -> None:
+    environ = {} if value is None else {BACKUP_START_WINDOW: value}
+    assert Settings.from_env(environ).backup_start_window == window
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backup.domain.schedule import Schedule, ScheduledRun, parse_slot_id, plan_scheduled_run, slot_id
+from backup.domain.schedule import (
+    Schedule,
+    ScheduledRun,
+    missed_slots,
+    parse_slot_id,
+    plan_scheduled_run,
+    slot_id,
+)
 from tests.unit.policy_builders import build_policy, utc
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -177,6 +184,29 @@ def test_catch_up_after_downtime_is_one_backup_of_the_most_recent_missed_slot() 
     assert plan_scheduled_run(DEFAULT, utc(2024, 6, 2, 17, 0), last_attempted_slot=run.slot) == ScheduledRun(
         slot=utc(2024, 6, 2, 17, 0), is_catch_up=False, skipped_slots=0
     )
+
+
+def test_the_missed_slots_are_those_between_the_last_attempt_and_the_catch_up() -> None:
+    assert missed_slots(DEFAULT, utc(2024, 6, 1, 9, 0), utc(2024, 6, 2, 13, 0)) == [
+        utc(2024, 6, 1, 13),
+        utc(2024, 6, 1, 17),
+        utc(2024, 6, 1, 21),
+        utc(2024, 6, 2, 1),
+        utc(2024, 6, 2, 5),
+        utc(2024, 6, 2, 9),
+    ]
+    assert missed_slots(DEFAULT, utc(2024, 6, 2, 9, 0), utc(2024, 6, 2, 13, 0)) == []
+    assert missed_slots(DEFAULT, None, utc(2024, 6, 2, 13, 0)) == [], "protection begins with the first slot"
+
+
+def test_a_catch_up_is_judged_by_the_start_window_given() -> None:
+    late = utc(2024, 6, 1, 14, 30)  # 90 minutes after the 13:00 slot
+    two_hours = plan_scheduled_run(DEFAULT, late, utc(2024, 6, 1, 9, 0))
+    assert two_hours is not None
+    assert not two_hours.is_catch_up
+    one_hour = plan_scheduled_run(DEFAULT, late, utc(2024, 6, 1, 9, 0), timedelta(hours=1))
+    assert one_hour is not None
+    assert one_hour.is_catch_up
 
 
 def test_first_run_of_a_new_instance_takes_the_due_slot() -> None:
