@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
 from backup.domain.records import Versioned
-from backup.domain.slots import SLOT_MISSED, missed_slot_job
+from backup.domain.slots import SLOT_MISSED, MissedBecause, missed_message, missed_slot_job, start_deadline
 from backup.ports import VaultStore
 from backup.services.etag_retry import write_with_retry
 from backup.telemetry import Telemetry
@@ -44,6 +44,22 @@ async def record_missed(
     """Record one missed slot (the runner's call when the start window closed before it could
     start). Returns the instance as written, or ``None`` if it no longer exists."""
     return await record_missed_slots(store, clock, telemetry, instance, [MissedSlot(slot, reason)])
+
+
+async def record_window_closed(
+    store: VaultStore,
+    clock: Clock,
+    telemetry: Telemetry,
+    instance: Versioned[BackupInstance],
+    slot: datetime,
+    planned_at: datetime | None,
+    window: timedelta,
+) -> Versioned[BackupInstance] | None:
+    """The runner's call at the start phase when ``slots.window_closed(slot, planned_at, now,
+    window)``: the slot is recorded as missed, with the deadline it could not meet."""
+    deadline = start_deadline(slot, planned_at, window)
+    message = missed_message(MissedBecause.WINDOW_CLOSED, slot, deadline)
+    return await record_missed(store, clock, telemetry, instance, slot, message)
 
 
 async def record_missed_slots(

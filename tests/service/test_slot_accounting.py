@@ -18,7 +18,7 @@ from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
 from backup.domain.slots import SLOT_MISSED, SlotAccount, account_for_slots, missed_slot_job
 from backup.services.planner import Planner
-from backup.services.slot_accounting import record_missed
+from backup.services.slot_accounting import record_missed, record_window_closed
 from backup.telemetry import JOBS_METRIC, SLOTS_MISSED_METRIC, Telemetry
 from tests.service.conftest import START, VAULT, Env, disk_id, policy_document
 
@@ -303,6 +303,37 @@ async def test_record_missed_leaves_a_slot_the_instance_is_already_past(env: Env
         await record_missed(env.store, env.clock, env.telemetry, current, START, "late duplicate") == current
     )
     assert (await outcomes(env))[START] == "point"
+
+
+async def test_the_runners_call_when_the_window_closed_records_the_slot_with_its_deadline(env: Env) -> None:
+    await env.protect("disk-a", policy_document("PT4H"))
+    await env.planner.tick()
+    env.advance(timedelta(hours=1, minutes=10))  # the budget held the backup past its window
+    telemetry, reader = metered_telemetry()
+    written = await record_window_closed(
+        env.store,
+        env.clock,
+        telemetry,
+        await env.versioned(),
+        START,
+        START,
+        env.runtime.settings.backup_start_window,
+    )
+    assert written is not None
+    assert written.value.last_attempted_slot == START
+    job = await env.store.get_job(
+        VAULT, scheduled_backup_job_id(instance_key(VAULT.id, "disk-a-instance"), START)
+    )
+    assert job is not None
+    assert job.error_code == SLOT_MISSED
+    assert "not started by 2026-11-02T01:00:00Z" in str(job.error_message)
+    assert "could not start within its start window" in str(job.error_message)
+    assert sum(sums(reader, SLOTS_MISSED_METRIC).values()) == 1
+    env.backups.take()  # the runner's own message, which made this call instead of a backup
+    env.advance(TICK)
+    assert (await env.planner.tick()).enqueued == [], "the slot has its outcome: nothing to re-send"
+    await healthy(env, timedelta(hours=4))
+    assert (await account(env)).holds
 
 
 # --- skipped by design --------------------------------------------------------------------------
