@@ -70,7 +70,9 @@ class MissedBecause(StrEnum):
     """Why a slot was missed; the Failed job's message says it in words (:func:`missed_message`)."""
 
     NOT_PLANNED = "NotPlanned"
-    """The scheduler did not run while the slot was due (the app, its timer or storage down)."""
+    """The scheduler did not plan the slot while it was due: it did not run (the app, its timer or
+    storage down), or the previous slot was still waiting for its outcome (one slot of an
+    instance is in flight at a time, so a late outcome never lands after a newer one)."""
     NOT_SENT = "NotSent"
     """The slot was planned but its message could not be queued before the window closed."""
     SUPERSEDED = "Superseded"
@@ -83,8 +85,8 @@ def missed_message(because: MissedBecause, slot: datetime, deadline: datetime, d
     """The Failed job's message: what was missed, until when it could have started, and why."""
     when = f"The scheduled backup of slot {_iso(slot)} was not started by {_iso(deadline)}"
     reason = {
-        MissedBecause.NOT_PLANNED: "the scheduler did not run while the slot was due "
-        "(the app, its timer trigger or its storage was unavailable)",
+        MissedBecause.NOT_PLANNED: "the scheduler did not plan it while it was due: the app, its timer "
+        "trigger or its storage was unavailable, or the previous slot's backup had not finished",
         MissedBecause.NOT_SENT: "its backup request could not be put on the queue in time",
         MissedBecause.SUPERSEDED: "a newer slot was already due when the scheduler could plan again; "
         "after downtime only the newest due slot is backed up",

@@ -20,6 +20,7 @@ datasource missing) are recorded as skip spans on the plan row.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections import Counter
@@ -56,6 +57,9 @@ The queue does not lose messages and the poison handler records what fails, so t
 matters if a message vanished anyway; the worker then records the slot (missed, if its window
 closed). The margin keeps a backup that started on time and is still polling from being sent
 again while it runs."""
+
+MISSED_RECORDING_CONCURRENCY = 16
+"""Instances whose missed slots are recorded at once (Table Storage takes far more)."""
 
 _log = logging.getLogger(__name__)
 
@@ -160,16 +164,8 @@ class Planner:
         self._telemetry.instances_by_health(vault.id, health)
         if not work:
             return
+        await self._record_missed([due for due in work if due.decision.missed], result)
         for due in work:
-            if due.decision.missed:
-                written = await record_missed_slots(
-                    self._store, self._clock, self._telemetry, due.instance, due.decision.missed
-                )
-                result.missed += len(due.decision.missed)
-                if written is None:
-                    due.decision = _Decision()  # the instance is gone or keeps changing: next tick
-                    continue
-                due.instance = written
             if due.decision.send is not None:
                 due.request = BackupRequest(
                     vault=vault,
@@ -179,6 +175,24 @@ class Planner:
                     instance_row=self._rows.encode_instance(due.instance) if self._rows else None,
                 )
         await self._claim_and_send(vault, now, work, result)
+
+    async def _record_missed(self, work: list[_Due], result: PlanResult) -> None:
+        """Record each instance's missed slots (a few table operations per instance), several
+        instances at a time: after an outage every instance of a vault has some."""
+        limit = asyncio.Semaphore(MISSED_RECORDING_CONCURRENCY)
+
+        async def settle(due: _Due) -> None:
+            async with limit:
+                written = await record_missed_slots(
+                    self._store, self._clock, self._telemetry, due.instance, due.decision.missed
+                )
+            result.missed += len(due.decision.missed)
+            if written is None:
+                due.decision = _Decision()  # the instance is gone or keeps changing: next tick
+            else:
+                due.instance = written
+
+        await asyncio.gather(*(settle(due) for due in work))
 
     async def _claim_and_send(
         self, vault: VaultRef, now: datetime, work: list[_Due], result: PlanResult
