@@ -172,6 +172,9 @@ class Planner:
                     instance=due.instance.value.name,
                     kind=SCHEDULED,
                     slot=due.decision.send,
+                    # When the slot was planned: its start window counts from the later of the
+                    # slot and this (slots.window_closed), which the worker checks before starting.
+                    requested_at=(due.plan.value.planned_at or now) if due.decision.resend else now,
                     instance_row=self._rows.encode_instance(due.instance) if self._rows else None,
                 )
         await self._claim_and_send(vault, now, work, result)

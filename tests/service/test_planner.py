@@ -29,6 +29,7 @@ async def test_the_due_slot_is_enqueued_once_with_the_row_the_planner_read(env: 
     )
     assert request.instance_row is not None
     assert request.instance_row["etag"] == (await env.versioned()).etag
+    assert request.requested_at == START, "when it was planned (the start window's origin)"
     assert (result.vaults, result.instances, len(result.enqueued), result.catch_up) == (1, 1, 1, 0)
 
     again = await env.planner.tick()
@@ -164,3 +165,5 @@ async def test_a_queue_outage_fails_the_tick_and_the_next_tick_sends_the_planned
     assert plan is not None
     assert not plan.value.unsent
     assert plan.value.planned_at == START, "a re-send keeps the time the slot was planned"
+    [request] = env.queued()
+    assert request.requested_at == START, "the worker's start window counts from the planning"
