@@ -8,10 +8,12 @@ The start window
     catch-up backup after downtime is planned after its slot, so its window counts from when it
     was planned (:func:`start_deadline`); otherwise it would be missed the moment it is planned.
 
-    How this relates to Azure: Azure Disk Backup documents no start guarantee for its scheduled
-    backups; its VM backup documents that a scheduled job may start up to two hours after the
-    scheduled time (``backup.domain.limits.BACKUP_START_WINDOW``). AWS Data Lifecycle Manager
-    promises to start within one hour of the scheduled time. One hour is our default because
+    How this relates to Azure: Azure Disk Backup's documentation gives no start guarantee for
+    scheduled backups (its policy has a start time and an interval, nothing else); the two hours
+    this repository long assumed for Azure (``backup.domain.limits.BACKUP_START_WINDOW``, still
+    the default of ``Schedule.is_missed``) is Azure Backup's allowance for other workloads, not a
+    documented disk-backup promise. AWS Data Lifecycle Manager promises to start a policy's
+    snapshots within one hour of the scheduled time. One hour is our default because
     most disk backups here are hourly or every few hours: a backup starting later than that
     would crowd the next slot. An operator may widen it (up to the policy interval is sensible);
     a started backup may still *finish* after its window (the snapshot's LRO, ARM's pacing).

@@ -16,6 +16,11 @@ Every slot is accounted for (``backup/domain/slots.py``): a slot that cannot sta
 start window (the app or the queue was down, or its message could not be sent in time) is
 recorded as a Failed ``BackupSlotMissed`` job, and slots skipped by design (suspended, stopped,
 datasource missing) are recorded as skip spans on the plan row.
+
+Known limits: a send that raises although the queue took the message looks unsent; if its
+window then closes, the slot is recorded as missed while the worker may still back it up (the
+worker's start-phase window check makes that a missed slot too). A suspension and resume
+between two ticks is not seen, so the slot the resume skips has no recorded skip.
 """
 
 from __future__ import annotations
