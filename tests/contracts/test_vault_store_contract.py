@@ -323,6 +323,14 @@ async def test_marking_plans_sent_changes_only_the_sent_columns_and_skips_gone_r
     assert not rows["disk-0"].unsent
     assert rows["disk-1"].sent_slot is None
 
+    # The API's schedule change merges a plan that knows nothing of the outbox or the skips.
+    current = await store.get_instance(vault, "disk-0")
+    await store.update_instance(
+        current, current.value, plan=PlanState("disk-0", {"changed": True}, active=True)
+    )
+    [after] = [p.value for _, p in await store.instances_with_plans(vault) if p.value.instance == "disk-0"]
+    assert after == replace(planned, policy_document={"changed": True}, sent_slot=T0, sent_at=sent_at)
+
 
 async def test_deleting_an_instance_takes_its_plan_row_too(store: Any, vault: VaultRef) -> None:
     current = await created(store, make_instance(vault))
