@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from backup import names, telemetry
+from backup.domain.custody import CustodyVerdict, Finding
 from backup.domain.jobs import Job
 from backup.domain.models import JobOperation, JobStatus
 
@@ -62,6 +63,9 @@ def test_enumerated_values_are_the_codes(telemetry_contract: dict[str, Any]) -> 
     assert metrics["backup.instances"]["values"]["health"] == list(telemetry.HEALTH_VALUES)
     poison_queues = [queue + names.POISON_SUFFIX for queue in names.WORK_QUEUES]
     assert metrics["backup.poison_messages"]["values"]["queue"] == poison_queues
+    lookalike = metrics[telemetry.LOOKALIKE_METRIC]["values"]
+    assert lookalike["custody.path"] == list(telemetry.CUSTODY_PATHS)
+    assert lookalike["custody.finding"] == [f.value for f in Finding if f is not Finding.VERIFIED]
 
 
 class _Request:
@@ -96,6 +100,8 @@ def _emit_everything(t: telemetry.Telemetry) -> None:
     t.recovery_points_deleted(VAULT_ID, "i", 2)
     t.poison_message(names.BACKUP_QUEUE + names.POISON_SUFFIX)
     t.arm_response(_PipelineResponse())  # type: ignore[arg-type]
+    for finding in (f for f in Finding if f is not Finding.VERIFIED):
+        t.lookalike_snapshot(VAULT_ID, "reconcile", "/snapshots/s", CustodyVerdict(finding, "why"))
 
 
 def _kind(metric: Metric) -> str:
@@ -147,6 +153,21 @@ def test_the_job_record_carries_the_contract_attributes(
     (record,) = [r for r in caplog.records if r.getMessage() == telemetry.JOB_FINISHED_EVENT]
     for attribute in telemetry_contract["traces"][telemetry.JOB_FINISHED_EVENT]["attributes"]:
         assert attribute in vars(record), attribute
+
+
+def test_the_lookalike_record_carries_the_contract_attributes(
+    telemetry_contract: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    verdict = CustodyVerdict(Finding.WRONG_SOURCE_DISK, "it was taken from another disk")
+    with caplog.at_level(logging.WARNING, logger="backup.custody"):
+        telemetry.Telemetry(meter_provider=MeterProvider()).lookalike_snapshot(
+            VAULT_ID, "retention", "/snapshots/s", verdict
+        )
+    (record,) = [r for r in caplog.records if r.getMessage() == telemetry.LOOKALIKE_EVENT]
+    assert record.levelno == logging.WARNING
+    for attribute in telemetry_contract["traces"][telemetry.LOOKALIKE_EVENT]["attributes"]:
+        assert attribute in vars(record), attribute
+    assert vars(record)["snapshot.id"] == "/snapshots/s"
 
 
 def test_span_attributes_are_contract_attributes(telemetry_contract: dict[str, Any]) -> None:
