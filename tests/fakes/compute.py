@@ -201,6 +201,7 @@ class FakeArm:
         source_id: str,
         tags: Mapping[str, str],
         incremental: bool = True,
+        provisioning_state: str = "Succeeded",
     ) -> SnapshotInfo:
         """A snapshot someone else took (of a disk, or a copy of a snapshot), carrying any tags.
 
@@ -223,7 +224,7 @@ class FakeArm:
             location=location,
             tags=dict(tags),
             incremental=incremental,
-            provisioning_state="Succeeded",
+            provisioning_state=provisioning_state,
             time_created=self.clock.now(),
             completion_percent=None,
             source_resource_id=source,

@@ -23,13 +23,14 @@ from backup.domain.models import JobOperation, JobStatus, RecoveryPoint
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import SNAPSHOT_METADATA
 from backup.domain.snapshots import TAG_EXPIRES, TAG_RECOVERY_POINT
-from backup.errors import ConflictError
-from backup.services.reconcile import Reconciler
+from backup.errors import ConflictError, TransientError
+from backup.services.messages import SCHEDULED, BackupRequest
+from backup.services.reconcile import FAILED_SNAPSHOT_GRACE, Reconciler
 from backup.services.restore import RestoreOutcome, RestoreService
 from backup.services.retention import RetentionSweeper
 from backup.shapes.restore import RestoreSpec
 from backup.telemetry import LOOKALIKE_EVENT, LOOKALIKE_METRIC, Telemetry
-from tests.service.conftest import SNAP_RG, VAULT, Env, disk_id, policy_document, restore_target
+from tests.service.conftest import SNAP_RG, START, VAULT, Env, disk_id, policy_document, restore_target
 
 NAME = "disk-a-instance"
 DAY = timedelta(days=1)
@@ -250,3 +251,29 @@ async def test_purge_deletes_only_verified_snapshots(env: Env, counted: Counted)
         [replaced.id.lower(), unrecorded.id.lower()]
     )
     assert counted.lookalikes() == {("purge", "WrongSourceDisk"): 2}
+
+
+async def test_reconcile_discards_our_failed_creates_but_never_a_failed_lookalike(
+    env: Env, counted: Counted
+) -> None:
+    await env.protect("disk-a")
+    env.arm.fail("Snapshots_CreateOrUpdate", "lroFailed", times=1)
+    with pytest.raises(TransientError):
+        await env.runner.handle_message(BackupRequest(VAULT, NAME, SCHEDULED, slot=START).to_json(), 1)
+    [ours] = env.arm.snapshot_ids()
+    lookalike = env.arm.add_foreign_snapshot(
+        snapshot_ref("failed-elsewhere"),
+        source_id=disk_id("disk-b"),
+        tags=tags_of_id(env, ours),
+        provisioning_state="Failed",
+    )
+    env.advance(FAILED_SNAPSHOT_GRACE)
+    report = await Reconciler(env.store, env.compute, env.clock, counted.telemetry).reconcile()
+    assert [s.lower() for s in report.discarded] == [ours.lower()]
+    assert report.lookalikes == [lookalike.id]
+    assert env.arm.snapshot_ids() == [lookalike.id]
+    assert counted.lookalikes() == {("reconcile", "WrongSourceDisk"): 1}
+
+
+def tags_of_id(env: Env, snapshot_id: str) -> dict[str, str]:
+    return dict(env.arm.snapshots[snapshot_id.lower()].info.tags)
