@@ -245,6 +245,7 @@ def judge(
         return CustodyVerdict(
             Finding.OTHER_INSTANCE, f"its tags name instance '{tags.instance}', not '{instance.name}'", tags
         )
+    # The one place the instance's own record of its disk's unique id joins, once it keeps one.
     evidence = _Evidence(snapshot, tags, instance, recorded, disk_unique_id)
     identity: _Rule = _is_the_recorded_point if recorded is not None else _is_a_point_we_derive
     for rule in (*_PROVENANCE_RULES, identity):
