@@ -297,3 +297,15 @@ def test_a_lookalike_gives_no_point() -> None:
     assert (verdict.finding, point) == (Finding.WRONG_SOURCE_DISK, None)
     assert OTHER_DISK in verdict.detail
     assert adoptable_point(GENUINE, None)[1] is None
+
+
+def test_a_deletion_hold_keeps_a_verified_snapshot_usable_but_undeletable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The hook the immutability work extends: a hold withholds deletion, never use."""
+    from backup.domain import custody
+
+    monkeypatch.setattr(custody, "_DELETION_HOLDS", (lambda evidence: "immutable until 2027-01-01",))
+    verdict = judge(GENUINE, INSTANCE, recorded=RECORDED)
+    assert (verdict.verified, verdict.may_use, verdict.may_delete) == (True, True, False)
+    assert verdict.holds == ("immutable until 2027-01-01",)
