@@ -221,7 +221,9 @@ class Runtime:
 
     @cached_property
     def restores(self) -> RestoreService:
-        return RestoreService(self.store, self.compute, self.clock, self.send_restore_requests)
+        return RestoreService(
+            self.store, self.compute, self.clock, self.send_restore_requests, telemetry=self.telemetry
+        )
 
     @cached_property
     def restore_runner(self) -> RestoreRunner:

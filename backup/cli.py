@@ -1,6 +1,6 @@
 """Operator commands, run with the app's settings in the environment.
 
-``python -m backup.cli reconcile``   rebuild recovery points from snapshot tags, report strays
+``python -m backup.cli reconcile``   rebuild points from verified snapshots; report strays, look-alikes
 ``python -m backup.cli plan``        one planner tick (enqueue due backups)
 ``python -m backup.cli work``        drain the backup queue in this process
 ``python -m backup.cli retention``   what the retention timer does: sweep, purge, daily reconcile
@@ -100,7 +100,7 @@ async def drain_backup_queue(
 async def _run(command: str, runtime: Runtime, args: argparse.Namespace) -> dict[str, Any]:
     if command == "reconcile":
         report = await runtime.reconciler.reconcile()
-        return {"recovered": report.recovered, "unmatched": report.unmatched}
+        return {"recovered": report.recovered, "unmatched": report.unmatched, "lookalikes": report.lookalikes}
     if command == "plan":
         result = await runtime.planner.tick()
         return {"enqueued": len(result.enqueued), "catchUp": result.catch_up, "lostRaces": result.lost_races}
@@ -119,6 +119,7 @@ async def _run(command: str, runtime: Runtime, args: argparse.Namespace) -> dict
             "errors": sweep.errors,
             "purged": len(purge.purged),
             "recovered": None if reconciled is None else len(reconciled.recovered),
+            "lookalikes": None if reconciled is None else reconciled.lookalikes,
         }
     raise ValueError(command)
 

@@ -11,12 +11,13 @@ Nothing here configures OpenTelemetry or touches the network at import time.
 
 * **Metrics** (``customMetrics``): jobs by type and outcome, job durations, recovery points
   deleted, instances by health, staleness of the newest successful backup, throttled ARM
-  responses, poison messages.
+  responses, poison messages, look-alike snapshots that custody refused.
 * **Spans** (``dependencies``, internal): one per job (backup, restore, retention deletion) and
   one per vault reconciliation, carrying vault, instance, disk id, job id, outcome, error code.
 * **Logs** (``traces``): one ``backup.job.finished`` record per finished job; every record
   logged inside a job span carries the job's id, type, vault and instance when
   :class:`JobLogContext` is installed on the exporting handler (``configure_logging``).
+  One ``backup.snapshot.lookalike`` WARNING record per look-alike snapshot, with its id.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from azure.core.pipeline import PipelineResponse
     from opentelemetry.util.types import AttributeValue
 
+    from backup.domain.custody import CustodyVerdict
     from backup.domain.instance import BackupInstance
     from backup.domain.jobs import Job
 
@@ -51,10 +53,12 @@ RECOVERY_POINTS_DELETED_METRIC: Final = "backup.recovery_points_deleted"
 INSTANCES_METRIC: Final = "backup.instances"
 THROTTLED_METRIC: Final = "backup.arm_throttled_responses"
 SLOTS_MISSED_METRIC: Final = "backup.slots.missed"
+LOOKALIKE_METRIC: Final = "backup.snapshots.lookalike"
 
 # Log records (traces.message).
 JOB_FINISHED_EVENT: Final = "backup.job.finished"
 SLOT_MISSED_EVENT: Final = "backup.slot.missed"
+LOOKALIKE_EVENT: Final = "backup.snapshot.lookalike"
 
 # Spans (dependencies.name).
 BACKUP_SPAN: Final = "backup"
@@ -77,12 +81,21 @@ RUN_OUTCOME: Final = "run.outcome"
 HEALTH: Final = "health"
 SUBSCRIPTION: Final = "subscription"
 HTTP_METHOD: Final = "http.method"
+CUSTODY_PATH: Final = "custody.path"
+"""Which path refused a look-alike snapshot: one of :data:`CUSTODY_PATHS`."""
+CUSTODY_FINDING: Final = "custody.finding"
+"""Why: a :class:`backup.domain.custody.Finding` value."""
+CUSTODY_DETAIL: Final = "custody.detail"
+SNAPSHOT_ID: Final = "snapshot.id"
 
 # Values of HEALTH.
 HEALTHY: Final = "Healthy"
 UNHEALTHY: Final = "Unhealthy"
 INACTIVE: Final = "Inactive"
 HEALTH_VALUES: Final = (HEALTHY, UNHEALTHY, INACTIVE)
+
+# Values of CUSTODY_PATH.
+CUSTODY_PATHS: Final = ("reconcile", "restore", "retention", "purge", "backup")
 
 # The attributes the job_span keywords become.
 _SPAN_KEYWORDS: Final = {
@@ -97,6 +110,7 @@ _SPAN_KEYWORDS: Final = {
 _SUBSCRIPTION_IN_PATH = re.compile(r"/subscriptions/([^/?]+)", re.IGNORECASE)
 
 _log = logging.getLogger("backup.jobs")
+_custody_log = logging.getLogger("backup.custody")
 
 
 @dataclass(frozen=True)
@@ -187,6 +201,11 @@ class Telemetry:
             unit="{slot}",
             description="Scheduled slots recorded as missed (no backup started within the start window)",
         )
+        self._lookalikes = meter.create_counter(
+            LOOKALIKE_METRIC,
+            unit="{snapshot}",
+            description="Snapshots that claim to be a recovery point and failed verification",
+        )
 
     # Jobs ------------------------------------------------------------------------------------
 
@@ -276,6 +295,21 @@ class Telemetry:
     def recovery_points_deleted(self, vault_id: str, instance: str, count: int) -> None:
         if count:
             self._deleted.add(count, {VAULT: vault_id, INSTANCE: instance})
+
+    def lookalike_snapshot(self, vault_id: str, path: str, snapshot_id: str, verdict: CustodyVerdict) -> None:
+        """A snapshot custody refused (never adopted, restored or deleted): count it, log its id."""
+        finding = verdict.finding.value
+        self._lookalikes.add(1, {VAULT: vault_id, CUSTODY_PATH: path, CUSTODY_FINDING: finding})
+        _custody_log.warning(
+            LOOKALIKE_EVENT,
+            extra={
+                VAULT: vault_id,
+                CUSTODY_PATH: path,
+                CUSTODY_FINDING: finding,
+                CUSTODY_DETAIL: verdict.detail,
+                SNAPSHOT_ID: snapshot_id,
+            },
+        )
 
     # Platform ----------------------------------------------------------------------------------
 

@@ -101,7 +101,11 @@ class Permissions:
 
 
 def recovery_point_from_snapshot(snapshot: SnapshotInfo) -> RecoveryPoint | None:
-    """The recovery point a snapshot's tags describe, or ``None`` if they describe none."""
+    """The recovery point a snapshot's tags describe, or ``None`` if they describe none.
+
+    It trusts the tags: to adopt a snapshot as a recovery point, use
+    :func:`backup.domain.custody.adoptable_point`, which verifies the snapshot first.
+    """
     tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
     if tags is None:
         return None

@@ -2,18 +2,23 @@
 
 A crash between taking a snapshot and recording it (or lost tables) leaves a snapshot that
 we pay for but no recovery point that would ever expire it. From the tags of the snapshots
-in each snapshot resource group, missing recovery points are recreated; snapshots that look
-like ours but match no instance of the vault are reported, never deleted.
+in each snapshot resource group, missing recovery points are recreated, but only from
+snapshots that custody verifies (:mod:`backup.domain.custody`: the instance its tags name
+exists, its real source is that instance's disk, its point id and name are ones we derive).
+Snapshots that look like ours but match no instance of the vault are reported as unmatched;
+those that name an instance and fail verification are look-alikes: reported, counted, never
+adopted or deleted.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from backup.domain.arm import SnapshotInfo, recovery_point_from_snapshot
+from backup.domain.arm import SnapshotInfo
 from backup.domain.clock import Clock
+from backup.domain.custody import CustodyVerdict, adoptable_point, judge
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import RecoveryPoint
 from backup.domain.records import Versioned
@@ -36,6 +41,9 @@ class ReconcileReport:
     """Snapshots tagged as ours (for this vault) that no instance or tag set explains."""
     discarded: list[str] = field(default_factory=list)
     """Our snapshots whose create ended Failed, deleted."""
+    lookalikes: list[str] = field(default_factory=list)
+    """Snapshots whose tags name an instance of the vault but that custody did not verify
+    (another source disk, copied tags, a forged point id): never adopted or deleted."""
 
 
 class Reconciler:
@@ -65,7 +73,7 @@ class Reconciler:
             (instance.snapshot_resource_group_id.lower(), (instance.identity or "").lower()): instance
             for instance in instances.values()
         }
-        known: dict[str, set[str]] = {}
+        known: dict[str, dict[str, RecoveryPoint]] = {}
         seen: set[str] = set()
         for reader in groups.values():
             compute = self._compute.for_identity(reader.identity)
@@ -86,23 +94,47 @@ class Reconciler:
                     continue
                 if owner.name.lower() not in known:
                     points = await self._store.list_recovery_points(vault, owner.name, include_deleted=True)
-                    known[owner.name.lower()] = {point.id for point in points}
-                if tags.recovery_point_id in known[owner.name.lower()]:
+                    known[owner.name.lower()] = {point.id: point for point in points}
+                recorded = known[owner.name.lower()].get(tags.recovery_point_id)
+                if recorded is not None:
+                    # Recorded already; a second snapshot wearing its tags is a look-alike.
+                    verdict = judge(snapshot, owner, recorded=recorded)
+                    if not verdict.verified:
+                        self._lookalike(vault, snapshot, verdict, report)
                     continue
                 if snapshot.provisioning_state != "Succeeded":
+                    verdict = judge(snapshot, owner)
+                    if not verdict.may_delete:
+                        self._lookalike(vault, snapshot, verdict, report)
+                        continue
                     await self._discard_failed(self._compute.for_identity(owner.identity), snapshot, report)
                     continue
-                point = recovery_point_from_snapshot(snapshot)
+                verdict, point = adoptable_point(snapshot, owner)
                 if point is None:
-                    report.unmatched.append(snapshot.id)
+                    if verdict.lookalike:
+                        self._lookalike(vault, snapshot, verdict, report)
+                    else:
+                        report.unmatched.append(snapshot.id)
                     continue
-                if await self._recover(vault, owner.name, replace(point, instance=owner.name)):
-                    known[owner.name.lower()].add(point.id)
+                if await self._recover(vault, owner.name, point):
+                    known[owner.name.lower()][point.id] = point
                     report.recovered.append(point.id)
         if report.unmatched:
             _log.warning(
                 "%d snapshots look like ours but match nothing: %s", len(report.unmatched), report.unmatched
             )
+        if report.lookalikes:
+            _log.warning(
+                "%d look-alike snapshots name an instance but are not its recovery points: %s",
+                len(report.lookalikes),
+                report.lookalikes,
+            )
+
+    def _lookalike(
+        self, vault: VaultRef, snapshot: SnapshotInfo, verdict: CustodyVerdict, report: ReconcileReport
+    ) -> None:
+        report.lookalikes.append(snapshot.id)
+        self._telemetry.lookalike_snapshot(vault.id, "reconcile", snapshot.id, verdict)
 
     async def _discard_failed(
         self, compute: ArmGateway, snapshot: SnapshotInfo, report: ReconcileReport

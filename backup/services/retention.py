@@ -6,8 +6,9 @@ one read of the instance, whose newest point's time decides the n+1 rule (the ne
 never deleted while the instance is protected), then the snapshots are deleted and everything
 is recorded in one entity-group transaction per instance (chunked at Azure's 100 operations).
 
-A snapshot is deleted only when it still exists, carries our tags, and its tags name the
-same recovery point; anything else is left alone and reported. Recovery points that a
+A snapshot is deleted only when it still exists and custody verifies it is that recovery point
+(:mod:`backup.domain.custody`: its tags, its real source disk); anything else is left alone and
+reported. Recovery points that a
 running restore uses are skipped.
 """
 
@@ -40,7 +41,7 @@ class SweepResult:
     kept_newest: int = 0
     skipped_in_use: int = 0
     not_ours: list[str] = field(default_factory=list)
-    """Snapshots behind expired points whose tags did not match: reported, never deleted."""
+    """Snapshots behind expired points that custody did not verify: reported, never deleted."""
     already_gone: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -138,7 +139,7 @@ class RetentionSweeper:
             job_type=job.operation.value,
         ):
             fate, snapshot_id = await delete_point_snapshot(
-                self._compute.for_identity(instance.identity), instance, point
+                self._compute.for_identity(instance.identity), instance, point, telemetry=self._telemetry
             )
             if fate is SnapshotFate.NOT_OURS:
                 result.not_ours.append(snapshot_id)

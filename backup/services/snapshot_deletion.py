@@ -1,9 +1,10 @@
-"""Deleting the snapshot behind a recovery point, and only if it is ours.
+"""Deleting the snapshot behind a recovery point, and only if custody verifies it.
 
 Retention and the purge of soft-deleted instances both end a recovery point's life; both go
-through :func:`delete_point_snapshot`, so the rule "delete only a snapshot whose tags name
-this very recovery point of this instance" lives in one place, and so does the job that
-records the deletion.
+through :func:`delete_point_snapshot`, which reads the snapshot again and asks
+:func:`backup.domain.custody.judge` whether it is this very recovery point of this instance
+(its tags, its real source disk, its id): a snapshot that fails is left alone and reported as a
+look-alike. The job that records the deletion lives here too.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import logging
 from datetime import datetime
 from enum import StrEnum
 
+from backup.domain.custody import judge
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, RecoveryPoint
 from backup.domain.resource_ids import ComputeResourceId
-from backup.domain.snapshots import SnapshotTags
 from backup.ports import ArmGateway
+from backup.telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
 
@@ -26,7 +28,7 @@ class SnapshotFate(StrEnum):
     DELETED = "Deleted"
     ALREADY_GONE = "AlreadyGone"
     NOT_OURS = "NotOurs"
-    """Its tags do not name this recovery point of this instance: left alone, reported."""
+    """Custody did not verify it as this recovery point of this instance: left alone, reported."""
 
 
 def deletion_job(
@@ -43,20 +45,32 @@ def deletion_job(
 
 
 async def delete_point_snapshot(
-    compute: ArmGateway, instance: BackupInstance, point: RecoveryPoint
+    compute: ArmGateway,
+    instance: BackupInstance,
+    point: RecoveryPoint,
+    *,
+    telemetry: Telemetry | None = None,
+    path: str = "retention",
 ) -> tuple[SnapshotFate, str]:
-    """Delete the snapshot behind ``point`` if it still exists and its tags say it is that point."""
+    """Delete the snapshot behind ``point`` if it still exists and custody verifies it is that point.
+
+    A snapshot that fails verification is reported (``telemetry``, under ``path``) and kept.
+    """
     snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
     snapshot = await compute.get_snapshot(snapshot_id)
     if snapshot is None:
         return SnapshotFate.ALREADY_GONE, point.snapshot_id
-    tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
-    if (
-        tags is None
-        or tags.recovery_point_id != point.id
-        or tags.instance.casefold() != instance.name.casefold()
-    ):
-        _log.error("not deleting %s: its tags do not identify it as recovery point %s", snapshot.id, point.id)
+    verdict = judge(snapshot, instance, recorded=point)
+    if not verdict.may_delete:
+        _log.error(
+            "not deleting %s behind recovery point %s of %s: %s",
+            snapshot.id,
+            point.id,
+            instance.name,
+            verdict.detail,
+        )
+        if telemetry is not None:
+            telemetry.lookalike_snapshot(instance.vault.id, path, snapshot.id, verdict)
         return SnapshotFate.NOT_OURS, snapshot.id
     await compute.delete_snapshot(snapshot_id)
     return SnapshotFate.DELETED, snapshot.id

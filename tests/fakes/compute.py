@@ -194,6 +194,45 @@ class FakeArm:
         found = self.snapshots[snapshot_id.lower()]
         found.info = replace(found.info, tags=dict(tags))
 
+    def add_foreign_snapshot(
+        self,
+        snapshot_id: str,
+        *,
+        source_id: str,
+        tags: Mapping[str, str],
+        incremental: bool = True,
+        provisioning_state: str = "Succeeded",
+    ) -> SnapshotInfo:
+        """A snapshot someone else took (of a disk, or a copy of a snapshot), carrying any tags.
+
+        Bypasses RBAC and the per-disk rules, as another principal's PUT would for our gateway.
+        """
+        parsed = ComputeResourceId.snapshot(snapshot_id)
+        disk = self.disks.get(source_id.lower())
+        copied = self.snapshots.get(source_id.lower())
+        if disk is not None:
+            location, source, unique_id = disk.location, disk.id, str(disk.unique_id)
+            content, size = self.content.get(disk.id.lower(), ""), disk.size_gb
+        elif copied is not None:
+            location, source, unique_id = copied.info.location, copied.info.id, str(uuid.uuid4())
+            content, size = copied.content, copied.size_gb
+        else:
+            raise ValueError(f"add the source {source_id} first")
+        info = SnapshotInfo(
+            id=str(parsed),
+            name=parsed.name,
+            location=location,
+            tags=dict(tags),
+            incremental=incremental,
+            provisioning_state=provisioning_state,
+            time_created=self.clock.now(),
+            completion_percent=None,
+            source_resource_id=source,
+            source_unique_id=unique_id,
+        )
+        self.snapshots[info.id.lower()] = _Snapshot(info, unique_id, content, None, size, self.next_seq())
+        return info
+
     def remove_snapshot(self, snapshot_id: str) -> None:
         self.snapshots.pop(snapshot_id.lower(), None)
 

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from backup import names, telemetry
+from backup.domain.custody import CustodyVerdict, Finding
 from backup.domain.jobs import Job
 from backup.domain.models import JobOperation, JobStatus
 
@@ -62,6 +63,9 @@ def test_enumerated_values_are_the_codes(telemetry_contract: dict[str, Any]) -> 
     assert metrics["backup.instances"]["values"]["health"] == list(telemetry.HEALTH_VALUES)
     poison_queues = [queue + names.POISON_SUFFIX for queue in names.WORK_QUEUES]
     assert metrics["backup.poison_messages"]["values"]["queue"] == poison_queues
+    lookalike = metrics[telemetry.LOOKALIKE_METRIC]["values"]
+    assert lookalike["custody.path"] == list(telemetry.CUSTODY_PATHS)
+    assert lookalike["custody.finding"] == [f.value for f in Finding if f is not Finding.VERIFIED]
 
 
 class _Request:
@@ -98,6 +102,8 @@ def _emit_everything(t: telemetry.Telemetry) -> None:
     missed = Job("missed", VAULT_ID, "i", JobOperation.SCHEDULED_BACKUP, JobStatus.IN_PROGRESS, start)
     t.slot_missed(missed.failed(start, "BackupSlotMissed", "the scheduler did not run"))
     t.arm_response(_PipelineResponse())  # type: ignore[arg-type]
+    for finding in (f for f in Finding if f is not Finding.VERIFIED):
+        t.lookalike_snapshot(VAULT_ID, "reconcile", "/snapshots/s", CustodyVerdict(finding, "why"))
 
 
 def _kind(metric: Metric) -> str:
@@ -164,6 +170,21 @@ def test_the_missed_slot_record_carries_the_contract_attributes(
     assert record.levelno == logging.WARNING
     for attribute in telemetry_contract["traces"][telemetry.SLOT_MISSED_EVENT]["attributes"]:
         assert attribute in vars(record), attribute
+
+
+def test_the_lookalike_record_carries_the_contract_attributes(
+    telemetry_contract: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    verdict = CustodyVerdict(Finding.WRONG_SOURCE_DISK, "it was taken from another disk")
+    with caplog.at_level(logging.WARNING, logger="backup.custody"):
+        telemetry.Telemetry(meter_provider=MeterProvider()).lookalike_snapshot(
+            VAULT_ID, "retention", "/snapshots/s", verdict
+        )
+    (record,) = [r for r in caplog.records if r.getMessage() == telemetry.LOOKALIKE_EVENT]
+    assert record.levelno == logging.WARNING
+    for attribute in telemetry_contract["traces"][telemetry.LOOKALIKE_EVENT]["attributes"]:
+        assert attribute in vars(record), attribute
+    assert vars(record)["snapshot.id"] == "/snapshots/s"
 
 
 def test_span_attributes_are_contract_attributes(telemetry_contract: dict[str, Any]) -> None:

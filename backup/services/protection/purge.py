@@ -1,6 +1,6 @@
 """Purge: remove soft-deleted instances for good once their soft-delete period has ended.
 
-For each such instance: the snapshots behind its recovery points (only ours, by their tags,
+For each such instance: the snapshots behind its recovery points (only those custody verifies,
 through :mod:`backup.services.snapshot_deletion`), one RetentionDeletion job per point, the
 snapshots of a backup that was still running when it was deleted, its recovery point, expiry,
 instance and plan rows, and last its datasource claim, so the disk can be protected again. Run
@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from backup.domain.clock import Clock
+from backup.domain.custody import judge
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
 from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
@@ -35,7 +36,7 @@ class PurgeResult:
     """Ids of the instances removed for good."""
     snapshots_deleted: int = 0
     not_ours: list[str] = field(default_factory=list)
-    """Snapshots behind purged points whose tags did not match: left alone."""
+    """Snapshots of purged points (or tagged as the instance's) that custody did not verify: left alone."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -81,7 +82,7 @@ class InstancePurger:
             for job in jobs:
                 if self._telemetry is not None:
                     self._telemetry.job_finished(job)
-        result.snapshots_deleted += await self._delete_unrecorded_snapshots(instance)
+        result.snapshots_deleted += await self._delete_unrecorded_snapshots(instance, result)
         try:
             await self._store.delete_instance(current)
         except ConcurrencyError:
@@ -103,7 +104,11 @@ class InstancePurger:
             instance, point, started=started, id_time=instance.purge_at or started, why="purge"
         )
         fate, snapshot_id = await delete_point_snapshot(
-            self._compute.for_identity(instance.identity), instance, point
+            self._compute.for_identity(instance.identity),
+            instance,
+            point,
+            telemetry=self._telemetry,
+            path="purge",
         )
         if fate is SnapshotFate.NOT_OURS:
             result.not_ours.append(snapshot_id)
@@ -112,9 +117,10 @@ class InstancePurger:
             result.snapshots_deleted += 1
         return job.completed(self._clock.now())
 
-    async def _delete_unrecorded_snapshots(self, instance: BackupInstance) -> int:
+    async def _delete_unrecorded_snapshots(self, instance: BackupInstance, result: PurgeResult) -> int:
         """Our snapshots of this instance that no recovery point row names (a backup that was
-        running at deletion time): found by their tags in the snapshot resource group."""
+        running at deletion time): found by their tags in the snapshot resource group, deleted
+        only if custody verifies them as this instance's."""
         compute = self._compute.for_identity(instance.identity)
         try:
             snapshots = await compute.list_snapshots(
@@ -129,7 +135,15 @@ class InstancePurger:
                 tags is None
                 or tags.vault_id.casefold() != instance.vault.id.casefold()
                 or tags.instance.casefold() != instance.name.casefold()
+                or snapshot.id in result.not_ours  # refused behind a recorded point just now
             ):
+                continue
+            verdict = judge(snapshot, instance)
+            if not verdict.may_delete:
+                _log.error("not deleting %s of purged %s: %s", snapshot.id, instance.id, verdict.detail)
+                result.not_ours.append(snapshot.id)
+                if self._telemetry is not None:
+                    self._telemetry.lookalike_snapshot(instance.vault.id, "purge", snapshot.id, verdict)
                 continue
             await compute.delete_snapshot(ComputeResourceId.snapshot(snapshot.id))
             deleted += 1

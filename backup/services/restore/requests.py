@@ -10,7 +10,8 @@ no disk of the target name                             UserErrorSameNameDiskAlre
 recovery point exists                                  UserErrorRecoveryPointNotFound            404
 Disk Snapshot Contributor actions on the snapshot RG   UserErrorNotEnoughPermissionOnSnapshotRG  403
 the snapshot exists                                    UserErrorDiskSnapshotNotFound             404
-its tags name this recovery point                      UserErrorSnapshotMetadataNotFound         409
+custody verifies it is this recovery point            UserErrorSnapshotMetadataNotFound         409
+(its tags, and its real source: the instance's disk)
 restoreLocation is the snapshot's region               UserErrorRestoreLocationMismatch          400
 background copy done (Premium SSD v2, Ultra)           UserErrorSnapshotCopyInProgress           409
 =====================================================  ========================================  ====
@@ -35,6 +36,7 @@ from backup.domain.arm import (
     normalize_location,
 )
 from backup.domain.clock import Clock
+from backup.domain.custody import CustodyVerdict, judge
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
 from backup.domain.limits import RESTORE_LEASE
@@ -70,18 +72,36 @@ from backup.errors import (
 from backup.ports import ArmGateway, SendMessages, VaultStore
 from backup.services.etag_retry import raising, retry_lost_races
 from backup.shapes.restore import LOCATION_MISMATCH, RestoreSpec
+from backup.telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
 
 
+def unverified_snapshot(snapshot_id: str, point_id: str, verdict: CustodyVerdict) -> ConflictError:
+    """The refusal of a restore whose snapshot custody did not verify (API and worker alike)."""
+    return ConflictError(
+        f"The snapshot '{snapshot_id}' cannot be restored as recovery point '{point_id}': {verdict.detail} "
+        f"({verdict.finding.value}). Its tags were changed or the snapshot was replaced, so it may hold "
+        "another disk's data. Choose another recovery point.",
+        code=SNAPSHOT_METADATA,
+        target="recoveryPointId",
+    )
+
+
 class RestoreService:
     def __init__(
-        self, store: VaultStore, compute: ArmGateway, clock: Clock, send_restore_requests: SendMessages
+        self,
+        store: VaultStore,
+        compute: ArmGateway,
+        clock: Clock,
+        send_restore_requests: SendMessages,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
         self._send = send_restore_requests
+        self._telemetry = telemetry
 
     async def validate(self, vault: VaultRef, instance_name: str, spec: RestoreSpec) -> RestorePlan:
         """Every check a restore makes before it is accepted; raises the first that fails."""
@@ -191,21 +211,12 @@ class RestoreService:
         snapshot = await compute.get_snapshot(snapshot_id)
         if snapshot is None:
             raise gone
-        tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
-        if (
-            tags is None
-            or tags.recovery_point_id != point.id
-            or tags.instance.casefold() != instance.name.casefold()
-            or tags.vault_id.casefold() != instance.vault.id.casefold()
-        ):
-            raise ConflictError(
-                f"The snapshot '{snapshot_id}' no longer carries the tags that tie it to recovery point "
-                f"'{point.id}' (they were changed or the snapshot was replaced), so it cannot be restored "
-                "safely. Choose another recovery point.",
-                code=SNAPSHOT_METADATA,
-                target="recoveryPointId",
-            )
-        return snapshot, tags
+        verdict = judge(snapshot, instance, recorded=point)
+        if not verdict.may_use or verdict.tags is None:
+            if self._telemetry is not None:
+                self._telemetry.lookalike_snapshot(instance.vault.id, "restore", snapshot.id, verdict)
+            raise unverified_snapshot(snapshot.id, point.id, verdict)
+        return snapshot, verdict.tags
 
     async def trigger(
         self, vault: VaultRef, instance_name: str, spec: RestoreSpec, *, requested_by: str

@@ -8,7 +8,10 @@ redelivered or duplicated message that finds the job at 50% PUTs the same disk a
 ARM treats as an idempotent update of the disk it already created from the same snapshot (a
 disk of that name from another source answers ``PropertyChangeNotAllowed``, reported as
 ``UserErrorSameNameDiskAlreadyExists``); one that finds the job finished does nothing. The job
-ends Completed (100%) or Failed, and the lease is released either way.
+ends Completed (100%) or Failed, and the lease is released either way. Right before the disk
+is created, custody checks the snapshot it just read again (:func:`backup.domain.custody.judge`):
+a snapshot whose tags or source changed since the restore was accepted fails the job
+``UserErrorSnapshotMetadataNotFound`` and is reported as a look-alike.
 """
 
 from __future__ import annotations
@@ -18,14 +21,17 @@ from dataclasses import replace
 from enum import StrEnum
 
 from backup import names
-from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR
+from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR, SnapshotInfo
 from backup.domain.clock import Clock
+from backup.domain.custody import judge
+from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
 from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import (
     DISK_QUOTA,
     PROGRESS_CREATING,
+    RECOVERY_POINT_NOT_FOUND,
     RETRIES_EXHAUSTED,
     SAME_NAME_DISK,
     SNAPSHOT_NOT_FOUND,
@@ -44,6 +50,7 @@ from backup.errors import (
     RetryableError,
 )
 from backup.ports import ArmGateway, VaultStore
+from backup.services.restore.requests import unverified_snapshot
 from backup.telemetry import RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -170,6 +177,7 @@ class RestoreRunner:
                 f"The snapshot '{message.snapshot_id}' was deleted after the restore was accepted.",
                 code=SNAPSHOT_NOT_FOUND,
             )
+        await self._verify(message, instance.value if instance is not None else None, snapshot)
         settings = message.settings
         await compute.create_disk_from_snapshot(
             target,
@@ -186,6 +194,24 @@ class RestoreRunner:
         await self._release(message)
         self._telemetry.job_finished(finished)
         return RestoreOutcome.COMPLETED
+
+    async def _verify(
+        self, message: RestoreMessage, instance: BackupInstance | None, snapshot: SnapshotInfo
+    ) -> None:
+        """Custody again, on the snapshot just read: its tags may have changed since acceptance."""
+        point = await self._store.get_recovery_point(
+            message.vault, message.instance, message.recovery_point_id
+        )
+        if point is None:
+            raise NotFoundError(
+                f"The recovery point '{message.recovery_point_id}' was deleted after the restore was "
+                "accepted.",
+                code=RECOVERY_POINT_NOT_FOUND,
+            )
+        verdict = judge(snapshot, instance, recorded=point.value)
+        if not verdict.may_use:
+            self._telemetry.lookalike_snapshot(message.vault.id, "restore", snapshot.id, verdict)
+            raise unverified_snapshot(snapshot.id, message.recovery_point_id, verdict)
 
     async def _fail(self, message: RestoreMessage, job: Job, error: BackupError) -> RestoreOutcome:
         failed = job.failed(self._clock.now(), error.code, error.message)
