@@ -28,7 +28,7 @@ from .errors import ArmError
 from .faults import Faults
 from .lro import Operation
 from .state import EmulatorState
-from .throttle import ComputePolicyMeter, SubscriptionThrottler, category_for
+from .throttle import ComputePolicyMeter, PrincipalThrottler, category_for
 from .tls import TlsMaterial, make_tls
 
 log = logging.getLogger("localdev.compute_emulator")
@@ -131,25 +131,96 @@ def match_route(method: str, path: str) -> tuple[Matched | None, bool]:
     return None, path_known
 
 
+UNAUTHENTICATED = "unauthenticated"
+
+
 @dataclass
-class RequestCounters:
-    """What the product actually sent, for tests that assert call counts (e.g. no extra polls)."""
+class PrincipalCounters:
+    """One caller's share of the traffic: what a benchmark counts to measure only the app."""
 
     total: int = 0
-    by_method: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
+    throttled_by_category: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "byCategory": dict(self.by_category),
+            "byOperation": dict(self.by_operation),
+            "byStatus": dict(self.by_status),
+            "faults": dict(self.faults),
+            "throttled": self.throttled,
+            "throttledByCategory": dict(self.throttled_by_category),
+        }
+
+
+@dataclass
+class RequestCounters:
+    """What the product actually sent, for tests that assert call counts (e.g. no extra polls),
+    in total and per caller (``byPrincipal``, keyed by principal id, or ``unauthenticated`` for
+    requests without a known bearer token)."""
+
+    total: int = 0
+    by_method: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_operation: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    throttled: int = 0
+    throttled_by_category: Counter[str] = field(default_factory=Counter)
+    # Which bucket refused: the caller's own ("principal") or the subscription's global one.
+    throttled_by_scope: Counter[str] = field(default_factory=Counter)
+    by_principal: dict[str, PrincipalCounters] = field(default_factory=dict)
+
+    def caller(self, principal: str | None) -> PrincipalCounters:
+        key = principal or UNAUTHENTICATED
+        counters = self.by_principal.get(key)
+        if counters is None:
+            counters = self.by_principal[key] = PrincipalCounters()
+        return counters
+
+    def request(self, principal: str | None, method: str, category: str, operation: str) -> None:
+        self.total += 1
+        self.by_method[method] += 1
+        self.by_category[category] += 1
+        self.by_operation[operation] += 1
+        mine = self.caller(principal)
+        mine.total += 1
+        mine.by_category[category] += 1
+        mine.by_operation[operation] += 1
+
+    def fault(self, principal: str | None, kind: str) -> None:
+        self.faults[kind] += 1
+        self.caller(principal).faults[kind] += 1
+
+    def refused(self, principal: str, category: str, scope: str) -> None:
+        self.throttled += 1
+        self.throttled_by_category[category] += 1
+        self.throttled_by_scope[scope] += 1
+        mine = self.caller(principal)
+        mine.throttled += 1
+        mine.throttled_by_category[category] += 1
+
+    def answered(self, principal: str | None, status: int) -> None:
+        self.by_status[str(status)] += 1
+        self.caller(principal).by_status[str(status)] += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "byMethod": dict(self.by_method),
+            "byCategory": dict(self.by_category),
             "byOperation": dict(self.by_operation),
             "byStatus": dict(self.by_status),
             "faults": dict(self.faults),
             "throttled": self.throttled,
+            "throttledByCategory": dict(self.throttled_by_category),
+            "throttledByScope": dict(self.throttled_by_scope),
+            "byPrincipal": {key: value.to_dict() for key, value in sorted(self.by_principal.items())},
         }
 
 
@@ -172,7 +243,7 @@ class Emulator:
         self.initial_config = EmulatorConfig.from_dict(config.to_dict())
         self.config = config
         self.state = EmulatorState(config)
-        self.throttler = SubscriptionThrottler(config.throttle)
+        self.throttler = PrincipalThrottler(config.throttle)
         self.meter = ComputePolicyMeter()
         self.faults = Faults()
         self.counters = RequestCounters()
@@ -227,11 +298,12 @@ class Emulator:
         path = re.sub(r"/{2,}", "/", request.rel_url.raw_path).rstrip("/") or "/"
         matched, path_known = match_route(request.method, path)
         operation = matched.operation if matched else "Unrecognized"
-        self.counters.total += 1
-        self.counters.by_method[request.method] += 1
-        self.counters.by_operation[operation] += 1
         subscription = matched.params.get("sub") if matched else None
         category = category_for(request.method)
+        # Counted under the token's principal even when the request fails before authentication
+        # completes (an injected fault), so a benchmark sees every request its client sent.
+        caller = self._token_principal(request)
+        self.counters.request(caller, request.method, category, operation)
         remaining: int | None = None
         resource_header: str | None = None
         extra_headers: dict[str, str] = {}
@@ -241,7 +313,7 @@ class Emulator:
             drawn = self.faults.draw(operation)
             if drawn is not None:
                 kind, rule = drawn
-                self.counters.faults[kind] += 1
+                self.counters.fault(caller, kind)
                 if kind == "connectionReset":
                     return self._reset_connection(request)
                 if kind == "throttle429":
@@ -266,12 +338,13 @@ class Emulator:
                     "disks, snapshots, their operations, resource groups and permissions only.",
                 )
             if subscription is not None:
-                allowed, remaining, retry_after = self.throttler.take(subscription, category, self.now_ts())
-                if not allowed:
-                    self.counters.throttled += 1
+                decision = self.throttler.take(subscription, principal, category, self.now_ts())
+                remaining = decision.remaining
+                if not decision.allowed:
+                    self.counters.refused(principal, category, decision.scope)
                     kind_word = "read" if category == "reads" else category[:-1]
-                    raise _throttled(subscription, kind_word, retry_after,
-                                     principal)  # fmt: skip
+                    raise _throttled(subscription, kind_word, decision.retry_after,
+                                     principal if decision.scope == "principal" else None)  # fmt: skip
                 if matched.route.compute_family:
                     family = matched.route.compute_family
                     kind_name = matched.params.get("kind", "disks")
@@ -287,7 +360,9 @@ class Emulator:
             response = json_response(err.body(), err.status)
         if subscription is not None:
             if remaining is None:
-                remaining = self.throttler.remaining(subscription, category, self.now_ts())
+                # Refused before throttling (a fault, an authentication error): the caller's own
+                # bucket if the token names one, else the subscription's.
+                remaining = self.throttler.remaining(subscription, caller, category, self.now_ts())
             response.headers[f"x-ms-ratelimit-remaining-subscription-{category}"] = str(remaining)
         if resource_header:
             response.headers["x-ms-ratelimit-remaining-resource"] = resource_header
@@ -300,7 +375,7 @@ class Emulator:
         client_request_id = request.headers.get("x-ms-client-request-id")
         if client_request_id:
             response.headers["x-ms-client-request-id"] = client_request_id
-        self.counters.by_status[str(response.status)] += 1
+        self.counters.answered(caller, response.status)
         return response
 
     def now_ts(self) -> float:
@@ -312,6 +387,13 @@ class Emulator:
         if transport is not None:
             transport.abort()
         raise asyncio.CancelledError
+
+    def _token_principal(self, request: web.Request) -> str | None:
+        """The principal a bearer token names, without judging the request (for counting)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return self.state.principal_for_token(token.strip())
 
     def _authenticate(self, request: web.Request) -> str:
         header = request.headers.get("Authorization")
@@ -401,10 +483,10 @@ class Emulator:
             return self.faults.lroDurationSeconds
         return self.config.lroDurationSeconds
 
-    def _lro_failure(self, operation: str) -> Any:
+    def _lro_failure(self, operation: str, principal: str) -> Any:
         failure = self.faults.draw_lro_failure(operation)
         if failure is not None:
-            self.counters.faults["lroFailed"] += 1
+            self.counters.fault(principal, "lroFailed")
         return failure
 
     @staticmethod
@@ -451,7 +533,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.put(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(m.operation, principal), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -462,7 +544,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.patch(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(m.operation, principal), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -472,7 +554,7 @@ class Emulator:
         p = m.params
         op = self.state.delete(
             principal, p["kind"], p["sub"], p["rg"], p["name"], api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(m.operation, principal), self._lro_seconds(),
         )  # fmt: skip
         if op is None:
             return web.Response(status=204)
@@ -485,6 +567,8 @@ class Emulator:
     ) -> web.Response:
         op = self.state.operation(m.params["sub"], m.params["op"])
         poll_after = str(self.config.retryAfterPollSeconds)
+        if not op.done:
+            op.answered_in_progress(self.state.clock.now())
         if request.query.get("monitor", "").lower() == "true":
             if not op.done:
                 return web.Response(

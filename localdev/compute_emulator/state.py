@@ -174,6 +174,8 @@ class EmulatorState:
         self.subscriptions: dict[str, Subscription] = {}
         self.resources: dict[str, Resource] = {}
         self.operations: dict[str, Operation] = {}
+        # Ids of operations still running, so a tick costs O(running), not O(every operation ever).
+        self.running: set[str] = set()
         self.tokens: dict[str, str] = {}
         # Creation times of incremental snapshots per disk instance (uniqueId), for 7 per 5 min.
         self.snapshot_log: dict[str, list[datetime]] = {}
@@ -186,6 +188,7 @@ class EmulatorState:
         self.subscriptions.clear()
         self.resources.clear()
         self.operations.clear()
+        self.running.clear()
         self.tokens.clear()
         self.snapshot_log.clear()
         self.authorizer = Authorizer()
@@ -374,13 +377,15 @@ class EmulatorState:
     def tick(self) -> None:
         """Finish every operation whose time has come on the emulator clock."""
         now = self.clock.now()
-        for op in list(self.operations.values()):
+        for op_id in list(self.running):
+            op = self.operations[op_id]
             if op.due(now):
                 self._complete(op, now)
 
     def _complete(self, op: Operation, now: datetime) -> None:
         res = self.resources.get(op.resource_key)
         op.end = now
+        self.running.discard(op.id)
         if res is not None and res.pending_op == op.id:
             res.pending_op = None
         if op.failure is not None:
@@ -1143,6 +1148,7 @@ class EmulatorState:
         lro_seconds: float,
         previous: dict[str, Any] | None = None,
     ) -> Operation:
+        start = self.clock.now()
         op = Operation(
             id=str(uuid.uuid4()),
             kind=kind,
@@ -1150,13 +1156,16 @@ class EmulatorState:
             subscription_id=res.subscription_id,
             location=res.location,
             api_version=api_version,
-            start=self.clock.now(),
+            start=start,
             duration_seconds=lro_seconds,
             query_token=uuid.uuid4().hex,
             failure=failure,
             previous=previous,
+            min_in_progress_polls=self.config.lroMinInProgressPolls,
+            polls_count_from=start + timedelta(seconds=self.config.retryAfterAcceptedSeconds),
         )
         self.operations[op.id] = op
+        self.running.add(op.id)
         res.pending_op = op.id
         return op
 
