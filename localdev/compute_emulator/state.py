@@ -176,6 +176,9 @@ class EmulatorState:
         self.operations: dict[str, Operation] = {}
         # Ids of operations still running, so a tick costs O(running), not O(every operation ever).
         self.running: set[str] = set()
+        # Keys of incremental snapshots by their creationData.sourceUniqueId (lower case), so the
+        # per-disk snapshot rules cost O(that disk's snapshots), not O(every resource), per PUT.
+        self.incremental_by_source: dict[str, set[str]] = {}
         self.tokens: dict[str, str] = {}
         # Creation times of incremental snapshots per disk instance (uniqueId), for 7 per 5 min.
         self.snapshot_log: dict[str, list[datetime]] = {}
@@ -189,6 +192,7 @@ class EmulatorState:
         self.resources.clear()
         self.operations.clear()
         self.running.clear()
+        self.incremental_by_source.clear()
         self.tokens.clear()
         self.snapshot_log.clear()
         self.authorizer = Authorizer()
@@ -363,6 +367,9 @@ class EmulatorState:
         self._seq += 1
         res.seq = self._seq
         self.resources[res.key] = res
+        source = _incremental_source(res)
+        if source is not None:
+            self.incremental_by_source.setdefault(source, set()).add(res.key)
 
     # ------------------------------------------------------------------ identity
 
@@ -405,6 +412,9 @@ class EmulatorState:
             return
         if op.kind == "delete":
             del self.resources[res.key]
+            source = _incremental_source(res)
+            if source is not None:
+                self.incremental_by_source.get(source, set()).discard(res.key)
             self._fail_copies_from(res.key, now)
             return
         res.props["provisioningState"] = "Succeeded"
@@ -704,13 +714,7 @@ class EmulatorState:
                 f"An incremental snapshot of disk '{disk.id}' can only be created in the disk's subscription "
                 f"'{disk.subscription_id}', not in '{sub_id}'.",
             )
-        family = [
-            r
-            for r in self.resources.values()
-            if r.kind == "snapshots"
-            and r.props.get("incremental")
-            and str(r.props["creationData"].get("sourceUniqueId", "")).lower() == disk.unique_id.lower()
-        ]
+        family = [self.resources[key] for key in self.incremental_by_source.get(disk.unique_id.lower(), ())]
         limit = self.config.maxIncrementalSnapshotsPerDisk
         if len(family) >= limit:
             raise ArmError(
@@ -1200,6 +1204,12 @@ class EmulatorState:
         if res is None:
             raise ArmError(404, "ResourceNotFound", f"No disk or snapshot '{resource_id}'.")
         return res.content
+
+
+def _incremental_source(res: Resource) -> str | None:
+    if res.kind != "snapshots" or not res.props.get("incremental"):
+        return None
+    return str(res.props["creationData"].get("sourceUniqueId", "")).lower()
 
 
 def _busy(res: Resource, why: str) -> ArmError:
