@@ -13,7 +13,8 @@ GET/PUT   /_admin/faults                  ``{"seed", "latencyMs", "lroDurationSe
 DELETE    /_admin/faults                  clear faults
 GET       /_admin/counters                ``{"total", "byMethod", "byCategory", "byOperation", "byStatus",
                                           "faults", "throttled", "throttledByCategory",
-                                          "throttledByScope", "byPrincipal": {id: {...}}}``
+                                          "throttledByScope", "byPrincipal": {id: {...}},
+                                          "byToken": {token: {...}}}``
 POST      /_admin/counters/reset
 GET/PUT   /_admin/clock                   PUT ``{"offsetSeconds": float}`` or ``{"advanceSeconds": float}``
 GET/PUT   /_admin/config                  PUT merges a partial config (see config.py)

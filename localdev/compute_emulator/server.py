@@ -158,11 +158,20 @@ class PrincipalCounters:
         }
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, as far as its bearer token tells: both None without a known token."""
+
+    principal: str | None = None
+    token: str | None = None
+
+
 @dataclass
 class RequestCounters:
     """What the product actually sent, for tests that assert call counts (e.g. no extra polls),
-    in total and per caller (``byPrincipal``, keyed by principal id, or ``unauthenticated`` for
-    requests without a known bearer token)."""
+    in total, per principal (``byPrincipal``, keyed by principal id) and per bearer token
+    (``byToken``): two clients sharing one identity share its ARM buckets, and a benchmark tells
+    them apart by token. Requests without a known token count as ``unauthenticated``."""
 
     total: int = 0
     by_method: Counter[str] = field(default_factory=Counter)
@@ -175,39 +184,45 @@ class RequestCounters:
     # Which bucket refused: the caller's own ("principal") or the subscription's global one.
     throttled_by_scope: Counter[str] = field(default_factory=Counter)
     by_principal: dict[str, PrincipalCounters] = field(default_factory=dict)
+    by_token: dict[str, PrincipalCounters] = field(default_factory=dict)
 
-    def caller(self, principal: str | None) -> PrincipalCounters:
-        key = principal or UNAUTHENTICATED
-        counters = self.by_principal.get(key)
-        if counters is None:
-            counters = self.by_principal[key] = PrincipalCounters()
-        return counters
+    def _views(self, caller: Caller) -> tuple[PrincipalCounters, PrincipalCounters]:
+        views = []
+        for table, key in ((self.by_principal, caller.principal), (self.by_token, caller.token)):
+            key = key or UNAUTHENTICATED
+            counters = table.get(key)
+            if counters is None:
+                counters = table[key] = PrincipalCounters()
+            views.append(counters)
+        return views[0], views[1]
 
-    def request(self, principal: str | None, method: str, category: str, operation: str) -> None:
+    def request(self, caller: Caller, method: str, category: str, operation: str) -> None:
         self.total += 1
         self.by_method[method] += 1
         self.by_category[category] += 1
         self.by_operation[operation] += 1
-        mine = self.caller(principal)
-        mine.total += 1
-        mine.by_category[category] += 1
-        mine.by_operation[operation] += 1
+        for mine in self._views(caller):
+            mine.total += 1
+            mine.by_category[category] += 1
+            mine.by_operation[operation] += 1
 
-    def fault(self, principal: str | None, kind: str) -> None:
+    def fault(self, caller: Caller, kind: str) -> None:
         self.faults[kind] += 1
-        self.caller(principal).faults[kind] += 1
+        for mine in self._views(caller):
+            mine.faults[kind] += 1
 
-    def refused(self, principal: str, category: str, scope: str) -> None:
+    def refused(self, caller: Caller, category: str, scope: str) -> None:
         self.throttled += 1
         self.throttled_by_category[category] += 1
         self.throttled_by_scope[scope] += 1
-        mine = self.caller(principal)
-        mine.throttled += 1
-        mine.throttled_by_category[category] += 1
+        for mine in self._views(caller):
+            mine.throttled += 1
+            mine.throttled_by_category[category] += 1
 
-    def answered(self, principal: str | None, status: int) -> None:
+    def answered(self, caller: Caller, status: int) -> None:
         self.by_status[str(status)] += 1
-        self.caller(principal).by_status[str(status)] += 1
+        for mine in self._views(caller):
+            mine.by_status[str(status)] += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -221,7 +236,11 @@ class RequestCounters:
             "throttledByCategory": dict(self.throttled_by_category),
             "throttledByScope": dict(self.throttled_by_scope),
             "byPrincipal": {key: value.to_dict() for key, value in sorted(self.by_principal.items())},
+            "byToken": {key: value.to_dict() for key, value in sorted(self.by_token.items())},
         }
+
+
+CALLER = web.RequestKey("caller", Caller)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -302,7 +321,8 @@ class Emulator:
         category = category_for(request.method)
         # Counted under the token's principal even when the request fails before authentication
         # completes (an injected fault), so a benchmark sees every request its client sent.
-        caller = self._token_principal(request)
+        caller = self._caller(request)
+        request[CALLER] = caller
         self.counters.request(caller, request.method, category, operation)
         remaining: int | None = None
         resource_header: str | None = None
@@ -341,7 +361,7 @@ class Emulator:
                 decision = self.throttler.take(subscription, principal, category, self.now_ts())
                 remaining = decision.remaining
                 if not decision.allowed:
-                    self.counters.refused(principal, category, decision.scope)
+                    self.counters.refused(caller, category, decision.scope)
                     kind_word = "read" if category == "reads" else category[:-1]
                     raise _throttled(subscription, kind_word, decision.retry_after,
                                      principal if decision.scope == "principal" else None)  # fmt: skip
@@ -362,7 +382,7 @@ class Emulator:
             if remaining is None:
                 # Refused before throttling (a fault, an authentication error): the caller's own
                 # bucket if the token names one, else the subscription's.
-                remaining = self.throttler.remaining(subscription, caller, category, self.now_ts())
+                remaining = self.throttler.remaining(subscription, caller.principal, category, self.now_ts())
             response.headers[f"x-ms-ratelimit-remaining-subscription-{category}"] = str(remaining)
         if resource_header:
             response.headers["x-ms-ratelimit-remaining-resource"] = resource_header
@@ -388,12 +408,11 @@ class Emulator:
             transport.abort()
         raise asyncio.CancelledError
 
-    def _token_principal(self, request: web.Request) -> str | None:
-        """The principal a bearer token names, without judging the request (for counting)."""
+    def _caller(self, request: web.Request) -> Caller:
+        """Who the bearer token names, without judging the request (for counting)."""
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return None
-        return self.state.principal_for_token(token.strip())
+        principal = self.state.principal_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        return Caller(principal, token.strip()) if principal is not None else Caller()
 
     def _authenticate(self, request: web.Request) -> str:
         header = request.headers.get("Authorization")
@@ -483,10 +502,10 @@ class Emulator:
             return self.faults.lroDurationSeconds
         return self.config.lroDurationSeconds
 
-    def _lro_failure(self, operation: str, principal: str) -> Any:
+    def _lro_failure(self, request: web.Request, operation: str) -> Any:
         failure = self.faults.draw_lro_failure(operation)
         if failure is not None:
-            self.counters.fault(principal, "lroFailed")
+            self.counters.fault(request[CALLER], "lroFailed")
         return failure
 
     @staticmethod
@@ -533,7 +552,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.put(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation, principal), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -544,7 +563,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.patch(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation, principal), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -554,7 +573,7 @@ class Emulator:
         p = m.params
         op = self.state.delete(
             principal, p["kind"], p["sub"], p["rg"], p["name"], api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation, principal), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         if op is None:
             return web.Response(status=204)

@@ -134,3 +134,19 @@ def test_counters_break_requests_down_by_principal_and_category(emu: Emu) -> Non
 
     emu.admin.reset_counters()
     assert emu.admin.counters()["byPrincipal"] == {}
+
+
+def test_two_clients_of_one_identity_share_its_bucket_and_are_counted_apart(emu: Emu) -> None:
+    # A foreign tool running as the app's identity spends the app's own bucket, as in ARM.
+    emu.admin.add_principal(APP, "foreign-tool-token")
+    emu.admin.configure(throttle={"reads": {"capacity": 3, "refillPerSecond": 0}})
+    with emu.client(APP) as app, emu.client("foreign-tool-token") as foreign:
+        assert _read(foreign).status_code == 200
+        assert [_read(app).status_code for _ in range(3)] == [200, 200, 429]
+
+    counters = emu.admin.counters()
+    assert counters["byPrincipal"][APP]["total"] == 4
+    assert counters["byPrincipal"][APP]["throttled"] == 1
+    app_token = counters["byToken"][TOKENS[APP]]
+    assert (app_token["total"], app_token["throttled"], app_token["byStatus"]) == (3, 1, {"200": 2, "429": 1})
+    assert counters["byToken"]["foreign-tool-token"]["byStatus"] == {"200": 1}
