@@ -79,11 +79,12 @@ class Operation:
 
     def status_body(self) -> dict[str, Any]:
         """DiskRP's operation status. Once a PUT or PATCH has succeeded, ``properties.output`` is
-        the resource as a GET would return it: Compute's async-operation status carries the
-        operation's result there, which lets a client finish from the poll without another GET.
-        ARM's generic format: https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations
-        (``properties`` holds the operation's result on success); the api-version's SDK models it
-        as ``final-state-via: location``, and the Location view below serves that final GET."""
+        the resource as a GET would return it, so a client can finish from the poll without
+        another GET. ARM's async-operation format puts an operation's result under ``properties``
+        (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations);
+        Compute names it ``output``. DiskRP's status resource is not in the published swagger
+        (its LROs are modelled as ``final-state-via: location``, which the Location view below
+        serves), so clients should fall back to one GET when ``output`` is absent."""
         body: dict[str, Any] = {"startTime": self.start.isoformat(), "status": self.status, "name": self.id}
         if self.end is not None:
             body["endTime"] = self.end.isoformat()
