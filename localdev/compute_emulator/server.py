@@ -587,7 +587,7 @@ class Emulator:
         op = self.state.operation(m.params["sub"], m.params["op"])
         poll_after = str(self.config.retryAfterPollSeconds)
         if not op.done:
-            op.answered_in_progress(self.state.clock.now())
+            self.state.answered_in_progress(op)
         if request.query.get("monitor", "").lower() == "true":
             if not op.done:
                 return web.Response(
