@@ -655,7 +655,8 @@ async def start_site(emulator: Emulator, port: int, cert_dir: Path) -> tuple[web
     emulator.tls = make_tls(cert_dir)
     runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, port, ssl_context=emulator.tls.server_context)
+    # A deep accept queue: a benchmark opens hundreds of connections at once (aiohttp's default is 128).
+    site = web.TCPSite(runner, HOST, port, ssl_context=emulator.tls.server_context, backlog=2048)
     await site.start()
     bound_port = int(runner.addresses[0][1])
     emulator.public_url = f"https://{HOST}:{bound_port}"
