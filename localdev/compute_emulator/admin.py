@@ -11,8 +11,10 @@ POST      /_admin/save                    write the dump to the state file, or t
 GET/PUT   /_admin/content{armId}          ``{"content": str}``; PUT only for disks ("a write")
 GET/PUT   /_admin/faults                  ``{"seed", "latencyMs", "lroDurationSeconds", "rules": [...]}``
 DELETE    /_admin/faults                  clear faults
-GET       /_admin/counters                ``{"total", "byMethod", "byOperation", "byStatus", "faults",
-                                          "throttled"}``
+GET       /_admin/counters                ``{"total", "byMethod", "byCategory", "byOperation", "byStatus",
+                                          "faults", "throttled", "throttledByCategory",
+                                          "throttledByScope", "byPrincipal": {id: {...}},
+                                          "byToken": {token: {...}}}``
 POST      /_admin/counters/reset
 GET/PUT   /_admin/clock                   PUT ``{"offsetSeconds": float}`` or ``{"advanceSeconds": float}``
 GET/PUT   /_admin/config                  PUT merges a partial config (see config.py)

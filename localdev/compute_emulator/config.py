@@ -20,13 +20,16 @@ class BucketConfig:
 
 @dataclass
 class ThrottleConfig:
-    """ARM's per-subscription token buckets (reads 250/25 s⁻¹, writes and deletes 200/10 s⁻¹)."""
+    """ARM's token buckets per (subscription, principal) (reads 250/25 s⁻¹, writes and deletes
+    200/10 s⁻¹), and the subscription's global bucket of ``globalLimitMultiplier`` (15) times
+    those shared by every principal."""
 
     enabled: bool = True
     reads: BucketConfig = field(default_factory=lambda: BucketConfig(250, 25.0))
     writes: BucketConfig = field(default_factory=lambda: BucketConfig(200, 10.0))
     deletes: BucketConfig = field(default_factory=lambda: BucketConfig(200, 10.0))
     minRetryAfterSeconds: int = 1
+    globalLimitMultiplier: int = 15
 
 
 @dataclass
@@ -40,6 +43,10 @@ class EmulatorConfig:
     pageSize: int = 3
     # Seconds on the emulator clock an LRO runs; 0 completes it on the first later request.
     lroDurationSeconds: float = 0.0
+    # Status polls (either monitor URL) an LRO answers InProgress before it may finish, counting
+    # only polls made once the 202's Retry-After has passed. 1 gives a client that honours
+    # Retry-After exactly: 202, InProgress, Succeeded, whatever its timing. 0: time alone decides.
+    lroMinInProgressPolls: int = 0
     # Background copy of PremiumV2/Ultra incremental snapshots and of every CopyStart snapshot.
     backgroundCopySeconds: float = 60.0
     maxIncrementalSnapshotsPerDisk: int = 500

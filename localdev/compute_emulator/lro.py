@@ -41,13 +41,27 @@ class Operation:
     output: dict[str, Any] | None = None
     previous: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # lroMinInProgressPolls: polls that must have answered InProgress before the operation may
+    # finish, counting only those made at or after ``polls_count_from`` (the 202's Retry-After).
+    min_in_progress_polls: int = 0
+    polls_count_from: datetime | None = None
+    in_progress_polls: int = 0
 
     @property
     def done(self) -> bool:
         return self.status != "InProgress"
 
     def due(self, now: datetime) -> bool:
-        return not self.done and now >= self.start + timedelta(seconds=self.duration_seconds)
+        return (
+            not self.done
+            and now >= self.start + timedelta(seconds=self.duration_seconds)
+            and self.in_progress_polls >= self.min_in_progress_polls
+        )
+
+    def answered_in_progress(self, now: datetime) -> None:
+        """Record a poll answered InProgress; one made before Retry-After was up does not count."""
+        if self.polls_count_from is None or now >= self.polls_count_from:
+            self.in_progress_polls += 1
 
     def status_url(self, base_url: str) -> str:
         return (
@@ -64,6 +78,13 @@ class Operation:
         )
 
     def status_body(self) -> dict[str, Any]:
+        """DiskRP's operation status. Once a PUT or PATCH has succeeded, ``properties.output`` is
+        the resource as a GET would return it, so a client can finish from the poll without
+        another GET. ARM's async-operation format puts an operation's result under ``properties``
+        (https://learn.microsoft.com/azure/azure-resource-manager/management/async-operations);
+        Compute names it ``output``. DiskRP's status resource is not in the published swagger
+        (its LROs are modelled as ``final-state-via: location``, which the Location view below
+        serves), so clients should fall back to one GET when ``output`` is absent."""
         body: dict[str, Any] = {"startTime": self.start.isoformat(), "status": self.status, "name": self.id}
         if self.end is not None:
             body["endTime"] = self.end.isoformat()
@@ -82,5 +103,7 @@ class Operation:
             "startTime": self.start.isoformat(),
             "endTime": self.end.isoformat() if self.end else None,
             "durationSeconds": self.duration_seconds,
+            "minInProgressPolls": self.min_in_progress_polls,
+            "inProgressPolls": self.in_progress_polls,
             "failure": None if self.failure is None else self.failure.__dict__,
         }

@@ -28,7 +28,7 @@ from .errors import ArmError
 from .faults import Faults
 from .lro import Operation
 from .state import EmulatorState
-from .throttle import ComputePolicyMeter, SubscriptionThrottler, category_for
+from .throttle import ComputePolicyMeter, PrincipalThrottler, category_for
 from .tls import TlsMaterial, make_tls
 
 log = logging.getLogger("localdev.compute_emulator")
@@ -131,26 +131,116 @@ def match_route(method: str, path: str) -> tuple[Matched | None, bool]:
     return None, path_known
 
 
+UNAUTHENTICATED = "unauthenticated"
+
+
 @dataclass
-class RequestCounters:
-    """What the product actually sent, for tests that assert call counts (e.g. no extra polls)."""
+class PrincipalCounters:
+    """One caller's share of the traffic: what a benchmark counts to measure only the app."""
 
     total: int = 0
-    by_method: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
     by_operation: Counter[str] = field(default_factory=Counter)
     by_status: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
+    throttled_by_category: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "byCategory": dict(self.by_category),
+            "byOperation": dict(self.by_operation),
+            "byStatus": dict(self.by_status),
+            "faults": dict(self.faults),
+            "throttled": self.throttled,
+            "throttledByCategory": dict(self.throttled_by_category),
+        }
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request, as far as its bearer token tells: both None without a known token."""
+
+    principal: str | None = None
+    token: str | None = None
+
+
+@dataclass
+class RequestCounters:
+    """What the product actually sent, for tests that assert call counts (e.g. no extra polls),
+    in total, per principal (``byPrincipal``, keyed by principal id) and per bearer token
+    (``byToken``): two clients sharing one identity share its ARM buckets, and a benchmark tells
+    them apart by token. Requests without a known token count as ``unauthenticated``."""
+
+    total: int = 0
+    by_method: Counter[str] = field(default_factory=Counter)
+    by_category: Counter[str] = field(default_factory=Counter)
+    by_operation: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[str] = field(default_factory=Counter)
+    faults: Counter[str] = field(default_factory=Counter)
+    throttled: int = 0
+    throttled_by_category: Counter[str] = field(default_factory=Counter)
+    # Which bucket refused: the caller's own ("principal") or the subscription's global one.
+    throttled_by_scope: Counter[str] = field(default_factory=Counter)
+    by_principal: dict[str, PrincipalCounters] = field(default_factory=dict)
+    by_token: dict[str, PrincipalCounters] = field(default_factory=dict)
+
+    def _views(self, caller: Caller) -> tuple[PrincipalCounters, PrincipalCounters]:
+        views = []
+        for table, key in ((self.by_principal, caller.principal), (self.by_token, caller.token)):
+            key = key or UNAUTHENTICATED
+            counters = table.get(key)
+            if counters is None:
+                counters = table[key] = PrincipalCounters()
+            views.append(counters)
+        return views[0], views[1]
+
+    def request(self, caller: Caller, method: str, category: str, operation: str) -> None:
+        self.total += 1
+        self.by_method[method] += 1
+        self.by_category[category] += 1
+        self.by_operation[operation] += 1
+        for mine in self._views(caller):
+            mine.total += 1
+            mine.by_category[category] += 1
+            mine.by_operation[operation] += 1
+
+    def fault(self, caller: Caller, kind: str) -> None:
+        self.faults[kind] += 1
+        for mine in self._views(caller):
+            mine.faults[kind] += 1
+
+    def refused(self, caller: Caller, category: str, scope: str) -> None:
+        self.throttled += 1
+        self.throttled_by_category[category] += 1
+        self.throttled_by_scope[scope] += 1
+        for mine in self._views(caller):
+            mine.throttled += 1
+            mine.throttled_by_category[category] += 1
+
+    def answered(self, caller: Caller, status: int) -> None:
+        self.by_status[str(status)] += 1
+        for mine in self._views(caller):
+            mine.by_status[str(status)] += 1
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.total,
             "byMethod": dict(self.by_method),
+            "byCategory": dict(self.by_category),
             "byOperation": dict(self.by_operation),
             "byStatus": dict(self.by_status),
             "faults": dict(self.faults),
             "throttled": self.throttled,
+            "throttledByCategory": dict(self.throttled_by_category),
+            "throttledByScope": dict(self.throttled_by_scope),
+            "byPrincipal": {key: value.to_dict() for key, value in sorted(self.by_principal.items())},
+            "byToken": {key: value.to_dict() for key, value in sorted(self.by_token.items())},
         }
+
+
+CALLER = web.RequestKey("caller", Caller)
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -172,7 +262,7 @@ class Emulator:
         self.initial_config = EmulatorConfig.from_dict(config.to_dict())
         self.config = config
         self.state = EmulatorState(config)
-        self.throttler = SubscriptionThrottler(config.throttle)
+        self.throttler = PrincipalThrottler(config.throttle)
         self.meter = ComputePolicyMeter()
         self.faults = Faults()
         self.counters = RequestCounters()
@@ -227,11 +317,13 @@ class Emulator:
         path = re.sub(r"/{2,}", "/", request.rel_url.raw_path).rstrip("/") or "/"
         matched, path_known = match_route(request.method, path)
         operation = matched.operation if matched else "Unrecognized"
-        self.counters.total += 1
-        self.counters.by_method[request.method] += 1
-        self.counters.by_operation[operation] += 1
         subscription = matched.params.get("sub") if matched else None
         category = category_for(request.method)
+        # Counted under the token's principal even when the request fails before authentication
+        # completes (an injected fault), so a benchmark sees every request its client sent.
+        caller = self._caller(request)
+        request[CALLER] = caller
+        self.counters.request(caller, request.method, category, operation)
         remaining: int | None = None
         resource_header: str | None = None
         extra_headers: dict[str, str] = {}
@@ -241,7 +333,7 @@ class Emulator:
             drawn = self.faults.draw(operation)
             if drawn is not None:
                 kind, rule = drawn
-                self.counters.faults[kind] += 1
+                self.counters.fault(caller, kind)
                 if kind == "connectionReset":
                     return self._reset_connection(request)
                 if kind == "throttle429":
@@ -266,12 +358,13 @@ class Emulator:
                     "disks, snapshots, their operations, resource groups and permissions only.",
                 )
             if subscription is not None:
-                allowed, remaining, retry_after = self.throttler.take(subscription, category, self.now_ts())
-                if not allowed:
-                    self.counters.throttled += 1
+                decision = self.throttler.take(subscription, principal, category, self.now_ts())
+                remaining = decision.remaining
+                if not decision.allowed:
+                    self.counters.refused(caller, category, decision.scope)
                     kind_word = "read" if category == "reads" else category[:-1]
-                    raise _throttled(subscription, kind_word, retry_after,
-                                     principal)  # fmt: skip
+                    raise _throttled(subscription, kind_word, decision.retry_after,
+                                     principal if decision.scope == "principal" else None)  # fmt: skip
                 if matched.route.compute_family:
                     family = matched.route.compute_family
                     kind_name = matched.params.get("kind", "disks")
@@ -287,7 +380,9 @@ class Emulator:
             response = json_response(err.body(), err.status)
         if subscription is not None:
             if remaining is None:
-                remaining = self.throttler.remaining(subscription, category, self.now_ts())
+                # Refused before throttling (a fault, an authentication error): the caller's own
+                # bucket if the token names one, else the subscription's.
+                remaining = self.throttler.remaining(subscription, caller.principal, category, self.now_ts())
             response.headers[f"x-ms-ratelimit-remaining-subscription-{category}"] = str(remaining)
         if resource_header:
             response.headers["x-ms-ratelimit-remaining-resource"] = resource_header
@@ -300,7 +395,7 @@ class Emulator:
         client_request_id = request.headers.get("x-ms-client-request-id")
         if client_request_id:
             response.headers["x-ms-client-request-id"] = client_request_id
-        self.counters.by_status[str(response.status)] += 1
+        self.counters.answered(caller, response.status)
         return response
 
     def now_ts(self) -> float:
@@ -312,6 +407,12 @@ class Emulator:
         if transport is not None:
             transport.abort()
         raise asyncio.CancelledError
+
+    def _caller(self, request: web.Request) -> Caller:
+        """Who the bearer token names, without judging the request (for counting)."""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        principal = self.state.principal_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        return Caller(principal, token.strip()) if principal is not None else Caller()
 
     def _authenticate(self, request: web.Request) -> str:
         header = request.headers.get("Authorization")
@@ -401,10 +502,10 @@ class Emulator:
             return self.faults.lroDurationSeconds
         return self.config.lroDurationSeconds
 
-    def _lro_failure(self, operation: str) -> Any:
+    def _lro_failure(self, request: web.Request, operation: str) -> Any:
         failure = self.faults.draw_lro_failure(operation)
         if failure is not None:
-            self.counters.faults["lroFailed"] += 1
+            self.counters.fault(request[CALLER], "lroFailed")
         return failure
 
     @staticmethod
@@ -451,7 +552,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.put(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -462,7 +563,7 @@ class Emulator:
         body = await self._json_body(request)
         doc, op = self.state.patch(
             principal, p["kind"], p["sub"], p["rg"], p["name"], body, api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         return json_response(doc, 202, self._lro_headers(request, op, self.config.retryAfterAcceptedSeconds))
 
@@ -472,7 +573,7 @@ class Emulator:
         p = m.params
         op = self.state.delete(
             principal, p["kind"], p["sub"], p["rg"], p["name"], api_version,  # type: ignore[arg-type]
-            self._lro_failure(m.operation), self._lro_seconds(),
+            self._lro_failure(request, m.operation), self._lro_seconds(),
         )  # fmt: skip
         if op is None:
             return web.Response(status=204)
@@ -485,6 +586,8 @@ class Emulator:
     ) -> web.Response:
         op = self.state.operation(m.params["sub"], m.params["op"])
         poll_after = str(self.config.retryAfterPollSeconds)
+        if not op.done:
+            self.state.answered_in_progress(op)
         if request.query.get("monitor", "").lower() == "true":
             if not op.done:
                 return web.Response(
@@ -552,7 +655,8 @@ async def start_site(emulator: Emulator, port: int, cert_dir: Path) -> tuple[web
     emulator.tls = make_tls(cert_dir)
     runner = web.AppRunner(build_app(emulator), access_log=None, handle_signals=False)
     await runner.setup()
-    site = web.TCPSite(runner, HOST, port, ssl_context=emulator.tls.server_context)
+    # A deep accept queue: a benchmark opens hundreds of connections at once (aiohttp's default is 128).
+    site = web.TCPSite(runner, HOST, port, ssl_context=emulator.tls.server_context, backlog=2048)
     await site.start()
     bound_port = int(runner.addresses[0][1])
     emulator.public_url = f"https://{HOST}:{bound_port}"
