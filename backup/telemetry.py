@@ -50,6 +50,8 @@ POISON_METRIC: Final = "backup.poison_messages"
 RECOVERY_POINTS_DELETED_METRIC: Final = "backup.recovery_points_deleted"
 INSTANCES_METRIC: Final = "backup.instances"
 THROTTLED_METRIC: Final = "backup.arm_throttled_responses"
+BUDGET_RATE_METRIC: Final = "backup.arm_budget.rate"
+BUDGET_DEFERRED_METRIC: Final = "backup.arm_budget.deferred"
 
 # Log records (traces.message).
 JOB_FINISHED_EVENT: Final = "backup.job.finished"
@@ -75,6 +77,8 @@ RUN_OUTCOME: Final = "run.outcome"
 HEALTH: Final = "health"
 SUBSCRIPTION: Final = "subscription"
 HTTP_METHOD: Final = "http.method"
+PRINCIPAL: Final = "principal"
+CATEGORY: Final = "category"
 
 # Values of HEALTH.
 HEALTHY: Final = "Healthy"
@@ -180,6 +184,16 @@ class Telemetry:
             unit="{response}",
             description="429 responses from Azure Resource Manager, each retried or surfaced",
         )
+        self._budget_rate = meter.create_gauge(
+            BUDGET_RATE_METRIC,
+            unit="{request}/s",
+            description="ARM requests per second the app allows itself, per bucket",
+        )
+        self._budget_deferred = meter.create_counter(
+            BUDGET_DEFERRED_METRIC,
+            unit="{request}",
+            description="ARM requests the budget made wait (a token later than now, or none yet)",
+        )
 
     # Jobs ------------------------------------------------------------------------------------
 
@@ -267,3 +281,13 @@ class Telemetry:
         self._throttled.add(
             1, {SUBSCRIPTION: match.group(1).lower() if match else "", HTTP_METHOD: request.method}
         )
+
+    def budget_rate(self, subscription_id: str, principal: str, category: str, rate: float) -> None:
+        """The rate one ledger allows after a write (``principal``: ``app`` or the identity's key)."""
+        self._budget_rate.set(rate, {SUBSCRIPTION: subscription_id, PRINCIPAL: principal, CATEGORY: category})
+
+    def budget_deferred(self, subscription_id: str, principal: str, category: str, count: int) -> None:
+        if count:
+            self._budget_deferred.add(
+                count, {SUBSCRIPTION: subscription_id, PRINCIPAL: principal, CATEGORY: category}
+            )
