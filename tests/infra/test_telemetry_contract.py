@@ -96,6 +96,8 @@ def _emit_everything(t: telemetry.Telemetry) -> None:
     t.recovery_points_deleted(VAULT_ID, "i", 2)
     t.poison_message(names.BACKUP_QUEUE + names.POISON_SUFFIX)
     t.arm_response(_PipelineResponse())  # type: ignore[arg-type]
+    t.budget_rate("s1", "app", "writes", 7.5)
+    t.budget_deferred("s1", "app", "reads", 3)
 
 
 def _kind(metric: Metric) -> str:
