@@ -160,3 +160,18 @@ async def test_the_rate_and_the_deferred_requests_are_observable(
     assert attributes == where
     assert rate < SMALL[Category.WRITES].refill  # the 429 cut it
     provider.shutdown()
+
+
+async def test_a_cancelled_caller_strands_no_other(
+    process: Callable[..., TableArmBudget], scope: BudgetScope
+) -> None:
+    budget = process(horizon=1000.0)
+    first = asyncio.create_task(budget.reserve(scope, Category.READS))
+    second = asyncio.create_task(budget.reserve(scope, Category.READS))
+    await asyncio.sleep(0)  # both queued on the same write
+    first.cancel()
+    assert await second == [0.0]
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    # The cancelled caller's token was held all the same (it lapses): nothing is handed out twice.
+    assert await budget.reserve(scope, Category.READS, 4) == pytest.approx([0.0, 0.0, 0.0, 0.1], abs=1e-5)

@@ -130,7 +130,9 @@ class TableArmBudget(TableStore):
         self._reports: dict[Ledger, list[Report]] = {}
         self._written_at: dict[Ledger, float] = {}
         self._waiting: dict[Ledger, list[_Waiter]] = {}
-        self._writing: set[Ledger] = set()
+        self._writers: dict[Ledger, asyncio.Task[None]] = {}
+        """One writer task per ledger with work: it serves every waiter queued meanwhile in one
+        write, and a caller that is cancelled never strands the others."""
 
     # The port -----------------------------------------------------------------------------------
 
@@ -141,17 +143,7 @@ class TableArmBudget(TableStore):
         would be later than the hold horizon: then nothing is held."""
         if count < 1:
             raise ValueError("reserve at least one token")
-        ledger = _ledger(scope, category)
-        waiter = _Waiter(count, asyncio.get_running_loop().create_future())
-        self._waiting.setdefault(ledger, []).append(waiter)
-        if ledger not in self._writing:
-            self._writing.add(ledger)
-            try:
-                while self._waiting.get(ledger):
-                    await self._serve(ledger, self._waiting.pop(ledger))
-            finally:
-                self._writing.discard(ledger)
-        return await waiter.future
+        return await self._queue(_ledger(scope, category), count)
 
     async def report(
         self,
@@ -161,6 +153,8 @@ class TableArmBudget(TableStore):
         remaining: int | None = None,
         retry_after: float | None = None,
     ) -> None:
+        """Buffer what ARM answered; write it now if it is a 429 or the ledger's last write is
+        older than ``flush_every`` (else the next write carries it)."""
         if remaining is None and retry_after is None:
             return
         ledger = _ledger(scope, category)
@@ -169,18 +163,12 @@ class TableArmBudget(TableStore):
         buffered.append((now, remaining, retry_after))
         del buffered[:-MAX_BUFFERED_REPORTS]
         due = now - self._written_at.get(ledger, float("-inf")) >= self._flush_every
-        if (retry_after is not None or due) and ledger not in self._writing:
-            self._writing.add(ledger)
-            try:
-                await self._change(ledger, lambda state, now: (state, None))
-            except (TransientError, HttpResponseError) as error:
-                # Reports are advice; they stay buffered for the next write.
-                _log.info("ARM budget reports for %s not written yet: %s", ledger, error)
-            finally:
-                self._writing.discard(ledger)
-            # Reservations that queued meanwhile are served by whoever writes next.
-            if self._waiting.get(ledger):
-                await self._drain(ledger)
+        if retry_after is None and (not due or ledger in self._writers):
+            return  # a write is due later, or one is under way and the next one carries it
+        try:
+            await self._queue(ledger, 0)
+        except Exception as error:  # reports are advice: they stay buffered for the next write
+            _log.info("ARM budget reports for %s not written yet: %s", ledger, error)
 
     # The row --------------------------------------------------------------------------------------
 
@@ -189,15 +177,20 @@ class TableArmBudget(TableStore):
         row = await self._point(keys.BUDGET_PARTITION, keys.budget_key(*_ledger(scope, category)))
         return None if row is None else decode_ledger(row, self._limits[category])
 
-    async def _drain(self, ledger: Ledger) -> None:
-        if ledger in self._writing:
-            return
-        self._writing.add(ledger)
+    async def _queue(self, ledger: Ledger, count: int) -> list[float]:
+        """Wait for the ledger's next write to serve ``count`` tokens (0: only fold the reports)."""
+        waiter = _Waiter(count, asyncio.get_running_loop().create_future())
+        self._waiting.setdefault(ledger, []).append(waiter)
+        if ledger not in self._writers:
+            self._writers[ledger] = asyncio.create_task(self._write_while_waited(ledger))
+        return await waiter.future
+
+    async def _write_while_waited(self, ledger: Ledger) -> None:
         try:
             while self._waiting.get(ledger):
                 await self._serve(ledger, self._waiting.pop(ledger))
         finally:
-            self._writing.discard(ledger)
+            del self._writers[ledger]
 
     async def _serve(self, ledger: Ledger, waiters: list[_Waiter]) -> None:
         """One write for every reservation waiting on the ledger, each held or told to wait."""
@@ -205,6 +198,9 @@ class TableArmBudget(TableStore):
         def hold(state: LedgerState, now: float) -> tuple[LedgerState, list[list[float] | float]]:
             answers: list[list[float] | float] = []
             for waiter in waiters:
+                if waiter.count == 0:
+                    answers.append([])
+                    continue
                 ticket = defer_beyond(state, now, waiter.count, self._horizon)
                 if ticket is not None:
                     state, wait = ticket
@@ -216,15 +212,15 @@ class TableArmBudget(TableStore):
 
         try:
             answers = await self._change(ledger, hold)
-        except BaseException as error:
+        except Exception as error:
             for waiter in waiters:
                 if not waiter.future.done():
                     waiter.future.set_exception(error)
-            if not isinstance(error, Exception):
-                raise
             return
         deferred = 0
         for waiter, answer in zip(waiters, answers, strict=True):
+            if waiter.future.done():
+                continue  # its caller was cancelled; a token it held lapses unspent
             if isinstance(answer, float):
                 deferred += waiter.count
                 waiter.future.set_exception(
