@@ -175,3 +175,31 @@ async def test_a_cancelled_caller_strands_no_other(
         await first
     # The cancelled caller's token was held all the same (it lapses): nothing is handed out twice.
     assert await budget.reserve(scope, Category.READS, 4) == pytest.approx([0.0, 0.0, 0.0, 0.1], abs=1e-5)
+
+
+async def test_a_ledger_that_keeps_changing_says_ask_again_and_changes_nothing(
+    process: Callable[..., TableArmBudget], scope: BudgetScope, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    losses: list[float] = []
+
+    async def backoff(seconds: float) -> None:
+        losses.append(seconds)
+
+    winner, loser = process(), process(attempts=3, backoff=backoff)
+    await winner.reserve(scope, Category.WRITES)
+    stale = await loser._point(keys.BUDGET_PARTITION, keys.budget_key(scope.subscription_id, None, "writes"))
+    await winner.reserve(scope, Category.WRITES)
+    before = await winner.ledger_state(scope, Category.WRITES)
+
+    async def always_stale(partition: str, row: str) -> Any:
+        return stale
+
+    # Every read the loser makes is older than the row: each of its writes loses the race.
+    monkeypatch.setattr(loser, "_point", always_stale)
+    with pytest.raises(ThrottledError) as refused:
+        await loser.reserve(scope, Category.WRITES)
+    assert refused.value.code == "ArmBudgetContended"
+    assert refused.value.retry_after is not None
+    assert refused.value.retry_after >= 1.0
+    assert len(losses) == 3
+    assert await winner.ledger_state(scope, Category.WRITES) == before

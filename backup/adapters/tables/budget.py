@@ -48,8 +48,12 @@ _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 
 WRITE_ATTEMPTS = 8
-"""Conditional writes tried before a reservation gives up (TransientError): each loser of a
-race re-reads the row, so this many losses in a row means dozens of writers on one row."""
+"""Conditional writes tried before a reservation gives up (a ThrottledError: ask again later):
+each loser of a race re-reads the row, so this many losses in a row means dozens of writers."""
+MAX_BACKOFF = 0.5
+"""Longest pause, in seconds, between two attempts at the row."""
+CONTENDED_RETRY_AFTER = (1.0, 3.0)
+"""When every attempt lost, callers come back after a random pause in this range (seconds)."""
 FLUSH_EVERY = 1.0
 """Seconds between two writes of buffered reports alone, per ledger."""
 MAX_BUFFERED_REPORTS = 256
@@ -283,9 +287,12 @@ class TableArmBudget(TableStore):
                         subscription, keys.budget_principal(identity), category, state.rate
                     )
                 return result
-            await self._backoff(random.uniform(0.0, 0.01 * (attempt + 1)))  # jitter: losers spread out
-        raise TransientError(
-            f"The ARM budget ledger {row_key} kept changing under {self._attempts} writes; try again.",
+            # Losers spread out, more with every loss in a row.
+            await self._backoff(random.uniform(0.0, min(MAX_BACKOFF, 0.01 * 2**attempt)))
+        # "Not yet", not a failure: a caller defers (spending no delivery) and asks again later.
+        raise ThrottledError(
+            f"The ARM budget ledger {row_key} kept changing under {self._attempts} writes; ask again.",
+            retry_after=random.uniform(*CONTENDED_RETRY_AFTER),
             code="ArmBudgetContended",
         )
 
