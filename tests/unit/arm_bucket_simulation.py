@@ -67,17 +67,24 @@ def simulate(
     fold_every: float = 1.0,
     horizon: float = DEFAULT_HOLD_HORIZON,
     demand_from: float = 0.0,
+    processes: int = 1,
 ) -> Outcome:
     """The app has more work than the bucket allows from ``demand_from`` on; another client
-    spends ``foreign_share`` of the refill, evenly, throughout. Returns what each got."""
+    spends ``foreign_share`` of the refill, evenly, throughout. Returns what each got.
+
+    With several ``processes``, requests go to them in turn and each buffers what ARM answered
+    its own requests, folding it in on its own cadence (staggered): the ledger then sees the
+    reports of different processes out of order, as the shared row does."""
     arm = ArmBucket(limits.capacity, limits.refill, limits.capacity)
     ledger: LedgerState = fresh_ledger(limits)
     outcome = Outcome()
     sends: list[float] = []  # held tokens' times
-    reports: list[tuple[float, int | None, float | None]] = []  # (when ARM answered, remaining, retry)
+    # Per process: (when ARM answered, remaining, Retry-After) not yet folded in.
+    reports: list[list[tuple[float, int | None, float | None]]] = [[] for _ in range(processes)]
+    last_fold = [-fold_every * k / processes for k in range(processes)]
+    sent = 0
     foreign_every = 1.0 / (foreign_share * limits.refill) if foreign_share > 0 else math.inf
     next_foreign = foreign_every / 2
-    last_fold = 0.0
     now = 0.0
     while now < seconds:
         end = now + step
@@ -94,20 +101,24 @@ def simulate(
             at = heapq.heappop(sends)
             ok, remaining, retry = arm.take(at + ARRIVAL)
             outcome.app_requests += 1
+            mine = reports[sent % processes]
+            sent += 1
             if ok:
                 outcome.app_succeeded += 1
-                reports.append((at + latency, remaining, None))
+                mine.append((at + latency, remaining, None))
             else:
                 outcome.app_throttled += 1
-                reports.append((at + latency, None, float(retry)))
+                mine.append((at + latency, None, float(retry)))
         now = end
         # Buffered reports reach the ledger late, in batches, in the order they were answered.
-        if now - last_fold >= fold_every:
-            due = [report for report in reports if report[0] <= now]
-            reports = [report for report in reports if report[0] > now]
+        for process, buffered in enumerate(reports):
+            if now - last_fold[process] < fold_every:
+                continue
+            due = [report for report in buffered if report[0] <= now]
+            reports[process] = [report for report in buffered if report[0] > now]
             for when, remaining, retry in sorted(due, key=lambda report: report[0]):
                 ledger = observe(ledger, when, remaining=remaining, retry_after=retry)
-            last_fold = now
+            last_fold[process] = now
         if now >= demand_from:
             while defer_beyond(ledger, now, 1, horizon) is None:
                 ledger, [delay] = reserve(ledger, now)

@@ -163,6 +163,13 @@ def test_late_batched_reports_still_keep_429s_rare() -> None:
     assert outcome.app_succeeded >= 0.85 * 0.7 * READS.refill * SIMULATED_SECONDS
 
 
+@pytest.mark.parametrize("limits", [READS, WRITES], ids=["reads", "writes"])
+def test_four_processes_folding_their_reports_out_of_order_keep_429s_rare(limits: BucketLimits) -> None:
+    outcome = simulate(limits, seconds=SIMULATED_SECONDS, foreign_share=0.3, processes=4, latency=0.3)
+    assert outcome.throttled_fraction <= 0.01
+    assert outcome.app_succeeded >= 0.85 * 0.7 * limits.refill * SIMULATED_SECONDS
+
+
 def test_the_default_horizon_is_short_against_the_buckets() -> None:
     # Tokens held at the old rate after a cut drain at most horizon x excess; the low-water
     # margin of the smallest bucket must absorb a 30% excess over the horizon.
