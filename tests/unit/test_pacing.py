@@ -144,7 +144,10 @@ def test_another_client_spending_30_percent_leaves_the_app_70_percent_with_few_4
     outcome = simulate(limits, seconds=SIMULATED_SECONDS, foreign_share=0.3)
     share = 0.7 * limits.refill * SIMULATED_SECONDS
     assert outcome.throttled_fraction <= 0.01
-    assert outcome.app_succeeded >= 0.85 * share
+    assert outcome.app_succeeded >= 0.85 * share  # the goal
+    # Measured about 1.01-1.04 x share (the initial burst included); a law that never climbs
+    # back after a cut reaches about 0.88.
+    assert outcome.app_succeeded >= 0.95 * share
     # The other client was not starved either: it got nearly all it asked for.
     assert outcome.foreign_succeeded >= 0.95 * 0.3 * limits.refill * SIMULATED_SECONDS
     settled = [rate for at, rate in outcome.rates if at > SIMULATED_SECONDS / 2]
