@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from backup.adapters.compute import ComputeGateway
     from backup.adapters.storage import RequestHook, StorageClients
     from backup.api.dependencies import ApiContext
-    from backup.ports import ArmGateway, InstanceRows, SendMessages, VaultStore
+    from backup.ports import ArmBudget, ArmGateway, InstanceRows, SendMessages, VaultStore
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +76,13 @@ def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredenti
     from azure.identity.aio import ManagedIdentityCredential
 
     return ManagedIdentityCredential(identity_config={"resource_id": identity})
+
+
+def arm_budget(storage: StorageClients, clock: Clock, telemetry: Telemetry) -> ArmBudget:
+    """ARM's request budget, shared by every process through the app's table (no I/O until used)."""
+    from backup.adapters.tables.budget import TableArmBudget
+
+    return TableArmBudget(storage, clock, telemetry=telemetry)
 
 
 def compute_gateway(settings: Settings, **options: Any) -> ComputeGateway:
@@ -112,6 +119,8 @@ class Runtime:
     """``Retry-After`` on the API's 202 answers; tests use 0."""
     page_size: int = 100
     """Items per page of the API's lists."""
+    budget: ArmBudget | None = None
+    """ARM's request budget shared by every process; ``None``: unpaced."""
 
     @classmethod
     def from_settings(
@@ -130,9 +139,10 @@ class Runtime:
         auth_enabled: bool | None = None,
         retry_after_seconds: int = 10,
         page_size: int = 100,
+        budget: ArmBudget | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
-        hooks and the waits, and pass fakes for any port (store, ARM, queues)."""
+        hooks and the waits, and pass fakes for any port (store, ARM, queues, ARM's budget)."""
         from backup.adapters.instance_rows import TableInstanceRows
         from backup.adapters.queues import QueueSender
         from backup.adapters.storage import StorageClients
@@ -140,13 +150,15 @@ class Runtime:
 
         telemetry = telemetry or Telemetry()
         storage = StorageClients(settings, request_hook=storage_request_hook)
+        clock = clock or clock_from(settings)
+        budget = budget or arm_budget(storage, clock, telemetry)
         if auth_enabled is None:
             from backup.api.auth import auth_enabled_from_env
 
             auth_enabled = auth_enabled_from_env()
         return cls(
             settings=settings,
-            clock=clock or clock_from(settings),
+            clock=clock,
             storage=storage,
             compute=compute
             or compute_gateway(
@@ -164,6 +176,7 @@ class Runtime:
             auth_enabled=auth_enabled,
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
+            budget=budget,
         )
 
     def replacing(self, **changes: Any) -> Runtime:

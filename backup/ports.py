@@ -268,7 +268,9 @@ class ArmBudget(Protocol):
 
     async def reserve(self, scope: BudgetScope, category: Category, count: int = 1) -> list[float]:
         """Hold ``count`` tokens; for each, the seconds from now at which it may be spent
-        (ascending, 0.0 for "now"). A held token is spent by the request it was held for."""
+        (ascending, 0.0 for "now"). A held token is spent by the request it was held for.
+        Tokens are held only a short horizon ahead: beyond it nothing is held and
+        :class:`~backup.errors.ThrottledError` says (``retry_after``) when to ask again."""
         ...
 
     async def report(

@@ -54,6 +54,8 @@ INSTANCES_METRIC: Final = "backup.instances"
 THROTTLED_METRIC: Final = "backup.arm_throttled_responses"
 SLOTS_MISSED_METRIC: Final = "backup.slots.missed"
 LOOKALIKE_METRIC: Final = "backup.snapshots.lookalike"
+BUDGET_RATE_METRIC: Final = "backup.arm_budget.rate"
+BUDGET_DEFERRED_METRIC: Final = "backup.arm_budget.deferred"
 
 # Log records (traces.message).
 JOB_FINISHED_EVENT: Final = "backup.job.finished"
@@ -87,6 +89,8 @@ CUSTODY_FINDING: Final = "custody.finding"
 """Why: a :class:`backup.domain.custody.Finding` value."""
 CUSTODY_DETAIL: Final = "custody.detail"
 SNAPSHOT_ID: Final = "snapshot.id"
+PRINCIPAL: Final = "principal"
+CATEGORY: Final = "category"
 
 # Values of HEALTH.
 HEALTHY: Final = "Healthy"
@@ -205,6 +209,16 @@ class Telemetry:
             LOOKALIKE_METRIC,
             unit="{snapshot}",
             description="Snapshots that claim to be a recovery point and failed verification",
+        )
+        self._budget_rate = meter.create_gauge(
+            BUDGET_RATE_METRIC,
+            unit="{request}/s",
+            description="ARM requests per second the app allows itself, per bucket",
+        )
+        self._budget_deferred = meter.create_counter(
+            BUDGET_DEFERRED_METRIC,
+            unit="{request}",
+            description="ARM requests the budget made wait (a token later than now, or none yet)",
         )
 
     # Jobs ------------------------------------------------------------------------------------
@@ -325,3 +339,13 @@ class Telemetry:
         self._throttled.add(
             1, {SUBSCRIPTION: match.group(1).lower() if match else "", HTTP_METHOD: request.method}
         )
+
+    def budget_rate(self, subscription_id: str, principal: str, category: str, rate: float) -> None:
+        """The rate one ledger allows after a write (``principal``: ``app`` or the identity's key)."""
+        self._budget_rate.set(rate, {SUBSCRIPTION: subscription_id, PRINCIPAL: principal, CATEGORY: category})
+
+    def budget_deferred(self, subscription_id: str, principal: str, category: str, count: int) -> None:
+        if count:
+            self._budget_deferred.add(
+                count, {SUBSCRIPTION: subscription_id, PRINCIPAL: principal, CATEGORY: category}
+            )

@@ -98,3 +98,13 @@ expiry row, its job) plus one for the instance: 33 points stay under Table Stora
 
 MAX_REQUEST_BODY_BYTES: Final = 256 * 1024
 """Largest API request body accepted; a disk backup policy is a few KiB."""
+
+ARM_READS_CAPACITY: Final = 250
+ARM_READS_REFILL_PER_SECOND: Final = 25.0
+ARM_WRITES_CAPACITY: Final = 200
+ARM_WRITES_REFILL_PER_SECOND: Final = 10.0
+ARM_DELETES_CAPACITY: Final = 200
+ARM_DELETES_REFILL_PER_SECOND: Final = 10.0
+"""ARM's default token buckets per (subscription, security principal) and category, metered
+since 2024: a full bucket of this many requests, refilled at this rate. The pacer starts at
+these and adapts to what ARM reports (another client of the same principal spends them too)."""

@@ -104,6 +104,8 @@ def _emit_everything(t: telemetry.Telemetry) -> None:
     t.arm_response(_PipelineResponse())  # type: ignore[arg-type]
     for finding in (f for f in Finding if f is not Finding.VERIFIED):
         t.lookalike_snapshot(VAULT_ID, "reconcile", "/snapshots/s", CustodyVerdict(finding, "why"))
+    t.budget_rate("s1", "app", "writes", 7.5)
+    t.budget_deferred("s1", "app", "reads", 3)
 
 
 def _kind(metric: Metric) -> str:

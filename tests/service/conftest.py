@@ -32,6 +32,7 @@ from backup.services.retention import RetentionSweeper
 from backup.shapes.policy import parse_backup_policy
 from backup.telemetry import Telemetry
 from tests.fakes._types import PlanState, Versioned
+from tests.fakes.budget import FakeArmBudget
 from tests.fakes.compute import APP_PRINCIPAL, FakeArm, FakeComputeGateway
 from tests.fakes.queue import FakeQueue
 from tests.fakes.vault_store import FakeVaultStore
@@ -231,6 +232,7 @@ def build_env() -> Env:
         send_backup_requests=backups,
         send_restore_requests=restores,
         auth_enabled=False,
+        budget=FakeArmBudget(clock),
     )
     return Env(clock, store, arm, compute, backups, restores, runtime)
 

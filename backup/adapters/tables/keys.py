@@ -35,6 +35,9 @@ SYSTEM_PARTITION = "_system"
 """Not a vault: app-wide markers live here (vault partitions always contain ':')."""
 DATASOURCE_PARTITION = "_datasources"
 """Not a vault: one row per protected disk, naming the instance that protects it."""
+BUDGET_PARTITION = "_armbudget"
+"""Not a vault: one ARM budget ledger per (subscription, principal, category)."""
+APP_PRINCIPAL = "app"
 
 
 def validated_name(value: str, *, what: str) -> str:
@@ -132,6 +135,23 @@ def restore_usage_key(instance: str) -> str:
 def datasource_claim_key(disk_id: str) -> str:
     """A disk id may hold characters keys forbid, and ARM ids are case-insensitive: hash it."""
     return hashlib.sha256(disk_id.lower().encode()).hexdigest()
+
+
+def budget_principal(identity: str | None) -> str:
+    """``app`` for the app's own identity, else a short hash of the identity's resource id (ids
+    hold characters keys forbid, and ARM compares them case-insensitively)."""
+    if identity is None:
+        return APP_PRINCIPAL
+    return hashlib.sha256(identity.lower().encode()).hexdigest()[:16]
+
+
+def budget_key(subscription_id: str, identity: str | None, category: str) -> str:
+    """RowKey of one ARM budget ledger: ``{subscription}|{principal}|{category}``."""
+    return row_key(
+        validated_subscription(subscription_id),
+        budget_principal(identity),
+        validated_name(category, what="budgetCategory"),
+    )
 
 
 def compact_time(moment: datetime) -> str:
