@@ -1,6 +1,8 @@
 """Backup runner decisions: a recorded backup, duplicate deliveries, a snapshot that already
 exists, permanent failures recorded at once with their code, retryable ones retried until the
-final delivery, a missing disk, the platform's snapshot limits, and poison messages."""
+final delivery, a missing disk, the platform's snapshot limits, and poison messages; and the
+backup as a queue-driven state machine: PUT, polls paced by Retry-After, waits for the budget
+and for 429s as delayed messages that never spend a delivery, disk facts kept on the instance."""
 
 from __future__ import annotations
 
@@ -15,13 +17,21 @@ from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.models import JobOperation, JobStatus, ProtectionState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import SnapshotTags
-from backup.errors import ThrottledError, TransientError
+from backup.errors import TransientError
 from backup.services.backup_runner import Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
 from tests.fakes._types import encode_instance
 from tests.service.conftest import SNAP_RG, START, VAULT, Env, disk_id
 
 CREATE = "Snapshots_CreateOrUpdate"
+POLLS = "DiskOperations_Get"
+
+
+async def backup(env: Env, body: str, delivery: int = 1) -> Outcome:
+    """One backup from a message to its end: every step it sends on is delivered in turn."""
+    first = await env.runner.handle_message(body, delivery)
+    ended = await env.drain()
+    return ended[-1] if ended else first
 
 
 def scheduled(slot: object = START, instance: str = "disk-a-instance") -> str:
@@ -35,7 +45,7 @@ def job_of(slot: object = START, instance: str = "disk-a-instance") -> str:
 async def test_a_scheduled_backup_records_point_snapshot_job_and_health(env: Env) -> None:
     await env.protect("disk-a")
     env.arm.write_disk(disk_id("disk-a"), "captured")
-    assert await env.runner.handle_message(scheduled(), 1) is Outcome.RECORDED
+    assert await backup(env, scheduled()) is Outcome.RECORDED
 
     [point] = await env.store.list_recovery_points(VAULT, "disk-a-instance")
     assert point.slot == START
@@ -62,7 +72,7 @@ async def test_a_scheduled_backup_records_point_snapshot_job_and_health(env: Env
 async def test_a_duplicate_delivery_records_nothing_more(env: Env) -> None:
     await env.protect("disk-a")
     body = scheduled()
-    assert await env.runner.handle_message(body, 1) is Outcome.RECORDED
+    assert await backup(env, body) is Outcome.RECORDED
     before = env.store.writes
     assert await env.runner.handle_message(body, 1) is Outcome.DUPLICATE
     assert await env.runner.handle_message(body, 2) is Outcome.DUPLICATE
@@ -75,7 +85,7 @@ async def test_a_duplicate_delivery_records_nothing_more(env: Env) -> None:
 async def test_a_twin_run_that_loses_the_race_is_a_duplicate_not_a_second_point(env: Env) -> None:
     await env.protect("disk-a")
     stale = await env.versioned()
-    assert await env.runner.handle_message(scheduled(), 1) is Outcome.RECORDED
+    assert await backup(env, scheduled()) is Outcome.RECORDED
     # The twin read the instance before the first run wrote it, and carries that old row.
     twin = replace(BackupRequest.from_json(scheduled()), instance_row=encode_instance(stale))
     assert await env.runner.run(twin) is Outcome.DUPLICATE
@@ -88,19 +98,26 @@ async def test_a_snapshot_taken_before_a_crash_is_recorded_on_redelivery_with_it
 ) -> None:
     await env.protect("disk-a")
     env.store.fail_next("record_backup", TransientError("tables down", code="StorageUnavailable"))
+    assert await env.runner.handle_message(scheduled(), 1) is Outcome.IN_PROGRESS
+    [first_poll] = env.backups.take()
+    assert await env.runner.handle_message(first_poll, 1) is Outcome.IN_PROGRESS
+    [last_poll] = env.backups.take()
     with pytest.raises(TransientError):
-        await env.runner.handle_message(scheduled(), 1)
+        await env.runner.handle_message(last_poll, 1)
     [snapshot_id] = env.arm.snapshot_ids()
     taken_at = env.arm.snapshots[snapshot_id.lower()].info.time_created
     assert await env.store.list_recovery_points(VAULT, "disk-a-instance") == []
 
     env.advance(timedelta(minutes=10))
     env.arm.write_disk(disk_id("disk-a"), "changed since")
-    assert await env.runner.handle_message(scheduled(), 2) is Outcome.RECORDED
+    # The redelivered poll starts again from the PUT: ARM keeps the first capture.
+    assert await backup(env, last_poll, 2) is Outcome.RECORDED
     [point] = await env.store.list_recovery_points(VAULT, "disk-a-instance")
     assert point.created_at == taken_at
     assert env.arm.snapshot_ids() == [snapshot_id]
     assert env.arm.read_content(snapshot_id) == "disk-a-v0"
+    instance = await env.instance()
+    assert (instance.recent_snapshot_times, dict(instance.snapshot_reservations)) == ((taken_at,), {})
 
 
 async def test_a_missing_role_fails_the_job_at_once_with_its_code(env: Env) -> None:
@@ -118,26 +135,44 @@ async def test_a_missing_role_fails_the_job_at_once_with_its_code(env: Env) -> N
     assert (await env.planner.tick()).enqueued == []  # the failed slot is not retried by the planner
 
 
-async def test_throttling_is_retried_by_redelivery_and_recorded_on_the_final_one(env: Env) -> None:
+async def test_throttling_is_waited_out_as_delayed_messages_without_spending_deliveries(env: Env) -> None:
     await env.protect("disk-a")
-    env.arm.fail(CREATE, "throttle429")
-    for delivery in range(1, MAX_DEQUEUE_COUNT):
-        with pytest.raises(ThrottledError):
-            await env.runner.handle_message(scheduled(), delivery)
+    env.arm.fail(CREATE, "throttle429", times=MAX_DEQUEUE_COUNT + 2, retry_after=30)
+    for _ in range(MAX_DEQUEUE_COUNT + 2):
+        assert await env.runner.handle_message(scheduled(), 1) is Outcome.DEFERRED
+        [again] = env.backups.take()
+        assert BackupRequest.from_json(again).phase == "start"
+        assert env.backups.delays[-1] == (again, 30)
     assert await env.store.get_job(VAULT, job_of()) is None
-    assert await env.runner.handle_message(scheduled(), MAX_DEQUEUE_COUNT) is Outcome.FAILED
-    job = await env.store.get_job(VAULT, job_of())
-    assert job is not None
-    assert (job.status, job.error_code) == (JobStatus.FAILED, "SubscriptionRequestsThrottled")
+    assert await backup(env, scheduled()) is Outcome.RECORDED
+    assert (await env.store.get_job(VAULT, job_of())).status is JobStatus.COMPLETED
+
+
+async def test_a_throttled_poll_is_sent_again_after_its_retry_after(env: Env) -> None:
+    await env.protect("disk-a")
+    assert await env.runner.handle_message(scheduled(), 1) is Outcome.IN_PROGRESS
+    [poll] = env.backups.take()
+    env.arm.fail(POLLS, "throttle429", times=1, retry_after=12)
+    assert await env.runner.handle_message(poll, 1) is Outcome.DEFERRED
+    [again] = env.backups.take()
+    assert env.backups.delays[-1] == (again, 12)
+    request = BackupRequest.from_json(again)
+    assert (request.phase, request.operation_url, request.failures) == (
+        "poll",
+        BackupRequest.from_json(poll).operation_url,
+        0,
+    )
+    assert await backup(env, again) is Outcome.RECORDED
+    assert env.arm.calls[CREATE] == 1
 
 
 async def test_a_failed_final_attempt_that_did_take_the_snapshot_is_recorded_as_a_backup(env: Env) -> None:
     await env.protect("disk-a")
     env.store.fail_next("record_backup", TransientError("tables down"))
     with pytest.raises(TransientError):
-        await env.runner.handle_message(scheduled(), 1)
+        await backup(env, scheduled())
     env.arm.fail(CREATE, "error500")
-    assert await env.runner.handle_message(scheduled(), MAX_DEQUEUE_COUNT) is Outcome.RECORDED
+    assert await backup(env, scheduled(), MAX_DEQUEUE_COUNT) is Outcome.RECORDED
     assert (await env.store.get_job(VAULT, job_of())).status is JobStatus.COMPLETED
     assert len(await env.store.list_recovery_points(VAULT, "disk-a-instance")) == 1
 
@@ -145,7 +180,8 @@ async def test_a_failed_final_attempt_that_did_take_the_snapshot_is_recorded_as_
 async def test_a_snapshot_whose_create_failed_is_deleted_and_the_job_fails(env: Env) -> None:
     await env.protect("disk-a")
     env.arm.fail(CREATE, "lroFailed")
-    assert await env.runner.handle_message(scheduled(), MAX_DEQUEUE_COUNT) is Outcome.FAILED
+    # The last delivery's PUT is accepted; its poll (a fresh message) is still that last try.
+    assert await backup(env, scheduled(), MAX_DEQUEUE_COUNT) is Outcome.FAILED
     assert env.arm.snapshot_ids() == []
     job = await env.store.get_job(VAULT, job_of())
     assert (job.status, job.error_code) == (JobStatus.FAILED, "InternalExecutionError")

@@ -179,8 +179,9 @@ async def test_our_failed_snapshot_is_discarded_only_after_the_grace_period(env:
     await env.protect("disk-a")
     env.arm.fail("Snapshots_CreateOrUpdate", "lroFailed", times=1)
     request = BackupRequest(VAULT, "disk-a-instance", SCHEDULED, slot=START)
-    with pytest.raises(TransientError):  # retryable: the host would redeliver
-        await env.runner.handle_message(request.to_json(), 1)
+    await env.backups([request.to_json()])
+    with pytest.raises(TransientError):  # retryable (at the operation's poll): the host would redeliver
+        await env.drain()
     [failed] = env.arm.snapshot_ids()
     assert (await env.reconciler.reconcile()).discarded == []
     env.advance(FAILED_SNAPSHOT_GRACE)
