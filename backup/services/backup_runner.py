@@ -12,12 +12,12 @@ Every attempted backup ends as a recovery point or as a failed job with a reason
 
 * permanent errors (a missing role, a deleted disk, a quota) are recorded at once and the
   message completes, so the queue never retries what cannot succeed;
-* retryable errors (5xx, connection resets, a failed operation) propagate so the host
-  redelivers the message, except on the final delivery, where the failure is recorded
-  instead; a message that still escapes (a crash) reaches the poison queue, whose handler
-  records it too. Failures are counted across a backup's messages (``failures``), so a chain
-  of continuations gets the same number of real tries as one message. A redelivered poll
-  starts again from the PUT (ARM keeps the first capture);
+* retryable errors (5xx, connection resets) propagate so the host redelivers the message,
+  except on the final delivery, where the failure is recorded instead; a message that still
+  escapes (a crash) reaches the poison queue, whose handler records it too. Failures are
+  counted across a backup's messages (``failures``), so a chain of continuations gets the same
+  number of real tries as one message. A snapshot operation that ended Failed is PUT again
+  as a fresh start that counts the failure (ARM keeps the first capture);
 * throttling (429) is a wait, not a failure.
 
 Idempotency: the snapshot name and the recovery point id are derived from (instance, slot),
@@ -136,8 +136,8 @@ class BackupRunner:
             assert request.slot is not None
             if instance.last_attempted_slot is not None and instance.last_attempted_slot >= request.slot:
                 return Outcome.DUPLICATE
-            if not instance.protection_state.takes_scheduled_backups:
-                return Outcome.SKIPPED
+            if request.phase == START and not instance.protection_state.takes_scheduled_backups:
+                return Outcome.SKIPPED  # (a snapshot already taken is recorded whatever came since)
         job = self._job_for(request, instance)
         with self._telemetry.job_span(
             BACKUP_SPAN,
@@ -187,15 +187,10 @@ class BackupRunner:
             _log.error("dropping an unreadable backup request: %r", body[:200])
             return Outcome.SKIPPED
         if dequeue_count > 1:
-            # A redelivery follows a real failure: it reads the row as it is now, holds its token
-            # again, and a poll starts over from the PUT (idempotent: ARM keeps the first capture).
+            # A redelivery follows a real failure: it reads the row as it is now and holds its
+            # token again; the failures it follows count towards the backup's last attempt.
             request = replace(
-                request,
-                instance_row=None,
-                reserved=False,
-                phase=START,
-                operation_url=None,
-                failures=request.failures + dequeue_count - 1,
+                request, instance_row=None, reserved=False, failures=request.failures + dequeue_count - 1
             )
         return await self.run(request, final_attempt=request.failures + 1 >= MAX_DEQUEUE_COUNT)
 
@@ -297,7 +292,20 @@ class BackupRunner:
                 return await self._later(replace(request, reserved=True), delay, Outcome.DEFERRED)
             if delay > 0:
                 await self._sleep(delay)
-        answer = await compute.poll_snapshot(request.operation_url, snapshot)
+        try:
+            answer = await compute.poll_snapshot(request.operation_url, snapshot)
+        except ThrottledError:
+            raise
+        except RetryableError:
+            if request.failures + 1 >= MAX_DEQUEUE_COUNT:
+                raise  # the last try: settle what the PUT left, or fail
+            left = await compute.get_snapshot(snapshot)
+            if left is None or left.provisioning_state != "Failed":
+                raise  # the poll itself failed: the host redelivers it, and it polls again
+            # The operation failed: PUT again (ARM's update repairs the snapshot), as a fresh
+            # start that counts this failure, so a create that keeps failing ends as a failed job.
+            retry = replace(request.next_phase(START), instance_row=None, failures=request.failures + 1)
+            return await self._later(retry, DEFAULT_RETRY_AFTER_SECONDS, Outcome.DEFERRED)
         if isinstance(answer, InProgress):
             again = request.next_phase(POLL, operation_url=request.operation_url)
             return await self._later(again, answer.retry_after, Outcome.IN_PROGRESS)

@@ -110,8 +110,9 @@ async def test_a_snapshot_taken_before_a_crash_is_recorded_on_redelivery_with_it
 
     env.advance(timedelta(minutes=10))
     env.arm.write_disk(disk_id("disk-a"), "changed since")
-    # The redelivered poll starts again from the PUT: ARM keeps the first capture.
+    # The redelivered poll polls again: the operation's result still names the first capture.
     assert await backup(env, last_poll, 2) is Outcome.RECORDED
+    assert env.arm.calls[CREATE] == 1
     [point] = await env.store.list_recovery_points(VAULT, "disk-a-instance")
     assert point.created_at == taken_at
     assert env.arm.snapshot_ids() == [snapshot_id]
