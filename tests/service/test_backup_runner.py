@@ -23,9 +23,10 @@ from backup.services.backup_runner import Outcome
 from backup.services.messages import SCHEDULED, BackupRequest
 from tests.fakes._types import encode_instance
 from tests.fakes.budget_stub import ScriptedBudget
-from tests.service.conftest import SNAP_RG, START, VAULT, Env, disk_id
+from tests.service.conftest import SNAP_RG, SRC_RG, START, VAULT, Env, disk_id
 
 CREATE = "Snapshots_CreateOrUpdate"
+IDENTITY = "/subscriptions/x/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/Id"
 POLLS = "DiskOperations_Get"
 
 
@@ -474,3 +475,16 @@ async def test_an_on_demand_backup_takes_the_same_path(env: Env) -> None:
     assert await env.drain() == [Outcome.RECORDED]
     assert (env.arm.calls[CREATE], env.arm.calls[POLLS], env.arm.calls["Disks_Get"]) == (1, 2, 0)
     assert (await env.store.get_job(VAULT, job.id)).status is JobStatus.COMPLETED
+
+
+async def test_a_vault_identity_spends_its_own_budget(env: Env) -> None:
+    identity = IDENTITY
+    env.arm.attach_identity(identity)
+    env.arm.grant(identity.lower(), "Disk Backup Reader", SRC_RG)
+    env.arm.grant(identity.lower(), "Disk Snapshot Contributor", SNAP_RG)
+    budget = ScriptedBudget()
+    runner = env.runtime.replacing(budget=budget).runner
+    await env.protect("disk-a", identity=identity, **facts(env))
+    assert await runner.handle_message(scheduled(), 1) is Outcome.IN_PROGRESS
+    [(scope, category, _)] = budget.reserved
+    assert (scope, category) == (BudgetScope(SNAP_RG.split("/")[2], identity.lower()), Category.WRITES)
