@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from backup.adapters.compute import ComputeGateway
     from backup.adapters.storage import RequestHook, StorageClients
     from backup.api.dependencies import ApiContext
-    from backup.ports import ArmBudget, ArmGateway, InstanceRows, SendMessages, VaultStore
+    from backup.ports import ArmBudget, ArmGateway, InstanceRows, SendLater, SendMessages, VaultStore
 
 _log = logging.getLogger(__name__)
 
@@ -119,6 +119,8 @@ class Runtime:
     """``Retry-After`` on the API's 202 answers; tests use 0."""
     page_size: int = 100
     """Items per page of the API's lists."""
+    send_backup_later: SendLater | None = None
+    """The backup queue's delayed sends: a backup's next step (a poll, a wait for the budget)."""
     budget: ArmBudget | None = None
     """ARM's request budget shared by every process; ``None``: unpaced."""
 
@@ -139,6 +141,7 @@ class Runtime:
         auth_enabled: bool | None = None,
         retry_after_seconds: int = 10,
         page_size: int = 100,
+        send_backup_later: SendLater | None = None,
         budget: ArmBudget | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
@@ -166,17 +169,19 @@ class Runtime:
                 retry_total=arm_retry_total,
                 polling_interval=arm_polling_interval,
                 response_hook=telemetry.arm_response,
+                budget=budget,
             ),
             store=store or TableVaultStore(storage),
             send_backup_requests=send_backup_requests or QueueSender(storage, names.BACKUP_QUEUE),
             send_restore_requests=send_restore_requests or QueueSender(storage, names.RESTORE_QUEUE),
+            send_backup_later=send_backup_later or QueueSender(storage, names.BACKUP_QUEUE).later,
+            budget=budget,
             # The row codec is pure (the row and its ETag as JSON), so it serves any store.
             instance_rows=TableInstanceRows(),
             telemetry=telemetry,
             auth_enabled=auth_enabled,
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
-            budget=budget,
         )
 
     def replacing(self, **changes: Any) -> Runtime:
@@ -199,7 +204,15 @@ class Runtime:
     @cached_property
     def runner(self) -> BackupRunner:
         return BackupRunner(
-            self.store, self.compute, self.clock, self.telemetry, self.policies, rows=self.instance_rows
+            self.store,
+            self.compute,
+            self.clock,
+            self.telemetry,
+            self.policies,
+            rows=self.instance_rows,
+            send_later=self.send_backup_later,
+            budget=self.budget,
+            start_window=self.settings.backup_start_window,
         )
 
     @cached_property

@@ -30,6 +30,8 @@ from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.services.backup_runner import Outcome
 
 IDLE_POLL_SECONDS = 0.25
+DRAIN_MAX_WAIT_SECONDS = 300.0
+"""How long ``work`` waits for a backup's delayed steps before it gives up and returns."""
 _log = logging.getLogger(__name__)
 
 
@@ -41,6 +43,12 @@ async def _receive_one_batch(queue: QueueClient, size: int, visibility_timeout: 
     return []
 
 
+async def _pending(queue: QueueClient) -> bool:
+    """Whether the queue still holds messages, visible or not (a backup's delayed next step)."""
+    properties = await queue.get_queue_properties()
+    return bool(properties.approximate_message_count)
+
+
 async def drain_backup_queue(
     runtime: Runtime,
     *,
@@ -48,20 +56,28 @@ async def drain_backup_queue(
     visibility_timeout: int = 30,
     max_idle_polls: int = 1,
     batch_size: int = 32,
+    max_wait_seconds: float = DRAIN_MAX_WAIT_SECONDS,
 ) -> list[Outcome]:
-    """Work the backup queue until it stays empty, the way the Functions host would.
+    """Work the backup queue until it stays empty, the way the Functions host would; the
+    outcomes of the backups that ended (a step that only sends the next one is no outcome).
 
     A failure leaves the message to reappear; after its last allowed delivery it moves to
     the poison queue and is recorded as a failed job. ``deliveries`` > 1 hands every message
-    to the runner that many times (an idempotency drill).
+    to the runner that many times (an idempotency drill). While the queue still holds
+    invisible messages (a backup's next step, delayed by ARM's Retry-After or the budget), an
+    empty receive is not idleness: the drain waits for them, for at most ``max_wait_seconds``.
     """
     queue = await runtime.storage.queue(names.BACKUP_QUEUE)
     runner = runtime.runner
     outcomes: list[Outcome] = []
     idle = 0
+    deadline = asyncio.get_running_loop().time() + max_wait_seconds
     while idle < max_idle_polls:
         batch = await _receive_one_batch(queue, batch_size, visibility_timeout)
         if not batch:
+            if asyncio.get_running_loop().time() < deadline and await _pending(queue):
+                await asyncio.sleep(IDLE_POLL_SECONDS)
+                continue
             idle += 1
             if idle < max_idle_polls:
                 await asyncio.sleep(IDLE_POLL_SECONDS)
@@ -73,12 +89,15 @@ async def drain_backup_queue(
             failed = False
             for _ in range(deliveries):
                 try:
-                    outcomes.append(await runner.handle_message(body, delivery))
+                    outcome = await runner.handle_message(body, delivery)
                 except Exception:
                     logging.getLogger(__name__).exception(
                         "backup attempt failed; the message will be retried"
                     )
                     failed = True
+                else:
+                    if outcome.is_final:
+                        outcomes.append(outcome)
             # A message held longer than its visibility timeout was handed to another worker, which
             # now owns it; the work is idempotent, so that is only a wasted run, not a problem.
             with contextlib.suppress(ResourceNotFoundError):

@@ -16,6 +16,7 @@ from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.lro import Accepted, InProgress
 from backup.domain.models import ProtectionState, RecoveryPoint
 from backup.domain.pacing import BudgetScope, Category
 from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
@@ -230,6 +231,25 @@ class ArmGateway(Protocol):
     async def create_incremental_snapshot(
         self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
     ) -> SnapshotInfo: ...
+
+    async def begin_incremental_snapshot(
+        self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
+    ) -> Accepted | SnapshotInfo:
+        """PUT the snapshot and return ARM's first answer without waiting. Paced by the caller:
+        it holds a write token of :meth:`budget_scope` first; a 429 raises ``ThrottledError``
+        at once (no SDK retry), with ARM's Retry-After."""
+        ...
+
+    async def poll_snapshot(
+        self, operation_url: str, snapshot: ComputeResourceId
+    ) -> InProgress | SnapshotInfo:
+        """One GET of the PUT's operation (only on the ARM endpoint's host): still running, or
+        the snapshot; a Failed operation raises its product error. Paced by the caller (a read token)."""
+        ...
+
+    def budget_scope(self, subscription_id: str) -> BudgetScope:
+        """Whose ARM bucket this gateway's calls in the subscription spend."""
+        ...
 
     async def get_snapshot(self, snapshot: ComputeResourceId) -> SnapshotInfo | None: ...
 

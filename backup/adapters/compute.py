@@ -15,14 +15,27 @@ number of times (``retry_total``, honouring Retry-After); when that is exhausted
 propagates as retryable, the queue-triggered function re-raises it, and the Functions host
 redelivers the message up to ``maxDequeueCount`` times before it becomes a poison message
 (and a failed job). Permanent errors are recorded on the job at once and never retried.
+
+Pacing: with an :class:`~backup.ports.ArmBudget`, every request first holds a token of its
+(subscription, principal, category) bucket, and every answer's
+``x-ms-ratelimit-remaining-subscription-*`` header and every 429's Retry-After is reported
+back to it. The backup worker's snapshot PUT and operation polls are *paced by the caller*
+(:meth:`ComputeGateway.begin_incremental_snapshot`, :meth:`ComputeGateway.poll_snapshot`): it
+holds the token itself, so it can wait as a delayed queue message instead of in-process, and
+the SDK never sleeps on their 429s: a 429 comes back at once as :class:`ThrottledError` with
+its Retry-After. 5xx and connection failures are still retried by the SDK.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from azure.core.exceptions import (
     ClientAuthenticationError,
@@ -30,12 +43,15 @@ from azure.core.exceptions import (
     ServiceRequestError,
     ServiceResponseError,
 )
+from azure.core.pipeline.policies import AsyncRetryPolicy
 from azure.core.rest import HttpRequest
 from azure.mgmt.authorization.v2022_04_01.aio import AuthorizationManagementClient
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.compute.models import Disk, Snapshot
 
 from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
+from backup.domain.lro import Accepted, InProgress, retry_after_seconds
+from backup.domain.pacing import BudgetScope, Category
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import (
     AuthorizationError,
@@ -51,6 +67,10 @@ from backup.errors import (
 if TYPE_CHECKING:
     from azure.core.credentials_async import AsyncTokenCredential
     from azure.core.pipeline import PipelineResponse
+
+    from backup.ports import ArmBudget
+
+_log = logging.getLogger(__name__)
 
 ARM_SCOPE = "https://management.azure.com/.default"
 RESOURCE_GROUPS_API_VERSION = "2021-04-01"
@@ -71,6 +91,38 @@ _PERMANENT_LRO_CODES: dict[str, type[BackupError]] = {
     "PropertyChangeNotAllowed": ConflictError,
     **{code: LimitExceededError for code in _LIMIT_CODES},
 }
+
+
+PACED = "backup_paced"
+"""Per-request option: the caller holds the budget token, so a 429 must come straight back."""
+_SUBSCRIPTION_IN_PATH = re.compile(r"/subscriptions/([^/?#]+)", re.IGNORECASE)
+_REMAINING_HEADER = "x-ms-ratelimit-remaining-subscription-{}"
+
+
+class PacedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
+    """The SDK's retry policy, except that a request sent with ``backup_paced=True`` is not
+    retried on 429: its caller re-schedules it (as a delayed message) after Retry-After."""
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        paced = bool(options.pop(PACED, False))
+        settings = super().configure_retries(options)
+        settings[PACED] = paced
+        return settings
+
+    def is_retry(self, settings: dict[str, Any], response: Any) -> bool:
+        if settings.get(PACED) and response.http_response.status_code == 429:
+            return False
+        return bool(super().is_retry(settings, response))
+
+
+def category_of(method: str) -> Category:
+    """ARM's throttling category of an HTTP method."""
+    verb = method.upper()
+    if verb in ("GET", "HEAD"):
+        return Category.READS
+    if verb == "DELETE":
+        return Category.DELETES
+    return Category.WRITES
 
 
 def _error_details(error: HttpResponseError) -> tuple[str, str]:
@@ -133,6 +185,14 @@ async def _arm_call() -> AsyncIterator[None]:
         raise translate(error) from error
 
 
+def _failed_operation(body: Mapping[str, Any]) -> BackupError:
+    """A long-running operation that ended Failed (or Canceled): its code decides, as in ``translate``."""
+    error = body.get("error") or {}
+    code = str(error.get("code") or "OperationFailed")
+    message = str(error.get("message") or f"The operation ended {body.get('status')}.")
+    return _PERMANENT_LRO_CODES.get(code, TransientError)(message, code=code)
+
+
 def _disk_from_wire(body: Mapping[str, Any]) -> DiskInfo:
     properties = body.get("properties") or {}
     zones = body.get("zones") or []
@@ -186,21 +246,26 @@ class ComputeGateway:
         polling_interval: float | None = None,
         response_hook: Callable[[PipelineResponse[Any, Any]], None] | None = None,
         credential_for: Callable[[str], AsyncTokenCredential] | None = None,
+        budget: ArmBudget | None = None,
     ) -> None:
         self._credential = credential
         self._credential_for = credential_for
         self._identities: dict[str, ComputeGateway] = {}
+        self._identity: str | None = None
+        self._budget = budget
+        self._reports: list[tuple[BudgetScope, Category, int | None, float | None]] = []
+        self._telemetry_hook = response_hook
         self._options: dict[str, Any] = {
             "base_url": endpoint.rstrip("/"),
             "credential_scopes": [ARM_SCOPE],
             "retry_total": retry_total,
             "retry_backoff_factor": retry_backoff_factor,
+            "retry_policy": PacedRetryPolicy(
+                retry_total=retry_total, retry_backoff_factor=retry_backoff_factor
+            ),
         }
         if ca_bundle:
             self._options["connection_verify"] = ca_bundle
-        if response_hook is not None:
-            # Runs after the retry policy, so it sees every attempt's response (telemetry counts 429s).
-            self._options["raw_response_hook"] = response_hook
         self._polling: dict[str, Any] = (
             {} if polling_interval is None else {"polling_interval": polling_interval}
         )
@@ -223,28 +288,99 @@ class ComputeGateway:
                     "(deploy parameter extraUserAssignedIdentities).",
                     code="UserErrorIdentityNotAttached",
                 )
-            child = ComputeGateway(self._credential_for(identity))
+            child = ComputeGateway(
+                self._credential_for(identity), budget=self._budget, response_hook=self._telemetry_hook
+            )
             child._options = dict(self._options)
             child._polling = dict(self._polling)
+            child._identity = identity
             self._identities[key] = child
         return self._identities[key]
+
+    def _client_options(self) -> dict[str, Any]:
+        # The hook runs after the retry policy, so it sees every attempt's response.
+        return {**self._options, "raw_response_hook": self._on_response}
 
     def _compute_client(self, subscription_id: str) -> ComputeManagementClient:
         key = subscription_id.lower()
         if key not in self._compute:
-            self._compute[key] = ComputeManagementClient(self._credential, subscription_id, **self._options)
+            self._compute[key] = ComputeManagementClient(
+                self._credential, subscription_id, **self._client_options()
+            )
         return self._compute[key]
 
     def _authorization_client(self, subscription_id: str) -> AuthorizationManagementClient:
         key = subscription_id.lower()
         if key not in self._authorization:
             self._authorization[key] = AuthorizationManagementClient(
-                self._credential, subscription_id, **self._options
+                self._credential, subscription_id, **self._client_options()
             )
         return self._authorization[key]
 
+    # --- the budget ---------------------------------------------------------------------------
+
+    def budget_scope(self, subscription_id: str) -> BudgetScope:
+        """Whose bucket this gateway's calls in ``subscription_id`` spend."""
+        return BudgetScope(subscription_id.lower(), self._identity.lower() if self._identity else None)
+
+    def _on_response(self, response: PipelineResponse[Any, Any]) -> None:
+        """Every ARM answer: telemetry sees it, and what it says about the budget is kept for
+        :meth:`_flush_reports` (the hook is synchronous; reporting is not)."""
+        if self._telemetry_hook is not None:
+            self._telemetry_hook(response)
+        if self._budget is None:
+            return
+        request, answer = response.http_request, response.http_response
+        found = _SUBSCRIPTION_IN_PATH.search(urlsplit(request.url).path)
+        if found is None:
+            return
+        category = category_of(request.method)
+        headers = answer.headers
+        raw_remaining = headers.get(_REMAINING_HEADER.format(category.value))
+        remaining: int | None = None
+        if raw_remaining is not None:
+            with contextlib.suppress(ValueError):
+                remaining = int(raw_remaining)
+        retry_after = (
+            retry_after_seconds(headers.get("Retry-After"), 1.0) if answer.status_code == 429 else None
+        )
+        if remaining is not None or retry_after is not None:
+            self._reports.append((self.budget_scope(found.group(1)), category, remaining, retry_after))
+
+    async def _flush_reports(self) -> None:
+        if self._budget is None or not self._reports:
+            return
+        reports, self._reports = self._reports, []
+        for scope, category, remaining, retry_after in reports:
+            try:
+                await self._budget.report(scope, category, remaining=remaining, retry_after=retry_after)
+            except Exception:  # a report is advice; the ARM call it describes has already happened
+                _log.warning("could not report ARM's budget for %s", scope, exc_info=True)
+
+    async def _hold(self, subscription_id: str, category: Category) -> None:
+        """Hold one token and wait until it may be spent (calls the caller does not pace)."""
+        if self._budget is None:
+            return
+        [delay] = await self._budget.reserve(self.budget_scope(subscription_id), category)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    @contextlib.asynccontextmanager
+    async def _call(
+        self, subscription_id: str, category: Category, *, paced: bool = False
+    ) -> AsyncIterator[None]:
+        """One ARM call: hold its token (unless the caller paced it), translate its failure,
+        report what ARM said about the budget."""
+        if not paced:
+            await self._hold(subscription_id, category)
+        try:
+            async with _arm_call():
+                yield
+        finally:
+            await self._flush_reports()
+
     async def get_disk(self, disk: ComputeResourceId) -> DiskInfo:
-        async with _arm_call():
+        async with self._call(disk.subscription_id, Category.READS):
             result = await self._compute_client(disk.subscription_id).disks.get(
                 disk.resource_group, disk.name
             )
@@ -264,7 +400,17 @@ class ComputeGateway:
         The name is derived from (instance, slot), so a retried call re-PUTs the same
         snapshot: ARM treats that as an idempotent update and keeps the first capture.
         """
-        body = {
+        body = self._snapshot_body(source, tags)
+        client = self._compute_client(snapshot.subscription_id)
+        async with self._call(snapshot.subscription_id, Category.WRITES):
+            poller = await client.snapshots.begin_create_or_update(
+                snapshot.resource_group, snapshot.name, Snapshot(body)
+            )
+            result = await poller.result()
+        return _snapshot_from_wire(result.as_dict())
+
+    def _snapshot_body(self, source: DiskInfo, tags: Mapping[str, str]) -> dict[str, Any]:
+        return {
             "location": source.location,
             "tags": dict(tags),
             "properties": {
@@ -272,18 +418,107 @@ class ComputeGateway:
                 "incremental": True,
             },
         }
+
+    async def begin_incremental_snapshot(
+        self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
+    ) -> Accepted | SnapshotInfo:
+        """PUT an incremental snapshot of ``source`` and return ARM's first answer, without waiting:
+        :class:`Accepted` (poll it with :meth:`poll_snapshot`) or the finished snapshot.
+
+        Paced by the caller, who holds a write token of :meth:`budget_scope`; a 429 raises
+        :class:`ThrottledError` at once. Same idempotency as :meth:`create_incremental_snapshot`.
+        """
         client = self._compute_client(snapshot.subscription_id)
-        async with _arm_call():
-            poller = await client.snapshots.begin_create_or_update(
-                snapshot.resource_group, snapshot.name, Snapshot(body)
+
+        def first_answer(response: PipelineResponse[Any, Any], deserialized: Any, _: Any) -> Any:
+            return response.http_response, deserialized
+
+        async with self._call(snapshot.subscription_id, Category.WRITES, paced=True):
+            poller = await client.snapshots.begin_create_or_update(  # type: ignore[call-overload]
+                snapshot.resource_group,
+                snapshot.name,
+                Snapshot(self._snapshot_body(source, tags)),
+                polling=False,
+                cls=first_answer,
+                **{PACED: True},
             )
-            result = await poller.result()
-        return _snapshot_from_wire(result.as_dict())
+            answer, result = await poller.result()
+        headers = answer.headers
+        operation_url = headers.get("Azure-AsyncOperation") or headers.get("Location")
+        body = result.as_dict() if result is not None else {}
+        state = (body.get("properties") or {}).get("provisioningState")
+        if operation_url and (answer.status_code == 202 or state not in ("Succeeded", "Failed")):
+            return Accepted(self._trusted(operation_url), retry_after_seconds(headers.get("Retry-After")))
+        if state == "Failed":
+            return await self._settled_snapshot(snapshot)
+        return _snapshot_from_wire(body)
+
+    async def poll_snapshot(
+        self, operation_url: str, snapshot: ComputeResourceId
+    ) -> InProgress | SnapshotInfo:
+        """One GET of a snapshot PUT's operation: :class:`InProgress`, or the snapshot it made
+        (``properties.output`` of the status, or one GET of the snapshot when ARM sends none).
+
+        A Failed operation raises the product's error for its code (as ``translate`` does). Only
+        URLs on the configured ARM endpoint are followed. Paced by the caller (a read token).
+        """
+        url = self._trusted(operation_url)
+        client = self._compute_client(snapshot.subscription_id)
+        async with self._call(snapshot.subscription_id, Category.READS, paced=True):
+            response = await client.send_request(HttpRequest("GET", url), **{PACED: True})
+            response.raise_for_status()
+            await response.read()
+            body = response.json() if response.content else {}
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        if response.status_code == 202:
+            return InProgress(retry_after)  # the Location view: still running
+        if not isinstance(body, dict):
+            return await self._settled_snapshot(snapshot)
+        if "status" not in body:
+            return _snapshot_from_wire(body)  # the Location view once done: the resource itself
+        status = str(body.get("status"))
+        if status.lower() in ("succeeded",):
+            output = (body.get("properties") or {}).get("output")
+            if isinstance(output, dict) and output.get("id"):
+                return _snapshot_from_wire(output)
+            return await self._settled_snapshot(snapshot)
+        if status.lower() in ("failed", "canceled", "cancelled"):
+            raise _failed_operation(body)
+        return InProgress(retry_after)
+
+    async def _settled_snapshot(self, snapshot: ComputeResourceId) -> SnapshotInfo:
+        found = await self.get_snapshot(snapshot)
+        if found is None:
+            raise NotFoundError(f"The snapshot {snapshot} was not found after its operation ended.")
+        if found.provisioning_state == "Failed":
+            raise TransientError(
+                f"The snapshot {snapshot} ended in provisioning state Failed.",
+                code="SnapshotProvisioningFailed",
+            )
+        return found
+
+    def _trusted(self, url: str) -> str:
+        """An operation URL ARM handed out, followed only on the configured ARM endpoint
+        (scheme, host and port): the bearer token must never go anywhere else."""
+        endpoint = urlsplit(self._options["base_url"])
+        target = urlsplit(url)
+        same = (
+            target.scheme.lower() == endpoint.scheme.lower()
+            and (target.hostname or "").lower() == (endpoint.hostname or "").lower()
+            and target.port == endpoint.port
+        )
+        if not same:
+            raise ValidationError(
+                f"The operation URL {target.scheme}://{target.netloc}{target.path} is not on the ARM "
+                f"endpoint {endpoint.scheme}://{endpoint.netloc}; it is not followed.",
+                code="UntrustedOperationUrl",
+            )
+        return url
 
     async def get_snapshot(self, snapshot: ComputeResourceId) -> SnapshotInfo | None:
         client = self._compute_client(snapshot.subscription_id)
         try:
-            async with _arm_call():
+            async with self._call(snapshot.subscription_id, Category.READS):
                 result = await client.snapshots.get(snapshot.resource_group, snapshot.name)
         except NotFoundError:
             return None
@@ -293,7 +528,7 @@ class ComputeGateway:
         """Delete and wait; deleting a snapshot that is already gone succeeds (ARM answers 204)."""
         client = self._compute_client(snapshot.subscription_id)
         try:
-            async with _arm_call():
+            async with self._call(snapshot.subscription_id, Category.DELETES):
                 poller = await client.snapshots.begin_delete(snapshot.resource_group, snapshot.name)
                 await poller.result()
         except NotFoundError:
@@ -303,7 +538,7 @@ class ComputeGateway:
         """Every snapshot in a resource group (ARM has no server-side tag filter for snapshots)."""
         client = self._compute_client(resource_group.subscription_id)
         snapshots: list[SnapshotInfo] = []
-        async with _arm_call():
+        async with self._call(resource_group.subscription_id, Category.READS):
             async for item in client.snapshots.list_by_resource_group(resource_group.resource_group):
                 snapshots.append(_snapshot_from_wire(item.as_dict()))
         return snapshots
@@ -339,7 +574,7 @@ class ComputeGateway:
         if zone:
             body["zones"] = [zone]
         client = self._compute_client(target.subscription_id)
-        async with _arm_call():
+        async with self._call(target.subscription_id, Category.WRITES):
             poller = await client.disks.begin_create_or_update(target.resource_group, target.name, Disk(body))
             result = await poller.result()
         return _disk_from_wire(result.as_dict())
@@ -358,7 +593,7 @@ class ComputeGateway:
             f"/subscriptions/{group.subscription_id}/resourcegroups/{group.resource_group}"
             f"?api-version={RESOURCE_GROUPS_API_VERSION}",
         )
-        async with _arm_call():
+        async with self._call(group.subscription_id, Category.READS):
             response = await client.send_request(request)
             if response.status_code == 404:
                 return False
@@ -395,12 +630,13 @@ class ComputeGateway:
                 scope.resource_group, "Microsoft.Compute", "", scope.resource_type, scope.name
             )
         entries: list[tuple[tuple[str, ...], tuple[str, ...]]] = []
-        async with _arm_call():
+        async with self._call(scope.subscription_id, Category.READS):
             async for permission in pages:
                 entries.append((tuple(permission.actions or ()), tuple(permission.not_actions or ())))
         return Permissions(tuple(entries))
 
     async def close(self) -> None:
+        await self._flush_reports()
         for child in self._identities.values():
             await child.close()
         self._identities.clear()

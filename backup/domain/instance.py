@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from backup.domain.arm import DiskInfo
 from backup.domain.limits import PLATFORM_SNAPSHOTS_PER_DISK, SNAPSHOT_BURST_LIMIT, SNAPSHOT_BURST_WINDOW
 from backup.domain.models import BackupInstanceHealth, ProtectionState, RecoveryPoint, RetentionTag
 from backup.errors import NotFoundError
@@ -29,6 +30,11 @@ STOPPABLE_STATES = frozenset(
     }
 )
 """States from which protection may be stopped or backups suspended."""
+
+
+DISK_FACTS_REFRESH_PERIOD = timedelta(hours=24)
+"""How old the disk facts an instance keeps may grow before a backup reads the disk again
+(one GET). A deleted or changed disk shows up sooner, in the snapshot PUT's own answer."""
 
 
 class TransitionRefused(Exception):
@@ -82,14 +88,47 @@ class BackupInstance:
     identity: str | None = None
     """The vault's own user-assigned identity (ARM resource id) that ARM calls for this
     instance are made as; ``None`` means the app's identity."""
+    disk_facts: DiskInfo | None = None
+    """What a snapshot PUT and its tags need of the disk (id, location, SKU, size, zone, tier,
+    encryption set, unique id, tags), as last read: a backup does not GET the disk."""
+    disk_facts_refreshed_at: datetime | None = None
+    snapshot_reservations: Mapping[str, datetime] = field(default_factory=dict)
+    """Snapshot creations reserved against the disk's 7-per-5-minutes rule before their PUT,
+    by recovery point id (a duplicate message finds its reservation and takes no second one);
+    a recorded point turns its reservation into one of ``recent_snapshot_times``."""
 
     @property
     def id(self) -> str:
         return f"{self.vault.id}/backupInstances/{self.name}"
 
     def snapshot_burst_room(self, now: datetime) -> bool:
-        recent = [moment for moment in self.recent_snapshot_times if now - moment < SNAPSHOT_BURST_WINDOW]
+        taken = (*self.recent_snapshot_times, *self.snapshot_reservations.values())
+        recent = [moment for moment in taken if now - moment < SNAPSHOT_BURST_WINDOW]
         return len(recent) < SNAPSHOT_BURST_LIMIT
+
+    def holds_reservation(self, point_id: str) -> bool:
+        return point_id in self.snapshot_reservations
+
+    def with_snapshot_reserved(self, point_id: str, now: datetime) -> BackupInstance:
+        """The instance with one snapshot creation held against the per-disk rate (written
+        before the PUT, so concurrent backups of the disk, on-demand ones included, see it)."""
+        if point_id in self.snapshot_reservations:
+            return self
+        kept = {
+            held: at for held, at in self.snapshot_reservations.items() if now - at < SNAPSHOT_BURST_WINDOW
+        }
+        kept[point_id] = now
+        return replace(self, snapshot_reservations=kept)
+
+    def disk_facts_stale(self, now: datetime, period: timedelta = DISK_FACTS_REFRESH_PERIOD) -> bool:
+        return (
+            self.disk_facts is None
+            or self.disk_facts_refreshed_at is None
+            or now - self.disk_facts_refreshed_at >= period
+        )
+
+    def with_disk_facts(self, disk: DiskInfo, at: datetime) -> BackupInstance:
+        return replace(self, disk_facts=disk, disk_facts_refreshed_at=at)
 
     def snapshot_quota_room(self) -> bool:
         return self.live_recovery_points < PLATFORM_SNAPSHOTS_PER_DISK
@@ -102,6 +141,7 @@ class BackupInstance:
         on_demand: bool,
         slot: datetime | None = None,
         tagged_at: datetime | None = None,
+        point_id: str | None = None,
     ) -> BackupInstance:
         """The instance after a recovery point taken at ``at``.
 
@@ -115,8 +155,12 @@ class BackupInstance:
             if tag not in tagged or judged_at > tagged[tag]:
                 tagged[tag] = judged_at
         recent = tuple(sorted((*self.recent_snapshot_times, at))[-SNAPSHOT_BURST_LIMIT:])
+        reservations = {
+            held: moment for held, moment in self.snapshot_reservations.items() if held != point_id
+        }
         return replace(
             self,
+            snapshot_reservations=reservations,
             health=self.health.after_success(at),
             last_tagged_at=tagged,
             recent_snapshot_times=recent,

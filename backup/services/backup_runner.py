@@ -1,12 +1,24 @@
 """Runs one backup request: check limits, take the incremental snapshot, record the outcome.
 
+A backup is a queue-driven state machine (:mod:`backup.services.messages`): the ``start``
+phase holds an ARM write token, reserves the disk's snapshot rate on the instance row and PUTs
+the snapshot with the disk facts the instance keeps (no disk GET, unless the facts are older
+than their refresh period); ARM's 202 becomes a ``poll`` message delayed by its Retry-After,
+which holds a read token and GETs the operation until it ends. Whenever the budget says "not
+yet" or ARM answers 429, the same step is sent again as a fresh, delayed message and the
+current one completes: waiting never spends a delivery, so only real failures reach poison.
+
 Every attempted backup ends as a recovery point or as a failed job with a reason:
 
 * permanent errors (a missing role, a deleted disk, a quota) are recorded at once and the
   message completes, so the queue never retries what cannot succeed;
-* retryable errors (throttling, 5xx, connection resets) propagate so the host redelivers the
-  message, except on the final delivery, where the failure is recorded instead; a message
-  that still escapes (a crash) reaches the poison queue, whose handler records it too.
+* retryable errors (5xx, connection resets) propagate so the host redelivers the message,
+  except on the final delivery, where the failure is recorded instead; a message that still
+  escapes (a crash) reaches the poison queue, whose handler records it too. Failures are
+  counted across a backup's messages (``failures``), so a chain of continuations gets the same
+  number of real tries as one message. A snapshot operation that ended Failed is PUT again
+  as a fresh start that counts the failure (ARM keeps the first capture);
+* throttling (429) is a wait, not a failure.
 
 Idempotency: the snapshot name and the recovery point id are derived from (instance, slot),
 so a duplicate message re-PUTs the same snapshot (ARM keeps the first capture) and its
@@ -15,19 +27,23 @@ recovery point insert collides with the first one instead of creating a second.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from backup import names
-from backup.domain.arm import recovery_point_from_snapshot
+from backup.domain.arm import DiskInfo, SnapshotInfo, recovery_point_from_snapshot
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, instance_key
+from backup.domain.custody import adoptable_point, judge
+from backup.domain.instance import DISK_FACTS_REFRESH_PERIOD, BackupInstance, instance_key
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.limits import MAX_DEQUEUE_COUNT
+from backup.domain.lro import DEFAULT_RETRY_AFTER_SECONDS, Accepted, InProgress
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
+from backup.domain.pacing import Category
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -38,19 +54,23 @@ from backup.domain.retention import (
     label_on_demand_backup,
     primary_tag,
 )
+from backup.domain.slots import DEFAULT_START_WINDOW, window_closed
 from backup.domain.snapshots import SnapshotTags, is_ours, recovery_point_id, snapshot_name
 from backup.errors import (
     BackupError,
     ConcurrencyError,
     ConflictError,
     LimitExceededError,
+    NotFoundError,
     PermanentError,
     RetryableError,
+    ThrottledError,
 )
-from backup.ports import ArmGateway, InstanceRows, VaultStore
+from backup.ports import ArmBudget, ArmGateway, InstanceRows, SendLater, VaultStore
 from backup.services.etag_retry import WRITE_ATTEMPTS, raising, write_with_retry
-from backup.services.messages import SCHEDULED, BackupRequest
+from backup.services.messages import POLL, SCHEDULED, START, BackupRequest
 from backup.services.policies import PolicyCache
+from backup.services.slot_accounting import record_window_closed
 from backup.telemetry import BACKUP_SPAN, RUN_OUTCOME, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -60,6 +80,8 @@ _InstanceChange = Callable[[BackupInstance], BackupInstance]
 
 DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
 RETRIES_EXHAUSTED = "BackupRetriesExhausted"
+DEFER_AFTER_SECONDS = 1.0
+"""A token due later than this is waited for as a delayed message; a shorter wait in-process."""
 
 
 class Outcome(StrEnum):
@@ -67,6 +89,14 @@ class Outcome(StrEnum):
     DUPLICATE = "Duplicate"
     SKIPPED = "Skipped"
     FAILED = "Failed"
+    IN_PROGRESS = "InProgress"
+    """ARM is taking the snapshot: a poll message follows."""
+    DEFERRED = "Deferred"
+    """The budget or a 429 said "not yet": the same step follows as a delayed message."""
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (Outcome.IN_PROGRESS, Outcome.DEFERRED)
 
 
 class BackupRunner:
@@ -79,6 +109,11 @@ class BackupRunner:
         policies: PolicyCache | None = None,
         *,
         rows: InstanceRows | None = None,
+        send_later: SendLater | None = None,
+        budget: ArmBudget | None = None,
+        disk_refresh_period: timedelta = DISK_FACTS_REFRESH_PERIOD,
+        start_window: timedelta = DEFAULT_START_WINDOW,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._compute = compute
@@ -87,6 +122,13 @@ class BackupRunner:
         self._policies = policies or PolicyCache()
         self._rows = rows
         """Decodes the instance row a scheduled message carries (without it, the worker reads the row)."""
+        self._send_later = send_later
+        """Sends the next step as a delayed message; without it (a one-off run) the worker
+        waits in-process and goes on with the next step itself."""
+        self._budget = budget
+        self._disk_refresh_period = disk_refresh_period
+        self._start_window = start_window
+        self._sleep = sleep
 
     async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
         current = await self._instance(request)
@@ -99,8 +141,8 @@ class BackupRunner:
             assert request.slot is not None
             if instance.last_attempted_slot is not None and instance.last_attempted_slot >= request.slot:
                 return Outcome.DUPLICATE
-            if not instance.protection_state.takes_scheduled_backups:
-                return Outcome.SKIPPED
+            if request.phase == START and not instance.protection_state.takes_scheduled_backups:
+                return Outcome.SKIPPED  # (a snapshot already taken is recorded whatever came since)
         job = self._job_for(request, instance)
         with self._telemetry.job_span(
             BACKUP_SPAN,
@@ -111,7 +153,17 @@ class BackupRunner:
             job_type=job.operation.value,
         ) as span:
             try:
-                outcome = await self._attempt(current, request, job)
+                if request.phase == POLL:
+                    outcome = await self._poll(current, request, job)
+                else:
+                    outcome = await self._start(current, request, job)
+            except ThrottledError as error:
+                # A wait, not a failure: the same step again after ARM's Retry-After (the
+                # gateway already told the budget). The row is read afresh then.
+                again = replace(request, reserved=False, instance_row=None)
+                outcome = await self._later(
+                    again, error.retry_after or DEFAULT_RETRY_AFTER_SECONDS, Outcome.DEFERRED
+                )
             except PermanentError as error:
                 outcome = await self._settle_or_fail(current, request, job, error)
             except RetryableError as error:
@@ -140,8 +192,12 @@ class BackupRunner:
             _log.error("dropping an unreadable backup request: %r", body[:200])
             return Outcome.SKIPPED
         if dequeue_count > 1:
-            request = replace(request, instance_row=None)  # a redelivery reads the row as it is now
-        return await self.run(request, final_attempt=dequeue_count >= MAX_DEQUEUE_COUNT)
+            # A redelivery follows a real failure: it reads the row as it is now and holds its
+            # token again; the failures it follows count towards the backup's last attempt.
+            request = replace(
+                request, instance_row=None, reserved=False, failures=request.failures + dequeue_count - 1
+            )
+        return await self.run(request, final_attempt=request.failures + 1 >= MAX_DEQUEUE_COUNT)
 
     async def handle_poison(self, body: bytes | str) -> None:
         self._telemetry.poison_message(names.BACKUP_QUEUE + names.POISON_SUFFIX)
@@ -183,11 +239,99 @@ class BackupRunner:
             instance, id=job_id, operation=operation, start_time=start, initiated_by=request.requested_by
         )
 
-    async def _attempt(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:
+    async def _start(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:
+        """Hold a write token, reserve the disk's snapshot rate, PUT the snapshot."""
         instance = current.value
         now = self._clock.now()
         policy = self._policies.parse(instance.policy_document)
-        if not instance.snapshot_burst_room(now):
+        point_id, snapshot = self._target(instance, request)
+        # The slot's latest allowed start (the planner's time for a catch-up): past it, the slot
+        # is a missed job, whatever held it up (the queue, ARM's budget, the app being down).
+        if (
+            request.kind == SCHEDULED
+            and request.slot is not None
+            and window_closed(request.slot, request.requested_at, now, self._start_window)
+        ):
+            await record_window_closed(
+                self._store,
+                self._clock,
+                self._telemetry,
+                current,
+                request.slot,
+                request.requested_at,
+                self._start_window,
+            )
+            return Outcome.FAILED
+        self._check_limits(instance, point_id, now)
+        compute = self._compute.for_identity(instance.identity)
+        if not request.reserved:
+            delay = await self._hold(compute, snapshot.subscription_id, Category.WRITES)
+            if delay > DEFER_AFTER_SECONDS:
+                return await self._later(replace(request, reserved=True), delay, Outcome.DEFERRED)
+            if delay > 0:
+                await self._sleep(delay)
+        facts = instance.disk_facts
+        refreshed = False
+        if facts is None or instance.disk_facts_stale(now, self._disk_refresh_period):
+            facts = await compute.find_disk(ComputeResourceId.disk(instance.disk_id))
+            if facts is None:
+                return await self._datasource_missing(current, request, job)
+            refreshed = True
+        check_policy_supports_disk_sku(policy, facts.sku)
+        reserved = await self._reserve(current, request, point_id, facts if refreshed else None, now)
+        if isinstance(reserved, Outcome):
+            return reserved
+        current = reserved
+        tags = self._tags(policy, current.value, request, point_id, facts)
+        try:
+            answer = await compute.begin_incremental_snapshot(facts, snapshot, tags.to_tags())
+        except NotFoundError:
+            # The PUT names the disk: a 404 may mean it is gone. One GET tells (a missing
+            # snapshot resource group, say, is an ordinary permanent failure).
+            if await compute.find_disk(ComputeResourceId.disk(instance.disk_id)) is None:
+                return await self._datasource_missing(current, request, job)
+            raise
+        if isinstance(answer, Accepted):
+            poll = replace(
+                request.next_phase(POLL, operation_url=answer.operation_url),
+                instance_row=self._encoded(current),
+            )
+            return await self._later(poll, answer.retry_after, Outcome.IN_PROGRESS)
+        return await self._record_taken(current, request, job, answer, facts)
+
+    async def _poll(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:
+        """Hold a read token and GET the snapshot's operation: wait again, or record the point."""
+        assert request.operation_url is not None, "validated by BackupRequest.from_json"
+        instance = current.value
+        _, snapshot = self._target(instance, request)
+        compute = self._compute.for_identity(instance.identity)
+        if not request.reserved:
+            delay = await self._hold(compute, snapshot.subscription_id, Category.READS)
+            if delay > DEFER_AFTER_SECONDS:
+                return await self._later(replace(request, reserved=True), delay, Outcome.DEFERRED)
+            if delay > 0:
+                await self._sleep(delay)
+        try:
+            answer = await compute.poll_snapshot(request.operation_url, snapshot)
+        except ThrottledError:
+            raise
+        except RetryableError:
+            if request.failures + 1 >= MAX_DEQUEUE_COUNT:
+                raise  # the last try: settle what the PUT left, or fail
+            left = await compute.get_snapshot(snapshot)
+            if left is None or left.provisioning_state != "Failed":
+                raise  # the poll itself failed: the host redelivers it, and it polls again
+            # The operation failed: PUT again (ARM's update repairs the snapshot), as a fresh
+            # start that counts this failure, so a create that keeps failing ends as a failed job.
+            retry = replace(request.next_phase(START), instance_row=None, failures=request.failures + 1)
+            return await self._later(retry, DEFAULT_RETRY_AFTER_SECONDS, Outcome.DEFERRED)
+        if isinstance(answer, InProgress):
+            again = request.next_phase(POLL, operation_url=request.operation_url)
+            return await self._later(again, answer.retry_after, Outcome.IN_PROGRESS)
+        return await self._record_taken(current, request, job, answer, instance.disk_facts)
+
+    def _check_limits(self, instance: BackupInstance, point_id: str, now: datetime) -> None:
+        if not instance.holds_reservation(point_id) and not instance.snapshot_burst_room(now):
             raise LimitExceededError(
                 "The disk already had 7 incremental snapshots in the last 5 minutes, the platform's limit; "
                 "this backup was not attempted.",
@@ -199,16 +343,73 @@ class BackupRunner:
                 "of 500 incremental snapshots per disk; this backup was not attempted.",
                 code="SnapshotsLimitReached",
             )
-        compute = self._compute.for_identity(instance.identity)
-        disk = await compute.find_disk(ComputeResourceId.disk(instance.disk_id))
-        if disk is None:
-            return await self._datasource_missing(current, request, job)
-        check_policy_supports_disk_sku(policy, disk.sku)
 
-        label_time = self._label_time(request)
-        label = self._label(policy, instance, request, label_time)
-        point_id, snapshot = self._target(instance, request)
-        tags = SnapshotTags(
+    async def _hold(self, compute: ArmGateway, subscription_id: str, category: Category) -> float:
+        """Hold one ARM token for this step's request; the seconds until it may be spent."""
+        if self._budget is None:
+            return 0.0
+        [delay] = await self._budget.reserve(compute.budget_scope(subscription_id), category)
+        return delay
+
+    async def _later(self, request: BackupRequest, delay: float, outcome: Outcome) -> Outcome:
+        """The backup's next step, ``delay`` seconds from now, as a fresh message."""
+        if self._send_later is None:
+            await self._sleep(max(0.0, delay))
+            return await self.run(request, final_attempt=request.failures + 1 >= MAX_DEQUEUE_COUNT)
+        await self._send_later(request.to_json(), max(0.0, delay))
+        return outcome
+
+    def _encoded(self, current: Versioned[BackupInstance]) -> dict[str, object] | None:
+        return self._rows.encode_instance(current) if self._rows is not None else None
+
+    async def _reserve(
+        self,
+        current: Versioned[BackupInstance],
+        request: BackupRequest,
+        point_id: str,
+        facts: DiskInfo | None,
+        now: datetime,
+    ) -> Versioned[BackupInstance] | Outcome:
+        """Write the snapshot's reservation (and refreshed disk facts) on the instance row before
+        the PUT, so every other backup of the disk counts it; a duplicate finds it held already."""
+
+        async def write(latest: Versioned[BackupInstance]) -> Versioned[BackupInstance] | Outcome:
+            instance = latest.value
+            slot, attempted = request.slot, instance.last_attempted_slot
+            if request.kind == SCHEDULED and slot is not None and attempted is not None and attempted >= slot:
+                return Outcome.DUPLICATE
+            self._check_limits(instance, point_id, now)
+            updated = instance.with_snapshot_reserved(point_id, now)
+            if facts is not None:
+                updated = updated.with_disk_facts(facts, now)
+            if updated == instance:
+                return latest
+            return await self._store.update_instance(latest, updated)
+
+        async def vanished() -> Outcome:
+            _log.warning("backup of %s skipped: the instance no longer exists", request.instance)
+            return Outcome.SKIPPED
+
+        return await write_with_retry(
+            write,
+            lambda: self._store.get_instance(request.vault, request.instance),
+            current=current,
+            gone=vanished,
+            exhausted=raising(
+                lambda: ConcurrencyError(f"could not reserve the snapshot of {request.instance}")
+            ),
+        )
+
+    def _tags(
+        self,
+        policy: BackupPolicy,
+        instance: BackupInstance,
+        request: BackupRequest,
+        point_id: str,
+        disk: DiskInfo,
+    ) -> SnapshotTags:
+        label = self._label(policy, instance, request, self._label_time(request))
+        return SnapshotTags(
             vault_id=instance.vault.id,
             instance=instance.name,
             policy=instance.policy_name,
@@ -219,17 +420,39 @@ class BackupRunner:
             expires_at=label.expires_at,
             source=disk.source,
         )
-        taken = await compute.create_incremental_snapshot(disk, snapshot, tags.to_tags())
+
+    async def _record_taken(
+        self,
+        current: Versioned[BackupInstance],
+        request: BackupRequest,
+        job: Job,
+        taken: SnapshotInfo,
+        disk: DiskInfo | None,
+    ) -> Outcome:
+        """The snapshot exists: its recovery point is what its tags say (written at the PUT)."""
+        instance = current.value
+        point_id, _ = self._target(instance, request)
+        label_time = self._label_time(request)
+        described = recovery_point_from_snapshot(taken)
+        if described is not None and described.id == point_id:
+            retention_tag, earned, expires_at = (
+                described.retention_tag,
+                described.earned_tags,
+                described.expires_at,
+            )
+        else:  # someone retagged it since: label it again as the PUT did
+            label = self._label(self._policies.parse(instance.policy_document), instance, request, label_time)
+            retention_tag, earned, expires_at = label.retention_tag, label.earned_tags, label.expires_at
         point = RecoveryPoint(
             id=point_id,
             instance=instance.name,
             slot=request.slot,
-            created_at=taken.time_created or now,
-            retention_tag=label.retention_tag,
-            earned_tags=label.earned_tags,
-            expires_at=label.expires_at,
+            created_at=taken.time_created or self._clock.now(),
+            retention_tag=retention_tag,
+            earned_tags=earned,
+            expires_at=expires_at,
             snapshot_id=taken.id,
-            source_disk_tags=tuple(sorted(disk.tags.items())),
+            source_disk_tags=tuple(sorted((disk.tags if disk is not None else {}).items())),
         )
         finished = job.completed(self._clock.now(), recovery_point_id=point_id)
         return await self._record_success(current, request, point, finished, label_time)
@@ -277,15 +500,23 @@ class BackupRunner:
             point_id, snapshot_id = self._target(current.value, request)
             compute = self._compute.for_identity(current.value.identity)
             snapshot = await compute.get_snapshot(snapshot_id)
+            # Custody decides, as everywhere: a snapshot at our name taken from another disk
+            # (or wearing copied tags) is neither recorded nor deleted, only reported.
             if snapshot is not None and snapshot.provisioning_state == "Succeeded":
-                point = recovery_point_from_snapshot(snapshot)
+                verdict, point = adoptable_point(snapshot, current.value)
+                if verdict.lookalike:
+                    self._telemetry.lookalike_snapshot(current.value.vault.id, "backup", snapshot.id, verdict)
                 if point is not None and point.id == point_id:
                     finished = job.completed(self._clock.now(), recovery_point_id=point_id)
                     return await self._record_success(
                         current, request, point, finished, self._label_time(request)
                     )
             elif snapshot is not None and is_ours(snapshot.tags):
-                await compute.delete_snapshot(snapshot_id)
+                verdict = judge(snapshot, current.value)
+                if verdict.may_delete:
+                    await compute.delete_snapshot(snapshot_id)
+                elif verdict.lookalike:
+                    self._telemetry.lookalike_snapshot(current.value.vault.id, "backup", snapshot.id, verdict)
         except BackupError as settle_error:
             _log.warning("could not settle the snapshot of %s: %s", request.instance, settle_error.message)
         return await self._fail(current, request, job, error)
@@ -305,6 +536,7 @@ class BackupRunner:
                 on_demand=request.kind != SCHEDULED,
                 slot=request.slot,
                 tagged_at=label_time,
+                point_id=point.id,
             )
             try:
                 await self._store.record_backup(latest, updated, point, job)

@@ -19,6 +19,7 @@ import pytest
 from backup.adapters.compute import ComputeGateway
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
+from backup.domain.lro import Accepted, InProgress
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import (
     AuthorizationError,
@@ -88,6 +89,8 @@ class World:
     write_disk: Callable[[str, str], None]
     read_content: Callable[[str], str]
     limit_snapshots: Callable[[int], None]
+    calls: Callable[[str], int]
+    """How many requests of an operation (the emulator's names) reached ARM."""
 
 
 def _fake_world() -> World:
@@ -107,6 +110,7 @@ def _fake_world() -> World:
         write_disk=arm.write_disk,
         read_content=arm.read_content,
         limit_snapshots=limit,
+        calls=lambda operation: arm.calls[operation],
     )
 
 
@@ -137,6 +141,7 @@ async def world(adapter: str, request: pytest.FixtureRequest) -> AsyncIterator[W
         write_disk=admin.write_disk,
         read_content=admin.read_content,
         limit_snapshots=lambda count: admin.configure({"maxIncrementalSnapshotsPerDisk": count}),
+        calls=lambda operation: int(admin.counters()["byOperation"].get(operation, 0)),
     )
     await gateway.close()
 
@@ -363,3 +368,102 @@ async def test_an_identity_the_app_has_no_credential_for_is_refused(world: World
             "/subscriptions/x/resourceGroups/y/providers/Microsoft.ManagedIdentity/userAssignedIdentities/z"
         )
     assert refused.value.code == "UserErrorIdentityNotAttached"
+
+
+async def _finish(world: World, accepted: Accepted, target: ComputeResourceId) -> tuple[int, Any]:
+    """Poll as the worker does (after each Retry-After) until the operation ends; the polls it took."""
+    world.advance(accepted.retry_after)
+    for polls in range(1, 11):
+        answer = await world.gateway.poll_snapshot(accepted.operation_url, target)
+        if not isinstance(answer, InProgress):
+            return polls, answer
+        world.advance(answer.retry_after)
+    raise AssertionError("the snapshot operation never ended")
+
+
+async def test_a_snapshot_put_answers_accepted_and_its_polls_end_with_the_snapshot(world: World) -> None:
+    gateway = world.gateway
+    disk = await gateway.get_disk(WEB)
+    answer = await gateway.begin_incremental_snapshot(disk, snapshot("adb-paced"), {"k": "1"})
+    assert isinstance(answer, Accepted)
+    assert answer.retry_after >= 0
+    assert "/DiskOperations/" in answer.operation_url
+    polls, taken = await _finish(world, answer, snapshot("adb-paced"))
+    assert taken.provisioning_state == "Succeeded"
+    assert taken.incremental
+    assert taken.tags == {"k": "1"}
+    assert ComputeResourceId.disk(taken.source_resource_id).same_as(WEB)
+    assert taken.source_unique_id == disk.unique_id
+    assert world.read_content(taken.id) == "v1"
+    # The result comes from the operation itself: no GET of the snapshot.
+    assert world.calls("Snapshots_Get") == 0
+    assert world.calls("DiskOperations_Get") == polls
+
+
+async def test_a_snapshot_put_again_is_accepted_and_keeps_the_first_capture(world: World) -> None:
+    gateway = world.gateway
+    disk = await gateway.get_disk(WEB)
+    first = await gateway.begin_incremental_snapshot(disk, snapshot("adb-twice"), {"k": "1"})
+    assert isinstance(first, Accepted)
+    _, taken = await _finish(world, first, snapshot("adb-twice"))
+    world.write_disk(str(WEB), "v2")
+    again = await gateway.begin_incremental_snapshot(disk, snapshot("adb-twice"), {"k": "2"})
+    assert isinstance(again, Accepted)
+    _, retaken = await _finish(world, again, snapshot("adb-twice"))
+    assert (retaken.id, retaken.time_created, retaken.tags) == (taken.id, taken.time_created, {"k": "2"})
+    assert world.read_content(retaken.id) == "v1"
+
+
+async def test_a_snapshot_of_a_deleted_disk_is_refused_as_not_found_by_the_put(world: World) -> None:
+    disk = await world.gateway.get_disk(WEB)
+    gone = replace(disk, id=f"{SRC}/providers/Microsoft.Compute/disks/deleted", name="deleted")
+    with pytest.raises(NotFoundError) as refused:
+        await world.gateway.begin_incremental_snapshot(gone, snapshot("adb-gone"), {})
+    assert not refused.value.retryable
+    assert await world.gateway.get_snapshot(snapshot("adb-gone")) is None
+
+
+async def test_a_throttled_snapshot_put_comes_back_at_once_with_its_retry_after(world: World) -> None:
+    disk = await world.gateway.get_disk(WEB)
+    world.fail("Snapshots_CreateOrUpdate", "throttle429")
+    with pytest.raises(ThrottledError) as throttled:
+        await world.gateway.begin_incremental_snapshot(disk, snapshot("adb-429"), {})
+    assert throttled.value.retry_after is not None
+    assert world.calls("Snapshots_CreateOrUpdate") == 1  # the caller re-schedules it, not the SDK
+
+
+async def test_a_throttled_poll_comes_back_at_once(world: World) -> None:
+    disk = await world.gateway.get_disk(WEB)
+    answer = await world.gateway.begin_incremental_snapshot(disk, snapshot("adb-poll-429"), {})
+    assert isinstance(answer, Accepted)
+    world.fail("DiskOperations_Get", "throttle429")
+    with pytest.raises(ThrottledError):
+        await world.gateway.poll_snapshot(answer.operation_url, snapshot("adb-poll-429"))
+    assert world.calls("DiskOperations_Get") == 1
+
+
+async def test_a_failed_snapshot_operation_raises_its_error_from_the_poll(world: World) -> None:
+    disk = await world.gateway.get_disk(WEB)
+    world.fail("Snapshots_CreateOrUpdate", "lroFailed")
+    answer = await world.gateway.begin_incremental_snapshot(disk, snapshot("adb-poll-failed"), {})
+    assert isinstance(answer, Accepted)
+    with pytest.raises(TransientError) as failed:
+        await _finish(world, answer, snapshot("adb-poll-failed"))
+    assert failed.value.code == "InternalExecutionError"
+    left = await world.gateway.get_snapshot(snapshot("adb-poll-failed"))
+    assert left is not None
+    assert left.provisioning_state == "Failed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://attacker.example/subscriptions/x/providers/Microsoft.Compute/locations/eastus/DiskOperations/1",
+        "http://management.azure.com.attacker.example/DiskOperations/1",
+    ],
+)
+async def test_an_operation_url_off_the_arm_endpoint_is_never_followed(world: World, url: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        await world.gateway.poll_snapshot(url, snapshot("adb-any"))
+    assert refused.value.code == "UntrustedOperationUrl"
+    assert world.calls("DiskOperations_Get") == 0

@@ -30,8 +30,10 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ODataV4Format, ServiceResponseError
 
 from backup.domain.clock import Clock
+from backup.domain.lro import Accepted, InProgress
+from backup.domain.pacing import BudgetScope
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
-from backup.errors import AuthorizationError, BackupError, NotFoundError
+from backup.errors import AuthorizationError, BackupError, NotFoundError, ValidationError
 from localdev.compute_emulator.errors import ArmError, not_found, resource_group_not_found
 from localdev.compute_emulator.rbac import Authorizer
 from tests.fakes._types import DiskInfo, Permissions, SnapshotInfo, translate
@@ -66,6 +68,13 @@ def _linked_denied(principal: str, action: str, scope: str) -> BackupError:
     )
 
 
+def _internal_execution_error() -> BackupError:
+    return arm_failure(
+        ArmError(500, "InternalExecutionError", "An internal execution error occurred. Please retry later."),
+        long_running=True,
+    )
+
+
 def _immutable_source() -> BackupError:
     return arm_failure(
         ArmError(409, "PropertyChangeNotAllowed", "Changing property 'creationData' is not allowed.")
@@ -91,6 +100,14 @@ class _Snapshot:
 
 
 @dataclass
+class _Operation:
+    snapshot_key: str
+    subscription_id: str
+    polls_in_progress: int
+    failed: bool
+
+
+@dataclass
 class _Group:
     id: str
     location: str
@@ -113,6 +130,14 @@ class FakeArm:
     calls: Counter[str] = field(default_factory=Counter)
     """ARM operations that reached the fake, by the emulator's operation names."""
     authorizer: Authorizer = field(default_factory=Authorizer)
+    endpoint: str = "https://management.azure.com"
+    polls_in_progress: int = 1
+    """How many polls of a snapshot PUT's operation answer InProgress before it ends (the
+    emulator's realistic timing: the first poll is still running)."""
+    retry_after_accepted: float = 2.0
+    retry_after_poll: float = 10.0
+    """ARM's Retry-After on a 202 and on an InProgress poll (DiskRP's own numbers)."""
+    operations: dict[str, _Operation] = field(default_factory=dict)
     _faults: list[_Fault] = field(default_factory=list)
     _rate_log: dict[str, list[datetime]] = field(default_factory=dict)
     _seq: int = 0
@@ -400,11 +425,68 @@ class FakeComputeGateway:
         except NotFoundError:
             return None
 
+    def budget_scope(self, subscription_id: str) -> BudgetScope:
+        return BudgetScope(
+            subscription_id.lower(), None if self.principal == APP_PRINCIPAL else self.principal
+        )
+
     async def create_incremental_snapshot(
         self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
     ) -> SnapshotInfo:
+        failed = self.arm.enter("Snapshots_CreateOrUpdate")
+        record = self._put_snapshot(source, snapshot, tags, failed is not None)
+        if failed:
+            raise _internal_execution_error()
+        return self.arm.render(record)
+
+    async def begin_incremental_snapshot(
+        self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str]
+    ) -> Accepted | SnapshotInfo:
         arm = self.arm
         failed = arm.enter("Snapshots_CreateOrUpdate")
+        record = self._put_snapshot(source, snapshot, tags, failed is not None)
+        operation_id = str(uuid.uuid4())
+        arm.operations[operation_id] = _Operation(
+            record.info.id.lower(), snapshot.subscription_id, arm.polls_in_progress, failed is not None
+        )
+        return Accepted(
+            f"{arm.endpoint}/subscriptions/{snapshot.subscription_id}/providers/Microsoft.Compute/locations/"
+            f"{record.info.location}/DiskOperations/{operation_id}?api-version=2026-03-02",
+            arm.retry_after_accepted,
+        )
+
+    async def poll_snapshot(
+        self, operation_url: str, snapshot: ComputeResourceId
+    ) -> InProgress | SnapshotInfo:
+        arm = self.arm
+        if not operation_url.lower().startswith(arm.endpoint.lower() + "/"):
+            raise ValidationError(
+                f"The operation URL {operation_url} is not on the ARM endpoint {arm.endpoint}; "
+                "it is not followed.",
+                code="UntrustedOperationUrl",
+            )
+        arm.enter("DiskOperations_Get")
+        operation_id = operation_url.split("?")[0].rsplit("/", 1)[-1]
+        operation = arm.operations.get(operation_id)
+        if operation is None or operation.subscription_id.lower() != snapshot.subscription_id.lower():
+            raise arm_failure(ArmError(404, "NotFound", f"The operation '{operation_id}' was not found."))
+        if operation.polls_in_progress > 0:
+            operation.polls_in_progress -= 1
+            return InProgress(arm.retry_after_poll)
+        if operation.failed:
+            raise _internal_execution_error()
+        found = arm.snapshots.get(operation.snapshot_key)
+        if found is None:
+            raise arm_failure(
+                not_found("Microsoft.Compute/snapshots", snapshot.name, snapshot.resource_group)
+            )
+        return arm.render(found)
+
+    def _put_snapshot(
+        self, source: DiskInfo, snapshot: ComputeResourceId, tags: Mapping[str, str], failed: bool
+    ) -> _Snapshot:
+        """The PUT's synchronous part: checks, then the capture (or the idempotent tag update)."""
+        arm = self.arm
         arm.require(self.principal, "Microsoft.Compute/snapshots/write", str(snapshot))
         arm.require_group(snapshot.resource_group_id)
         existing = arm.snapshots.get(str(snapshot).lower())
@@ -424,7 +506,9 @@ class FakeComputeGateway:
                     )
                 )
             existing.info = replace(existing.info, tags=dict(tags))
-            return arm.render(existing)
+            if existing.info.provisioning_state == "Failed" and not failed:
+                existing.info = replace(existing.info, provisioning_state="Succeeded")  # a re-PUT repairs it
+            return existing
         if not arm.authorizer.is_allowed(
             self.principal, "Microsoft.Compute/disks/beginGetAccess/action", source.id
         ):
@@ -465,14 +549,7 @@ class FakeComputeGateway:
             arm.next_seq(),
         )
         arm.snapshots[info.id.lower()] = record
-        if failed:
-            raise arm_failure(
-                ArmError(
-                    500, "InternalExecutionError", "An internal execution error occurred. Please retry later."
-                ),
-                long_running=True,
-            )
-        return arm.render(record)
+        return record
 
     async def get_snapshot(self, snapshot: ComputeResourceId) -> SnapshotInfo | None:
         arm = self.arm

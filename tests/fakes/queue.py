@@ -1,4 +1,4 @@
-"""An in-memory queue behind the ``SendMessages`` port (``backup.services.messages``)."""
+"""An in-memory queue behind the ``SendMessages`` and ``SendLater`` ports (``backup.services.messages``)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,22 @@ class FakeQueue:
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.delays: list[tuple[str, float]] = []
+        """Every message sent with :meth:`later`, with its delay (it is also in ``messages``:
+        the fake hands delayed messages over at the next receive, without waiting)."""
         self._failures: list[BaseException] = []
 
     async def __call__(self, messages: Sequence[str]) -> None:
         if self._failures:
             raise self._failures.pop(0)
         self.messages.extend(messages)
+
+    async def later(self, message: str, delay_seconds: float) -> None:
+        """The ``SendLater`` port: a message invisible for a while (here: recorded, not waited for)."""
+        if self._failures:
+            raise self._failures.pop(0)
+        self.messages.append(message)
+        self.delays.append((message, delay_seconds))
 
     def fail_next(self, error: BaseException, times: int = 1) -> None:
         self._failures.extend([error] * times)

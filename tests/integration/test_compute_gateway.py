@@ -222,3 +222,47 @@ async def test_a_failed_long_running_operation_is_reported_with_its_code(
     with pytest.raises(TransientError) as failed:
         await gateway.create_incremental_snapshot(disk, snapshot("adb-web-lro"), {})
     assert failed.value.code == "InternalExecutionError"
+
+
+async def test_every_request_holds_a_token_and_reports_what_arm_answered(
+    compute_emulator: EmulatorServer,
+) -> None:
+    from backup.domain.lro import Accepted
+    from backup.domain.pacing import BudgetScope, Category
+    from tests.fakes.budget_stub import ScriptedBudget
+
+    compute_emulator.admin.reset(SEED)
+    budget = ScriptedBudget()
+    gateway = ComputeGateway(
+        AsyncStaticTokenCredential("app-token"),
+        endpoint=compute_emulator.url,
+        ca_bundle=compute_emulator.ca_bundle,
+        retry_total=2,
+        retry_backoff_factor=0,
+        budget=budget,
+    )
+    scope = BudgetScope(SUB.lower(), None)
+    try:
+        disk = await gateway.get_disk(WEB)
+        assert budget.reserved == [(scope, Category.READS, 1)]
+        [read] = budget.reports
+        assert (read.scope, read.category, read.retry_after) == (scope, Category.READS, None)
+        assert read.remaining is not None
+        assert read.remaining > 0
+
+        # The paced PUT: the caller held its token, so the gateway holds none; it still reports.
+        answer = await gateway.begin_incremental_snapshot(disk, snapshot("adb-budget"), {})
+        assert isinstance(answer, Accepted)
+        assert budget.count(Category.WRITES) == 0
+        assert budget.reports[-1].category is Category.WRITES
+        assert budget.reports[-1].remaining is not None
+
+        compute_emulator.admin.set_faults(
+            [{"operation": "Snapshots_CreateOrUpdate", "throttle429": 1.0, "retryAfterSeconds": 7}], seed=1
+        )
+        with pytest.raises(ThrottledError) as throttled:
+            await gateway.begin_incremental_snapshot(disk, snapshot("adb-budget-2"), {})
+        assert throttled.value.retry_after == 7
+        assert (budget.reports[-1].category, budget.reports[-1].retry_after) == (Category.WRITES, 7)
+    finally:
+        await gateway.close()

@@ -120,7 +120,11 @@ async def test_a_successful_backup(observed: Observed, caplog: pytest.LogCapture
     ((_, duration),) = observed.points(telemetry.JOB_DURATION_METRIC)
     assert (duration.count, duration.sum) == (1, job.duration_seconds)
 
-    (span,) = observed.finished(telemetry.BACKUP_SPAN)
+    # One span per step: the PUT and the first poll hand over to the next message; the last one ends the job.
+    *steps, span = observed.finished(telemetry.BACKUP_SPAN)
+    assert steps
+    assert {dict(step.attributes or {})["run.outcome"] for step in steps} == {"InProgress"}
+    assert all("job.outcome" not in dict(step.attributes or {}) for step in steps)
     assert dict(span.attributes or {}) == {
         "vault": VAULT.id,
         "instance": instance.name,
@@ -145,13 +149,30 @@ async def test_a_successful_backup(observed: Observed, caplog: pytest.LogCapture
 async def test_a_throttled_then_failed_backup(observed: Observed, caplog: pytest.LogCaptureFixture) -> None:
     simulation = observed.sim
     instance = await simulation.protect("disk-a")
+    await simulation.runtime.planner.tick()
     simulation.admin.set_faults(
         [{"operation": "Disks_Get", "throttle429": 1.0, "retryAfterSeconds": 0}], seed=1
     )
     simulation.admin.reset_counters()
-    with caplog.at_level(logging.INFO, logger="backup.jobs"):
-        assert await simulation.tick() == [Outcome.FAILED]  # after the host's 5 deliveries
+    # Throttled: a wait, not a failure. The step is sent again as a delayed message.
+    [message] = await simulation.queue_messages()
+    runner = simulation.runtime.runner
+    assert await runner.handle_message(message.content, 1) is Outcome.DEFERRED
     throttled_by_emulator = simulation.admin.counters()["byStatus"]["429"]
+    assert throttled_by_emulator >= 1
+    assert observed.counts(telemetry.THROTTLED_METRIC, telemetry.SUBSCRIPTION, telemetry.HTTP_METHOD) == {
+        (SUB, "GET"): throttled_by_emulator
+    }
+    assert await simulation.runtime.store.list_jobs(VAULT) == []
+    queue = await simulation.runtime.storage.queue("backup-runs")
+    await queue.clear_messages()
+
+    # Then failing: retried by the host, and failed on its last delivery.
+    simulation.admin.set_faults([{"operation": "Disks_Get", "error500": 1.0}], seed=1)
+    body = message.content
+    await queue.send_message(body.decode() if isinstance(body, bytes) else body)
+    with caplog.at_level(logging.INFO, logger="backup.jobs"):
+        assert await simulation.drain() == [Outcome.FAILED]  # after the host's 5 deliveries
     simulation.admin.clear_faults()
 
     (job,) = await simulation.runtime.store.list_jobs(VAULT)
@@ -159,12 +180,9 @@ async def test_a_throttled_then_failed_backup(observed: Observed, caplog: pytest
     assert job.error_code
     dims = (telemetry.JOB_TYPE, telemetry.JOB_OUTCOME, telemetry.INSTANCE)
     assert observed.counts(telemetry.JOBS_METRIC, *dims) == {("ScheduledBackup", "Failed", instance.name): 1}
-    assert observed.counts(telemetry.THROTTLED_METRIC, telemetry.SUBSCRIPTION, telemetry.HTTP_METHOD) == {
-        (SUB, "GET"): throttled_by_emulator
-    }
-    assert throttled_by_emulator >= 5  # every delivery, every SDK retry
 
-    *retried, final = observed.finished(telemetry.BACKUP_SPAN)
+    deferred, *retried, final = observed.finished(telemetry.BACKUP_SPAN)
+    assert dict(deferred.attributes or {})["run.outcome"] == "Deferred"
     assert len(retried) == 4
     for span in retried:
         attributes = dict(span.attributes or {})

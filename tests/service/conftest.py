@@ -181,11 +181,15 @@ class Env:
         return found
 
     async def drain(self, *, dequeue_count: int = 1) -> list[Outcome]:
-        """Deliver every queued backup request once, as the queue trigger would."""
+        """Deliver every queued backup request once, as the queue trigger would, and the steps
+        they send on (polls, deferrals: delivered at once, whatever their delay); the outcomes
+        of the backups that ended (a step that only sends the next one is not an outcome)."""
         outcomes = []
         while self.backups.messages:
             for body in self.backups.take():
-                outcomes.append(await self.runner.handle_message(body, dequeue_count))
+                outcome = await self.runner.handle_message(body, dequeue_count)
+                if outcome.is_final:
+                    outcomes.append(outcome)
         return outcomes
 
     async def drain_restores(self, *, dequeue_count: int = 1) -> list[RestoreOutcome]:
@@ -233,6 +237,7 @@ def build_env() -> Env:
         send_restore_requests=restores,
         auth_enabled=False,
         budget=FakeArmBudget(clock),
+        send_backup_later=backups.later,
     )
     return Env(clock, store, arm, compute, backups, restores, runtime)
 

@@ -15,6 +15,7 @@ from backup.domain.models import JobOperation, ProtectionState
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.snapshots import TAG_INSTANCE
 from backup.errors import ConflictError, NotFoundError, ValidationError
+from backup.services.backup_runner import Outcome
 from backup.services.protection import ProtectionCheckError
 from backup.shapes.backup_instance import parse_backup_instance
 from tests.fakes._types import DatasourceClaim
@@ -87,6 +88,16 @@ async def test_protecting_creates_the_instance_its_plan_and_its_claim(env: Env) 
     assert not created_again
     assert again == instance
     assert len(await env.store.list_instances(VAULT)) == 1
+
+
+async def test_protecting_keeps_the_disk_facts_a_backup_needs_so_it_reads_no_disk(env: Env) -> None:
+    instance, _ = await protect(env)
+    disk = env.arm.disks[disk_id("disk-a").lower()]
+    assert (instance.disk_facts, instance.disk_facts_refreshed_at) == (disk, START)
+    reads = env.arm.calls["Disks_Get"]
+    await env.planner.tick()
+    assert await env.drain() == [Outcome.RECORDED]
+    assert env.arm.calls["Disks_Get"] == reads
 
 
 async def test_a_disk_protected_in_one_vault_is_refused_in_another(env: Env) -> None:

@@ -14,6 +14,7 @@ import pytest
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import TableStore
 from backup.adapters.tables.store import FAMILIES, VaultStore
+from backup.domain.arm import DiskInfo
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import (
@@ -72,6 +73,21 @@ def full_instance() -> BackupInstance:
         deleted_at=T0 + timedelta(days=1),
         purge_at=T0 + timedelta(days=15),
         identity=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id",
+        disk_facts=DiskInfo(
+            id=f"/subscriptions/{SUB}/resourceGroups/rg-prod/providers/Microsoft.Compute/disks/disk-a",
+            name="disk-a",
+            location="eastus",
+            sku="Premium_LRS",
+            size_gb=128,
+            unique_id="7b4c1c2e-0000-4000-8000-00000000000a",
+            provisioning_state="Succeeded",
+            zone="2",
+            tier="P15",
+            disk_encryption_set_id=f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Compute/diskEncryptionSets/des",
+            tags={"app": "payroll"},
+        ),
+        disk_facts_refreshed_at=T0 - timedelta(hours=3),
+        snapshot_reservations={POINT_ID: T0 - timedelta(minutes=1)},
     )
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backup.adapters.tables import keys
+from backup.domain.arm import DiskInfo
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import (
@@ -139,7 +140,53 @@ def instance_entity(instance: BackupInstance) -> Entity:
             "DeletedAt": instance.deleted_at,
             "PurgeAt": instance.purge_at,
             "Identity": instance.identity,
+            "DiskFactsJson": _disk_facts_json(instance.disk_facts),
+            "DiskFactsRefreshedAt": instance.disk_facts_refreshed_at,
+            "SnapshotReservationsJson": (
+                json.dumps({point: iso(at) for point, at in instance.snapshot_reservations.items()})
+                if instance.snapshot_reservations
+                else None
+            ),
         }
+    )
+
+
+def _disk_facts_json(disk: DiskInfo | None) -> str | None:
+    if disk is None:
+        return None
+    return json.dumps(
+        {
+            "id": disk.id,
+            "name": disk.name,
+            "location": disk.location,
+            "sku": disk.sku,
+            "sizeGB": disk.size_gb,
+            "uniqueId": disk.unique_id,
+            "provisioningState": disk.provisioning_state,
+            "zone": disk.zone,
+            "tier": disk.tier,
+            "diskEncryptionSetId": disk.disk_encryption_set_id,
+            "tags": dict(disk.tags),
+        }
+    )
+
+
+def _disk_facts_from(text: str | None) -> DiskInfo | None:
+    if not text:
+        return None
+    body = json.loads(text)
+    return DiskInfo(
+        id=body["id"],
+        name=body["name"],
+        location=body["location"],
+        sku=body["sku"],
+        size_gb=int(body.get("sizeGB") or 0),
+        unique_id=body.get("uniqueId"),
+        provisioning_state=body.get("provisioningState"),
+        zone=body.get("zone"),
+        tier=body.get("tier"),
+        disk_encryption_set_id=body.get("diskEncryptionSetId"),
+        tags=dict(body.get("tags") or {}),
     )
 
 
@@ -171,6 +218,13 @@ def instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance:
         deleted_at=optional_time(entity.get("DeletedAt")),
         purge_at=optional_time(entity.get("PurgeAt")),
         identity=entity.get("Identity"),
+        disk_facts=_disk_facts_from(entity.get("DiskFactsJson")),
+        disk_facts_refreshed_at=optional_time(entity.get("DiskFactsRefreshedAt")),
+        snapshot_reservations={
+            point: at
+            for point, text in json.loads(entity.get("SnapshotReservationsJson") or "{}").items()
+            if (at := parse_iso(text))
+        },
     )
 
 

@@ -110,6 +110,9 @@ class ProtectionService:
             protection_state=ProtectionState.PROTECTION_CONFIGURED,
             document=document,
             identity=validated.request.identity,
+            # The checks just read the disk: keep what a backup's snapshot PUT needs of it.
+            disk_facts=disk,
+            disk_facts_refreshed_at=self._clock.now(),
         )
         await self._claims.take(validated.request.disk, vault, name)
         try:
@@ -134,6 +137,8 @@ class ProtectionService:
                 policy_document=validated.policy.to_json(),
                 document=document_with_defaults(request.document, validated.disk, request.disk),
                 identity=request.identity,
+                disk_facts=validated.disk,
+                disk_facts_refreshed_at=self._clock.now(),
             )
 
         return await self._mutate(current, change)

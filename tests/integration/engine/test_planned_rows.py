@@ -1,5 +1,7 @@
 """The planner hands each worker the instance row it read, so a scheduled backup costs the
-worker one table transaction; a row changed in between is caught by its ETag and read again."""
+worker two table transactions and no read (the snapshot's reservation on the row before the
+PUT, whose new row the poll message carries; then the recovery point with its job); a row
+changed in between is caught by its ETag and read again."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def table_requests(sim: Simulation) -> int:
     return sim.table_requests.by_endpoint.get(endpoint, 0)
 
 
-async def test_a_planned_backup_costs_the_worker_one_table_transaction(sim: Simulation) -> None:
+async def test_a_planned_backup_costs_the_worker_two_table_transactions(sim: Simulation) -> None:
     for disk in DISKS:
         await sim.protect(disk)
     await sim.runtime.planner.tick()
@@ -27,7 +29,7 @@ async def test_a_planned_backup_costs_the_worker_one_table_transaction(sim: Simu
 
     assert await sim.drain() == [Outcome.RECORDED] * len(DISKS)
 
-    assert table_requests(sim) == len(DISKS)
+    assert table_requests(sim) == 2 * len(DISKS)
     for disk in DISKS:
         assert len(await sim.runtime.store.list_recovery_points(VAULT, f"{disk}-instance")) == 1
 
