@@ -17,7 +17,7 @@ Figures
                              counted by a per-call hook on the product's own clients
     table_tx_per_expired_rp  Table Storage requests per expired recovery point in one retention sweep
     duplicate_snapshots      snapshots beyond one per (instance, slot) under the fault mix
-    lost_slots               slots with neither a recovery point nor a failed job under the fault mix
+    fault_lost_slots         slots with neither a recovery point nor a failed job under the fault mix
 """
 
 from __future__ import annotations
@@ -282,6 +282,6 @@ async def measure_faults(instances: int, slots: int, workers: int) -> dict[str, 
                         lost += 1
             return {
                 "duplicate_snapshots": duplicates,
-                "lost_slots": lost,
+                "fault_lost_slots": lost,
                 "fault_slots_checked": instances * slots,
             }

@@ -120,15 +120,25 @@ def seed(disks: int) -> dict[str, Any]:
     }
 
 
-def emulator_config(speed: float) -> dict[str, Any]:
-    # The emulator keeps real time; Compute's per-disk rule (7 snapshots in 5 minutes) is a
-    # rule in product time, so its window shrinks with the clock's speed.
-    return {
-        "retryAfterAcceptedSeconds": 1,
-        "retryAfterPollSeconds": 1,
-        "pageSize": 100,
-        "incrementalSnapshotRateWindowSeconds": 300.0 / speed,
-    }
+EMULATOR_CONFIG: dict[str, Any] = {
+    "retryAfterAcceptedSeconds": 1,
+    "retryAfterPollSeconds": 1,
+    "pageSize": 100,
+}
+
+
+async def follow_clock(admin: AdminClient, clock: SharedScaledClock, stop: asyncio.Event) -> None:
+    """Keep the emulator's clock on product time: the product takes a snapshot's time from
+    ARM's ``timeCreated`` (its per-disk burst rule and retention count from it), so ARM must
+    live in the same time. The emulator only shifts its clock, so it is moved forward in
+    small steps (0.25 s of real time each); its buckets refill at each step, which leaves
+    the fault mix's injected 429s as the throttling of this run."""
+    while not stop.is_set():
+        offset = (clock.now() - datetime.now(UTC)).total_seconds()
+        with contextlib.suppress(Exception):
+            await asyncio.to_thread(admin.set_clock_offset, offset)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.25)
 
 
 def policy() -> dict[str, Any]:
@@ -269,22 +279,25 @@ def create_lookalikes(endpoint: str, ca_bundle: str, observed: Observed) -> list
     created = []
     with owner_compute(endpoint, ca_bundle) as owner:
         for name, tags in (("lookalike-copied-tags", copied), ("lookalike-forged-point", forged)):
-            snapshot = owner.snapshots.begin_create_or_update(
-                "rg-snaps",
-                name,
-                {
-                    "location": "eastus",
-                    "tags": tags,
-                    "properties": {
-                        "creationData": {
-                            "createOption": "Copy",
-                            "sourceResourceId": f"{SRC}/providers/Microsoft.Compute/disks/{LOOKALIKE_SOURCE}",
-                        },
-                        "incremental": True,
+            body = {
+                "location": "eastus",
+                "tags": tags,
+                "properties": {
+                    "creationData": {
+                        "createOption": "Copy",
+                        "sourceResourceId": f"{SRC}/providers/Microsoft.Compute/disks/{LOOKALIKE_SOURCE}",
                     },
+                    "incremental": True,
                 },
-            ).result()
-            created.append(str(snapshot.id).lower())
+            }
+            for attempt in range(10):  # the fault mix fails some creations: the foreigner retries
+                try:
+                    snapshot = owner.snapshots.begin_create_or_update("rg-snaps", name, body).result()
+                except Exception:
+                    _log.warning("soak: creating %s failed (attempt %d); retrying", name, attempt + 1)
+                    continue
+                created.append(str(snapshot.id).lower())
+                break
     return created
 
 
@@ -373,7 +386,8 @@ async def invariants(
         if tags.slot is not None:
             per_slot[(tags.instance.lower(), tags.slot.isoformat())] += 1
     jobs = {job.id: job for job in await store.list_jobs(VAULT)}
-    lost = unaccounted = checked = deleted_disk_failed = 0
+    lost = unaccounted = checked = deleted_disk_failed = with_point = 0
+    failures: Counter[str] = Counter()
     live_points = 0
     dangling = 0
     adopted = 0
@@ -398,18 +412,37 @@ async def invariants(
                 deleted_disk_failed += failed
             else:
                 checked += 1
+                with_point += slot in slots_with_points
+                if slot not in slots_with_points and failed:
+                    assert job is not None
+                    failures[job.error_code or ""] += 1
                 if slot not in slots_with_points and not failed:
                     unaccounted += 1
                     lost += job is None
                     _log.warning("soak: %s slot %s has no outcome (job %s)", name, slot, job and job.status)
             slot += INTERVAL
-    orphans = sum(1 for snapshot_id in final if snapshot_id in genuine and snapshot_id not in live_snapshots)
+    orphan_ids = [
+        snapshot_id for snapshot_id in final if snapshot_id in genuine and snapshot_id not in live_snapshots
+    ]
+    for snapshot_id in orphan_ids:
+        tags = genuine[snapshot_id]
+        row = await store.get_recovery_point(VAULT, tags.instance, tags.recovery_point_id)
+        _log.warning(
+            "soak: orphan %s (slot %s, expires %s): its point is %s",
+            snapshot_id,
+            tags.slot,
+            tags.expires_at,
+            "missing" if row is None else row.value.state,
+        )
+    _log.warning("soak: slots that ended as a Failed job, by error code: %s", dict(failures))
     return {
         "soak_slots_checked": checked,
+        "slots_with_recovery_point": with_point,
+        "slots_failed": sum(failures.values()),
         "lost_slots": lost,
         "unaccounted_slots": unaccounted,
         "duplicate_snapshots": sum(count - 1 for count in per_slot.values() if count > 1),
-        "orphan_snapshots": orphans,
+        "orphan_snapshots": len(orphan_ids),
         "dangling_points": dangling,
         "early_deletions": len(observed.early_deletions),
         "lookalikes_created": len(lookalikes),
@@ -426,12 +459,13 @@ async def soak(minutes: float, speed: float, disks: int, log_dir: Path) -> dict[
     duration = minutes * 60.0
     children: list[Child] = []
     with work_directory() as work:
+        (work / "azurite").mkdir()
         storage = RestartableAzurite(location=work / "azurite")
         endpoints = storage.start()
         hosts: Hosts | None = None
         try:
             (work / "seed.json").write_text(json.dumps(seed(disks)))
-            (work / "config.json").write_text(json.dumps(emulator_config(speed)))
+            (work / "config.json").write_text(json.dumps(EMULATOR_CONFIG))
             emulator = start_emulator(
                 work / "seed.json", work / "config.json", work, log_dir / "soak-emulator.log"
             )
@@ -447,6 +481,8 @@ async def soak(minutes: float, speed: float, disks: int, log_dir: Path) -> dict[
             # The first slot comes once the hosts have had time to start.
             clock = SharedScaledClock(time.time() + 15.0, PRODUCT_EPOCH, speed)
             runtime = Runtime.from_settings(settings, clock=clock)
+            stop_watching = asyncio.Event()
+            follower = asyncio.create_task(follow_clock(admin, clock, stop_watching))
             await protect(runtime, disks)
             env = {
                 "AzureWebJobsStorage": endpoints.connection_string,
@@ -461,7 +497,6 @@ async def soak(minutes: float, speed: float, disks: int, log_dir: Path) -> dict[
             await asyncio.gather(asyncio.to_thread(hosts.start, "a"), asyncio.to_thread(hosts.start, "b"))
             admin.set_faults(FAULTS, seed=5)
             observed = Observed()
-            stop_watching = asyncio.Event()
             watcher = asyncio.create_task(watch(admin, clock, observed, stop_watching))
             started = clock.real_epoch
             lookalikes: list[str] = []
@@ -503,6 +538,7 @@ async def soak(minutes: float, speed: float, disks: int, log_dir: Path) -> dict[
             await asyncio.sleep(1.5)
             stop_watching.set()
             await watcher
+            await follower
             figures = await invariants(runtime, observed, lookalikes, disks, end, deleted_at)
             await runtime.close()
             figures.update(
