@@ -26,7 +26,9 @@ Figures
     duplicate_snapshots    snapshots of ours beyond one per (instance, slot), over the whole run
     orphan_snapshots       snapshots of ours at the end that back no live recovery point
     dangling_points        live recovery points whose snapshot is gone
-    early_deletions        snapshots of ours that disappeared before their expiry
+    early_deletions        snapshots of ours that disappeared before their expiry (a snapshot whose
+                           creation ended Failed is no recovery point: its removal is counted
+                           as failed_snapshots_removed instead)
     lookalikes_adopted     recovery points that name a look-alike snapshot
     lookalikes_deleted     look-alike snapshots the app deleted
     deleted_disk_failed_jobs  the deleted disk's slots after deletion that ended as a Failed job
@@ -211,6 +213,8 @@ class Observed:
     """Every snapshot of ours ever seen, by lower-case id: its tags and source."""
     present: set[str] = field(default_factory=set)
     early_deletions: list[str] = field(default_factory=list)
+    failed_removed: int = 0
+    """Snapshots whose creation ended Failed, removed (by the app's cleanup)."""
 
 
 def snapshot_docs(admin: AdminClient) -> dict[str, dict[str, Any]]:
@@ -234,8 +238,13 @@ async def watch(
         if docs is not None:
             now = clock.now()
             for snapshot_id in observed.present - docs.keys():
-                expires = observed.snapshots[snapshot_id].get("tags", {}).get(TAG_EXPIRES)
-                if expires and datetime.fromisoformat(expires) > now:
+                last_seen = observed.snapshots[snapshot_id]
+                expires = last_seen.get("tags", {}).get(TAG_EXPIRES)
+                state = last_seen.get("properties", {}).get("provisioningState")
+                if state != "Succeeded":
+                    # A creation that ended Failed is no recovery point: removing it is cleanup.
+                    observed.failed_removed += 1
+                elif expires and datetime.fromisoformat(expires) > now:
                     _log.warning("soak: %s disappeared at %s before its expiry %s", snapshot_id, now, expires)
                     observed.early_deletions.append(snapshot_id)
             observed.present = set()
@@ -445,6 +454,7 @@ async def invariants(
         "orphan_snapshots": len(orphan_ids),
         "dangling_points": dangling,
         "early_deletions": len(observed.early_deletions),
+        "failed_snapshots_removed": observed.failed_removed,
         "lookalikes_created": len(lookalikes),
         "lookalikes_adopted": adopted,
         "lookalikes_deleted": sum(1 for snapshot_id in lookalikes if snapshot_id not in final),
@@ -560,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__)
     parser.add_argument("--minutes", type=float, default=4.0, help="real minutes of the run")
     parser.add_argument("--speed", type=float, default=600.0, help="product seconds per real second")
-    parser.add_argument("--disks", type=int, default=20)
+    parser.add_argument("--disks", type=int, default=8, help="protected disks (hourly, kept a day)")
     parser.add_argument("--log", type=Path, default=Path("build") / "soak.log")
     args = parser.parse_args(argv)
     with figures_on_stdout(args.log) as report:
