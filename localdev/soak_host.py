@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,11 +55,12 @@ class SharedScaledClock:
         }
 
     @classmethod
-    def from_environment(cls) -> SharedScaledClock:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> SharedScaledClock:
+        env = os.environ if environ is None else environ
         return cls(
-            float(os.environ[SOAK_REAL_EPOCH]),
-            datetime.fromisoformat(os.environ[SOAK_PRODUCT_EPOCH]),
-            float(os.environ[SOAK_SPEED]),
+            float(env[SOAK_REAL_EPOCH]),
+            datetime.fromisoformat(env[SOAK_PRODUCT_EPOCH]),
+            float(env[SOAK_SPEED]),
         )
 
 
