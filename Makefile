@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 INFRA_VENV := .venv-infra
 INFRA_STAMP := $(INFRA_VENV)/.installed
 
-.PHONY: run test lint format bench screenshots infra-check deps clean
+.PHONY: run test lint format bench soak screenshots infra-check deps clean
 
 # Each target asks only for what it uses: lint and format need the Python venv alone (no Node,
 # no checkov venv); Azurite (Node) is for targets that start the local services.
@@ -71,6 +71,12 @@ infra-check: $(PY_STAMP) $(INFRA_STAMP)
 ## bench: benchmarks that print `name: value` figures; logs go to build/bench.log.
 bench: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/python -m bench
+
+## soak: minutes of faults, kill -9s, an Azurite restart and look-alikes; invariants as figures
+## (MINUTES=4 by default; logs go to build/soak.log). Not part of `make test`.
+MINUTES ?= 4
+soak: $(PY_STAMP) $(NODE_STAMP)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 clean:
 	rm -rf $(VENV) $(INFRA_VENV) node_modules .mypy_cache .ruff_cache build

@@ -11,8 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, page_weight
+from bench import cold_import, engine, estate, page_weight, slot_accounting
 from bench.output import DEFAULT_LOG, figures_on_stdout
+
+PARTS = ("tick", "faults", "slots", "estate", "cold-import", "page-weight")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,13 +23,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--fault-instances", type=int, default=60)
     parser.add_argument("--fault-slots", type=int, default=3)
+    parser.add_argument("--estate-subscriptions", type=int, default=4)
+    parser.add_argument("--estate-disks", type=int, default=1000, help="protected disks per subscription")
+    parser.add_argument("--estate-workers", type=int, default=4, help="local Functions host processes")
+    parser.add_argument(
+        "--estate-deadline", type=float, default=3.0, help="give up after this many times the bound"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=PARTS,
+        help="run only these parts (repeatable; default: all)",
+    )
     parser.add_argument("--log", type=Path, default=DEFAULT_LOG, help="where logs go (default: %(default)s)")
     args = parser.parse_args(argv)
+    parts = set(args.only or PARTS)
     with figures_on_stdout(args.log) as report:
-        report(asyncio.run(engine.measure_tick_and_cleanup(args.instances, args.workers)))
-        report(asyncio.run(engine.measure_faults(args.fault_instances, args.fault_slots, args.workers)))
-        report(cold_import.measure())
-        report(page_weight.measure())
+        if "tick" in parts:
+            report(asyncio.run(engine.measure_tick_and_cleanup(args.instances, args.workers)))
+        if "faults" in parts:
+            report(asyncio.run(engine.measure_faults(args.fault_instances, args.fault_slots, args.workers)))
+        if "slots" in parts:
+            report(asyncio.run(slot_accounting.measure()))
+        if "estate" in parts:
+            report(
+                asyncio.run(
+                    estate.measure(
+                        args.estate_subscriptions,
+                        args.estate_disks,
+                        args.estate_workers,
+                        args.estate_deadline,
+                        log_dir=args.log.parent,
+                    )
+                )
+            )
+        if "cold-import" in parts:
+            report(cold_import.measure())
+        if "page-weight" in parts:
+            report(page_weight.measure())
     return 0
 
 
