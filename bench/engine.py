@@ -42,6 +42,7 @@ from backup.domain.records import PlanState
 from backup.domain.resource_ids import ResourceGroupId
 from backup.domain.snapshots import SnapshotTags
 from bench.arm_limits import ARM_READS, ARM_WRITES, throttle_bound_seconds
+from bench.disks import disk_facts, with_facts
 from localdev.azurite import Azurite
 from localdev.compute_emulator import EmulatorServer
 
@@ -158,6 +159,8 @@ class Bench:
         store = self.runtime.store
         await store.register_vault(VAULT, {"location": "eastus"})
         document = policy()
+        facts = await disk_facts(self.runtime, [SRC])
+        now = self.runtime.clock.now()
 
         async def one(index: int) -> None:
             name = f"disk-{index:04d}"
@@ -171,6 +174,7 @@ class Bench:
                 snapshot_resource_group_id=SNAPS,
                 protection_state=ProtectionState.PROTECTION_CONFIGURED,
             )
+            instance = with_facts(instance, facts, now)
             await store.create_instance(instance, PlanState(name, document, active=True))
 
         for start in range(0, count, 50):

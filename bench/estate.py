@@ -57,6 +57,7 @@ from backup.domain.models import JobStatus, ProtectionState
 from backup.domain.records import PlanState
 from backup.services.backup_runner import RETRIES_EXHAUSTED
 from bench.arm_limits import ARM_READS, ARM_WRITES, throttle_bound_seconds
+from bench.disks import disk_facts, with_facts
 from bench.processes import (
     Child,
     fresh_log,
@@ -85,6 +86,7 @@ EMULATOR_CONFIG: dict[str, Any] = {
     "retryAfterAcceptedSeconds": 2,
     "retryAfterPollSeconds": 10,
     "lroDurationSeconds": 2.5,
+    "lroMinInProgressPolls": 1,
     "pageSize": 100,
     "throttle": {
         "enabled": True,
@@ -213,6 +215,14 @@ async def protect(runtime: Runtime, subscriptions: int, disks: int, start: datet
     store = runtime.store
     document = policy(start)
     semaphore = asyncio.Semaphore(64)
+    facts = await disk_facts(
+        runtime,
+        [
+            f"/subscriptions/{vault_of(sub).subscription_id}/resourceGroups/rg-src"
+            for sub in range(subscriptions)
+        ],
+    )
+    now = runtime.clock.now()
 
     async def one(vault: VaultRef, index: int) -> None:
         name = disk_name(index)
@@ -226,6 +236,7 @@ async def protect(runtime: Runtime, subscriptions: int, disks: int, start: datet
             snapshot_resource_group_id=f"/subscriptions/{vault.subscription_id}/resourceGroups/rg-snaps",
             protection_state=ProtectionState.PROTECTION_CONFIGURED,
         )
+        instance = with_facts(instance, facts, now)
         async with semaphore:
             await store.create_instance(instance, PlanState(name, document, active=True))
 

@@ -29,6 +29,7 @@ from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
 from backup.domain.records import PlanState
 from backup.ports import SendMessages
+from bench.disks import disk_facts, with_facts
 from bench.engine import EMULATOR_CONFIG, SNAPS, SRC, START, VAULT, Bench, bench_runtime, policy, seed
 from bench.processes import fresh_log, start_child
 from localdev.azurite import Azurite
@@ -69,6 +70,8 @@ async def protect(bench: Bench, per_interval: int) -> dict[str, timedelta]:
     await store.register_vault(VAULT, {"location": "eastus"})
     protected: dict[str, timedelta] = {}
     disk_index = 0
+    facts = await disk_facts(bench.runtime, [SRC])
+    now = bench.runtime.clock.now()
     for interval, every in INTERVALS.items():
         document = policy(interval)
         for index in range(per_interval):
@@ -85,6 +88,7 @@ async def protect(bench: Bench, per_interval: int) -> dict[str, timedelta]:
                 snapshot_resource_group_id=SNAPS,
                 protection_state=ProtectionState.PROTECTION_CONFIGURED,
             )
+            instance = with_facts(instance, facts, now)
             await store.create_instance(instance, PlanState(name, document, active=True))
             protected[name] = every
     return protected

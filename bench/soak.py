@@ -63,6 +63,7 @@ from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPointState
 from backup.domain.records import PlanState
 from backup.domain.snapshots import TAG_EXPIRES, TAG_RECOVERY_POINT, SnapshotTags
+from bench.disks import disk_facts, with_facts
 from bench.output import figures_on_stdout
 from bench.processes import Child, fresh_log, start_child, start_emulator, stop_all
 from localdev.azurite import Azurite
@@ -323,6 +324,8 @@ def delete_disk(endpoint: str, ca_bundle: str, name: str) -> bool:
 async def protect(runtime: Runtime, disks: int) -> None:
     document = policy()
     await runtime.store.register_vault(VAULT, {"location": "eastus"})
+    facts = await disk_facts(runtime, [SRC])
+    now = runtime.clock.now()
     for index in range(disks):
         name = f"disk-{index:04d}"
         instance = BackupInstance(
@@ -335,6 +338,7 @@ async def protect(runtime: Runtime, disks: int) -> None:
             snapshot_resource_group_id=SNAPS,
             protection_state=ProtectionState.PROTECTION_CONFIGURED,
         )
+        instance = with_facts(instance, facts, now)
         await runtime.store.create_instance(instance, PlanState(name, document, active=True))
 
 

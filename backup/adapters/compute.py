@@ -534,6 +534,15 @@ class ComputeGateway:
         except NotFoundError:
             return
 
+    async def list_disks(self, resource_group: ResourceGroupId) -> list[DiskInfo]:
+        """Every disk in a resource group, one ARM read per page (not one per disk)."""
+        client = self._compute_client(resource_group.subscription_id)
+        disks: list[DiskInfo] = []
+        async with self._call(resource_group.subscription_id, Category.READS):
+            async for item in client.disks.list_by_resource_group(resource_group.resource_group):
+                disks.append(_disk_from_wire(item.as_dict()))
+        return disks
+
     async def list_snapshots(self, resource_group: ResourceGroupId) -> list[SnapshotInfo]:
         """Every snapshot in a resource group (ARM has no server-side tag filter for snapshots)."""
         client = self._compute_client(resource_group.subscription_id)

@@ -566,6 +566,18 @@ class FakeComputeGateway:
         arm.require(self.principal, "Microsoft.Compute/snapshots/delete", str(snapshot))
         arm.snapshots.pop(str(snapshot).lower(), None)
 
+    async def list_disks(self, resource_group: ResourceGroupId) -> list[DiskInfo]:
+        arm = self.arm
+        arm.enter("Disks_ListByResourceGroup")
+        arm.require(self.principal, "Microsoft.Compute/disks/read", str(resource_group))
+        arm.require_group(resource_group)
+        prefix = str(resource_group).lower() + "/"
+        return [
+            replace(disk, tags=dict(disk.tags))
+            for key, disk in sorted(arm.disks.items())
+            if key.startswith(prefix)
+        ]
+
     async def list_snapshots(self, resource_group: ResourceGroupId) -> list[SnapshotInfo]:
         arm = self.arm
         arm.enter("Snapshots_ListByResourceGroup")

@@ -255,7 +255,9 @@ async def protect(
 
 async def back_up(env: Env, vault: VaultRef, name: str, slot: datetime) -> None:
     runner = BackupRunner(env.api.context.store, env.api.runtime.compute, env.clock, Telemetry())
-    outcome = await runner.run(BackupRequest(vault=vault, instance=name, kind=SCHEDULED, slot=slot))
+    outcome = await runner.run(
+        BackupRequest(vault=vault, instance=name, kind=SCHEDULED, slot=slot, requested_at=env.clock.now())
+    )
     assert outcome is Outcome.RECORDED
 
 
