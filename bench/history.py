@@ -39,7 +39,7 @@ from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, scheduled_backup_job_id
-from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
+from backup.domain.limits import DELETED_RECOVERY_POINT_AUDIT, RECOVERY_POINTS_PER_TABLE_TRANSACTION
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint, RetentionTag
 from backup.domain.records import PlanState, Versioned
 from backup.domain.snapshots import recovery_point_id
@@ -171,7 +171,8 @@ async def retire_expired(
     runtime: Runtime, current: Versioned[BackupInstance]
 ) -> tuple[Versioned[BackupInstance], int]:
     """Retention's store calls for what has expired by now: the expiry index, then
-    ``record_deletions`` in retention's chunks (the snapshots are not modelled here)."""
+    ``record_deletions`` in retention's chunks (the snapshots are not modelled here), then the
+    removal of audit rows past their retention."""
     store = runtime.store
     now = runtime.clock.now()
     vault = current.value.vault
@@ -189,6 +190,8 @@ async def retire_expired(
             jobs,
             deleted_at=now,
         )
+    # The sweep's audit upkeep, as the product runs it: the history it keeps stays bounded.
+    await store.purge_deleted_history(vault, now - DELETED_RECOVERY_POINT_AUDIT)
     return current, len(expired)
 
 
