@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from azure.core.pipeline import PipelineRequest
 from azure.data.tables.aio import TableClient
 
-from backup.adapters.tables import codecs
+from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import replace_op, upsert_op
 from backup.api.app import build_router
 from backup.api.http import ApiRequest
@@ -213,7 +213,7 @@ async def build_history(
         instance, PlanState(instance.name, instance.policy_document, active=True)
     )
     table = await runtime.storage.table(VAULT_DATA_TABLE)
-    partition = store.partition(vault)
+    partition = keys.vault_partition(vault.subscription_id, vault.resource_group, vault.name)
     slots = [START + index * interval for index in range(points)]
     retired = 0
     for start in range(0, len(slots), POINTS_PER_WRITE):
@@ -241,7 +241,7 @@ async def list_through_api(
     pages = 0
     while url is not None:
         response = await router.handle(ApiRequest.build("GET", url), runtime.api)
-        body = json.loads(response.json_text())
+        body = json.loads(response.json_text() or "null")
         if response.status != 200:
             raise RuntimeError(f"listing recovery points answered {response.status}: {body}")
         listed.extend(body["value"])

@@ -46,6 +46,6 @@ async def race_two_sweepers(
     """Sweep with two sweepers at once; they meet (once) at the store method ``meet_at``."""
     barrier = asyncio.Barrier(2)
     views = (Rendezvous(store, meet_at, barrier), Rendezvous(store, meet_at, barrier))
-    sweepers = [RetentionSweeper(view, compute, clock, telemetry) for view in views]  # type: ignore[arg-type]
+    sweepers = [RetentionSweeper(view, compute, clock, telemetry) for view in views]
     first, second = await asyncio.wait_for(asyncio.gather(*(s.sweep() for s in sweepers)), timeout=120)
     return (first, second), views

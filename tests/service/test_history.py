@@ -125,6 +125,6 @@ async def test_two_sweepers_at_once_delete_each_point_once_and_the_loser_stays_q
     # The loser read again once and stopped: no second try at recording.
     assert sorted(view.calls.get("record_deletions", 0) for view in views) == [1, 1]
     jobs = [j for j in await env.store.list_jobs(VAULT) if j.operation is JobOperation.RETENTION_DELETION]
-    assert sorted(job.recovery_point_id for job in jobs) == sorted(expired)
+    assert sorted(str(job.recovery_point_id) for job in jobs) == sorted(expired)
     assert (await env.instance()).live_recovery_points == 5
     assert len(await env.store.list_recovery_points(VAULT, NAME)) == 5

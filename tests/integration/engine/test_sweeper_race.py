@@ -45,10 +45,12 @@ async def test_two_sweepers_on_azurite_delete_each_point_once_and_the_loser_stay
     store = sim.runtime.store
     live = await store.list_recovery_points(VAULT, NAME)
     assert len(live) == 5
-    assert (await store.get_instance(VAULT, NAME)).value.live_recovery_points == 5
+    instance = await store.get_instance(VAULT, NAME)
+    assert instance is not None
+    assert instance.value.live_recovery_points == 5
     everything = await store.list_recovery_points(VAULT, NAME, include_deleted=True)
     assert {p.id for p in everything} - {p.id for p in live} == expired
     jobs = [j for j in await store.list_jobs(VAULT) if j.operation is JobOperation.RETENTION_DELETION]
-    assert sorted(job.recovery_point_id for job in jobs) == sorted(expired)
+    assert sorted(str(job.recovery_point_id) for job in jobs) == sorted(expired)
     snapshots = await sim.runtime.compute.list_snapshots(ResourceGroupId.parse(SNAP_RG))
     assert {s.id.lower() for s in snapshots} == {p.snapshot_id.lower() for p in live}
