@@ -167,6 +167,10 @@ class VaultStore(Protocol):
         self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime
     ) -> None: ...
 
+    async def move_legacy_tombstones(self, vault: VaultRef, *, now: datetime) -> int: ...
+
+    async def purge_deleted_history(self, vault: VaultRef, expired_before: datetime) -> int: ...
+
     async def put_operation(
         self,
         vault: VaultRef,

@@ -92,9 +92,15 @@ SNAPSHOT_BURST_LIMIT: Final = 7
 """Incremental snapshots the platform allows per disk in ``SNAPSHOT_BURST_WINDOW``."""
 SNAPSHOT_BURST_WINDOW: Final = timedelta(minutes=5)
 
-RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 33
-"""Deleting a point costs three operations in one entity-group transaction (the point, its
-expiry row, its job) plus one for the instance: 33 points stay under Table Storage's 100."""
+RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 19
+"""Deleting a point costs five operations in one entity-group transaction (its live row out, its
+audit row in, its expiry row out, its audit-index row in, its job) plus one for the instance:
+19 points stay under Table Storage's 100."""
+
+DELETED_RECOVERY_POINT_AUDIT: Final = timedelta(days=30)
+"""How long a deleted recovery point stays readable (``include_deleted``) after it expired: long
+enough for reconciliation to recognise a snapshot whose deletion it still sees, short enough
+that history never grows with the instance's age."""
 
 MAX_REQUEST_BODY_BYTES: Final = 256 * 1024
 """Largest API request body accepted; a disk backup policy is a few KiB."""

@@ -10,6 +10,12 @@ A snapshot is deleted only when it still exists and custody verifies it is that 
 (:mod:`backup.domain.custody`: its tags, its real source disk); anything else is left alone and
 reported. Recovery points that a
 running restore uses are skipped.
+
+A deleted point leaves the live range in the transaction that records its deletion (kept for
+audit until :data:`~backup.domain.limits.DELETED_RECOVERY_POINT_AUDIT` after it expired; each
+sweep removes what is past that, and moves points an older version left marked in the live
+range). Two sweepers may meet on the same points: the one that records second finds them
+already moved, recognises the other's work and stops there, without a retry or a warning.
 """
 
 from __future__ import annotations
@@ -17,16 +23,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
-from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
+from backup.domain.limits import DELETED_RECOVERY_POINT_AUDIT, RECOVERY_POINTS_PER_TABLE_TRANSACTION
 from backup.domain.models import RecoveryPoint
 from backup.domain.records import ExpiryEntry, Versioned
 from backup.domain.retention import select_expired
-from backup.errors import BackupError, ConcurrencyError
+from backup.errors import BackupError, ConcurrencyError, ConflictError
 from backup.ports import ArmGateway, VaultStore
 from backup.services.etag_retry import raising, write_with_retry
 from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
@@ -43,6 +51,12 @@ class SweepResult:
     not_ours: list[str] = field(default_factory=list)
     """Snapshots behind expired points that custody did not verify: reported, never deleted."""
     already_gone: int = 0
+    recorded_by_another: int = 0
+    """Points another sweeper deleted and recorded first (a race lost, and nothing to redo)."""
+    history_moved: int = 0
+    """Deleted points an older version left in the live range, moved to the audit range."""
+    history_purged: int = 0
+    """Deleted points past their audit retention, removed."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -55,12 +69,14 @@ class RetentionSweeper:
         telemetry: Telemetry,
         *,
         concurrency: int = 8,
+        audit_retention: timedelta = DELETED_RECOVERY_POINT_AUDIT,
     ) -> None:
         self._store = store
         self._compute = compute
         self._clock = clock
         self._telemetry = telemetry
         self._gate = asyncio.Semaphore(concurrency)
+        self._audit_retention = audit_retention
 
     async def sweep(self) -> SweepResult:
         result = SweepResult()
@@ -70,12 +86,31 @@ class RetentionSweeper:
 
     async def sweep_vault(self, vault: VaultRef, result: SweepResult) -> None:
         now = self._clock.now()
+        await self._keep_history(vault, result, self._store.move_legacy_tombstones(vault, now=now), "moved")
         by_instance: dict[str, list[ExpiryEntry]] = defaultdict(list)
         for entry in await self._store.expired(vault, now):
             by_instance[entry.instance].append(entry)
         await asyncio.gather(
             *(self._sweep_instance(vault, name, entries, result) for name, entries in by_instance.items())
         )
+        await self._keep_history(
+            vault, result, self._store.purge_deleted_history(vault, now - self._audit_retention), "purged"
+        )
+
+    async def _keep_history(
+        self, vault: VaultRef, result: SweepResult, upkeep: Awaitable[int], what: str
+    ) -> None:
+        """Upkeep of deleted history; its trouble must not stop the sweep (the next one retries)."""
+        try:
+            count = await upkeep
+        except BackupError as error:
+            _log.warning("deleted history of %s not %s: %s %s", vault.id, what, error.code, error.message)
+            result.errors.append(f"{vault.id}: {error.code}")
+            return
+        if what == "moved":
+            result.history_moved += count
+        else:
+            result.history_purged += count
 
     async def _sweep_instance(
         self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
@@ -121,9 +156,10 @@ class RetentionSweeper:
                     removed.append((point, points[point.id][1]))
                     jobs.append(job)
             if removed:
-                current = await self._record(vault, name, current, removed, jobs)
-                result.deleted.extend(point.id for point, _ in removed)
-                self._telemetry.recovery_points_deleted(vault.id, name, len(removed))
+                current, recorded = await self._record(vault, name, current, removed, jobs, result)
+                result.deleted.extend(point.id for point, _ in recorded)
+                if recorded:
+                    self._telemetry.recovery_points_deleted(vault.id, name, len(recorded))
 
     async def _delete_snapshot(
         self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult
@@ -155,17 +191,41 @@ class RetentionSweeper:
         current: Versioned[BackupInstance],
         removed: list[tuple[RecoveryPoint, ExpiryEntry | None]],
         jobs: list[Job],
-    ) -> Versioned[BackupInstance]:
-        on_demand = sum(1 for point, _ in removed if point.is_on_demand)
+        result: SweepResult,
+    ) -> tuple[Versioned[BackupInstance], list[tuple[RecoveryPoint, ExpiryEntry | None]]]:
+        """Record the deletions; returns the instance and the deletions this sweeper recorded.
 
-        async def write(latest: Versioned[BackupInstance]) -> Versioned[BackupInstance]:
-            updated = latest.value.after_deletions(len(removed), on_demand)
-            saved = await self._store.record_deletions(
-                latest, updated, removed, jobs, deleted_at=self._clock.now()
-            )
-            for job in jobs:
+        After a lost race the points are read again: those another sweeper already moved out of
+        the live range are its work, done, and are dropped (with their jobs: it recorded its
+        own). Only what is still live is written again, so two sweepers never retry each other."""
+        pending = list(zip(removed, jobs, strict=True))
+        raced = False
+
+        async def write(
+            latest: Versioned[BackupInstance],
+        ) -> tuple[Versioned[BackupInstance], list[tuple[RecoveryPoint, ExpiryEntry | None]]]:
+            nonlocal pending, raced
+            if raced:
+                pending = await self._still_live(vault, name, pending, result)
+                if not pending:
+                    return latest, []
+            points = [deletion for deletion, _ in pending]
+            on_demand = sum(1 for point, _ in points if point.is_on_demand)
+            updated = latest.value.after_deletions(len(points), on_demand)
+            try:
+                saved = await self._store.record_deletions(
+                    latest, updated, points, [job for _, job in pending], deleted_at=self._clock.now()
+                )
+            except ConflictError as error:
+                # 412 (the instance changed), 404 (a point's live row is gone) or 409 (its audit
+                # row exists): either way, read again before deciding anything.
+                raced = True
+                if isinstance(error, ConcurrencyError):
+                    raise
+                raise ConcurrencyError(error.message) from error
+            for _, job in pending:
                 self._telemetry.job_finished(job)
-            return saved
+            return saved, points
 
         return await write_with_retry(
             write,
@@ -174,3 +234,23 @@ class RetentionSweeper:
             gone=raising(lambda: ConcurrencyError(f"The backup instance '{name}' was deleted meanwhile.")),
             exhausted=raising(lambda: ConcurrencyError(f"could not record retention deletions of {name}")),
         )
+
+    async def _still_live(
+        self,
+        vault: VaultRef,
+        name: str,
+        pending: list[tuple[tuple[RecoveryPoint, ExpiryEntry | None], Job]],
+        result: SweepResult,
+    ) -> list[tuple[tuple[RecoveryPoint, ExpiryEntry | None], Job]]:
+        live = {point.id for point in await self._store.list_recovery_points(vault, name)}
+        still = [deletion for deletion in pending if deletion[0][0].id in live]
+        taken = len(pending) - len(still)
+        if taken:
+            result.recorded_by_another += taken
+            _log.info(
+                "retention of %s: %d of its expired points were already deleted and recorded by "
+                "another sweeper",
+                name,
+                taken,
+            )
+        return still

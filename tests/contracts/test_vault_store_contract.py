@@ -15,8 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
 
 from backup.adapters.storage import StorageClients
+from backup.adapters.tables import keys
 from backup.adapters.tables.store import VaultStore
 from backup.config import Settings
 from backup.domain.instance import BackupInstance, VaultRef
@@ -33,6 +36,7 @@ from backup.domain.models import (
 from backup.domain.slots import SkipReason, SkipSpan
 from backup.domain.snapshots import recovery_point_id
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
+from backup.names import VAULT_DATA_TABLE
 from tests.fakes._types import DatasourceClaim, PlanState, Versioned
 from tests.fakes.vault_store import FakeVaultStore
 
@@ -577,3 +581,148 @@ async def test_a_restore_lease_is_counted_set_on_both_copies_and_released_only_b
     assert (await store.get_recovery_point(vault, name, point.id)).value.in_use_until is None
     [entry] = await store.expired(vault, T0 + timedelta(days=2))
     assert entry.point.in_use_until is None
+
+
+# --- deleted history: out of the live range, kept for audit, then purged ---------------------------
+
+
+async def stored_rows(store: Any, vault: VaultRef, request: pytest.FixtureRequest) -> list[str]:
+    """Every RowKey of the vault's partition, read past the store (raw rows, not its answers)."""
+    if isinstance(store, FakeVaultStore):
+        return store.rows(vault)
+    azurite = request.getfixturevalue("azurite")
+    partition = keys.vault_partition(vault.subscription_id, vault.resource_group, vault.name)
+    async with TableClient.from_connection_string(azurite.connection_string, VAULT_DATA_TABLE) as table:
+        return sorted(
+            [
+                str(entity["RowKey"])
+                async for entity in table.query_entities(
+                    "PartitionKey eq @pk", parameters={"pk": partition}, select=["RowKey"]
+                )
+            ]
+        )
+
+
+async def mark_deleted_in_place(
+    store: Any, vault: VaultRef, point: RecoveryPoint, request: pytest.FixtureRequest
+) -> None:
+    """What an older version did on deletion: the row stays in ``r|``, marked ``Deleting``."""
+    if isinstance(store, FakeVaultStore):
+        store.mark_deleted_in_place(vault, point, T0)
+        return
+    azurite = request.getfixturevalue("azurite")
+    partition = keys.vault_partition(vault.subscription_id, vault.resource_group, vault.name)
+    async with TableClient.from_connection_string(azurite.connection_string, VAULT_DATA_TABLE) as table:
+        await table.submit_transaction(
+            [
+                (
+                    "upsert",
+                    {
+                        "PartitionKey": partition,
+                        "RowKey": keys.recovery_point_key(point.instance, point.id),
+                        "State": RecoveryPointState.DELETING.value,
+                        "DeletedAt": T0,
+                    },
+                    {"mode": UpdateMode.MERGE},
+                ),
+                (
+                    "delete",
+                    {
+                        "PartitionKey": partition,
+                        "RowKey": keys.expiry_key(point.expires_at, point.instance, point.id),
+                    },
+                ),
+            ]
+        )
+
+
+def of_kind(rows: list[str], kind: str) -> list[str]:
+    return [row for row in rows if row.startswith(kind + keys.SEPARATOR)]
+
+
+async def test_a_recorded_deletion_moves_the_point_out_of_the_live_range(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    current = await created(store, make_instance(vault))
+    current, old = await backed_up(store, current, T0, days=1)
+    current, new = await backed_up(store, current, T0 + timedelta(days=1), days=7)
+    [entry] = await store.expired(vault, T0 + timedelta(days=1, hours=1))
+    updated = current.value.after_deletions(1, 0)
+    saved = await store.record_deletions(
+        current, updated, [(entry.point, entry)], [backup_job(current.value, T0)], deleted_at=T0
+    )
+    rows = await stored_rows(store, vault, request)
+    name = current.value.name
+    assert of_kind(rows, keys.RECOVERY_POINT) == [keys.recovery_point_key(name, new.id)]
+    assert of_kind(rows, keys.DELETED_RECOVERY_POINT) == [keys.deleted_recovery_point_key(name, old.id)]
+    assert of_kind(rows, keys.AUDIT_EXPIRY) == [keys.audit_expiry_key(old.expires_at, name, old.id)]
+    gone = await store.get_recovery_point(vault, name, old.id)
+    assert gone is not None
+    assert gone.value == old.with_state(RecoveryPointState.DELETING)
+
+    # The same deletion recorded again (a second sweeper) is refused and changes nothing.
+    with pytest.raises(ConflictError):
+        await store.record_deletions(
+            saved, saved.value.after_deletions(1, 0), [(entry.point, entry)], [], deleted_at=T0
+        )
+    assert await stored_rows(store, vault, request) == rows
+    assert await store.get_instance(vault, name) == saved
+
+
+async def test_audit_rows_are_purged_by_their_points_expiry(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    current = await created(store, make_instance(vault))
+    points = []
+    for index, days in enumerate((1, 2)):
+        current, point = await backed_up(store, current, T0 + timedelta(hours=index), days=days)
+        points.append(point)
+    current, _ = await backed_up(store, current, T0 + timedelta(days=3), days=7)
+    due = await store.expired(vault, T0 + timedelta(days=3))
+    current = await store.record_deletions(
+        current, current.value.after_deletions(2, 0), [(e.point, e) for e in due], [], deleted_at=T0
+    )
+    assert await store.purge_deleted_history(vault, points[0].expires_at - timedelta(seconds=1)) == 0
+    assert await store.purge_deleted_history(vault, points[0].expires_at) == 1
+    rows = await stored_rows(store, vault, request)
+    assert of_kind(rows, keys.DELETED_RECOVERY_POINT) == [
+        keys.deleted_recovery_point_key(current.value.name, points[1].id)
+    ]
+    assert await store.purge_deleted_history(vault, T0 + timedelta(days=365)) == 1
+    assert of_kind(await stored_rows(store, vault, request), keys.AUDIT_EXPIRY) == []
+    assert len(await store.list_recovery_points(vault, current.value.name, include_deleted=True)) == 1
+
+
+async def test_points_marked_deleted_in_place_are_hidden_then_moved_once(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    current = await created(store, make_instance(vault))
+    current, old = await backed_up(store, current, T0)
+    current, new = await backed_up(store, current, T0 + timedelta(hours=4))
+    await mark_deleted_in_place(store, vault, old, request)
+    assert await store.list_recovery_points(vault, current.value.name) == [new]
+
+    assert await store.move_legacy_tombstones(vault, now=T0) == 1
+    assert await store.move_legacy_tombstones(vault, now=T0) == 0
+    rows = await stored_rows(store, vault, request)
+    assert of_kind(rows, keys.RECOVERY_POINT) == [keys.recovery_point_key(current.value.name, new.id)]
+    everything = await store.list_recovery_points(vault, current.value.name, include_deleted=True)
+    assert [(p.id, p.state) for p in everything] == [
+        (new.id, RecoveryPointState.COMMITTED),
+        (old.id, RecoveryPointState.DELETING),
+    ]
+    # Deleting history for good (the purge of a deleted instance) takes the audit rows too.
+    await store.delete_recovery_points(vault, everything)
+    remaining = await stored_rows(store, vault, request)
+    assert [row for row in remaining if current.value.name in row and not row.startswith("i|")] == []
+
+
+async def test_deleting_a_point_still_marked_in_place_removes_its_row(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    current = await created(store, make_instance(vault))
+    current, old = await backed_up(store, current, T0)
+    await mark_deleted_in_place(store, vault, old, request)
+    [marked] = await store.list_recovery_points(vault, current.value.name, include_deleted=True)
+    await store.delete_recovery_points(vault, [marked])
+    assert of_kind(await stored_rows(store, vault, request), keys.RECOVERY_POINT) == []

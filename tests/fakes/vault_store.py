@@ -96,6 +96,19 @@ def _merged(old: Any, new: Any) -> Any:
     return new
 
 
+def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[_Op]:
+    """A deleted point's audit row in ``d|`` and its audit-index row (which names the point)."""
+    deleting = point.with_state(RecoveryPointState.DELETING)
+    return [
+        _Op("create", keys.deleted_recovery_point_key(point.instance, point.id), deleting),
+        _Op(
+            "create",
+            keys.audit_expiry_key(point.expires_at, point.instance, point.id),
+            (point.instance, point.id),
+        ),
+    ]
+
+
 def _claim_key(disk_id: str) -> str:
     return hashlib.sha256(disk_id.lower().encode()).hexdigest()
 
@@ -118,6 +131,8 @@ class FakeVaultStore:
         self._faults: dict[str, list[BaseException]] = {}
         self.writes = 0
         """Transactions that changed something (tests use it to prove a no-op wrote nothing)."""
+        self.legacy_deleted_at: dict[str, datetime] = {}
+        """When rows marked deleted in place were deleted (the real row's ``DeletedAt`` column)."""
 
     # --- test controls ------------------------------------------------------------------------
 
@@ -479,18 +494,29 @@ class FakeVaultStore:
         self, vault: VaultRef, instance: str, point_id: str
     ) -> Versioned[RecoveryPoint] | None:
         self._fault("get_recovery_point")
-        found = self._read(self.partition(vault), keys.recovery_point_key(instance, point_id))
+        partition = self.partition(vault)
+        found = self._read(partition, keys.recovery_point_key(instance, point_id)) or self._read(
+            partition, keys.deleted_recovery_point_key(instance, point_id)
+        )
         return Versioned(_frozen(found.value), found.etag) if found else None
 
     async def list_recovery_points(
         self, vault: VaultRef, instance: str, *, include_deleted: bool = False
     ) -> list[RecoveryPoint]:
         self._fault("list_recovery_points")
-        lower, upper = keys.kind_range(
-            keys.RECOVERY_POINT, keys.validated_name(instance, what="backupInstance")
+        name = keys.validated_name(instance, what="backupInstance")
+        partition = self.partition(vault)
+        points = [
+            _frozen(found.value)
+            for _, found in self._range(partition, *keys.kind_range(keys.RECOVERY_POINT, name))
+        ]
+        if not include_deleted:
+            return [p for p in points if p.state is not RecoveryPointState.DELETING]
+        points.extend(
+            _frozen(found.value)
+            for _, found in self._range(partition, *keys.kind_range(keys.DELETED_RECOVERY_POINT, name))
         )
-        points = [_frozen(found.value) for _, found in self._range(self.partition(vault), lower, upper)]
-        return [p for p in points if include_deleted or p.state is not RecoveryPointState.DELETING]
+        return sorted(points, key=lambda point: point.id)
 
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
         self._fault("expired")
@@ -512,8 +538,8 @@ class FakeVaultStore:
         self._fault("record_deletions")
         operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
         for point, entry in deleted:
-            marked = point.with_state(RecoveryPointState.DELETING)
-            operations.append(_Op("merge", keys.recovery_point_key(point.instance, point.id), marked))
+            operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
+            operations.extend(_into_audit(point, deleted_at))
             if entry is not None:
                 operations.append(_Op("delete", entry.row_key))
         operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
@@ -527,9 +553,16 @@ class FakeVaultStore:
     ) -> None:
         self._fault("delete_recovery_points")
         operations: list[_Op] = []
+        legacy: list[_Op] = []
         for point in points:
-            operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
-            if point.state is not RecoveryPointState.DELETING:
+            if point.state is RecoveryPointState.DELETING:
+                operations.append(_Op("delete", keys.deleted_recovery_point_key(point.instance, point.id)))
+                operations.append(
+                    _Op("delete", keys.audit_expiry_key(point.expires_at, point.instance, point.id))
+                )
+                legacy.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
+            else:
+                operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
                 operations.append(_Op("delete", keys.expiry_key(point.expires_at, point.instance, point.id)))
         operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
         if len(operations) > MAX_BATCH:
@@ -540,11 +573,73 @@ class FakeVaultStore:
         try:
             self._transact(partition, operations)
         except ConcurrencyError:
-            for operation in operations:
-                try:
-                    self._transact(partition, [operation])
-                except ConcurrencyError:
-                    continue
+            self._each_ignoring_gone(partition, [*operations, *legacy])
+
+    async def move_legacy_tombstones(self, vault: VaultRef, *, now: datetime) -> int:
+        self._fault("move_legacy_tombstones")
+        partition = self.partition(vault)
+        if self._read(partition, keys.history_layout_key()) is not None:
+            return 0
+        tombstones = [
+            (row, found)
+            for row, found in self._range(partition, *keys.kind_range(keys.RECOVERY_POINT))
+            if found.value.state is RecoveryPointState.DELETING
+        ]
+        moved, complete = 0, True
+        for start in range(0, len(tombstones), MAX_BATCH // 3):
+            chunk = tombstones[start : start + MAX_BATCH // 3]
+            operations: list[_Op] = []
+            for row, found in chunk:
+                deleted_at = self.legacy_deleted_at.get(row, now)
+                operations.append(_Op("delete", row, etag=found.etag))
+                operations.extend(_into_audit(found.value, deleted_at))
+            try:
+                self._transact(partition, operations)
+            except ConflictError:
+                complete = False
+                continue
+            moved += len(chunk)
+        if complete:
+            self._transact(partition, [_Op("upsert", keys.history_layout_key(), 2)])
+        return moved
+
+    async def purge_deleted_history(self, vault: VaultRef, expired_before: datetime) -> int:
+        self._fault("purge_deleted_history")
+        partition = self.partition(vault)
+        lower, upper = keys.audit_expired_before(expired_before)
+        due = [(row, found.value) for row, found in self._range(partition, lower, upper)]
+        for start in range(0, len(due), MAX_BATCH // 2):
+            operations: list[_Op] = []
+            for row, (instance, point_id) in due[start : start + MAX_BATCH // 2]:
+                operations.append(_Op("delete", keys.deleted_recovery_point_key(instance, point_id)))
+                operations.append(_Op("delete", row))
+            try:
+                self._transact(partition, operations)
+            except ConcurrencyError:
+                self._each_ignoring_gone(partition, operations)
+        return len(due)
+
+    def mark_deleted_in_place(self, vault: VaultRef, point: RecoveryPoint, deleted_at: datetime) -> None:
+        """What an older version did on deletion: the point stays in the live range, marked
+        ``Deleting``, and its expiry row goes (tests of the lazy migration build history so)."""
+        partition = self.partition(vault)
+        row = keys.recovery_point_key(point.instance, point.id)
+        self._transact(
+            partition,
+            [
+                _Op("merge", row, point.with_state(RecoveryPointState.DELETING), must_exist=True),
+                _Op("delete", keys.expiry_key(point.expires_at, point.instance, point.id)),
+            ],
+        )
+        self.legacy_deleted_at[row] = deleted_at
+
+    def _each_ignoring_gone(self, partition: str, operations: Sequence[_Op]) -> None:
+        for operation in operations:
+            try:
+                self._transact(partition, [operation])
+            except ConcurrencyError:
+                continue
+
 
     # --- operations (API long-running operation records) ------------------------------------------
 

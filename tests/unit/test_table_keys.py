@@ -63,3 +63,30 @@ def test_key_times_must_be_aware() -> None:
 def test_recovery_point_ids_are_checked(bad: str) -> None:
     with pytest.raises(ValidationError):
         keys.recovery_point_key("d", bad)
+
+
+def test_deleted_points_and_their_audit_index_lie_outside_every_live_range() -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    deleted = keys.deleted_recovery_point_key("d", RP)
+    audit = keys.audit_expiry_key(now, "d", RP)
+    marker = keys.history_layout_key()
+    for live in (
+        keys.kind_range(keys.RECOVERY_POINT),
+        keys.kind_range(keys.EXPIRY),
+        keys.expired_before(now),
+    ):
+        for row in (deleted, audit, marker):
+            assert not (live[0] <= row < live[1]), row
+    lower, upper = keys.kind_range(keys.DELETED_RECOVERY_POINT, "d")
+    assert lower <= deleted < upper
+    assert not (lower <= keys.deleted_recovery_point_key("d-b", RP) < upper)
+
+
+def test_audit_index_range_stops_at_the_cutoff() -> None:
+    cutoff = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    lower, upper = keys.audit_expired_before(cutoff)
+    assert lower <= keys.audit_expiry_key(cutoff, "d", RP) < upper
+    assert not (lower <= keys.audit_expiry_key(cutoff + timedelta(microseconds=1), "d", RP) < upper)
+    assert not (lower <= keys.expiry_key(cutoff - timedelta(days=1), "d", RP) < upper)
+    with pytest.raises(ValidationError):
+        keys.deleted_recovery_point_key("d", "F" * 32)

@@ -22,6 +22,9 @@ POLICY = "p"
 INSTANCE = "i"
 RECOVERY_POINT = "r"
 EXPIRY = "x"
+DELETED_RECOVERY_POINT = "d"
+AUDIT_EXPIRY = "y"
+LAYOUT = "v"
 JOB = "j"
 OPERATION = "o"
 RESTORE_USAGE = "q"
@@ -114,6 +117,38 @@ def expired_before(now: datetime) -> tuple[str, str]:
     """RowKey bounds of every expiry-index row whose time is at or before ``now``."""
     lower, _ = kind_range(EXPIRY)
     return lower, row_key(EXPIRY, compact_time(now)) + RANGE_END
+
+
+def deleted_recovery_point_key(instance: str, recovery_point_id: str) -> str:
+    """Where a deleted recovery point is kept for audit, out of the live ``r|`` range."""
+    return row_key(
+        DELETED_RECOVERY_POINT,
+        validated_name(instance, what="backupInstance"),
+        _hex_id(recovery_point_id),
+    )
+
+
+def audit_expiry_key(expires_at: datetime, instance: str, recovery_point_id: str) -> str:
+    """The audit index of a deleted point, keyed by when the point expired (not when it was
+    deleted), so the point alone names it and the audit retention can change without a rewrite."""
+    return row_key(
+        AUDIT_EXPIRY,
+        compact_time(expires_at),
+        validated_name(instance, what="backupInstance"),
+        _hex_id(recovery_point_id),
+    )
+
+
+def audit_expired_before(moment: datetime) -> tuple[str, str]:
+    """RowKey bounds of every audit-index row whose point expired at or before ``moment``."""
+    lower, _ = kind_range(AUDIT_EXPIRY)
+    return lower, row_key(AUDIT_EXPIRY, compact_time(moment)) + RANGE_END
+
+
+def history_layout_key() -> str:
+    """A vault's marker that its recovery-point history is in the current layout (no deleted
+    points left in the live range)."""
+    return row_key(LAYOUT, "history")
 
 
 def job_key(job_id: str) -> str:

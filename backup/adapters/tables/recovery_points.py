@@ -3,6 +3,14 @@
 A live point has a copy in the expiry index, keyed by when it expires, so retention reads only
 what has expired. Points are born and die in the same transaction as the instance counts and
 the jobs that record them.
+
+Only live points stay in ``r|``: retention moves a deleted point to the audit range
+``d|{instance}|{id}`` (with an audit-index row ``y|{expiresAt}|{instance}|{id}``) in the
+transaction that records its deletion, so every live read costs O(live), not O(history).
+Audit rows are removed :data:`~backup.domain.limits.DELETED_RECOVERY_POINT_AUDIT` after their
+point expired (:meth:`RecoveryPointStore.purge_deleted_history`). Rows an older version marked
+``Deleting`` in place are still filtered out of live reads, and the sweep moves them once per
+vault (:meth:`RecoveryPointStore.move_legacy_tombstones`).
 """
 
 from __future__ import annotations
@@ -17,7 +25,6 @@ from backup.adapters.tables.base import (
     TableStore,
     delete_op,
     etag_of,
-    merge_op,
     replace_op,
     upsert_op,
 )
@@ -25,7 +32,7 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint, RecoveryPointState
 from backup.domain.records import ExpiryEntry, Versioned
-from backup.errors import ConcurrencyError
+from backup.errors import ConcurrencyError, ConflictError
 
 
 class RecoveryPointStore(TableStore):
@@ -65,21 +72,31 @@ class RecoveryPointStore(TableStore):
     async def get_recovery_point(
         self, vault: VaultRef, instance: str, point_id: str
     ) -> Versioned[RecoveryPoint] | None:
-        entity = await self._point(self.partition(vault), keys.recovery_point_key(instance, point_id))
+        """A live point, or (a second point read, only when it is not live) a deleted one still
+        kept for audit, in state ``Deleting``."""
+        partition = self.partition(vault)
+        entity = await self._point(partition, keys.recovery_point_key(instance, point_id))
+        if entity is None:
+            entity = await self._point(partition, keys.deleted_recovery_point_key(instance, point_id))
         return Versioned(codecs.recovery_point_from(entity), etag_of(entity)) if entity else None
 
     async def list_recovery_points(
         self, vault: VaultRef, instance: str, *, include_deleted: bool = False
     ) -> list[RecoveryPoint]:
-        """Newest first, because recovery point ids sort that way."""
-        lower, upper = keys.kind_range(
-            keys.RECOVERY_POINT, keys.validated_name(instance, what="backupInstance")
-        )
+        """Newest first, because recovery point ids sort that way. Live points are one range
+        query over ``r|{instance}|``; ``include_deleted`` reads the audit range too."""
+        name = keys.validated_name(instance, what="backupInstance")
+        partition = self.partition(vault)
         points = [
             codecs.recovery_point_from(entity)
-            async for entity in self._range(self.partition(vault), lower, upper)
+            async for entity in self._range(partition, *keys.kind_range(keys.RECOVERY_POINT, name))
         ]
-        return [p for p in points if include_deleted or p.state is not RecoveryPointState.DELETING]
+        if not include_deleted:
+            # Rows an older version marked deleted in place, until the sweep moves them.
+            return [p for p in points if p.state is not RecoveryPointState.DELETING]
+        audit = keys.kind_range(keys.DELETED_RECOVERY_POINT, name)
+        points.extend([codecs.recovery_point_from(entity) async for entity in self._range(partition, *audit)])
+        return sorted(points, key=lambda point: point.id)
 
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
         """Only the expiry-index rows at or before ``now``: history is never read."""
@@ -98,12 +115,13 @@ class RecoveryPointStore(TableStore):
         *,
         deleted_at: datetime,
     ) -> Versioned[BackupInstance]:
-        """Mark points deleted, drop their expiry rows, record the jobs and the instance's counts."""
+        """Move points out of the live range into the audit range, drop their expiry rows, record
+        the jobs and the instance's counts. A point another writer already moved fails the whole
+        transaction (404 on its live row: :class:`ConcurrencyError`; 409 on its audit row)."""
         operations: list[Operation] = [replace_op(codecs.instance_entity(updated), current.etag)]
         for point, entry in deleted:
-            marked = codecs.recovery_point_entity(point.with_state(RecoveryPointState.DELETING), None)
-            marked["DeletedAt"] = deleted_at
-            operations.append(merge_op(marked, None))
+            operations.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
+            operations.extend(_into_audit(point, deleted_at))
             if entry is not None:
                 operations.append(delete_op(entry.row_key))
         operations.extend(upsert_op(codecs.job_entity(job)) for job in jobs)
@@ -115,12 +133,19 @@ class RecoveryPointStore(TableStore):
     async def delete_recovery_points(
         self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
     ) -> None:
-        """Remove recovery point rows and their expiry rows (a point not yet ``Deleting`` has one),
-        recording ``jobs`` in the same transaction. At most 33 points per call."""
+        """Remove recovery points for good: a live point's row and expiry row, a deleted point's
+        audit rows (or, from an older version, its row left in the live range), recording ``jobs``
+        in the same transaction. At most :data:`RECOVERY_POINTS_PER_TABLE_TRANSACTION` points."""
         operations: list[Operation] = []
+        legacy: list[Operation] = []
         for point in points:
-            operations.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
-            if point.state is not RecoveryPointState.DELETING:
+            if point.state is RecoveryPointState.DELETING:
+                audit_index = keys.audit_expiry_key(point.expires_at, point.instance, point.id)
+                operations.append(delete_op(keys.deleted_recovery_point_key(point.instance, point.id)))
+                operations.append(delete_op(audit_index))
+                legacy.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
+            else:
+                operations.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
                 operations.append(delete_op(keys.expiry_key(point.expires_at, point.instance, point.id)))
         operations.extend(upsert_op(codecs.job_entity(job)) for job in jobs)
         if len(operations) > MAX_BATCH:
@@ -131,9 +156,90 @@ class RecoveryPointStore(TableStore):
         try:
             await self._transact(partition, operations)
         except ConcurrencyError:
-            # A row was already gone (a 404 fails the whole transaction): go one by one.
-            for operation in operations:
-                try:
-                    await self._transact(partition, [operation])
-                except ConcurrencyError:
-                    continue
+            # A row was already gone (a 404 fails the whole transaction), or a deleted point is
+            # still where an older version left it: go one by one.
+            await self._each_ignoring_gone(partition, [*operations, *legacy])
+
+    async def move_legacy_tombstones(self, vault: VaultRef, *, now: datetime) -> int:
+        """Move the points an older version marked deleted in the live range to the audit range.
+
+        Once per vault: a marker row records that the vault's live range holds only live points,
+        so later sweeps pay one point read. The scan filters on ``State`` on the server, so only
+        the tombstones travel. A chunk another sweeper moved first is left to it, and the marker
+        waits for a sweep that finds nothing left to move."""
+        partition = self.partition(vault)
+        if await self._point(partition, keys.history_layout_key()) is not None:
+            return 0
+        lower, upper = keys.kind_range(keys.RECOVERY_POINT)
+        tombstones = [
+            entity
+            async for entity in self._query(
+                "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper and State eq @state",
+                {"pk": partition, "lower": lower, "upper": upper, "state": RecoveryPointState.DELETING.value},
+            )
+        ]
+        moved, complete = 0, True
+        per_point = 3
+        for start in range(0, len(tombstones), MAX_BATCH // per_point):
+            chunk = tombstones[start : start + MAX_BATCH // per_point]
+            operations: list[Operation] = []
+            for entity in chunk:
+                point = codecs.recovery_point_from(entity)
+                deleted_at = codecs.optional_time(entity.get("DeletedAt")) or now
+                operations.append(delete_op(str(entity["RowKey"]), etag_of(entity)))
+                operations.extend(_into_audit(point, deleted_at))
+            try:
+                await self._transact(partition, operations)
+            except ConflictError:
+                complete = False
+                continue
+            moved += len(chunk)
+        if complete:
+            await self._transact(
+                partition, [upsert_op({"RowKey": keys.history_layout_key(), "Kind": "layout", "Version": 2})]
+            )
+        return moved
+
+    async def purge_deleted_history(self, vault: VaultRef, expired_before: datetime) -> int:
+        """Remove the audit rows of deleted points that expired at or before ``expired_before``:
+        one range query over the audit index, which returns exactly those."""
+        partition = self.partition(vault)
+        lower, upper = keys.audit_expired_before(expired_before)
+        due = [
+            (str(entity["Instance"]), str(entity["Id"]), str(entity["RowKey"]))
+            async for entity in self._range(partition, lower, upper, select=["RowKey", "Instance", "Id"])
+        ]
+        per_point = 2
+        for start in range(0, len(due), MAX_BATCH // per_point):
+            operations: list[Operation] = []
+            for instance, point_id, index_row in due[start : start + MAX_BATCH // per_point]:
+                operations.append(delete_op(keys.deleted_recovery_point_key(instance, point_id)))
+                operations.append(delete_op(index_row))
+            try:
+                await self._transact(partition, operations)
+            except ConcurrencyError:
+                # Another sweeper purged some of them first.
+                await self._each_ignoring_gone(partition, operations)
+        return len(due)
+
+    async def _each_ignoring_gone(self, partition: str, operations: Sequence[Operation]) -> None:
+        for operation in operations:
+            try:
+                await self._transact(partition, [operation])
+            except ConcurrencyError:
+                continue
+
+
+def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[Operation]:
+    """The inserts that keep a deleted point for audit: its row in ``d|`` and its audit-index row."""
+    row = codecs.recovery_point_entity(point.with_state(RecoveryPointState.DELETING), None)
+    row["RowKey"] = keys.deleted_recovery_point_key(point.instance, point.id)
+    row["Kind"] = "deletedRecoveryPoint"
+    row["DeletedAt"] = deleted_at
+    index = {
+        "RowKey": keys.audit_expiry_key(point.expires_at, point.instance, point.id),
+        "Kind": "auditExpiry",
+        "Instance": point.instance,
+        "Id": point.id,
+    }
+    return [("create", row), ("create", index)]
