@@ -18,6 +18,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 from azure.storage.queue import BinaryBase64DecodePolicy, TextBase64EncodePolicy
 from azure.storage.queue.aio import QueueClient, QueueServiceClient
 
+from backup.adapters.tables.keys import BUDGET_PARTITION
 from backup.names import VAULTS_TABLE
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ class RequestCounter:
         self.total = 0
         self.by_method: dict[str, int] = {}
         self.by_endpoint: dict[str, int] = {}
+        self.budget_ledger = 0
+        """Of those, requests to the ARM budget's ledger rows (pacing's cost, told apart)."""
 
     def __call__(self, request: PipelineRequest[Any]) -> None:
         self.total += 1
@@ -46,9 +49,15 @@ class RequestCounter:
         self.by_method[method] = self.by_method.get(method, 0) + 1
         endpoint = urlsplit(request.http_request.url).netloc
         self.by_endpoint[endpoint] = self.by_endpoint.get(endpoint, 0) + 1
+        body = request.http_request.body
+        if BUDGET_PARTITION in request.http_request.url or (
+            isinstance(body, (str, bytes)) and BUDGET_PARTITION in str(body)
+        ):
+            self.budget_ledger += 1  # a point request names the row in its URL, a create in its body
 
     def reset(self) -> None:
         self.total = 0
+        self.budget_ledger = 0
         self.by_method.clear()
         self.by_endpoint.clear()
 

@@ -640,7 +640,6 @@ class FakeVaultStore:
             except ConcurrencyError:
                 continue
 
-
     # --- operations (API long-running operation records) ------------------------------------------
 
     async def put_operation(

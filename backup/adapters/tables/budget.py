@@ -135,6 +135,9 @@ class TableArmBudget(TableStore):
         self._written_at: dict[Ledger, float] = {}
         self._waiting: dict[Ledger, list[_Waiter]] = {}
         self._writers: dict[Ledger, asyncio.Task[None]] = {}
+        self._last_written: dict[Ledger, tuple[LedgerState, str]] = {}
+        """What this process last wrote to each ledger and its ETag: the next change starts
+        from it without a read, and reads only if another process wrote since (a 412)."""
         """One writer task per ledger with work: it serves every waiter queued meanwhile in one
         write, and a caller that is cancelled never strands the others."""
 
@@ -249,9 +252,15 @@ class TableArmBudget(TableStore):
         row_key = keys.budget_key(subscription, identity, category)
         table = await self._data()
         for attempt in range(self._attempts):
-            row = await self._point(keys.BUDGET_PARTITION, row_key)
             bucket = self._limits[category]
-            state = fresh_ledger(bucket) if row is None else decode_ledger(row, bucket)
+            known = self._last_written.pop(ledger, None)
+            etag: str | None
+            if known is not None:
+                state, etag = known
+            else:
+                row = await self._point(keys.BUDGET_PARTITION, row_key)
+                state = fresh_ledger(bucket) if row is None else decode_ledger(row, bucket)
+                etag = None if row is None else etag_of(row)
             folded = list(self._reports.get(ledger, ()))
             for at, remaining, retry_after in folded:
                 state = observe(state, at, remaining=remaining, retry_after=retry_after)
@@ -259,13 +268,13 @@ class TableArmBudget(TableStore):
             state, result = step(state, now)
             entity = {"PartitionKey": keys.BUDGET_PARTITION, "RowKey": row_key, **encode_ledger(state)}
             try:
-                if row is None:
-                    await table.create_entity(entity)
+                if etag is None:
+                    written = await table.create_entity(entity)
                 else:
-                    await table.update_entity(
+                    written = await table.update_entity(
                         entity,
                         mode=UpdateMode.REPLACE,
-                        etag=etag_of(row),
+                        etag=etag,
                         match_condition=MatchConditions.IfNotModified,
                     )
             except (ResourceExistsError, ResourceNotFoundError):
@@ -277,10 +286,13 @@ class TableArmBudget(TableStore):
                         code="StorageUnavailable",
                     ) from error
             else:
+                new_etag = written.get("etag") if isinstance(written, Mapping) else None
+                if new_etag:
+                    self._last_written[ledger] = (decode_ledger(entity, bucket), str(new_etag))
                 if folded:
                     # Only what was folded goes; reports that came during the write stay.
-                    written = set(folded)
-                    self._reports[ledger] = [r for r in self._reports.get(ledger, ()) if r not in written]
+                    sent = set(folded)
+                    self._reports[ledger] = [r for r in self._reports.get(ledger, ()) if r not in sent]
                 self._written_at[ledger] = now
                 if self._telemetry is not None:
                     self._telemetry.budget_rate(
