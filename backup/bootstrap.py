@@ -78,11 +78,15 @@ def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredenti
     return ManagedIdentityCredential(identity_config={"resource_id": identity})
 
 
-def arm_budget(storage: StorageClients, clock: Clock, telemetry: Telemetry) -> ArmBudget:
-    """ARM's request budget, shared by every process through the app's table (no I/O until used)."""
+def arm_budget(
+    storage: StorageClients, clock: Clock, telemetry: Telemetry, settings: Settings | None = None
+) -> ArmBudget:
+    """ARM's request budget, shared by every process through the app's table (no I/O until used),
+    at the limits the settings give (``ARM_BUDGET_LIMITS``; ARM's published ones by default)."""
     from backup.adapters.tables.budget import TableArmBudget
 
-    return TableArmBudget(storage, clock, telemetry=telemetry)
+    limits = (settings or Settings()).arm_budget_limits
+    return TableArmBudget(storage, clock, telemetry=telemetry, limits=limits)
 
 
 def compute_gateway(settings: Settings, **options: Any) -> ComputeGateway:
@@ -154,7 +158,7 @@ class Runtime:
         telemetry = telemetry or Telemetry()
         storage = StorageClients(settings, request_hook=storage_request_hook)
         clock = clock or clock_from(settings)
-        budget = budget or arm_budget(storage, clock, telemetry)
+        budget = budget or arm_budget(storage, clock, telemetry, settings)
         if auth_enabled is None:
             from backup.api.auth import auth_enabled_from_env
 

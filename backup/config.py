@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import MappingProxyType
 
 from backup.domain.durations import parse_iso_duration
+from backup.domain.pacing import ARM_DEFAULT_LIMITS, BucketLimits, Category
 from backup.domain.slots import DEFAULT_START_WINDOW
 
 # Storage. Deployed: identity-based ``AzureWebJobsStorage__*`` service URIs (no keys).
@@ -45,6 +48,12 @@ DEFAULT_SOFT_DELETE_RETENTION_DAYS = 14
 # whose backup cannot start by then is recorded as missed (backup/domain/slots.py explains it).
 BACKUP_START_WINDOW = "BACKUP_START_WINDOW"
 DEFAULT_BACKUP_START_WINDOW = "PT1H"
+
+# ARM's request budget per (subscription, principal) the app paces itself to, when a
+# subscription's limits are lower than ARM's published ones (e.g. "writes=100+5/s,reads=120+12/s";
+# a bucket of that many requests refilled at that rate per second). Categories not named keep
+# ARM's published limits (reads 250+25/s, writes and deletes 200+10/s); none may exceed them.
+ARM_BUDGET_LIMITS = "ARM_BUDGET_LIMITS"
 
 # Set by the platform (never by us) when App Service Authentication is on; only then is the
 # X-MS-CLIENT-PRINCIPAL header trusted.
@@ -79,6 +88,7 @@ class Settings:
     clock_origin: str | None = None
     soft_delete_retention_days: int = DEFAULT_SOFT_DELETE_RETENTION_DAYS
     backup_start_window: timedelta = DEFAULT_START_WINDOW
+    arm_budget_limits: Mapping[Category, BucketLimits] = field(default_factory=lambda: ARM_DEFAULT_LIMITS)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -102,6 +112,7 @@ class Settings:
             clock_origin=optional(CLOCK_ORIGIN),
             soft_delete_retention_days=_days(optional(SOFT_DELETE_RETENTION_DAYS)),
             backup_start_window=_start_window(optional(BACKUP_START_WINDOW)),
+            arm_budget_limits=_budget_limits(optional(ARM_BUDGET_LIMITS)),
         )
 
 
@@ -170,3 +181,33 @@ def _start_window(value: str | None) -> timedelta:
             f"(e.g. PT1H, PT30M), not {value!r}"
         )
     return duration.exact
+
+
+_CATEGORY_NAMES = frozenset(category.value for category in Category)
+_BUCKET = re.compile(r"(?P<category>[a-z]+)=(?P<capacity>[0-9]+)\+(?P<refill>[0-9]+(?:\.[0-9]+)?)/s")
+
+
+def _budget_limits(value: str | None) -> Mapping[Category, BucketLimits]:
+    if value is None:
+        return ARM_DEFAULT_LIMITS
+    limits = dict(ARM_DEFAULT_LIMITS)
+    named: set[Category] = set()
+    for item in value.split(","):
+        match = _BUCKET.fullmatch(item.strip())
+        category = Category(match["category"]) if match and match["category"] in _CATEGORY_NAMES else None
+        if match is None or category is None or category in named:
+            raise ValueError(
+                f"{ARM_BUDGET_LIMITS} must list buckets as CATEGORY=CAPACITY+REFILL/s, each category "
+                f"(reads, writes, deletes) at most once, e.g. 'writes=100+5/s,reads=120+12/s', not {value!r}"
+            )
+        named.add(category)
+        capacity, refill = int(match["capacity"]), float(match["refill"])
+        published = ARM_DEFAULT_LIMITS[category]
+        if not (1 <= capacity <= published.capacity and 0 < refill <= published.refill):
+            raise ValueError(
+                f"{ARM_BUDGET_LIMITS} allows the {category} bucket to hold 1 to {published.capacity:g} "
+                f"requests refilled at more than 0 and at most {published.refill:g}/s (ARM's "
+                f"published limit), not {item.strip()!r}"
+            )
+        limits[category] = BucketLimits(capacity, refill)
+    return MappingProxyType(limits)

@@ -32,6 +32,9 @@ param softDeleteRetentionDays int = 14
 @description('The latest a scheduled backup may start after its slot (ISO 8601 duration); later, the slot is recorded as missed (BackupSlotMissed).')
 param backupStartWindow string = 'PT1H'
 
+@description('ARM request limits lower than the published ones the app paces itself to, e.g. writes=100+5/s,reads=120+12/s (a bucket of that many requests refilled at that rate); empty: ARM\'s published limits.')
+param armBudgetLimits string = ''
+
 @allowed([
   512
   2048
@@ -170,6 +173,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'BACKUP_START_WINDOW'
           value: backupStartWindow
+        }
+        {
+          name: 'ARM_BUDGET_LIMITS'
+          value: armBudgetLimits
         }
         {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 
 from backup.config import (
+    ARM_BUDGET_LIMITS,
     ARM_STATIC_TOKENS,
     BACKUP_START_WINDOW,
     CLOCK_SPEED,
@@ -24,6 +25,7 @@ from backup.config import (
     Settings,
     missing_storage_settings,
 )
+from backup.domain.pacing import ARM_DEFAULT_LIMITS, BucketLimits, Category
 from tests.paths import REPO_ROOT
 
 
@@ -78,6 +80,16 @@ def test_a_malformed_setting_is_named_in_one_line() -> None:
         (BACKUP_START_WINDOW, "PT0M"),
         (BACKUP_START_WINDOW, "P1M"),
         (BACKUP_START_WINDOW, "P2D"),
+        (ARM_BUDGET_LIMITS, "writes=100"),
+        (ARM_BUDGET_LIMITS, "writes=100+5"),
+        (ARM_BUDGET_LIMITS, "updates=100+5/s"),
+        (ARM_BUDGET_LIMITS, "writes=100+5/s,writes=50+5/s"),
+        (ARM_BUDGET_LIMITS, "writes=100+5/s,"),
+        (ARM_BUDGET_LIMITS, "writes=0+5/s"),
+        (ARM_BUDGET_LIMITS, "writes=100+0/s"),
+        (ARM_BUDGET_LIMITS, "writes=201+10/s"),
+        (ARM_BUDGET_LIMITS, "reads=250+25.5/s"),
+        (ARM_BUDGET_LIMITS, "reads=-1+5/s"),
     ],
 )
 def test_every_malformed_setting_error_names_the_setting(name: str, value: str) -> None:
@@ -99,6 +111,16 @@ def test_the_start_window_is_an_iso_duration_of_one_hour_by_default(
 ) -> None:
     environ = {} if value is None else {BACKUP_START_WINDOW: value}
     assert Settings.from_env(environ).backup_start_window == window
+
+
+def test_the_arm_budget_is_arms_published_one_unless_a_setting_lowers_some_buckets() -> None:
+    assert Settings.from_env({}).arm_budget_limits == ARM_DEFAULT_LIMITS
+    lowered = Settings.from_env({ARM_BUDGET_LIMITS: " writes=10+5/s , reads=20+2.5/s"}).arm_budget_limits
+    assert lowered == {
+        Category.WRITES: BucketLimits(10, 5.0),
+        Category.READS: BucketLimits(20, 2.5),
+        Category.DELETES: ARM_DEFAULT_LIMITS[Category.DELETES],
+    }
 
 
 @pytest.mark.parametrize(
