@@ -75,6 +75,17 @@ def policy_document(
     return disk_policy(START, interval, default, extra)
 
 
+class ArmClock:
+    """The emulator's clock (real time plus the offset the simulation set): ARM's buckets, and
+    so the product's budget ledger, keep refilling while the product's clock stands still."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 @dataclass
 class Simulation:
     runtime: Runtime
@@ -82,13 +93,16 @@ class Simulation:
     admin: AdminClient
     azurite: AzuriteEndpoints
     table_requests: RequestCounter
+    arm_clock: ArmClock
 
     @property
     def now(self) -> datetime:
         return self.clock.now()
 
     def sync_emulator_clock(self) -> None:
-        self.admin.set_clock_offset((self.clock.now() - datetime.now(UTC)).total_seconds())
+        offset = self.clock.now() - datetime.now(UTC)
+        self.admin.set_clock_offset(offset.total_seconds())
+        self.arm_clock.offset = offset
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
@@ -149,6 +163,7 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
     admin = compute_emulator.admin
     admin.reset(SEED)
     clock = ManualClock(START)
+    arm_clock = ArmClock()
     counter = RequestCounter()
     settings = Settings(
         storage_connection_string=azurite.connection_string,
@@ -157,9 +172,14 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
         arm_static_token=TOKEN,
     )
     runtime = Runtime.from_settings(
-        settings, clock=clock, storage_request_hook=counter, arm_retry_total=1, arm_polling_interval=0
+        settings,
+        clock=clock,
+        storage_request_hook=counter,
+        arm_retry_total=1,
+        arm_polling_interval=0,
+        arm_clock=arm_clock,
     )
-    simulation = Simulation(runtime, clock, admin, azurite, counter)
+    simulation = Simulation(runtime, clock, admin, azurite, counter, arm_clock)
     simulation.sync_emulator_clock()
     yield simulation
     await runtime.close()
