@@ -24,7 +24,7 @@ from backup.adapters.storage import RequestCounter
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
-from backup.domain.clock import ManualClock
+from backup.domain.clock import ManualClock, ShiftedClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.records import PlanState
@@ -75,17 +75,6 @@ def policy_document(
     return disk_policy(START, interval, default, extra)
 
 
-class ArmClock:
-    """The emulator's clock (real time plus the offset the simulation set): ARM's buckets, and
-    so the product's budget ledger, keep refilling while the product's clock stands still."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 @dataclass
 class Simulation:
     runtime: Runtime
@@ -93,7 +82,7 @@ class Simulation:
     admin: AdminClient
     azurite: AzuriteEndpoints
     table_requests: RequestCounter
-    arm_clock: ArmClock
+    arm_clock: ShiftedClock
 
     @property
     def now(self) -> datetime:
@@ -163,7 +152,7 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
     admin = compute_emulator.admin
     admin.reset(SEED)
     clock = ManualClock(START)
-    arm_clock = ArmClock()
+    arm_clock = ShiftedClock()
     counter = RequestCounter()
     settings = Settings(
         storage_connection_string=azurite.connection_string,
