@@ -147,6 +147,7 @@ class Runtime:
         page_size: int = 100,
         send_backup_later: SendLater | None = None,
         budget: ArmBudget | None = None,
+        arm_clock: Clock | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
         hooks and the waits, and pass fakes for any port (store, ARM, queues, ARM's budget)."""
@@ -158,7 +159,9 @@ class Runtime:
         telemetry = telemetry or Telemetry()
         storage = StorageClients(settings, request_hook=storage_request_hook)
         clock = clock or clock_from(settings)
-        budget = budget or arm_budget(storage, clock, telemetry, settings)
+        # ARM's buckets refill on ARM's time: a test that holds the product's clock still
+        # passes a clock that keeps running (``arm_clock``); in production they are the same.
+        budget = budget or arm_budget(storage, arm_clock or clock, telemetry, settings)
         if auth_enabled is None:
             from backup.api.auth import auth_enabled_from_env
 

@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, estate, page_weight, slot_accounting
+from bench import cold_import, engine, estate, history, page_weight, slot_accounting
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
-PARTS = ("tick", "faults", "slots", "estate", "cold-import", "page-weight")
+PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
             )
+        if "history" in parts:
+            report(history.measure())
         if "cold-import" in parts:
             report(cold_import.measure())
         if "page-weight" in parts:

@@ -34,7 +34,7 @@ from backup.adapters.storage import RequestCounter
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
-from backup.domain.clock import ManualClock
+from backup.domain.clock import ManualClock, ShiftedClock
 from backup.domain.instance import BackupInstance, VaultRef, instance_key
 from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
@@ -147,10 +147,13 @@ class Bench:
     emulator: EmulatorServer
     tables: RequestCounter
     table_endpoint: str
+    arm_clock: ShiftedClock
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
-        self.emulator.admin.set_clock_offset((self.clock.now() - datetime.now(UTC)).total_seconds())
+        offset = self.clock.now() - datetime.now(UTC)
+        self.emulator.admin.set_clock_offset(offset.total_seconds())
+        self.arm_clock.offset = offset
 
     def table_requests(self) -> int:
         return self.tables.by_endpoint.get(self.table_endpoint, 0)
@@ -200,6 +203,7 @@ class Bench:
 async def bench_runtime(azurite_endpoints: Any, emulator: EmulatorServer) -> Any:
     counter = RequestCounter()
     clock = ManualClock(START)
+    arm_clock = ShiftedClock()  # ARM's buckets (and so the budget) run on the emulator's time
     settings = Settings(
         storage_connection_string=azurite_endpoints.connection_string,
         arm_endpoint=emulator.url,
@@ -207,10 +211,15 @@ async def bench_runtime(azurite_endpoints: Any, emulator: EmulatorServer) -> Any
         arm_static_token=TOKEN,
     )
     runtime = Runtime.from_settings(
-        settings, clock=clock, storage_request_hook=counter, arm_retry_total=5, arm_polling_interval=0
+        settings,
+        clock=clock,
+        storage_request_hook=counter,
+        arm_retry_total=5,
+        arm_polling_interval=0,
+        arm_clock=arm_clock,
     )
     endpoint = azurite_endpoints.table_url.split("://")[1].split("/")[0]
-    bench = Bench(runtime, clock, emulator, counter, endpoint)
+    bench = Bench(runtime, clock, emulator, counter, endpoint, arm_clock)
     bench.advance(timedelta(0))
     try:
         yield bench

@@ -73,6 +73,8 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 ARM_SCOPE = "https://management.azure.com/.default"
+UNPACED_WAIT_SECONDS = 60.0
+"""How long a call its caller does not pace may wait for ARM's budget before it gives up."""
 RESOURCE_GROUPS_API_VERSION = "2021-04-01"
 # ARM error codes for quotas rather than plain conflicts.
 _LIMIT_CODES = frozenset(
@@ -358,12 +360,28 @@ class ComputeGateway:
                 _log.warning("could not report ARM's budget for %s", scope, exc_info=True)
 
     async def _hold(self, subscription_id: str, category: Category) -> None:
-        """Hold one token and wait until it may be spent (calls the caller does not pace)."""
+        """Hold one token and wait until it may be spent (calls the caller does not pace).
+
+        These callers (retention, reconciliation, protection checks, restores) can wait in
+        process: a budget with no token soon is asked again after the wait it names, up to
+        :data:`UNPACED_WAIT_SECONDS` in all, then the caller gets the ``ThrottledError``."""
         if self._budget is None:
             return
-        [delay] = await self._budget.reserve(self.budget_scope(subscription_id), category)
-        if delay > 0:
-            await asyncio.sleep(delay)
+        scope = self.budget_scope(subscription_id)
+        waited = 0.0
+        while True:
+            try:
+                [delay] = await self._budget.reserve(scope, category)
+            except ThrottledError as error:
+                pause = error.retry_after or 1.0
+                if waited + pause > UNPACED_WAIT_SECONDS:
+                    raise
+                waited += pause
+                await asyncio.sleep(pause)
+                continue
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return
 
     @contextlib.asynccontextmanager
     async def _call(

@@ -17,6 +17,18 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class ShiftedClock:
+    """Real time shifted by an offset that may be moved: ARM's time in a test or benchmark that
+    moves the emulator's clock along with its own stopped one (ARM's buckets keep refilling
+    while the product's clock stands still)."""
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 class ManualClock:
     """A clock that only moves when told to; tests simulate weeks in seconds with it."""
 

@@ -174,14 +174,17 @@ def observe(
     """Fold in what ARM answered at ``now``: a 429's Retry-After, or the remaining tokens.
 
     * A 429 cuts the rate (once per :data:`TREND_WINDOW`) and holds every further token until
-      Retry-After has passed, with the bucket taken as empty then.
+      Retry-After has passed, with the bucket taken as empty then. A 429 that reports tokens
+      left in this bucket came from another limit: only the refused call waits.
     * ``remaining`` caps the burst the ledger still allows at what ARM really has left, and
       once per :data:`TREND_WINDOW` steers the rate: low and not recovering cuts it (by the
       measured excess, at least :data:`DECREASE`), high raises it additively, never above the
       refill nor below the floor.
     """
-    if retry_after is not None:
+    if retry_after is not None and (remaining is None or remaining <= 0):
         state = _throttled(state, now, max(0.0, retry_after))
+    # A 429 that still reports tokens in this bucket came from another limit (Compute's
+    # per-resource buckets, a fault): the refused call waits its Retry-After, the pace stays.
     if remaining is not None:
         state = _level(state, now, max(0, remaining))
     return state

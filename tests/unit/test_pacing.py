@@ -177,3 +177,15 @@ def test_the_default_horizon_is_short_against_the_buckets() -> None:
     # Tokens held at the old rate after a cut drain at most horizon x excess; the low-water
     # margin of the smallest bucket must absorb a 30% excess over the horizon.
     assert 0.3 * WRITES.refill * DEFAULT_HOLD_HORIZON < 0.3 * WRITES.capacity
+
+
+def test_a_429_from_another_limit_waits_but_keeps_the_pace() -> None:
+    """ARM's subscription bucket still reports tokens, so the refusal came from another limit
+    (Compute's per-resource buckets, an injected fault): only the refused call waits."""
+    state = fresh_ledger(ARM_DEFAULT_LIMITS[Category.READS])
+    other = observe(state, 100.0, remaining=200, retry_after=3.0)
+    ours = observe(state, 100.0, remaining=0, retry_after=3.0)
+    assert other.rate == state.rate
+    assert ours.rate < state.rate
+    assert reserve(other, 100.0)[1] == [0.0]
+    assert reserve(ours, 100.0)[1][0] >= 3.0

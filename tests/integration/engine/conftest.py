@@ -24,7 +24,7 @@ from backup.adapters.storage import RequestCounter
 from backup.bootstrap import Runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
-from backup.domain.clock import ManualClock
+from backup.domain.clock import ManualClock, ShiftedClock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.records import PlanState
@@ -82,13 +82,16 @@ class Simulation:
     admin: AdminClient
     azurite: AzuriteEndpoints
     table_requests: RequestCounter
+    arm_clock: ShiftedClock
 
     @property
     def now(self) -> datetime:
         return self.clock.now()
 
     def sync_emulator_clock(self) -> None:
-        self.admin.set_clock_offset((self.clock.now() - datetime.now(UTC)).total_seconds())
+        offset = self.clock.now() - datetime.now(UTC)
+        self.admin.set_clock_offset(offset.total_seconds())
+        self.arm_clock.offset = offset
 
     def advance(self, delta: timedelta) -> None:
         self.clock.advance(delta)
@@ -149,6 +152,7 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
     admin = compute_emulator.admin
     admin.reset(SEED)
     clock = ManualClock(START)
+    arm_clock = ShiftedClock()
     counter = RequestCounter()
     settings = Settings(
         storage_connection_string=azurite.connection_string,
@@ -157,9 +161,14 @@ async def sim(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> As
         arm_static_token=TOKEN,
     )
     runtime = Runtime.from_settings(
-        settings, clock=clock, storage_request_hook=counter, arm_retry_total=1, arm_polling_interval=0
+        settings,
+        clock=clock,
+        storage_request_hook=counter,
+        arm_retry_total=1,
+        arm_polling_interval=0,
+        arm_clock=arm_clock,
     )
-    simulation = Simulation(runtime, clock, admin, azurite, counter)
+    simulation = Simulation(runtime, clock, admin, azurite, counter, arm_clock)
     simulation.sync_emulator_clock()
     yield simulation
     await runtime.close()

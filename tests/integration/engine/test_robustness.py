@@ -99,7 +99,6 @@ async def test_under_faults_every_slot_ends_as_a_point_or_a_failed_job_and_forei
     for _ in range(6):
         await sim.runtime.sweeper.sweep()
     sim.admin.clear_faults()
-    sim.advance(timedelta(hours=1))  # the ARM budget refills (the clock stood still during the sweeps)
     # The daily reconciliation settles what faults left half-done: creates whose poll failed
     # become points (then expire), creates that ended Failed are deleted.
     report = await sim.runtime.reconciler.reconcile()
