@@ -246,10 +246,13 @@ class BackupRunner:
         policy = self._policies.parse(instance.policy_document)
         point_id, snapshot = self._target(instance, request)
         # The slot's latest allowed start (the planner's time for a catch-up): past it, the slot
-        # is a missed job, whatever held it up (the queue, ARM's budget, the app being down).
+        # is a missed job, whatever held it up (the queue, ARM's budget, the app being down). A
+        # backup whose reservation is on the row may already have PUT its snapshot (this is a
+        # redelivery or a re-send): it goes on, and its idempotent re-PUT finds the same snapshot.
         if (
             request.kind == SCHEDULED
             and request.slot is not None
+            and not instance.holds_reservation(point_id)
             and window_closed(request.slot, request.requested_at, now, self._start_window)
         ):
             await record_window_closed(
@@ -511,7 +514,8 @@ class BackupRunner:
                     return await self._record_success(
                         current, request, point, finished, self._label_time(request)
                     )
-            elif snapshot is not None and is_ours(snapshot.tags):
+            elif snapshot is not None and snapshot.provisioning_state == "Failed" and is_ours(snapshot.tags):
+                # Only a create that ended Failed: one still being created may yet succeed.
                 verdict = judge(snapshot, current.value)
                 if verdict.may_delete:
                     await compute.delete_snapshot(snapshot_id)

@@ -488,3 +488,32 @@ async def test_a_vault_identity_spends_its_own_budget(env: Env) -> None:
     assert await runner.handle_message(scheduled(), 1) is Outcome.IN_PROGRESS
     [(scope, category, _)] = budget.reserved
     assert (scope, category) == (BudgetScope(SNAP_RG.split("/")[2], identity.lower()), Category.WRITES)
+
+
+async def test_a_start_redelivered_after_its_put_and_past_the_window_still_ends_as_its_point(
+    env: Env,
+) -> None:
+    """The PUT went out (its reservation is on the row), then the start was delivered again
+    after the slot's start window closed: the backup goes on, it is not a missed slot."""
+    await env.protect("disk-a")
+    assert await env.runner.handle_message(scheduled(), 1) is Outcome.IN_PROGRESS
+    env.backups.take()  # the poll is lost with the crashed host
+    env.advance(timedelta(hours=3))
+
+    assert await backup(env, scheduled(), 2) is Outcome.RECORDED
+
+    job = await env.store.get_job(VAULT, job_of())
+    assert job is not None and job.status is JobStatus.COMPLETED
+    assert len(await env.store.list_recovery_points(VAULT, "disk-a-instance")) == 1
+    assert len(env.arm.snapshot_ids()) == 1
+
+
+async def test_a_start_past_the_window_without_a_put_is_a_missed_slot(env: Env) -> None:
+    await env.protect("disk-a")
+    env.advance(timedelta(hours=3))
+
+    assert await env.runner.handle_message(scheduled(), 1) is Outcome.FAILED
+
+    job = await env.store.get_job(VAULT, job_of())
+    assert job is not None and (job.status, job.error_code) == (JobStatus.FAILED, "BackupSlotMissed")
+    assert env.arm.calls.get(CREATE, 0) == 0
