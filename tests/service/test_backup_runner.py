@@ -503,7 +503,8 @@ async def test_a_start_redelivered_after_its_put_and_past_the_window_still_ends_
     assert await backup(env, scheduled(), 2) is Outcome.RECORDED
 
     job = await env.store.get_job(VAULT, job_of())
-    assert job is not None and job.status is JobStatus.COMPLETED
+    assert job is not None
+    assert job.status is JobStatus.COMPLETED
     assert len(await env.store.list_recovery_points(VAULT, "disk-a-instance")) == 1
     assert len(env.arm.snapshot_ids()) == 1
 
@@ -515,5 +516,6 @@ async def test_a_start_past_the_window_without_a_put_is_a_missed_slot(env: Env) 
     assert await env.runner.handle_message(scheduled(), 1) is Outcome.FAILED
 
     job = await env.store.get_job(VAULT, job_of())
-    assert job is not None and (job.status, job.error_code) == (JobStatus.FAILED, "BackupSlotMissed")
+    assert job is not None
+    assert (job.status, job.error_code) == (JobStatus.FAILED, "BackupSlotMissed")
     assert env.arm.calls.get(CREATE, 0) == 0
