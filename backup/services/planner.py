@@ -55,6 +55,10 @@ from backup.services.policies import PolicyCache
 from backup.services.slot_accounting import MissedSlot, record_missed_slots
 from backup.telemetry import Telemetry, instance_health
 
+UNSENT_GRACE = timedelta(minutes=1)
+"""A planned slot younger than this is not re-sent as unsent: the planner that saved it sends
+within seconds, and a concurrent planner (two hosts' timers at once) must not send it twice."""
+
 SAFETY_RESEND_MARGIN = timedelta(hours=1)
 """A sent slot with no outcome by ``sent_at + start window + this`` is sent once more.
 
@@ -256,6 +260,8 @@ class Planner:
                 if now >= sent_at + self._window + SAFETY_RESEND_MARGIN:
                     return _Decision(send=pending, resend=True)
                 return _Decision()  # in flight: the worker records its outcome
+            if plan.planned_at is not None and now - plan.planned_at < UNSENT_GRACE:
+                return _Decision()  # another planner is sending it this very moment
             if not window_closed(pending, plan.planned_at, now, self._window):
                 return _Decision(send=pending, resend=True)
             deadline = start_deadline(pending, plan.planned_at, self._window)

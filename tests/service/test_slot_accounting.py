@@ -371,3 +371,18 @@ async def test_slots_while_the_disk_is_missing_are_recorded_skips(env: Env) -> N
     [(_, plan)] = await env.store.instances_with_plans(VAULT)
     assert plan is not None
     assert [span.reason.value for span in plan.value.skips] == ["DatasourceMissing"]
+
+
+async def test_a_second_planner_at_the_same_moment_does_not_send_a_slot_being_sent(env: Env) -> None:
+    """Two hosts' timers fire together: the first saved its plans and is sending; the second
+    finds them planned but not yet marked sent, and leaves them to it (no twin message)."""
+    await env.protect("disk-a")
+    env.backups.fail_next(ConnectionError("the first planner is still sending"))
+    await tick_tolerating(env)  # as the second planner sees it: saved, not (yet) marked sent
+
+    second = await env.planner.tick()
+
+    assert second.enqueued == []
+    assert env.backups.messages == []
+    env.advance(TICK)  # a later tick: the slot is no longer being sent by anyone, so it is sent
+    assert [request.slot for request in (await env.planner.tick()).enqueued] == [START]
