@@ -99,7 +99,8 @@ def seed(disks: int) -> dict[str, Any]:
     }
 
 
-def policy(interval: str = "PT4H") -> dict[str, Any]:
+def policy(interval: str = "PT4H", *, start: datetime = START, keep: str = "P1D") -> dict[str, Any]:
+    """The benchmarks' policy: one schedule from ``start`` every ``interval``, points kept ``keep``."""
     store = {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"}
     return {
         "objectType": "BackupPolicy",
@@ -113,7 +114,7 @@ def policy(interval: str = "PT4H") -> dict[str, Any]:
                 "trigger": {
                     "objectType": "ScheduleBasedTriggerContext",
                     "schedule": {
-                        "repeatingTimeIntervals": [f"R/{START.isoformat()}/{interval}"],
+                        "repeatingTimeIntervals": [f"R/{start.isoformat()}/{interval}"],
                         "timeZone": "UTC",
                     },
                     "taggingCriteria": [
@@ -131,7 +132,7 @@ def policy(interval: str = "PT4H") -> dict[str, Any]:
                 "isDefault": True,
                 "lifecycles": [
                     {
-                        "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": "P1D"},
+                        "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": keep},
                         "sourceDataStore": store,
                     }
                 ],

@@ -56,6 +56,7 @@ from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState
 from backup.domain.records import PlanState
 from backup.services.backup_runner import RETRIES_EXHAUSTED
+from bench import engine
 from bench.arm_limits import ARM_READS, ARM_WRITES, throttle_bound_seconds
 from bench.disks import disk_facts, with_facts
 from bench.processes import (
@@ -165,44 +166,7 @@ def seed(subscriptions: int, disks: int) -> dict[str, Any]:
 
 
 def policy(start: datetime) -> dict[str, Any]:
-    store = {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"}
-    return {
-        "objectType": "BackupPolicy",
-        "datasourceTypes": ["Microsoft.Compute/disks"],
-        "policyRules": [
-            {
-                "name": "BackupHourly",
-                "objectType": "AzureBackupRule",
-                "backupParameters": {"backupType": "Incremental", "objectType": "AzureBackupParams"},
-                "dataStore": store,
-                "trigger": {
-                    "objectType": "ScheduleBasedTriggerContext",
-                    "schedule": {
-                        "repeatingTimeIntervals": [f"R/{start.isoformat()}/PT4H"],
-                        "timeZone": "UTC",
-                    },
-                    "taggingCriteria": [
-                        {
-                            "tagInfo": {"tagName": "Default", "id": "Default_"},
-                            "taggingPriority": 99,
-                            "isDefault": True,
-                        }
-                    ],
-                },
-            },
-            {
-                "name": "Default",
-                "objectType": "AzureRetentionRule",
-                "isDefault": True,
-                "lifecycles": [
-                    {
-                        "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": "P7D"},
-                        "sourceDataStore": store,
-                    }
-                ],
-            },
-        ],
-    }
+    return engine.policy("PT4H", start=start, keep="P7D")
 
 
 def vault_of(index: int) -> VaultRef:

@@ -63,6 +63,7 @@ from backup.domain.jobs import scheduled_backup_job_id
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPointState
 from backup.domain.records import PlanState
 from backup.domain.snapshots import TAG_EXPIRES, TAG_RECOVERY_POINT, SnapshotTags
+from bench import engine
 from bench.disks import disk_facts, with_facts
 from bench.output import figures_on_stdout
 from bench.processes import Child, fresh_log, start_child, start_emulator, stop_all
@@ -145,44 +146,7 @@ async def follow_clock(admin: AdminClient, clock: SharedScaledClock, stop: async
 
 
 def policy() -> dict[str, Any]:
-    store = {"dataStoreType": "OperationalStore", "objectType": "DataStoreInfoBase"}
-    return {
-        "objectType": "BackupPolicy",
-        "datasourceTypes": ["Microsoft.Compute/disks"],
-        "policyRules": [
-            {
-                "name": "BackupHourly",
-                "objectType": "AzureBackupRule",
-                "backupParameters": {"backupType": "Incremental", "objectType": "AzureBackupParams"},
-                "dataStore": store,
-                "trigger": {
-                    "objectType": "ScheduleBasedTriggerContext",
-                    "schedule": {
-                        "repeatingTimeIntervals": [f"R/{PRODUCT_EPOCH.isoformat()}/PT1H"],
-                        "timeZone": "UTC",
-                    },
-                    "taggingCriteria": [
-                        {
-                            "tagInfo": {"tagName": "Default", "id": "Default_"},
-                            "taggingPriority": 99,
-                            "isDefault": True,
-                        }
-                    ],
-                },
-            },
-            {
-                "name": "Default",
-                "objectType": "AzureRetentionRule",
-                "isDefault": True,
-                "lifecycles": [
-                    {
-                        "deleteAfter": {"objectType": "AbsoluteDeleteOption", "duration": "P1D"},
-                        "sourceDataStore": store,
-                    }
-                ],
-            },
-        ],
-    }
+    return engine.policy("PT1H", start=PRODUCT_EPOCH)
 
 
 class RestartableAzurite(Azurite):
