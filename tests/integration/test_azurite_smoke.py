@@ -65,3 +65,22 @@ async def test_queue_round_trip(azurite: AzuriteEndpoints) -> None:
         await queue.delete_message(received[0])
         assert [message async for message in queue.receive_messages()] == []
         await service.delete_queue(queue_name)
+
+
+async def test_in_memory_azurite_serves_queues_and_tables_and_writes_no_data_folder() -> None:
+    """The estate benchmarks run Azurite in memory (no fdatasync per queue message)."""
+    from localdev.azurite import Azurite
+
+    azurite = Azurite(in_memory=True)
+    with azurite as endpoints:
+        async with QueueServiceClient.from_connection_string(endpoints.connection_string) as service:
+            queue = await service.create_queue("memory")
+            await queue.send_message("kept in memory")
+            assert [m.content async for m in queue.receive_messages()] == ["kept in memory"]
+        async with TableServiceClient.from_connection_string(endpoints.connection_string) as tables:
+            table = await tables.create_table("memory")
+            await table.create_entity({"PartitionKey": "p", "RowKey": "r", "Value": 1})
+            assert (await table.get_entity("p", "r"))["Value"] == 1
+        # Azurite's on-disk stores (its loki databases and queue extents) are not there.
+        written = {path.name for path in azurite.location.iterdir()}
+        assert not any(name.startswith("__") for name in written), written
