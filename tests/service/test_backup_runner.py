@@ -519,3 +519,18 @@ async def test_a_start_past_the_window_without_a_put_is_a_missed_slot(env: Env) 
     assert job is not None
     assert (job.status, job.error_code) == (JobStatus.FAILED, "BackupSlotMissed")
     assert env.arm.calls.get(CREATE, 0) == 0
+
+
+async def test_settling_a_failed_poll_leaves_a_snapshot_still_being_created(env: Env) -> None:
+    """Only a create that ended Failed is deleted: one still Creating may yet succeed, and
+    reconciliation adopts it then."""
+    await env.protect("disk-a")
+    env.arm.fail(POLLS, "error500")
+    await env.runner.handle_message(scheduled(), MAX_DEQUEUE_COUNT)  # the PUT goes; its poll is queued
+    [snapshot_id] = env.arm.snapshot_ids()
+    creating = env.arm.snapshots[snapshot_id.lower()]
+    creating.info = replace(creating.info, provisioning_state="Creating")
+    ended = await env.drain()
+    assert ended[-1] is Outcome.FAILED
+    assert env.arm.snapshot_ids() == [snapshot_id]
+    assert (await env.store.get_job(VAULT, job_of())).status is JobStatus.FAILED
