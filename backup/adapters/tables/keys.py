@@ -121,9 +121,13 @@ def recovery_points_range(
     prefix = lower
     if stamped_to is not None:
         lower = max(lower, prefix + _inverted_millis(stamped_to))
-    if stamped_from is not None:
-        # Every id stamped at stamped_from's millisecond sorts below the next inverted value.
-        upper = min(upper, prefix + format(int(_inverted_millis(stamped_from), 16) + 1, "012x"))
+    if (
+        stamped_from is not None
+        and (inverted := int(_inverted_millis(stamped_from), 16)) < MAX_INVERTED_MILLIS
+    ):
+        # Every id stamped at stamped_from's millisecond sorts below the next inverted value
+        # (at the epoch or before, every id qualifies: no bound).
+        upper = min(upper, prefix + format(inverted + 1, "012x"))
     if after_id is not None:
         lower = max(lower, recovery_point_key(instance, after_id) + "\x00")
     return lower, upper
