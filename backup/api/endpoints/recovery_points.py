@@ -23,6 +23,7 @@ API has no ``$top`` here, so neither has this one. A ``$skipToken`` this API did
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -96,12 +97,16 @@ async def _instance(ctx: RequestContext) -> tuple[VaultRef, BackupInstance]:
     name = ctx.params["backupInstanceName"]
     instance = await ctx.api.store.get_instance(vault, name)
     if instance is None:
-        raise NotFoundError(
-            f"The backup instance '{name}' was not found in vault '{vault.name}'.",
-            code="ResourceNotFound",
-            target="backupInstanceName",
-        )
+        raise _instance_not_found(vault, name)
     return vault, instance.value
+
+
+def _instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )
 
 
 @routes.get(paths.RECOVERY_POINT)
@@ -120,7 +125,6 @@ async def get_recovery_point(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(paths.RECOVERY_POINTS)
 async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
-    vault, instance = await _instance(ctx)
     filter_text = ctx.query("$filter")
     created_from = created_to = None
     for clause in parse_filter(filter_text, FILTER_FIELDS):
@@ -130,14 +134,34 @@ async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
             created_from = moment + _TICK if clause.op == "gt" else moment
         else:
             created_to = moment - _TICK if clause.op == "lt" else moment
-    points, more = await ctx.api.store.recovery_points_page(
-        vault,
-        instance.name,
-        limit=ctx.api.page_size,
-        after_id=_after(ctx.query("$skipToken")),
-        created_from=created_from,
-        created_to=created_to,
+    after = _after(ctx.query("$skipToken"))
+    name = ctx.params["backupInstanceName"]
+    store = ctx.api.store
+    # The vault, the instance and the page need nothing from one another (keys are the names in
+    # the path): one round trip's wait per page, not three. The page is served only once both
+    # exist, and a missing vault answers before a missing instance, as for every other call.
+    found_vault, found_instance, found_page = await asyncio.gather(
+        load_vault(ctx),
+        store.get_instance(ctx.vault, name),
+        store.recovery_points_page(
+            ctx.vault,
+            name,
+            limit=ctx.api.page_size,
+            after_id=after,
+            created_from=created_from,
+            created_to=created_to,
+        ),
+        return_exceptions=True,
     )
+    if isinstance(found_vault, BaseException):
+        raise found_vault
+    if isinstance(found_instance, BaseException):
+        raise found_instance
+    if found_instance is None:
+        raise _instance_not_found(found_vault[0], name)
+    if isinstance(found_page, BaseException):
+        raise found_page
+    vault, instance, (points, more) = found_vault[0], found_instance.value, found_page
     body: dict[str, Any] = {"value": [recovery_point_resource(vault, instance, point) for point in points]}
     if more:
         query = {"$skipToken": encode_skip_token(points[-1].id)}

@@ -191,3 +191,18 @@ async def test_a_token_naming_a_point_since_deleted_still_resumes_after_it(api: 
     rest = await api.call("GET", points_path(vault), query=query)
     assert [item["name"] for item in rest.body["value"]] == [seeded[3].id, seeded[4].id]
     assert "nextLink" not in rest.body
+
+
+async def test_a_missing_vault_answers_before_a_missing_instance(api: Api, vault: VaultRef) -> None:
+    no_vault = await api.call("GET", points_path(vault))
+    assert (no_vault.status, no_vault.code, no_vault.body["error"]["target"]) == (
+        404,
+        "ResourceNotFound",
+        "vaultName",
+    )
+    await create_vault(api, vault)
+    no_instance = await api.call("GET", points_path(vault))
+    assert (no_instance.status, no_instance.body["error"]["target"]) == (404, "backupInstanceName")
+    await add_instance(api, vault, INSTANCE)
+    empty = await api.call("GET", points_path(vault))
+    assert (empty.status, empty.body) == (200, {"value": []})
