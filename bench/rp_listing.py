@@ -17,7 +17,12 @@ one warm-up of each (imports, Azurite's first touch), 7 samples of each, interle
 
 * ``rp_list_all_pages_over_raw``: median API walk ÷ median raw query. Goal: at most 1.5.
 * ``rp_list_first_page_over_raw``: the first page alone (its request) ÷ the same raw median.
+* ``rp_list_fourth_page_over_first``: the fourth page's request ÷ the first's (both full pages):
+  about 1 when page k costs what page 1 costs.
 * ``rp_list_all_pages_ms``, ``rp_list_raw_query_ms``: the two medians.
+* ``rp_list_empty_query_ms``: the median of a query of the same shape that matches no row,
+  sampled beside them: what any one query costs on this Azurite before it returns a row (it
+  evaluates the filter on every row of the table), which a walk of 5 pages pays 5 times.
 * ``rp_list_rows_read_per_point``: table rows the walk read (every row a query yielded and every
   point read: ``RowsRead``; the vault registry's reads are not counted) ÷ points listed.
 
@@ -68,7 +73,7 @@ API_VERSION = "2026-06-01"
 @dataclass(frozen=True)
 class Walk:
     seconds: float
-    first_page_seconds: float
+    page_seconds: list[float]
     listed: list[str]
     pages: int
     rows_read: int
@@ -168,32 +173,32 @@ async def api_walk(endpoints: AzuriteEndpoints) -> Walk:
     )
     listed: list[str] = []
     pages = 0
-    first_page = 0.0
+    page_seconds: list[float] = []
     rows_before = RowsRead.count
     try:
         began = time.perf_counter()
         while url is not None:
+            page_began = time.perf_counter()
             response = await router.handle(ApiRequest.build("GET", url), runtime.api)
+            page_seconds.append(time.perf_counter() - page_began)
             body = json.loads(response.json_text() or "null")
             if response.status != 200:
                 raise RuntimeError(f"listing recovery points answered {response.status}: {body}")
             listed.extend(item["name"] for item in body["value"])
             pages += 1
-            if pages == 1:
-                first_page = time.perf_counter() - began
             url = body.get("nextLink")
             if url and "api-version=" not in url:
                 url += ("&" if "?" in url else "?") + f"api-version={API_VERSION}"
         elapsed = time.perf_counter() - began
     finally:
         await runtime.close()
-    return Walk(elapsed, first_page, listed, pages, RowsRead.count - rows_before)
+    return Walk(elapsed, page_seconds, listed, pages, RowsRead.count - rows_before)
 
 
-async def raw_query(endpoints: AzuriteEndpoints) -> tuple[float, list[str]]:
-    """One Tables query of exactly the instance's live rows, on a fresh client."""
+async def raw_query(endpoints: AzuriteEndpoints, instance: str = INSTANCE) -> tuple[float, list[str]]:
+    """One Tables query of exactly an instance's live rows, on a fresh client."""
     partition = keys.vault_partition(VAULT.subscription_id, VAULT.resource_group, VAULT.name)
-    lower, upper = keys.kind_range(keys.RECOVERY_POINT, INSTANCE)
+    lower, upper = keys.kind_range(keys.RECOVERY_POINT, instance)
     async with TableClient.from_connection_string(endpoints.connection_string, VAULT_DATA_TABLE) as table:
         began = time.perf_counter()
         ids = [
@@ -212,6 +217,7 @@ async def measure_listing(endpoints: AzuriteEndpoints, samples: int = SAMPLES) -
     await raw_query(endpoints)
     walks: list[Walk] = []
     raws: list[float] = []
+    floors: list[float] = []
     for _ in range(samples):
         walk = await api_walk(endpoints)
         if walk.listed != expected or walk.pages != -(-LIVE_POINTS // PAGE_SIZE):
@@ -223,14 +229,20 @@ async def measure_listing(endpoints: AzuriteEndpoints, samples: int = SAMPLES) -
         if ids != expected:
             raise RuntimeError(f"the raw query read {len(ids)} rows, not the 450 live")
         raws.append(seconds)
+        floor, none = await raw_query(endpoints, "no-such-instance")
+        assert none == []
+        floors.append(floor)
     api = statistics.median(walk.seconds for walk in walks)
-    first = statistics.median(walk.first_page_seconds for walk in walks)
     raw = statistics.median(raws)
+    first = statistics.median(walk.page_seconds[0] for walk in walks)
+    fourth = statistics.median(walk.page_seconds[3] for walk in walks)
     return {
         FIGURE: round(api / raw, 3),
         "rp_list_first_page_over_raw": round(first / raw, 3),
+        "rp_list_fourth_page_over_first": round(fourth / first, 3),
         "rp_list_all_pages_ms": round(api * 1000, 1),
         "rp_list_raw_query_ms": round(raw * 1000, 1),
+        "rp_list_empty_query_ms": round(statistics.median(floors) * 1000, 1),
         "rp_list_rows_read_per_point": round(statistics.median(w.rows_read for w in walks) / LIVE_POINTS, 3),
     }
 

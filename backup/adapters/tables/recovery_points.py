@@ -11,6 +11,10 @@ Audit rows are removed :data:`~backup.domain.limits.DELETED_RECOVERY_POINT_AUDIT
 point expired (:meth:`RecoveryPointStore.purge_deleted_history`). Rows an older version marked
 ``Deleting`` in place are still filtered out of live reads, and the sweep moves them once per
 vault (:meth:`RecoveryPointStore.move_legacy_tombstones`).
+
+The API lists points a page at a time (:meth:`RecoveryPointStore.recovery_points_page`): one
+range query from just after the last id served that stops once the page is full, so every page
+costs the same; :meth:`RecoveryPointStore.list_recovery_points` reads them all, for the services.
 """
 
 from __future__ import annotations
