@@ -147,6 +147,17 @@ class VaultStore(Protocol):
         self, vault: VaultRef, instance: str, *, include_deleted: bool = False
     ) -> list[RecoveryPoint]: ...
 
+    async def recovery_points_page(
+        self,
+        vault: VaultRef,
+        instance: str,
+        *,
+        limit: int,
+        after_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> tuple[list[RecoveryPoint], bool]: ...
+
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]: ...
 
     async def record_deletions(

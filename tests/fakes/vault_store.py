@@ -518,6 +518,29 @@ class FakeVaultStore:
         )
         return sorted(points, key=lambda point: point.id)
 
+    async def recovery_points_page(
+        self,
+        vault: VaultRef,
+        instance: str,
+        *,
+        limit: int,
+        after_id: str | None = None,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> tuple[list[RecoveryPoint], bool]:
+        """Live points newest first after ``after_id``, created in ``[created_from, created_to]``:
+        at most ``limit`` of them, and whether more follow."""
+        self._fault("recovery_points_page")
+        rows = self._range(self.partition(vault), *keys.recovery_points_range(instance, after_id=after_id))
+        matching = [
+            point
+            for point in (_frozen(found.value) for _, found in rows)
+            if point.state is not RecoveryPointState.DELETING
+            and (created_from is None or point.created_at >= created_from)
+            and (created_to is None or point.created_at <= created_to)
+        ]
+        return matching[:limit], len(matching) > limit
+
     async def expired(self, vault: VaultRef, now: datetime) -> list[ExpiryEntry]:
         self._fault("expired")
         lower, upper = keys.expired_before(now)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backup.adapters.tables import keys
+from backup.domain.snapshots import recovery_point_id
 from backup.errors import ValidationError
 
 SUB = "00000000-0000-0000-0000-0000000000AA"
@@ -90,3 +91,45 @@ def test_audit_index_range_stops_at_the_cutoff() -> None:
     assert not (lower <= keys.expiry_key(cutoff - timedelta(days=1), "d", RP) < upper)
     with pytest.raises(ValidationError):
         keys.deleted_recovery_point_key("d", "F" * 32)
+
+
+def test_a_recovery_point_time_window_is_exactly_the_ids_stamped_in_it() -> None:
+    start = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
+    stamps = [
+        start + timedelta(milliseconds=offset) for offset in (-1, 0, 1, 3_599_999, 3_600_000, 3_600_001)
+    ]
+    ids = {stamp: recovery_point_id("vault/disk-a", stamp) for stamp in stamps}
+    lower, upper = keys.recovery_points_range(
+        "disk-a", stamped_from=start, stamped_to=start + timedelta(hours=1)
+    )
+    inside = [stamp for stamp in stamps if lower <= keys.recovery_point_key("disk-a", ids[stamp]) < upper]
+    assert inside == stamps[1:5]
+    assert keys.recovery_points_range("disk-a") == keys.kind_range(keys.RECOVERY_POINT, "disk-a")
+
+
+def test_a_recovery_points_range_starts_strictly_after_the_last_id_served() -> None:
+    served = "7" * 32
+    lower, upper = keys.recovery_points_range("disk-a", after_id=served)
+    assert not lower <= keys.recovery_point_key("disk-a", served) < upper
+    assert lower <= keys.recovery_point_key("disk-a", "7" * 31 + "8") < upper
+    backwards = keys.recovery_points_range(
+        "disk-a", stamped_from=datetime(2026, 1, 2, tzinfo=UTC), stamped_to=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    assert backwards[0] >= backwards[1]  # an empty window is an empty range
+
+
+def test_times_beyond_what_an_id_can_carry_clamp_to_the_ends_of_the_range() -> None:
+    far_past, far_future = datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    oldest, newest = "f" * 32, recovery_point_id("vault/disk-a", far_future)
+    ordinary = recovery_point_id("vault/disk-a", datetime(2026, 11, 26, tzinfo=UTC))
+    for window in (
+        {"stamped_from": far_past, "stamped_to": far_future},
+        {"stamped_from": far_past},
+        {"stamped_to": far_future},
+    ):
+        lower, upper = keys.recovery_points_range("disk-a", **window)
+        assert all(lower <= keys.recovery_point_key("disk-a", i) < upper for i in (oldest, newest, ordinary))
+    lower, upper = keys.recovery_points_range("disk-a", stamped_from=epoch, stamped_to=epoch)
+    assert lower <= keys.recovery_point_key("disk-a", oldest) < upper
+    assert not lower <= keys.recovery_point_key("disk-a", ordinary) < upper

@@ -11,6 +11,7 @@ import hashlib
 import re
 from datetime import UTC, datetime
 
+from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis
 from backup.domain.resource_ids import GUID, check_subscription
 from backup.errors import ValidationError
 
@@ -102,6 +103,39 @@ def recovery_point_key(instance: str, recovery_point_id: str) -> str:
     return row_key(
         RECOVERY_POINT, validated_name(instance, what="backupInstance"), _hex_id(recovery_point_id)
     )
+
+
+def recovery_points_range(
+    instance: str,
+    *,
+    after_id: str | None = None,
+    stamped_from: datetime | None = None,
+    stamped_to: datetime | None = None,
+) -> tuple[str, str]:
+    """RowKey bounds of an instance's live points newest first: strictly after ``after_id`` (the
+    last one a page served) and, optionally, whose id carries a time in
+    ``[stamped_from, stamped_to]`` (an id's first 12 hex digits are its inverted milliseconds, so
+    a time window is a key range: the newest time is the lower bound). Empty when ``lower >= upper``.
+    """
+    lower, upper = kind_range(RECOVERY_POINT, validated_name(instance, what="backupInstance"))
+    prefix = lower
+    if stamped_to is not None:
+        lower = max(lower, prefix + _inverted_millis(stamped_to))
+    if (
+        stamped_from is not None
+        and (inverted := int(_inverted_millis(stamped_from), 16)) < MAX_INVERTED_MILLIS
+    ):
+        # Every id stamped at stamped_from's millisecond sorts below the next inverted value
+        # (at the epoch or before, every id qualifies: no bound).
+        upper = min(upper, prefix + format(inverted + 1, "012x"))
+    if after_id is not None:
+        lower = max(lower, recovery_point_key(instance, after_id) + "\x00")
+    return lower, upper
+
+
+def _inverted_millis(moment: datetime) -> str:
+    """The 12 hex digits an id stamped at ``moment`` starts with, clamped to the representable range."""
+    return format(min(max(0, MAX_INVERTED_MILLIS - epoch_millis(moment)), MAX_INVERTED_MILLIS), "012x")
 
 
 def expiry_key(expires_at: datetime, instance: str, recovery_point_id: str) -> str:

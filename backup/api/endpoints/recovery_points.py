@@ -8,24 +8,36 @@ else in the model can carry it). ``friendlyName`` is the 32-hex id written as a 
 
 ``$filter``, as ``az dataprotection recovery-point list --start-time --end-time`` sends it:
 ``startDate eq '<ISO>' and endDate eq '<ISO>'`` (either alone), meaning
-``startDate <= recoveryPointTime <= endDate``; ``ge``/``le`` are accepted as synonyms.
+``startDate <= recoveryPointTime <= endDate``; ``ge``/``le`` are accepted as synonyms and
+``gt``/``lt`` as strict bounds.
+
+Paging is keyset, as for jobs: a page holds ``ApiContext.page_size`` points and ``nextLink``
+carries the filter and a ``$skipToken`` naming the last point served; the next page is one
+range query that starts strictly after it and stops once the page is full, so page k costs
+what page 1 costs and a point added or deleted during a walk never makes another one appear
+twice or go missing. The filter's times narrow that range too (ids start with their inverted
+time), so a filtered page reads the points in the window, not the instance's whole list. Azure's
+API has no ``$top`` here, so neither has this one. A ``$skipToken`` this API did not issue is a
+400 ``InvalidQueryParameterValue``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
-from backup.api.odata import decode_skip_token, page_after, parse_filter, parse_time
+from backup.api.odata import decode_skip_token, encode_skip_token, parse_filter, parse_time
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import RecoveryPoint, RecoveryPointState
-from backup.errors import NotFoundError
+from backup.errors import NotFoundError, ValidationError
 
 routes = RouteTable()
 
@@ -36,6 +48,8 @@ _STATE = {
     RecoveryPointState.DELETING: "DELETING",
 }
 _TICKS_AT_EPOCH = 621_355_968_000_000_000
+_TICK = timedelta(microseconds=1)
+_POINT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def recovery_point_resource(
@@ -83,12 +97,16 @@ async def _instance(ctx: RequestContext) -> tuple[VaultRef, BackupInstance]:
     name = ctx.params["backupInstanceName"]
     instance = await ctx.api.store.get_instance(vault, name)
     if instance is None:
-        raise NotFoundError(
-            f"The backup instance '{name}' was not found in vault '{vault.name}'.",
-            code="ResourceNotFound",
-            target="backupInstanceName",
-        )
+        raise _instance_not_found(vault, name)
     return vault, instance.value
+
+
+def _instance_not_found(vault: VaultRef, name: str) -> NotFoundError:
+    return NotFoundError(
+        f"The backup instance '{name}' was not found in vault '{vault.name}'.",
+        code="ResourceNotFound",
+        target="backupInstanceName",
+    )
 
 
 @routes.get(paths.RECOVERY_POINT)
@@ -107,29 +125,59 @@ async def get_recovery_point(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(paths.RECOVERY_POINTS)
 async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
-    vault, instance = await _instance(ctx)
     filter_text = ctx.query("$filter")
-    clauses = parse_filter(filter_text, FILTER_FIELDS)
-    start = end = None
-    start_strict = end_strict = False
-    for clause in clauses:
+    created_from = created_to = None
+    for clause in parse_filter(filter_text, FILTER_FIELDS):
+        moment = parse_time(clause.value)
+        # Stored times are whole microseconds, so a strict bound is the inclusive one a tick in.
         if clause.field == "startDate":
-            start, start_strict = parse_time(clause.value), clause.op == "gt"
+            created_from = moment + _TICK if clause.op == "gt" else moment
         else:
-            end, end_strict = parse_time(clause.value), clause.op == "lt"
-    points = [
-        point
-        for point in await ctx.api.store.list_recovery_points(vault, instance.name)
-        if (start is None or point.created_at > start or (not start_strict and point.created_at == start))
-        and (end is None or point.created_at < end or (not end_strict and point.created_at == end))
-    ]
-    points.sort(key=lambda point: point.id)
-    after = decode_skip_token(ctx.query("$skipToken"))
-    page, token = page_after(points, [point.id for point in points], after, ctx.api.page_size)
-    body: dict[str, Any] = {"value": [recovery_point_resource(vault, instance, point) for point in page]}
-    if token is not None:
-        query = {"$skipToken": token}
+            created_to = moment - _TICK if clause.op == "lt" else moment
+    after = _after(ctx.query("$skipToken"))
+    name = ctx.params["backupInstanceName"]
+    store = ctx.api.store
+    # The vault, the instance and the page need nothing from one another (keys are the names in
+    # the path): one round trip's wait per page, not three. The page is served only once both
+    # exist, and a missing vault answers before a missing instance, as for every other call.
+    found_vault, found_instance, found_page = await asyncio.gather(
+        load_vault(ctx),
+        store.get_instance(ctx.vault, name),
+        store.recovery_points_page(
+            ctx.vault,
+            name,
+            limit=ctx.api.page_size,
+            after_id=after,
+            created_from=created_from,
+            created_to=created_to,
+        ),
+        return_exceptions=True,
+    )
+    if isinstance(found_vault, BaseException):
+        raise found_vault
+    if isinstance(found_instance, BaseException):
+        raise found_instance
+    if found_instance is None:
+        raise _instance_not_found(found_vault[0], name)
+    if isinstance(found_page, BaseException):
+        raise found_page
+    vault, instance, (points, more) = found_vault[0], found_instance.value, found_page
+    body: dict[str, Any] = {"value": [recovery_point_resource(vault, instance, point) for point in points]}
+    if more:
+        query = {"$skipToken": encode_skip_token(points[-1].id)}
         if filter_text:
             query["$filter"] = filter_text
         body["nextLink"] = ctx.url(paths.RECOVERY_POINTS.format(**ctx.params), query)
     return json_response(200, body)
+
+
+def _after(token: str | None) -> str | None:
+    """The last recovery point id a previous page served, from its ``$skipToken``."""
+    after = decode_skip_token(token)
+    if after is not None and not _POINT_ID.fullmatch(after):
+        raise ValidationError(
+            "The $skipToken is not one this API issued.",
+            code="InvalidQueryParameterValue",
+            target="$skipToken",
+        )
+    return after
