@@ -689,6 +689,10 @@ class FakeVaultStore:
         )
         self.legacy_deleted_at[row] = deleted_at
 
+    def put_legacy_job(self, job: Job) -> None:
+        """What an older version wrote for a job: its row alone, without index copies."""
+        self._transact(self.partition(_vault_of(job)), [_Op("upsert", keys.job_key(job.id), job)])
+
     def _each_ignoring_gone(self, partition: str, operations: Sequence[_Op]) -> None:
         for operation in operations:
             try:

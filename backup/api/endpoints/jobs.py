@@ -30,6 +30,7 @@ from backup.errors import NotFoundError, ValidationError
 
 routes = RouteTable()
 
+
 def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
     """AzureBackupJobResource for one job (``now`` gives running jobs their duration so far)."""
     source_group = source_subscription = None
