@@ -23,8 +23,8 @@ FILTER_FIELDS = {
 }
 
 _SHARE = {
-    # A rough share (in tenths) of a vault's jobs under each value: scheduled backups and their
-    # deletions are most jobs and nearly all complete; the rest are few.
+    # A rough share of a vault's jobs under each value (each field's sum to 12): scheduled
+    # backups and their deletions are most jobs and nearly all complete; the rest are few.
     (JobIndexField.STATUS, JobStatus.COMPLETED.value): 9,
     (JobIndexField.STATUS, JobStatus.COMPLETED_WITH_WARNINGS.value): 1,
     (JobIndexField.STATUS, JobStatus.FAILED.value): 1,
@@ -34,7 +34,8 @@ _SHARE = {
     (JobIndexField.OPERATION, JobOperation.ON_DEMAND_BACKUP.value): 1,
     (JobIndexField.OPERATION, JobOperation.RESTORE.value): 1,
 }
-_ALL = 10
+_ALL = 12
+"""The share of every value of a field: a scan of all of them narrows nothing, so ``j|`` is read."""
 _ONE_INSTANCE = 0
 """One instance's jobs are a small share of a vault's; a value no job has costs nothing."""
 
