@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, estate, history, page_weight, slot_accounting
+from bench import cold_import, engine, estate, history, jobs_filter, page_weight, slot_accounting
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
-PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight")
+PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight", jobs_filter.FIGURE)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             report(cold_import.measure())
         if "page-weight" in parts:
             report(page_weight.measure())
+        if jobs_filter.FIGURE in parts:
+            report(jobs_filter.measure())
     return 0
 
 

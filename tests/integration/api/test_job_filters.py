@@ -4,6 +4,8 @@ serves each job once while jobs are written."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +17,9 @@ from backup.adapters.tables.base import RowsRead
 from backup.domain.instance import VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, JobStatus
+from localdev.functions_host import FunctionsHost
 from tests.integration.api.conftest import SUB, T0, Api, vault_path
+from tests.integration.api.test_through_host_and_sdk import sdk, served  # noqa: F401 - served is a fixture
 from tests.integration.api.test_vaults_and_policies import create_vault
 
 pytestmark = pytest.mark.integration
@@ -158,10 +162,10 @@ async def test_a_walk_serves_each_job_once_while_jobs_are_written(api: Api, vaul
         await store.put_job(accepted.failed(accepted.start_time, "Boom", "x"))  # its status changes
         written.append(accepted)
 
-    served = await walk(api, vault, "status eq 'Failed'", between=meanwhile)
-    assert len(served) == len(set(served))
-    assert set(served) >= {job.id for job in present}
-    assert set(served) <= {job.id for job in [*present, *written] if job.status is JobStatus.FAILED}
+    listed = await walk(api, vault, "status eq 'Failed'", between=meanwhile)
+    assert len(listed) == len(set(listed))
+    assert set(listed) >= {job.id for job in present}
+    assert set(listed) <= {job.id for job in [*present, *written] if job.status is JobStatus.FAILED}
 
 
 async def test_a_skip_token_this_api_did_not_issue_is_refused(api: Api, vault: VaultRef) -> None:
@@ -171,3 +175,24 @@ async def test_a_skip_token_this_api_did_not_issue_is_refused(api: Api, vault: V
         answer = await api.call("GET", path, query=f"$skipToken={token}")
         assert (answer.status, answer.code) == (400, "InvalidQueryParameterValue")
         assert answer.body["error"]["target"] == "$skipToken"
+
+
+async def test_the_official_sdk_pager_follows_a_filtered_next_link(
+    served: tuple[FunctionsHost, Api],  # noqa: F811 - the imported fixture
+) -> None:
+    host, api = served
+    vault = VaultRef(SUB, "rg-sdk-jobs-" + uuid.uuid4().hex[:6], "vault-jobs")
+    await create_vault(api, vault)
+    await api.context.store.index_legacy_jobs(vault)
+    jobs = [make_job(vault, number, status=JobStatus.FAILED if number % 3 else None) for number in range(12)]
+    for job in jobs:
+        await api.context.store.put_job(job)
+    failed = sorted(job.id for job in jobs if job.status is JobStatus.FAILED)
+
+    def scenario() -> list[str]:
+        client = sdk(host)
+        pager = client.jobs.list(vault.resource_group, vault.name, params={"$filter": "status eq 'Failed'"})
+        return [job.name for job in pager]  # pages of 3: the pager follows nextLink verbatim
+
+    assert len(failed) > 3
+    assert await asyncio.to_thread(scenario) == failed
