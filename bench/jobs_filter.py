@@ -126,7 +126,8 @@ def seed(location: Path, jobs: int) -> None:
     database = location / AZURITE_TABLE_DATABASE
     state = json.loads(database.read_text(encoding="utf-8"))
     [collection] = [c for c in state["collections"] if c["name"] == f"{AZURITE_ACCOUNT}${VAULT_DATA_TABLE}"]
-    if not any(doc["RowKey"] == keys.job_index_layout_key() for doc in collection["data"]):
+    marker = keys.job_index_marker_key(partition)
+    if not any(doc["RowKey"] == marker for doc in collection["data"]):
         raise RuntimeError("Azurite did not save the vault before it stopped")
     stamp = datetime.now(UTC)
     next_id = collection["maxId"] + 1

@@ -521,7 +521,8 @@ class FakeVaultStore:
         )
 
     async def job_index_ready(self, vault: VaultRef) -> bool:
-        return self._read(self.partition(vault), keys.job_index_layout_key()) is not None
+        marker = keys.job_index_marker_key(self.partition(vault))
+        return self._read(SYSTEM_PARTITION, marker) is not None
 
     async def index_legacy_jobs(self, vault: VaultRef) -> int:
         self._fault("index_legacy_jobs")
@@ -534,7 +535,7 @@ class FakeVaultStore:
                 partition,
                 [_Op("merge", row, found.value, etag=found.etag), *_job_index_ops(found.value)],
             )
-        self._transact(partition, [_Op("upsert", keys.job_index_layout_key(), 1)])
+        self._transact(SYSTEM_PARTITION, [_Op("upsert", keys.job_index_marker_key(partition), 1)])
         return len(jobs)
 
     async def purge_stale_job_index(self, vault: VaultRef) -> int:

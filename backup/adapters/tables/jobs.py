@@ -31,9 +31,9 @@ from backup.adapters.tables.base import (
 from backup.adapters.tables.codecs import Entity
 from backup.adapters.tables.job_rows import (
     FIELD_KEYS,
-    INDEX_KIND,
     INDEX_ROWS_PER_JOB,
     STALE_KIND,
+    is_live_copy,
     job_index_ops,
     job_write_ops,
 )
@@ -163,7 +163,8 @@ class JobStore(TableStore):
 
     async def job_index_ready(self, vault: VaultRef) -> bool:
         """Whether every job of the vault has its index rows (the vault's marker row exists)."""
-        return await self._point(self.partition(vault), keys.job_index_layout_key()) is not None
+        marker = keys.job_index_marker_key(self.partition(vault))
+        return await self._point(keys.SYSTEM_PARTITION, marker) is not None
 
     async def index_legacy_jobs(self, vault: VaultRef) -> int:
         """Give the jobs written before the index existed their index rows, once per vault.
@@ -186,8 +187,8 @@ class JobStore(TableStore):
             done, whole = await self._index_chunk(partition, chunk)
             indexed, complete = indexed + done, complete and whole
         if complete:
-            marker = {"RowKey": keys.job_index_layout_key(), "Kind": "layout", "Version": 1}
-            await self._transact(partition, [upsert_op(marker)])
+            marker = {"RowKey": keys.job_index_marker_key(partition), "Kind": "jobIndexComplete"}
+            await self._transact(keys.SYSTEM_PARTITION, [upsert_op(marker)])
         return indexed
 
     async def purge_stale_job_index(self, vault: VaultRef) -> int:
@@ -200,11 +201,8 @@ class JobStore(TableStore):
             stale.extend(
                 [
                     delete_op(str(entity["RowKey"]), etag_of(entity))
-                    async for entity in self._query(
-                        "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper and Kind eq @kind",
-                        {"pk": partition, "lower": lower, "upper": upper, "kind": STALE_KIND},
-                        select=["RowKey"],
-                    )
+                    async for entity in self._range(partition, lower, upper, select=["RowKey", "Kind"])
+                    if entity.get("Kind") == STALE_KIND
                 ]
             )
         for start in range(0, len(stale), MAX_BATCH):
@@ -239,7 +237,7 @@ class JobStore(TableStore):
             indexed += 1
         return indexed, complete
 
-    def _index_range(
+    async def _index_range(
         self,
         partition: str,
         lower: str,
@@ -248,13 +246,13 @@ class JobStore(TableStore):
         *,
         select: Sequence[str] | None = None,
     ) -> AsyncIterator[Entity]:
-        """Live index copies in a range (the server leaves out stale markers)."""
-        return self._query(
-            "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper and Kind eq @kind",
-            {"pk": partition, "lower": lower, "upper": upper, "kind": INDEX_KIND},
-            select=select,
-            page_size=page_size,
-        )
+        """Live index copies in a range, skipping stale markers. Markers sit only under a status
+        jobs leave (InProgress), a few between sweeps, so they are skipped here rather than by a
+        filter the service would evaluate on every row of the range."""
+        columns = None if select is None else [*select, "Kind"]
+        async for entity in self._range(partition, lower, upper, select=columns, page_size=page_size):
+            if is_live_copy(entity):
+                yield entity
 
 
 def _backfill_ops(entity: Entity) -> list[Operation]:

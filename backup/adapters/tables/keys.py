@@ -180,9 +180,11 @@ def job_index_scope(field: str, value: str) -> tuple[str, str, str]:
     return JOB_INDEX, field, validated_name(value, what="jobIndexValue")
 
 
-def job_index_layout_key() -> str:
-    """A vault's marker that every job written before the job index existed has its index rows."""
-    return row_key(LAYOUT, "job-index")
+def job_index_marker_key(vault_partition: str) -> str:
+    """RowKey, in the ``_system`` partition, of a vault's marker that every job written before the
+    job index existed has its index rows. Every filtered job listing reads it, so it lives in a
+    partition of a few rows rather than among the vault's jobs."""
+    return row_key("job-index", vault_partition)
 
 
 def operation_key(operation_id: str) -> str:
