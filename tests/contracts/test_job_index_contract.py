@@ -65,6 +65,7 @@ async def put_legacy_job(store: Any, vault: VaultRef, job: Job, request: pytest.
     if isinstance(store, FakeVaultStore):
         store.put_legacy_job(job)
         return
+    await store.get_job(vault, job.id)  # the store creates its table on first use
     azurite = request.getfixturevalue("azurite")
     entity = {**codecs.job_entity(job), "PartitionKey": store.partition(vault)}
     async with TableClient.from_connection_string(azurite.connection_string, VAULT_DATA_TABLE) as table:
@@ -244,3 +245,29 @@ async def test_a_filtered_read_of_rare_jobs_reads_only_its_matches(store: Any, v
     failed = await read(store, vault, scan(JobIndexField.STATUS, "Failed"), page_size=5)
     assert len(failed) == 8
     assert RowsRead.count - before == 8 + 1  # the matches and the vault's marker, nothing else
+
+
+@pytest.mark.parametrize("adapter", [pytest.param("real", marks=pytest.mark.integration)])
+async def test_the_backfill_never_indexes_a_job_from_a_copy_older_than_its_row(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    instance = make_instance(vault)
+    accepted = on_demand(instance, T0, "od")
+    await put_legacy_job(store, vault, accepted, request)
+    partition = store.partition(vault)
+    [read_before] = [entity async for entity in store._range(partition, *keys.kind_range(keys.JOB))]
+    finished = accepted.completed(T0 + timedelta(minutes=2))
+    await store.put_job(finished)  # the job changes after the backfill read it
+
+    indexed, complete = await store._index_chunk(partition, [read_before])
+
+    assert (indexed, complete) == (1, True)  # its ETag check failed, so it read the job again
+    rows = [entity async for entity in store._range(partition, *keys.kind_range(keys.JOB_INDEX))]
+    copies = {
+        str(row["RowKey"]).rsplit("|", 1)[0]: row.get("Status") for row in rows if row["Kind"] == "jobIndex"
+    }
+    assert copies == {
+        "k|i|disk-a-instance": "Completed",
+        "k|o|ondemandbackup": "Completed",
+        "k|s|completed": "Completed",
+    }
