@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.jobs import Job
+from backup.domain.jobs import Job, JobIndexScan
 from backup.domain.lro import Accepted, InProgress
 from backup.domain.models import ProtectionState, RecoveryPoint
 from backup.domain.pacing import BudgetScope, Category
@@ -137,7 +137,26 @@ class VaultStore(Protocol):
         started_from: datetime | None = None,
         started_to: datetime | None = None,
         margin_hours: int = 48,
-    ) -> AsyncIterator[Job]: ...
+        index: JobIndexScan | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Job]:
+        """Newest first after ``after_id``; ``index`` reads only the jobs whose field has one of
+        its values (once the vault's jobs are indexed). Callers check their filter exactly."""
+        ...
+
+    async def count_failed_since(self, vault: VaultRef, since: datetime) -> int:
+        """Failed jobs that started at or after ``since``: O(failed jobs in the window)."""
+        ...
+
+    async def job_index_ready(self, vault: VaultRef) -> bool: ...
+
+    async def index_legacy_jobs(self, vault: VaultRef) -> int:
+        """Index the jobs written before the job index existed, once per vault (a marker row)."""
+        ...
+
+    async def purge_stale_job_index(self, vault: VaultRef) -> int:
+        """Remove the stale markers status changes left in the job index."""
+        ...
 
     async def get_recovery_point(
         self, vault: VaultRef, instance: str, point_id: str

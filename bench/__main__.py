@@ -11,10 +11,29 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, estate, history, page_weight, rp_listing, slot_accounting
+from bench import (
+    cold_import,
+    engine,
+    estate,
+    history,
+    jobs_filter,
+    page_weight,
+    rp_listing,
+    slot_accounting,
+)
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
-PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight", "rp-list")
+PARTS = (
+    "tick",
+    "faults",
+    "slots",
+    "estate",
+    "history",
+    "cold-import",
+    "page-weight",
+    "rp-list",
+    jobs_filter.FIGURE,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             report(page_weight.measure())
         if "rp-list" in parts:
             report(rp_listing.measure())
+        if jobs_filter.FIGURE in parts:
+            report(jobs_filter.measure())
     return 0
 
 

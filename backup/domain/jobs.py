@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis
@@ -18,6 +19,10 @@ from backup.domain.models import JobOperation, JobStatus
 
 if TYPE_CHECKING:
     from backup.domain.instance import BackupInstance
+
+
+STATUSES_A_JOB_LEAVES = (JobStatus.IN_PROGRESS,)
+"""Once stored, a job changes status only from InProgress to its end."""
 
 
 def job_id(start: datetime, *identity: str) -> str:
@@ -96,3 +101,32 @@ class Job:
 
     def failed(self, at: datetime, code: str, message: str) -> Job:
         return replace(self, status=JobStatus.FAILED, end_time=at, error_code=code, error_message=message)
+
+    @property
+    def superseded_statuses(self) -> tuple[JobStatus, ...]:
+        """The statuses this job may have been stored with before, that it no longer has.
+
+        Only a job the API recorded InProgress when it accepted the request changes status once
+        stored (scheduled backups, missed slots and deletions are written once, at their end), so
+        a finished one supersedes ``InProgress``. The job index marks those rows stale.
+        """
+        if self.status.is_terminal and self.operation.recorded_when_accepted:
+            return STATUSES_A_JOB_LEAVES
+        return ()
+
+
+class JobIndexField(StrEnum):
+    """What the job index keys jobs by, so a ``$filter`` on it reads only the matching jobs."""
+
+    STATUS = "status"
+    OPERATION = "operation"
+    INSTANCE = "instance"
+
+
+@dataclass(frozen=True)
+class JobIndexScan:
+    """Read only the jobs whose ``field`` has one of ``values`` (one index range each, merged
+    newest first), instead of every job of the vault."""
+
+    field: JobIndexField
+    values: tuple[str, ...]

@@ -92,10 +92,11 @@ SNAPSHOT_BURST_LIMIT: Final = 7
 """Incremental snapshots the platform allows per disk in ``SNAPSHOT_BURST_WINDOW``."""
 SNAPSHOT_BURST_WINDOW: Final = timedelta(minutes=5)
 
-RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 19
-"""Deleting a point costs five operations in one entity-group transaction (its live row out, its
-audit row in, its expiry row out, its audit-index row in, its job) plus one for the instance:
-19 points stay under Table Storage's 100."""
+RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 11
+"""Deleting a point costs eight operations in one entity-group transaction (its live row out, its
+audit row in, its expiry row out, its audit-index row in, its job and the job's three index rows),
+plus up to five for the instance row and its index rows: 11 points (93 operations) stay under
+Table Storage's 100."""
 
 DELETED_RECOVERY_POINT_AUDIT: Final = timedelta(days=30)
 """How long a deleted recovery point stays readable (``include_deleted``) after it expired: long

@@ -106,6 +106,12 @@ class JobOperation(StrEnum):
     def is_user_triggered(self) -> bool:
         return self in (JobOperation.ON_DEMAND_BACKUP, JobOperation.RESTORE)
 
+    @property
+    def recorded_when_accepted(self) -> bool:
+        """Whether the API stores the job InProgress when it accepts the request (the worker later
+        writes its end): only these jobs ever change status once stored."""
+        return self in (JobOperation.ON_DEMAND_BACKUP, JobOperation.RESTORE)
+
 
 class JobStatus(StrEnum):
     """The subset of Azure's job statuses that our jobs reach (we never cancel or pause)."""

@@ -14,7 +14,8 @@ running restore uses are skipped.
 A deleted point leaves the live range in the transaction that records its deletion (kept for
 audit until :data:`~backup.domain.limits.DELETED_RECOVERY_POINT_AUDIT` after it expired; each
 sweep removes what is past that, and moves points an older version left marked in the live
-range). Two sweepers may meet on the same points: the one that records second finds them
+range), and keeps the job index (indexes a vault's older jobs once, removes stale status
+markers). Two sweepers may meet on the same points: the one that records second finds them
 already moved, recognises the other's work and stops there, without a retry or a warning.
 """
 
@@ -57,6 +58,10 @@ class SweepResult:
     """Deleted points an older version left in the live range, moved to the audit range."""
     history_purged: int = 0
     """Deleted points past their audit retention, removed."""
+    jobs_indexed: int = 0
+    """Jobs written before the job index existed, given their index rows (once per vault)."""
+    stale_job_index_purged: int = 0
+    """Stale markers that jobs' status changes left in the job index, removed."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -96,6 +101,17 @@ class RetentionSweeper:
         await self._keep_history(
             vault, result, self._store.purge_deleted_history(vault, now - self._audit_retention), "purged"
         )
+        await self._keep_job_index(vault, result)
+
+    async def _keep_job_index(self, vault: VaultRef, result: SweepResult) -> None:
+        """Upkeep of the job index; its trouble must not stop the sweep (the next one retries, and
+        listings scan the jobs until the vault's jobs are indexed)."""
+        try:
+            result.jobs_indexed += await self._store.index_legacy_jobs(vault)
+            result.stale_job_index_purged += await self._store.purge_stale_job_index(vault)
+        except BackupError as error:
+            _log.warning("job index of %s not kept: %s %s", vault.id, error.code, error.message)
+            result.errors.append(f"{vault.id}: {error.code}")
 
     async def _keep_history(
         self, vault: VaultRef, result: SweepResult, upkeep: Awaitable[int], what: str

@@ -9,7 +9,6 @@ they do not name, and deletes that take exactly what they should.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,10 +17,7 @@ import pytest
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from backup.adapters.storage import StorageClients
 from backup.adapters.tables import keys
-from backup.adapters.tables.store import VaultStore
-from backup.config import Settings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id, scheduled_backup_job_id
 from backup.domain.models import (
@@ -42,28 +38,6 @@ from tests.fakes.vault_store import FakeVaultStore
 
 T0 = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 POLICY = {"objectType": "BackupPolicy", "datasourceTypes": ["Microsoft.Compute/disks"], "policyRules": []}
-
-
-@pytest.fixture
-async def store(adapter: str, request: pytest.FixtureRequest) -> AsyncIterator[Any]:
-    if adapter == "fake":
-        yield FakeVaultStore()
-        return
-    azurite = request.getfixturevalue("azurite")
-    clients = StorageClients(Settings(storage_connection_string=azurite.connection_string))
-    yield VaultStore(clients)
-    await clients.close()
-
-
-@pytest.fixture
-def subscription() -> str:
-    # Azurite is shared by the session: a fresh subscription and vault keep each test's rows apart.
-    return str(uuid.uuid4())
-
-
-@pytest.fixture
-def vault(subscription: str) -> VaultRef:
-    return VaultRef(subscription, "rg-backup", "vault-" + uuid.uuid4().hex[:8])
 
 
 def make_instance(vault: VaultRef, name: str = "disk-a-instance", **changes: Any) -> BackupInstance:
@@ -714,7 +688,9 @@ async def test_points_marked_deleted_in_place_are_hidden_then_moved_once(
     # Deleting history for good (the purge of a deleted instance) takes the audit rows too.
     await store.delete_recovery_points(vault, everything)
     remaining = await stored_rows(store, vault, request)
-    assert [row for row in remaining if current.value.name in row and not row.startswith("i|")] == []
+    # The instance row stays, and so do its jobs (their index copies carry its name).
+    kept = ("i|", keys.JOB_INDEX + "|")
+    assert [row for row in remaining if current.value.name in row and not row.startswith(kept)] == []
 
 
 async def test_deleting_a_point_still_marked_in_place_removes_its_row(

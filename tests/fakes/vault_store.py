@@ -29,9 +29,9 @@ from typing import Any
 
 from backup.adapters.tables import keys
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.jobs import Job
-from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
-from backup.errors import ConcurrencyError, ConflictError
+from backup.domain.jobs import Job, JobIndexField, JobIndexScan
+from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.errors import ConcurrencyError, ConflictError, ValidationError
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 
 SYSTEM_PARTITION = "_system"
@@ -427,7 +427,7 @@ class FakeVaultStore:
             [
                 _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
                 *self._point_ops(point),
-                _Op("upsert", keys.job_key(job.id), job),
+                *_job_ops(job),
             ],
         )
         return Versioned(updated, etags[0])
@@ -449,14 +449,14 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
     ) -> None:
         self._fault("record_failure")
-        operations = [_Op("upsert", keys.job_key(job.id), job)]
+        operations = _job_ops(job)
         if current is not None and updated is not None:
             operations.insert(0, _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag))
         self._transact(self.partition(updated.vault if updated else _vault_of(job)), operations)
 
     async def put_job(self, job: Job) -> None:
         self._fault("put_job")
-        self._transact(self.partition(_vault_of(job)), [_Op("upsert", keys.job_key(job.id), job)])
+        self._transact(self.partition(_vault_of(job)), _job_ops(job))
 
     async def get_job(self, vault: VaultRef, job_id: str) -> Job | None:
         self._fault("get_job")
@@ -476,11 +476,18 @@ class FakeVaultStore:
         started_from: datetime | None = None,
         started_to: datetime | None = None,
         margin_hours: int = 48,
+        index: JobIndexScan | None = None,
+        page_size: int | None = None,
     ) -> AsyncIterator[Job]:
-        """Newest first, after ``after_id``, narrowed to a start-time window widened by the margin."""
+        """Newest first, after ``after_id``, narrowed to a start-time window widened by the margin;
+        with ``index``, only the live index copies under its values (once the vault is indexed)."""
         self._fault("jobs_page")
         margin = timedelta(hours=margin_hours)
-        for job in await self.list_jobs(vault):
+        if index is not None and await self.job_index_ready(vault):
+            candidates = self._indexed_jobs(vault, index)
+        else:
+            candidates = await self.list_jobs(vault)
+        for job in candidates:
             stamped = _job_id_time(job.id)
             if after_id is not None and job.id <= after_id.lower():
                 continue
@@ -489,6 +496,56 @@ class FakeVaultStore:
             if started_from is not None and stamped < started_from - margin:
                 continue
             yield job
+
+    def _indexed_jobs(self, vault: VaultRef, index: JobIndexScan) -> list[Job]:
+        partition = self.partition(vault)
+        found: list[Job] = []
+        for value in set(index.values):
+            try:
+                scope = keys.job_index_scope(_INDEX_FIELD_KEYS[index.field], value)
+            except ValidationError:
+                continue  # no job can carry a value that is not a valid name
+            found.extend(
+                _frozen(row.value)
+                for _, row in self._range(partition, *keys.kind_range(*scope))
+                if row.value != _STALE_INDEX
+            )
+        return sorted(found, key=lambda job: job.id)
+
+    async def count_failed_since(self, vault: VaultRef, since: datetime) -> int:
+        self._fault("count_failed_since")
+        return sum(
+            1
+            for job in await self.list_jobs(vault)
+            if job.status is JobStatus.FAILED and job.start_time >= since
+        )
+
+    async def job_index_ready(self, vault: VaultRef) -> bool:
+        marker = keys.job_index_marker_key(self.partition(vault))
+        return self._read(SYSTEM_PARTITION, marker) is not None
+
+    async def index_legacy_jobs(self, vault: VaultRef) -> int:
+        self._fault("index_legacy_jobs")
+        if await self.job_index_ready(vault):
+            return 0
+        partition = self.partition(vault)
+        jobs = self._range(partition, *keys.kind_range(keys.JOB))
+        for row, found in jobs:
+            self._transact(
+                partition,
+                [_Op("merge", row, found.value, etag=found.etag), *_job_index_ops(found.value)],
+            )
+        self._transact(SYSTEM_PARTITION, [_Op("upsert", keys.job_index_marker_key(partition), 1)])
+        return len(jobs)
+
+    async def purge_stale_job_index(self, vault: VaultRef) -> int:
+        self._fault("purge_stale_job_index")
+        partition = self.partition(vault)
+        scope = keys.job_index_scope(keys.JOB_INDEX_STATUS, JobStatus.IN_PROGRESS.value)
+        rows = self._range(partition, *keys.kind_range(*scope))
+        stale = [row for row, found in rows if found.value == _STALE_INDEX]
+        self._each_ignoring_gone(partition, [_Op("delete", row) for row in stale])
+        return len(stale)
 
     async def get_recovery_point(
         self, vault: VaultRef, instance: str, point_id: str
@@ -565,7 +622,7 @@ class FakeVaultStore:
             operations.extend(_into_audit(point, deleted_at))
             if entry is not None:
                 operations.append(_Op("delete", entry.row_key))
-        operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
+        operations.extend(op for job in jobs for op in _job_ops(job))
         if len(operations) > MAX_BATCH:
             raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
         etags = self._transact(self.partition(updated.vault), operations)
@@ -587,7 +644,7 @@ class FakeVaultStore:
             else:
                 operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
                 operations.append(_Op("delete", keys.expiry_key(point.expires_at, point.instance, point.id)))
-        operations.extend(_Op("upsert", keys.job_key(job.id), job) for job in jobs)
+        operations.extend(op for job in jobs for op in _job_ops(job))
         if len(operations) > MAX_BATCH:
             raise ValueError(f"delete_recovery_points takes at most {MAX_BATCH} operations at once")
         if not operations:
@@ -655,6 +712,10 @@ class FakeVaultStore:
             ],
         )
         self.legacy_deleted_at[row] = deleted_at
+
+    def put_legacy_job(self, job: Job) -> None:
+        """What an older version wrote for a job: its row alone, without index copies."""
+        self._transact(self.partition(_vault_of(job)), [_Op("upsert", keys.job_key(job.id), job)])
 
     def _each_ignoring_gone(self, partition: str, operations: Sequence[_Op]) -> None:
         for operation in operations:
@@ -726,7 +787,7 @@ class FakeVaultStore:
             self.partition(updated.vault),
             [
                 _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                _Op("create", keys.job_key(job.id), job),
+                *_job_ops(job, create=True),
             ],
         )
         return Versioned(updated, etags[0])
@@ -760,7 +821,7 @@ class FakeVaultStore:
                 _Op("create", usage_key, times)
                 if usage is None
                 else _Op("replace", usage_key, times, etag=usage.etag),
-                _Op("create", keys.job_key(job.id), job),
+                *_job_ops(job, create=True),
                 _Op("merge", keys.recovery_point_key(instance, value.id), leased, etag=point.etag),
                 _Op(
                     "merge",
@@ -787,6 +848,36 @@ class FakeVaultStore:
             self._transact(
                 partition, [_Op("replace", row, replace(found.value, in_use_until=None), etag=found.etag)]
             )
+
+
+_STALE_INDEX = "stale"
+"""What a job's index row under a status it left holds (the real adapter's stale marker)."""
+_INDEX_FIELD_KEYS = {
+    JobIndexField.STATUS: keys.JOB_INDEX_STATUS,
+    JobIndexField.OPERATION: keys.JOB_INDEX_OPERATION,
+    JobIndexField.INSTANCE: keys.JOB_INDEX_INSTANCE,
+}
+
+
+def _job_ops(job: Job, *, create: bool = False) -> list[_Op]:
+    """The job and its index copies under its status, operation and instance; a finished job the
+    API recorded InProgress leaves a stale marker under InProgress."""
+    return [
+        _Op("create" if create else "upsert", keys.job_key(job.id), job),
+        *_job_index_ops(job),
+        *(
+            _Op("upsert", keys.job_index_key(keys.JOB_INDEX_STATUS, status.value, job.id), _STALE_INDEX)
+            for status in job.superseded_statuses
+        ),
+    ]
+
+
+def _job_index_ops(job: Job) -> list[_Op]:
+    return [
+        _Op("upsert", keys.job_index_key(keys.JOB_INDEX_STATUS, job.status.value, job.id), job),
+        _Op("upsert", keys.job_index_key(keys.JOB_INDEX_OPERATION, job.operation.value, job.id), job),
+        _Op("upsert", keys.job_index_key(keys.JOB_INDEX_INSTANCE, job.instance, job.id), job),
+    ]
 
 
 def _job_id_time(job_id: str) -> datetime:

@@ -101,7 +101,9 @@ async def test_purging_a_deleted_instance_takes_its_audit_rows_and_older_tombsto
     assert deleted.purge_at is not None
     env.advance(deleted.purge_at - env.now)
     assert len((await env.purger.purge_due()).purged) == 1
-    assert [row for row in env.store.rows(VAULT) if NAME in row] == []
+    # Jobs outlive their instance (as Azure's do), and so do their index copies under its name.
+    left = [row for row in env.store.rows(VAULT) if NAME in row and not row.startswith(keys.JOB_INDEX)]
+    assert left == []
 
 
 @pytest.mark.parametrize("meet_at", ["expired", "record_deletions"])

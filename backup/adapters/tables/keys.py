@@ -27,6 +27,7 @@ DELETED_RECOVERY_POINT = "d"
 AUDIT_EXPIRY = "y"
 LAYOUT = "v"
 JOB = "j"
+JOB_INDEX = "k"
 OPERATION = "o"
 RESTORE_USAGE = "q"
 PLAN_SUFFIX = "plan"
@@ -191,6 +192,33 @@ def job_key(job_id: str) -> str:
             f"'{job_id}' is not a job id (a lower-case GUID).", code="InvalidJobId", target="jobId"
         )
     return row_key(JOB, job_id)
+
+
+JOB_INDEX_STATUS = "s"
+JOB_INDEX_OPERATION = "o"
+JOB_INDEX_INSTANCE = "i"
+JOB_INDEX_FIELDS = (JOB_INDEX_STATUS, JOB_INDEX_OPERATION, JOB_INDEX_INSTANCE)
+"""The job index's fields: ``k|s|{status}|{jobId}``, ``k|o|{operation}|{jobId}``,
+``k|i|{instance}|{jobId}``."""
+
+
+def job_index_key(field: str, value: str, job_id: str) -> str:
+    """A job's copy under one indexed value; ids sort newest first within it as in ``j|``."""
+    return row_key(*job_index_scope(field, value), job_key(job_id).split(SEPARATOR, 1)[1])
+
+
+def job_index_scope(field: str, value: str) -> tuple[str, str, str]:
+    """The key parts every job with ``field == value`` shares (``kind_range(*scope)`` bounds them)."""
+    if field not in JOB_INDEX_FIELDS:
+        raise ValueError(f"jobs are not indexed by '{field}'")
+    return JOB_INDEX, field, validated_name(value, what="jobIndexValue")
+
+
+def job_index_marker_key(vault_partition: str) -> str:
+    """RowKey, in the ``_system`` partition, of a vault's marker that every job written before the
+    job index existed has its index rows. Every filtered job listing reads it, so it lives in a
+    partition of a few rows rather than among the vault's jobs."""
+    return row_key("job-index", vault_partition)
 
 
 def operation_key(operation_id: str) -> str:

@@ -32,6 +32,7 @@ from backup.adapters.tables.base import (
     replace_op,
     upsert_op,
 )
+from backup.adapters.tables.job_rows import job_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint, RecoveryPointState
@@ -55,14 +56,15 @@ class RecoveryPointStore(TableStore):
         point: RecoveryPoint,
         job: Job,
     ) -> Versioned[BackupInstance]:
-        """The worker's one write: recovery point, its expiry index row, the job and the instance."""
+        """The worker's one write: recovery point, its expiry index row, the job (with its index
+        rows) and the instance, in one transaction."""
         results = await self._transact(
             self.partition(updated.vault),
             [
                 replace_op(codecs.instance_entity(updated), current.etag),
                 ("create", codecs.recovery_point_entity(point, job.id)),
                 ("create", codecs.expiry_entity(point)),
-                upsert_op(codecs.job_entity(job)),
+                *job_write_ops(job),
             ],
         )
         return Versioned(updated, str(results[0]["etag"]))
@@ -177,7 +179,7 @@ class RecoveryPointStore(TableStore):
             operations.extend(_into_audit(point, deleted_at))
             if entry is not None:
                 operations.append(delete_op(entry.row_key))
-        operations.extend(upsert_op(codecs.job_entity(job)) for job in jobs)
+        operations.extend(op for job in jobs for op in job_write_ops(job))
         if len(operations) > MAX_BATCH:
             raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
         results = await self._transact(self.partition(updated.vault), operations)
@@ -200,7 +202,7 @@ class RecoveryPointStore(TableStore):
             else:
                 operations.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
                 operations.append(delete_op(keys.expiry_key(point.expires_at, point.instance, point.id)))
-        operations.extend(upsert_op(codecs.job_entity(job)) for job in jobs)
+        operations.extend(op for job in jobs for op in job_write_ops(job))
         if len(operations) > MAX_BATCH:
             raise ValueError(f"delete_recovery_points takes at most {MAX_BATCH} operations at once")
         if not operations:

@@ -15,6 +15,7 @@ from azure.data.tables import UpdateMode
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import TableStore, etag_of, merge_op, replace_op
+from backup.adapters.tables.job_rows import job_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint
@@ -33,7 +34,7 @@ class UsageStore(TableStore):
         counts against the daily limit, if unchanged since read) and the InProgress job, atomically."""
         results = await self._transact(
             self.partition(updated.vault),
-            [replace_op(codecs.instance_entity(updated), current.etag), ("create", codecs.job_entity(job))],
+            [replace_op(codecs.instance_entity(updated), current.etag), *job_write_ops(job, create=True)],
         )
         return Versioned(updated, str(results[0]["etag"]))
 
@@ -66,7 +67,7 @@ class UsageStore(TableStore):
             self.partition(vault),
             [
                 ("create", usage_entity) if usage is None else replace_op(usage_entity, usage.etag),
-                ("create", codecs.job_entity(job)),
+                *job_write_ops(job, create=True),
                 merge_op(
                     {"RowKey": keys.recovery_point_key(instance, value.id), "InUseUntil": in_use_until},
                     point.etag,

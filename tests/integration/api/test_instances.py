@@ -524,7 +524,8 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     for snapshot in snapshots:
         assert await gateway.get_snapshot(snapshot) is None
     kinds = {row[1].split("|")[0] for row in await api.rows(vault) if row[0] == "vaultdata"}
-    assert kinds == {"p", "o", "j"}  # no instance, plan, recovery point or expiry row is left
+    # No instance, plan, recovery point or expiry row is left; jobs (and their index copies) stay.
+    assert kinds == {"p", "o", "j", "k"}
     jobs = [job for job in await store.list_jobs(vault) if job.operation.value == "RetentionDeletion"]
     assert sorted(job.recovery_point_id or "" for job in jobs) == sorted(point.id for point in points)
     assert all(job.status.value == "Completed" for job in jobs)
