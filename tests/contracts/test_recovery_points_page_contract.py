@@ -19,12 +19,7 @@ from tests.contracts.test_vault_store_contract import (
     created,
     make_instance,
     mark_deleted_in_place,
-    store,
-    subscription,
-    vault,
 )
-
-__all__ = ["store", "subscription", "vault"]  # the fixtures this module borrows
 
 
 async def seeded(store: Any, vault: VaultRef, count: int, **late: timedelta) -> list[RecoveryPoint]:
