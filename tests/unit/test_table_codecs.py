@@ -61,6 +61,7 @@ def full_instance() -> BackupInstance:
             consecutive_failures=2,
             last_error_code="SnapshotsLimitReached",
             last_error_message="too many snapshots",
+            oldest_point_at=T0 - timedelta(days=6),
         ),
         last_tagged_at={RetentionTag.DAILY: T0, RetentionTag.WEEKLY: T0 - timedelta(days=3)},
         recent_snapshot_times=(T0 - timedelta(minutes=2), T0),
