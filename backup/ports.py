@@ -91,6 +91,13 @@ class VaultStore(Protocol):
         self, vault: VaultRef, *, state: ProtectionState | None = None
     ) -> list[Versioned[BackupInstance]]: ...
 
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        """Up to ``limit`` visible (``deleted``: soft-deleted) instances named after ``after``
+        (lower case), by lower-cased name, and whether more follow. Reads about ``limit`` rows."""
+        ...
+
     async def delete_instance(self, current: Versioned[BackupInstance]) -> None: ...
 
     async def instances_with_plans(

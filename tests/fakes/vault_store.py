@@ -348,6 +348,20 @@ class FakeVaultStore:
             and (state is None or found.value.protection_state is state)
         ]
 
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        self._fault("instances_page")
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        if after is not None:
+            lower = keys.instance_key(after) + "\x00"
+        matches = [
+            _frozen(found.value)
+            for _, found in self._range(self.partition(vault), lower, upper)
+            if isinstance(found.value, BackupInstance) and found.value.is_soft_deleted == deleted
+        ]
+        return matches[:limit], len(matches) > limit
+
     async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
         self._fault("instance_names")
         return [

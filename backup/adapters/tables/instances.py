@@ -68,6 +68,28 @@ class InstanceStore(TableStore):
             async for entity in self._query(filter_text, parameters)
         ]
 
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        """Up to ``limit`` visible (or, with ``deleted``, soft-deleted) instances whose name sorts
+        after ``after`` (lower case), by name, and whether more follow: one range query that
+        stops after ``limit + 1`` rows, so a page costs the same wherever it starts."""
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        filter_text = "PartitionKey eq @pk and RowKey gt @lower and RowKey lt @upper and Kind eq 'instance'"
+        filter_text += " and ProtectionState eq @deleted" if deleted else " and ProtectionState ne @deleted"
+        parameters: dict[str, Any] = {
+            "pk": self.partition(vault),
+            "lower": keys.instance_key(after) if after is not None else lower,
+            "upper": upper,
+            "deleted": ProtectionState.SOFT_DELETED.value,
+        }
+        found: list[BackupInstance] = []
+        async for entity in self._query(filter_text, parameters, page_size=limit + 1):
+            if len(found) == limit:
+                return found, True
+            found.append(codecs.instance_from(vault, entity))
+        return found, False
+
     async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
         """Names of the vault's backup instances, optionally only those bound to ``policy`` (any case)."""
         lower, upper = keys.kind_range(keys.INSTANCE)

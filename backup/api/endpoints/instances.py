@@ -48,16 +48,18 @@ from typing import Any
 from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
-from backup.api.odata import decode_skip_token, page_after, parse_filter
+from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
 from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
+from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
-from backup.errors import BackupError
+from backup.errors import BackupError, ValidationError
 from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
+from backup.services.protection.listing import InstanceScope, Position
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import member_object
 from backup.shapes.operations import OperationStatus
@@ -267,17 +269,41 @@ async def _lifecycle(
     return accepted(ctx, record, location_url=ctx.url(result_path))
 
 
-def _page(
-    ctx: RequestContext, items: list[Any], keys: list[str], template: str
-) -> tuple[list[Any], str | None]:
-    page, token = page_after(items, keys, decode_skip_token(ctx.query("$skipToken")), ctx.api.page_size)
-    if token is None:
-        return page, None
-    query = {"$skipToken": token}
+async def _vault_page(
+    ctx: RequestContext, vault: VaultRef, *, deleted: bool, template: str
+) -> tuple[list[BackupInstance], str | None]:
+    """A keyset page of one vault's instances by lower-cased name; the token is the last name served."""
+    after = decode_skip_token(ctx.query("$skipToken"))
+    if after is not None and not _is_instance_key(after):
+        raise _bad_token()
+    instances, more = await _service(ctx).instances_page(
+        vault, after=after, limit=ctx.api.page_size, deleted=deleted
+    )
+    if not more or not instances:
+        return instances, None
+    return instances, _next_link(ctx, template, instances[-1].name.lower())
+
+
+def _is_instance_key(text: str) -> bool:
+    try:
+        check_dataprotection_name(text, "backup instance", "$skipToken")
+    except ValidationError:
+        return False
+    return True
+
+
+def _bad_token() -> ValidationError:
+    return ValidationError(
+        "The $skipToken is not one this API issued.", code="InvalidQueryParameterValue", target="$skipToken"
+    )
+
+
+def _next_link(ctx: RequestContext, template: str, last_key: str) -> str:
+    query = {"$skipToken": encode_skip_token(last_key)}
     filter_text = ctx.query("$filter")
     if filter_text:
         query["$filter"] = filter_text
-    return page, ctx.url(template.format(**ctx.params), query)
+    return ctx.url(template.format(**ctx.params), query)
 
 
 def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse:
@@ -312,10 +338,8 @@ async def get_instance(ctx: RequestContext) -> ApiResponse:
 @routes.get(paths.BACKUP_INSTANCES)
 async def list_instances(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
-    instances = await _service(ctx).list_instances(vault)
-    instances.sort(key=lambda instance: instance.name.lower())
-    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], paths.BACKUP_INSTANCES)
-    return _listing([instance_resource(instance) for instance in page], next_link)
+    instances, next_link = await _vault_page(ctx, vault, deleted=False, template=paths.BACKUP_INSTANCES)
+    return _listing([instance_resource(instance) for instance in instances], next_link)
 
 
 @routes.delete(paths.BACKUP_INSTANCE)
@@ -379,10 +403,8 @@ async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
 @routes.get(DELETED_INSTANCES)
 async def list_deleted_instances(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
-    instances = await _service(ctx).list_deleted(vault)
-    instances.sort(key=lambda instance: instance.name.lower())
-    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], DELETED_INSTANCES)
-    return _listing([deleted_instance_resource(instance) for instance in page], next_link)
+    instances, next_link = await _vault_page(ctx, vault, deleted=True, template=DELETED_INSTANCES)
+    return _listing([deleted_instance_resource(instance) for instance in instances], next_link)
 
 
 @routes.get(DELETED_INSTANCE)
@@ -403,36 +425,63 @@ async def undelete_instance(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(INSTANCES_IN_SUBSCRIPTION)
 async def list_instances_in_subscription(ctx: RequestContext) -> ApiResponse:
-    return await _summaries(ctx, None, INSTANCES_IN_SUBSCRIPTION)
+    return await _summaries(ctx, INSTANCES_IN_SUBSCRIPTION)
 
 
 @routes.get(INSTANCES_IN_RESOURCE_GROUP)
 async def list_instances_in_resource_group(ctx: RequestContext) -> ApiResponse:
-    return await _summaries(ctx, ctx.params["resourceGroupName"], INSTANCES_IN_RESOURCE_GROUP)
+    return await _summaries(ctx, INSTANCES_IN_RESOURCE_GROUP)
 
 
-async def _summaries(ctx: RequestContext, resource_group: str | None, template: str) -> ApiResponse:
+def _scope(ctx: RequestContext) -> InstanceScope:
+    """The scope the path names: a subscription, a resource group, or (extension routing) a disk."""
+    subscription = ctx.params["subscriptionId"]
+    resource_group = ctx.params.get("resourceGroupName")
+    disk = ctx.params.get("diskName")
+    if disk is None or resource_group is None:
+        return InstanceScope(subscription, resource_group)
+    datasource = ComputeResourceId(subscription, resource_group, "disks", disk)
+    return InstanceScope(subscription, resource_group, datasource)
+
+
+async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
+    """One handler for every scope: the registry's vaults in scope, then keyset pages across them."""
     clauses = parse_filter(ctx.query("$filter"), SUMMARY_FILTER_FIELDS)
-    summaries = await _service(ctx).summaries(ctx.params["subscriptionId"], resource_group)
-    resources = [summary_resource(summary) for summary in summaries]
-    for clause in clauses:
-        wanted = clause.value.casefold()
-        resources = [resource for resource in resources if _field(resource, clause.field) == wanted]
-    resources.sort(key=_summary_key)
-    page, next_link = _page(ctx, resources, [_summary_key(r) for r in resources], template)
-    return _listing(page, next_link)
+    scope = _scope(ctx)
+    listing = _service(ctx).listing
+    if scope.datasource_id is not None:
+        found = [s for s in await listing.for_datasource(scope) if _matches_all(s, clauses)]
+        return _listing([summary_resource(summary) for summary in found], None)
+    token = decode_skip_token(ctx.query("$skipToken"))
+    after = Position.decode(token) if token is not None else None
+    vaults = await listing.vaults(scope)
+    vault_names = {c.value.casefold() for c in clauses if c.field == "vaultName"}
+    if vault_names:
+        vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]
+    others = [c for c in clauses if c.field != "vaultName"]
+    page = await listing.page(
+        vaults,
+        after=after,
+        limit=ctx.api.page_size,
+        matches=(lambda summary: _matches_all(summary, others)) if others else None,
+    )
+    next_link = None
+    if page.next_position is not None:
+        next_link = _next_link(ctx, template, page.next_position.encode())
+    return _listing([summary_resource(summary) for summary in page.summaries], next_link)
 
 
-def _field(resource: Mapping[str, Any], name: str) -> str:
-    properties = resource["properties"]
-    value: object = {
-        "vaultName": properties["backupSummary"]["vaultName"],
-        "health": properties["backupSummary"]["health"],
-        "currentProtectionState": properties["currentProtectionState"],
-        "protectionStatus": properties["protectionStatus"]["status"],
+def _matches_all(summary: InstanceSummary, clauses: list[Comparison]) -> bool:
+    return all(_summary_field(summary, clause.field) == clause.value.casefold() for clause in clauses)
+
+
+def _summary_field(summary: InstanceSummary, name: str) -> str:
+    instance = summary.instance
+    state = instance.protection_state
+    value = {
+        "vaultName": instance.vault.name,
+        "health": summary.health,
+        "currentProtectionState": state.value,
+        "protectionStatus": _STATUS.get(state, state.value),
     }[name]
-    return str(value).casefold()
-
-
-def _summary_key(resource: Mapping[str, Any]) -> str:
-    return str(resource["id"]).lower()
+    return value.casefold()
