@@ -293,6 +293,24 @@ async def test_instances_with_plans_and_listings_come_in_key_order(store: Any, v
     assert await store.instance_names(vault, policy="gold") == ["A-disk", "c-disk"]
 
 
+async def test_instance_pages_are_keyset_by_name_and_skip_plan_rows(store: Any, vault: VaultRef) -> None:
+    for name in ("e-disk", "A-disk", "c-disk", "b-disk", "d-disk", "f-disk"):
+        await created(store, make_instance(vault, name))
+    for name in ("b-disk", "e-disk"):
+        current = await store.get_instance(vault, name)
+        await store.update_instance(current, current.value.with_protection_state(ProtectionState.SOFT_DELETED))
+
+    first, more = await store.instances_page(vault, after=None, limit=2)
+    second, more_second = await store.instances_page(vault, after="c-disk", limit=2)
+    last, more_last = await store.instances_page(vault, after="d-disk", limit=2)
+    deleted, more_deleted = await store.instances_page(vault, after="b-disk", limit=1, deleted=True)
+
+    assert ([i.name for i in first], more) == (["A-disk", "c-disk"], True)
+    assert ([i.name for i in second], more_second) == (["d-disk", "f-disk"], False)
+    assert ([i.name for i in last], more_last) == (["f-disk"], False)
+    assert ([i.name for i in deleted], more_deleted) == (["e-disk"], False)
+
+
 async def test_saving_plans_writes_only_the_rows_still_at_their_etag(store: Any, vault: VaultRef) -> None:
     for index in range(3):
         await created(store, make_instance(vault, f"disk-{index}"))
