@@ -18,6 +18,7 @@ import pytest
 
 from backup.adapters.compute import ComputeGateway
 from backup.adapters.tables.keys import DATASOURCE_PARTITION
+from backup.api.odata import encode_skip_token
 from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
@@ -592,6 +593,15 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
         "GET", f"/subscriptions/{SUB}/providers/Microsoft.DataProtection/backupInstances"
     )
     assert subscription_wide.status == 200
+    for listing, token in (
+        (path, "%%%"),
+        (path, encode_skip_token("no-vault-key")),
+        (vault_path(vault) + "/backupInstances", encode_skip_token("not/a name")),
+    ):
+        refused = await api.call("GET", listing, query="$skipToken=" + token)
+        assert refused.status == 400, refused.body
+        assert refused.body["error"]["code"] == "InvalidQueryParameterValue"
+        assert refused.body["error"]["target"] == "$skipToken"
 
 
 async def test_bad_input_is_refused_and_changes_nothing(env: Env, vault: VaultRef) -> None:
