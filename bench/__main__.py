@@ -11,10 +11,19 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, estate, history, page_weight, slot_accounting
+from bench import cold_import, engine, estate, history, instances_listing, page_weight, slot_accounting
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
-PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight")
+PARTS = (
+    "tick",
+    "faults",
+    "slots",
+    "estate",
+    "history",
+    "instances-list",
+    "cold-import",
+    "page-weight",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "history" in parts:
             report(history.measure())
+        if "instances-list" in parts:
+            report(instances_listing.measure())
         if "cold-import" in parts:
             report(cold_import.measure())
         if "page-weight" in parts:
