@@ -53,7 +53,7 @@ from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.models import ProtectionState
+from backup.domain.instance_status import protection_status
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
@@ -88,18 +88,6 @@ SUMMARY_FILTER_FIELDS = {
     "protectionStatus": ("eq",),
 }
 
-_STATUS = {
-    ProtectionState.CONFIGURING_PROTECTION: "ConfiguringProtection",
-    ProtectionState.CONFIGURING_PROTECTION_FAILED: "ConfiguringProtectionFailed",
-    ProtectionState.PROTECTION_CONFIGURED: "ProtectionConfigured",
-    ProtectionState.UPDATING_PROTECTION: "ProtectionConfigured",
-    ProtectionState.PROTECTION_ERROR: "ProtectionError",
-    ProtectionState.PROTECTION_STOPPED: "ProtectionStopped",
-    ProtectionState.BACKUP_SCHEDULES_SUSPENDED: "ProtectionStopped",
-    ProtectionState.RETENTION_SCHEDULES_SUSPENDED: "ProtectionConfigured",
-    ProtectionState.SOFT_DELETING: "SoftDeleting",
-    ProtectionState.SOFT_DELETED: "SoftDeleted",
-}
 _DELETE_ACTIVITY_NAMESPACE = uuid.UUID("0c6f5a3e-2b1d-4f7a-9e8c-5d4b3a2f1e0d")
 
 
@@ -140,7 +128,7 @@ def instance_properties(instance: BackupInstance) -> dict[str, Any]:
         },
     )
     state = instance.protection_state
-    status: dict[str, Any] = {"status": _STATUS.get(state, state.value)}
+    status: dict[str, Any] = {"status": protection_status(state)}
     error = user_facing_error(instance)
     if error is not None:
         status["errorDetails"] = error
@@ -482,6 +470,6 @@ def _summary_field(summary: InstanceSummary, name: str) -> str:
         "vaultName": instance.vault.name,
         "health": summary.health,
         "currentProtectionState": state.value,
-        "protectionStatus": _STATUS.get(state, state.value),
+        "protectionStatus": protection_status(state),
     }[name]
     return value.casefold()

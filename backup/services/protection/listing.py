@@ -16,12 +16,12 @@ from dataclasses import dataclass
 
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef, vault_of_document
+from backup.domain.instance_status import instance_health
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId
 from backup.errors import ValidationError
 from backup.ports import VaultStore
 from backup.services.policies import PolicyCache
-from backup.telemetry import instance_health
 
 InstanceFilter = Callable[[InstanceSummary], bool]
 
