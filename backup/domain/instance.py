@@ -96,6 +96,9 @@ class BackupInstance:
     """Snapshot creations reserved against the disk's 7-per-5-minutes rule before their PUT,
     by recovery point id (a duplicate message finds its reservation and takes no second one);
     a recorded point turns its reservation into one of ``recent_snapshot_times``."""
+    stored_index: tuple[str, ...] | None = field(default=None, compare=False)
+    """Storage bookkeeping, not part of the instance: the instance-index rows its stored row has
+    (``None`` while the row predates the index), so the next write knows which to replace."""
 
     @property
     def id(self) -> str:

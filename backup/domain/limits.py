@@ -94,8 +94,9 @@ SNAPSHOT_BURST_WINDOW: Final = timedelta(minutes=5)
 
 RECOVERY_POINTS_PER_TABLE_TRANSACTION: Final = 19
 """Deleting a point costs five operations in one entity-group transaction (its live row out, its
-audit row in, its expiry row out, its audit-index row in, its job) plus one for the instance:
-19 points stay under Table Storage's 100."""
+audit row in, its expiry row out, its audit-index row in, its job) plus one for the instance and
+at most four for its instance-index rows (a delete and an insert each for health and status):
+1 + 4 + 19 x 5 = 100, Table Storage's limit."""
 
 DELETED_RECOVERY_POINT_AUDIT: Final = timedelta(days=30)
 """How long a deleted recovery point stays readable (``include_deleted``) after it expired: long

@@ -57,6 +57,8 @@ class SweepResult:
     """Deleted points an older version left in the live range, moved to the audit range."""
     history_purged: int = 0
     """Deleted points past their audit retention, removed."""
+    instances_indexed: int = 0
+    """Instance rows an older version wrote, given their instance-index rows (once per vault)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -87,6 +89,7 @@ class RetentionSweeper:
     async def sweep_vault(self, vault: VaultRef, result: SweepResult) -> None:
         now = self._clock.now()
         await self._keep_history(vault, result, self._store.move_legacy_tombstones(vault, now=now), "moved")
+        await self._keep_history(vault, result, self._store.backfill_instance_index(vault), "indexed")
         by_instance: dict[str, list[ExpiryEntry]] = defaultdict(list)
         for entry in await self._store.expired(vault, now):
             by_instance[entry.instance].append(entry)
@@ -100,7 +103,8 @@ class RetentionSweeper:
     async def _keep_history(
         self, vault: VaultRef, result: SweepResult, upkeep: Awaitable[int], what: str
     ) -> None:
-        """Upkeep of deleted history; its trouble must not stop the sweep (the next one retries)."""
+        """Upkeep of the layout (deleted history, the instance index); its trouble must not stop
+        the sweep (the next one retries)."""
         try:
             count = await upkeep
         except BackupError as error:
@@ -109,6 +113,8 @@ class RetentionSweeper:
             return
         if what == "moved":
             result.history_moved += count
+        elif what == "indexed":
+            result.instances_indexed += count
         else:
             result.history_purged += count
 

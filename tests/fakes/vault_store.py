@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backup.adapters.tables import keys
+from backup.adapters.tables.instance_index import index_keys
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState
@@ -107,6 +108,22 @@ def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[_Op]:
             (point.instance, point.id),
         ),
     ]
+
+
+def _instance_ops(
+    current: Versioned[BackupInstance] | None, updated: BackupInstance
+) -> tuple[list[_Op], BackupInstance]:
+    """As the adapter's ``instance_write_ops``: the instance row, then only the index rows that changed."""
+    new = index_keys(updated)
+    stored = replace(updated, stored_index=new)
+    row = keys.instance_key(updated.name)
+    operations = [
+        _Op("create", row, stored) if current is None else _Op("replace", row, stored, etag=current.etag)
+    ]
+    old = set(current.value.stored_index or ()) if current is not None else set()
+    operations += [_Op("delete", key, must_exist=True) for key in sorted(old - set(new))]
+    operations += [_Op("upsert", key, updated.name) for key in new if key not in old]
+    return operations, stored
 
 
 def _claim_key(disk_id: str) -> str:
@@ -300,14 +317,10 @@ class FakeVaultStore:
 
     async def create_instance(self, instance: BackupInstance, plan: PlanState) -> Versioned[BackupInstance]:
         self._fault("create_instance")
-        etags = self._transact(
-            self.partition(instance.vault),
-            [
-                _Op("create", keys.instance_key(instance.name), instance),
-                _Op("create", keys.plan_key(plan.instance), plan),
-            ],
-        )
-        return Versioned(instance, etags[0])
+        operations, stored = _instance_ops(None, instance)
+        operations.append(_Op("create", keys.plan_key(plan.instance), plan))
+        etags = self._transact(self.partition(instance.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def get_instance(self, vault: VaultRef, name: str) -> Versioned[BackupInstance] | None:
         self._fault("get_instance")
@@ -318,11 +331,11 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, plan: PlanState | None = None
     ) -> Versioned[BackupInstance]:
         self._fault("update_instance")
-        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        operations, stored = _instance_ops(current, updated)
         if plan is not None:
             operations.append(_Op("merge", keys.plan_key(plan.instance), plan))
         etags = self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, etags[0])
+        return Versioned(stored, etags[0])
 
     async def instances_with_plans(
         self, vault: VaultRef
@@ -361,6 +374,51 @@ class FakeVaultStore:
             if isinstance(found.value, BackupInstance) and found.value.is_soft_deleted == deleted
         ]
         return matches[:limit], len(matches) > limit
+
+    async def instance_index_ready(self, vault: VaultRef) -> bool:
+        self._fault("instance_index_ready")
+        return self._read(self.partition(vault), keys.instance_index_layout_key()) is not None
+
+    async def indexed_instances_page(
+        self, vault: VaultRef, *, field: str, value: str, after: str | None = None, limit: int
+    ) -> tuple[list[BackupInstance], bool]:
+        self._fault("indexed_instances_page")
+        prefix, upper = keys.instance_index_range(field, value)
+        lower = prefix if after is None else keys.instance_index_key(field, value, after) + "\x00"
+        partition = self.partition(vault)
+        names = [found.value for _, found in self._range(partition, lower, upper)]
+        found = []
+        for name in names[:limit]:
+            row = self._read(partition, keys.instance_key(name))
+            if row is not None and any(key.startswith(prefix) for key in index_keys(row.value)):
+                found.append(_frozen(row.value))
+        return found, len(names) > limit
+
+    async def backfill_instance_index(self, vault: VaultRef) -> int:
+        self._fault("backfill_instance_index")
+        partition = self.partition(vault)
+        if self._read(partition, keys.instance_index_layout_key()) is not None:
+            return 0
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        pending = [
+            Versioned(found.value, found.etag)
+            for _, found in self._range(partition, lower, upper)
+            if isinstance(found.value, BackupInstance) and found.value.stored_index is None
+        ]
+        for current in pending:
+            self._transact(partition, _instance_ops(current, current.value)[0])
+        self._transact(partition, [_Op("upsert", keys.instance_index_layout_key(), "layout")])
+        return len(pending)
+
+    def write_unindexed(self, instance: BackupInstance, plan: PlanState) -> None:
+        """An instance row as a version before the instance index left it: no index rows."""
+        self._transact(
+            self.partition(instance.vault),
+            [
+                _Op("create", keys.instance_key(instance.name), replace(instance, stored_index=None)),
+                _Op("create", keys.plan_key(plan.instance), plan),
+            ],
+        )
 
     async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
         self._fault("instance_names")
@@ -419,7 +477,10 @@ class FakeVaultStore:
         self._fault("delete_instance")
         instance = current.value
         partition = self.partition(instance.vault)
-        operations = [_Op("delete", keys.instance_key(instance.name), etag=current.etag)]
+        operations = [
+            _Op("delete", keys.instance_key(instance.name), etag=current.etag),
+            *(_Op("delete", row) for row in instance.stored_index or ()),
+        ]
         if self._read(partition, keys.plan_key(instance.name)) is not None:
             operations.append(_Op("delete", keys.plan_key(instance.name)))
         self._transact(partition, operations)
@@ -436,28 +497,19 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint, job: Job
     ) -> Versioned[BackupInstance]:
         self._fault("record_backup")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                *self._point_ops(point),
-                _Op("upsert", keys.job_key(job.id), job),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations += [*self._point_ops(point), _Op("upsert", keys.job_key(job.id), job)]
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def recover_point(
         self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
     ) -> Versioned[BackupInstance]:
         self._fault("recover_point")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                *self._point_ops(point),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations += self._point_ops(point)
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def record_failure(
         self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
@@ -465,7 +517,7 @@ class FakeVaultStore:
         self._fault("record_failure")
         operations = [_Op("upsert", keys.job_key(job.id), job)]
         if current is not None and updated is not None:
-            operations.insert(0, _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag))
+            operations[:0] = _instance_ops(current, updated)[0]
         self._transact(self.partition(updated.vault if updated else _vault_of(job)), operations)
 
     async def put_job(self, job: Job) -> None:
@@ -550,7 +602,7 @@ class FakeVaultStore:
         deleted_at: datetime,
     ) -> Versioned[BackupInstance]:
         self._fault("record_deletions")
-        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        operations, stored = _instance_ops(current, updated)
         for point, entry in deleted:
             operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
             operations.extend(_into_audit(point, deleted_at))
@@ -560,7 +612,7 @@ class FakeVaultStore:
         if len(operations) > MAX_BATCH:
             raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
         etags = self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, etags[0])
+        return Versioned(stored, etags[0])
 
     async def delete_recovery_points(
         self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
@@ -713,14 +765,10 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, job: Job
     ) -> Versioned[BackupInstance]:
         self._fault("accept_on_demand_backup")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                _Op("create", keys.job_key(job.id), job),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations.append(_Op("create", keys.job_key(job.id), job))
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def get_restore_usage(
         self, vault: VaultRef, instance: str

@@ -143,6 +143,9 @@ def instance_entity(instance: BackupInstance) -> Entity:
             "Identity": instance.identity,
             "DiskFactsJson": _disk_facts_json(instance.disk_facts),
             "DiskFactsRefreshedAt": instance.disk_facts_refreshed_at,
+            "IndexKeysJson": json.dumps(list(instance.stored_index))
+            if instance.stored_index is not None
+            else None,
             "SnapshotReservationsJson": (
                 json.dumps({point: iso(at) for point, at in instance.snapshot_reservations.items()})
                 if instance.snapshot_reservations
@@ -227,6 +230,7 @@ def instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance:
             for point, text in json.loads(entity.get("SnapshotReservationsJson") or "{}").items()
             if (at := parse_iso(text))
         },
+        stored_index=tuple(json.loads(entity["IndexKeysJson"])) if entity.get("IndexKeysJson") else None,
     )
 
 

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 from backup.adapters.tables import codecs, keys
-from backup.adapters.tables.base import Operation, TableStore, replace_op, upsert_op
+from backup.adapters.tables.base import Operation, TableStore, upsert_op
+from backup.adapters.tables.instance_index import instance_write_ops
 from backup.domain.clock import MAX_INVERTED_MILLIS, epoch_millis
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
@@ -29,7 +30,7 @@ class JobStore(TableStore):
         partition = self.partition(updated.vault if updated else codecs.vault_of(job))
         operations: list[Operation] = [upsert_op(codecs.job_entity(job))]
         if current is not None and updated is not None:
-            operations.insert(0, replace_op(codecs.instance_entity(updated), current.etag))
+            operations[:0] = instance_write_ops(current, updated)[0]
         await self._transact(partition, operations)
 
     async def get_job(self, vault: VaultRef, job_id: str) -> Job | None:

@@ -53,13 +53,20 @@ from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.instance_status import protection_status
+from backup.domain.instance_status import HEALTH_VALUES, protection_status, states_with_status
+from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
 from backup.errors import BackupError, ValidationError
 from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
-from backup.services.protection.listing import InstanceScope, Position
+from backup.services.protection.listing import (
+    HEALTH_INDEX,
+    STATUS_INDEX,
+    IndexChoice,
+    InstanceScope,
+    Position,
+)
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import member_object
 from backup.shapes.operations import OperationStatus
@@ -447,16 +454,42 @@ async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
     if vault_names:
         vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]
     others = [c for c in clauses if c.field != "vaultName"]
+    index = _index_for(others)
+    if index is _NOTHING:
+        return _listing([], None)
     page = await listing.page(
         vaults,
         after=after,
         limit=ctx.api.page_size,
         matches=(lambda summary: _matches_all(summary, others)) if others else None,
+        index=index,
     )
     next_link = None
     if page.next_position is not None:
         next_link = _next_link(ctx, template, page.next_position.encode())
     return _listing([summary_resource(summary) for summary in page.summaries], next_link)
+
+
+_NOTHING = IndexChoice("", "")
+"""A filter no instance can match (an unknown health or state): answered without reading."""
+
+
+def _index_for(clauses: list[Comparison]) -> IndexChoice | None:
+    """The instance index that answers one of the clauses, health first (the most selective
+    when users look for trouble); the other clauses are checked on the rows it yields."""
+    for clause in clauses:
+        wanted = clause.value.casefold()
+        if clause.field == "health":
+            known = [value for value in HEALTH_VALUES if value.casefold() == wanted]
+            return IndexChoice(HEALTH_INDEX, known[0]) if known else _NOTHING
+    for clause in clauses:
+        wanted = clause.value.casefold()
+        if clause.field == "protectionStatus":
+            return IndexChoice(STATUS_INDEX, wanted) if states_with_status(wanted) else _NOTHING
+        if clause.field == "currentProtectionState":
+            state = next((s for s in ProtectionState if s.value.casefold() == wanted), None)
+            return IndexChoice(STATUS_INDEX, protection_status(state)) if state else _NOTHING
+    return None
 
 
 def _matches_all(summary: InstanceSummary, clauses: list[Comparison]) -> bool:

@@ -68,6 +68,19 @@ class Position:
         return Position(vault_key, instance)
 
 
+HEALTH_INDEX = "health"
+STATUS_INDEX = "status"
+
+
+@dataclass(frozen=True)
+class IndexChoice:
+    """An instance index that answers one clause of a filter: ``field`` :data:`HEALTH_INDEX` or
+    :data:`STATUS_INDEX` (protectionStatus), and the value wanted."""
+
+    field: str
+    value: str
+
+
 @dataclass(frozen=True)
 class SummaryPage:
     summaries: list[InstanceSummary]
@@ -99,11 +112,14 @@ class InstanceListing:
         after: Position | None,
         limit: int,
         matches: InstanceFilter | None = None,
+        index: IndexChoice | None = None,
     ) -> SummaryPage:
         """Up to ``limit`` summaries of visible instances of ``vaults`` (in key order) after ``after``.
 
-        Each vault is read with keyset pages of about the rows still wanted; ``matches`` (a
-        filter the storage cannot answer) makes a page read further, never serve less.
+        Each vault is read with keyset pages of about the rows still wanted: from the instance
+        index when ``index`` names one and the vault's index is complete (O(matches)), else from
+        its instance rows. ``matches`` (what is left of the filter) makes a page read further,
+        never serve less.
         """
         found: list[tuple[str, InstanceSummary]] = []
         wanted = limit + 1  # one more than the page: whether another page follows
@@ -111,17 +127,34 @@ class InstanceListing:
             if after is not None and listed.key < after.vault_key:
                 continue
             start = after.instance if after is not None and listed.key == after.vault_key else None
+            indexed = index is not None and await self._store.instance_index_ready(listed.vault)
             while len(found) < wanted:
-                instances, more = await self._store.instances_page(
-                    listed.vault, after=start, limit=wanted - len(found)
-                )
+                if indexed and index is not None:
+                    instances, more = await self._store.indexed_instances_page(
+                        listed.vault,
+                        field=index.field,
+                        value=index.value,
+                        after=start,
+                        limit=wanted - len(found),
+                    )
+                else:
+                    instances, more = await self._store.instances_page(
+                        listed.vault, after=start, limit=wanted - len(found)
+                    )
                 for instance in instances:
+                    if instance.is_soft_deleted:  # the status index holds them too
+                        continue
                     summary = self.summary(instance)
                     if matches is None or matches(summary):
                         found.append((listed.key, summary))
-                if not more or not instances:
+                if not more:
                     break
-                start = instances[-1].name.lower()
+                if instances:
+                    start = instances[-1].name.lower()
+                elif not indexed:
+                    break
+                # else: every index row read named an instance that changed meanwhile; the index
+                # changed with it, so reading the same range again moves on.
             if len(found) >= wanted:
                 break
         served = found[:limit]
