@@ -238,13 +238,16 @@ class FakeVaultStore:
         value = (vault, _json_copy(document))
         op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
         try:
-            return self._transact(partition, [op], table=_REGISTRY)[0]
+            written = self._transact(partition, [op], table=_REGISTRY)[0]
         except ConcurrencyError:
             raise
         except ConflictError as error:
             raise ConflictError(
                 f"Vault '{vault.name}' already exists.", code="EntityAlreadyExists"
             ) from error
+        if etag is None:  # a new vault's instance index is complete from the start
+            self._transact(self.partition(vault), [_Op("upsert", keys.instance_index_layout_key(), "layout")])
+        return written
 
     async def get_vault(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None:
         self._fault("get_vault")

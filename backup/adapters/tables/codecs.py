@@ -234,6 +234,11 @@ def instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance:
     )
 
 
+def instance_index_marker() -> Entity:
+    """The row saying every instance row of its vault has its instance-index rows."""
+    return {"RowKey": keys.instance_index_layout_key(), "Kind": "layout", "Version": 1}
+
+
 def plan_entity(plan: PlanState) -> Entity:
     return clean(
         {

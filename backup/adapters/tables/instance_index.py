@@ -145,8 +145,5 @@ class InstanceIndexStore(TableStore):
                 continue
             indexed += len(chunk)
         if complete:
-            await self._transact(
-                partition,
-                [upsert_op({"RowKey": keys.instance_index_layout_key(), "Kind": "layout", "Version": 1})],
-            )
+            await self._transact(partition, [upsert_op(codecs.instance_index_marker())])
         return indexed

@@ -15,7 +15,16 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.data.tables import UpdateMode
 
 from backup.adapters.tables import codecs, keys
-from backup.adapters.tables.base import MAX_BATCH, RowsRead, TableStore, delete_op, etag_of, race_error
+from backup.adapters.tables.base import (
+    MAX_BATCH,
+    RowsRead,
+    TableStore,
+    delete_op,
+    etag_of,
+    race_error,
+    upsert_op,
+)
+from backup.adapters.tables.codecs import instance_index_marker
 from backup.domain.instance import VaultRef
 from backup.domain.records import Versioned
 from backup.errors import ConflictError
@@ -42,6 +51,10 @@ class VaultRegistry(TableStore):
             ) from error
         except HttpResponseError as error:
             raise race_error(error) from error
+        if etag is None:
+            # A new vault's partition is empty (deleting a vault empties it), so every instance it
+            # will hold is written with its index rows: its index is complete from the start.
+            await self._transact(self.partition(vault), [upsert_op(instance_index_marker())])
         return str(result["etag"])
 
     async def get_vault(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None:
