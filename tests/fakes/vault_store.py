@@ -413,6 +413,10 @@ class FakeVaultStore:
         self._transact(partition, [_Op("upsert", keys.instance_index_layout_key(), "layout")])
         return len(pending)
 
+    def forget_instance_index(self, vault: VaultRef) -> None:
+        """Remove the vault's index marker, as a vault created before the index has none."""
+        self._partition(_DATA, self.partition(vault)).pop(keys.instance_index_layout_key(), None)
+
     def write_unindexed(self, instance: BackupInstance, plan: PlanState) -> None:
         """An instance row as a version before the instance index left it: no index rows."""
         self._transact(

@@ -3,13 +3,22 @@ instances come and go, serve each item that lived through the walk exactly once,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from backup.domain.instance import VaultRef
+from backup.domain.instance_status import protection_status
 from backup.domain.models import ProtectionState
 from backup.domain.resource_ids import ComputeResourceId
-from backup.services.protection.listing import InstanceScope, ListedVault, Position
-from tests.fakes._types import DatasourceClaim
+from backup.services.protection.listing import (
+    HEALTH_INDEX,
+    STATUS_INDEX,
+    IndexChoice,
+    InstanceScope,
+    ListedVault,
+    Position,
+)
+from tests.fakes._types import DatasourceClaim, PlanState
 from tests.service.conftest import SUB, VAULT, Env
 
 VAULTS = [
@@ -152,3 +161,63 @@ async def test_the_datasource_scope_answers_the_instance_protecting_the_disk(env
 
     assert [s.instance.name for s in found] == [instance.name]
     assert missing == []
+
+
+async def filtered(env: Env, vaults: list[ListedVault], index: IndexChoice, *, limit: int = 2) -> list[str]:
+    listing = env.protection.listing
+    served: list[str] = []
+    after: Position | None = None
+    while True:
+        page = await listing.page(
+            vaults,
+            after=after,
+            limit=limit,
+            index=index,
+            matches=lambda s: (
+                s.health.casefold() == index.value.casefold()
+                if index.field == HEALTH_INDEX
+                else protection_status(s.instance.protection_state).casefold() == index.value.casefold()
+            ),
+        )
+        served += [f"{s.instance.vault.name}/{s.instance.name}" for s in page.summaries]
+        if page.next_position is None:
+            return served
+        after = page.next_position
+
+
+async def test_filters_answer_alike_from_the_index_and_from_a_vault_not_yet_backfilled(env: Env) -> None:
+    indexed, legacy = VAULTS[0], VAULTS[1]
+    await env.store.register_vault(indexed, {"location": "eastus", "id": indexed.id})
+    await env.store.register_vault(legacy, {"location": "eastus", "id": legacy.id})
+    env.store.forget_instance_index(legacy)  # as a vault from before the index
+    for vault in (indexed, legacy):
+        for number in range(7):
+            state = (
+                ProtectionState.PROTECTION_STOPPED
+                if number % 3 == 0
+                else ProtectionState.PROTECTION_CONFIGURED
+            )
+            instance = replace(
+                await env.protect(disk=f"{vault.name}-d{number}", name=f"bi-{number}", vault=vault),
+                protection_state=state,
+            )
+            current = await env.versioned(instance.name, vault)
+            if vault == legacy:
+                await env.store.delete_instance(current)
+                env.store.write_unindexed(
+                    instance, PlanState(instance.name, instance.policy_document, active=True)
+                )
+            else:
+                await env.store.update_instance(current, instance)
+    vaults = await env.protection.listing.vaults(InstanceScope(SUB, "rg-a"))
+    stopped = [f"{v.name}/bi-{n}" for v in (indexed, legacy) for n in (0, 3, 6)]
+    healthy = [f"{v.name}/bi-{n}" for v in (indexed, legacy) for n in (1, 2, 4, 5)]
+
+    assert not await env.store.instance_index_ready(legacy)
+    assert await filtered(env, vaults, IndexChoice(STATUS_INDEX, "protectionstopped")) == stopped
+    assert await filtered(env, vaults, IndexChoice(HEALTH_INDEX, "Healthy")) == healthy
+    assert await env.store.backfill_instance_index(legacy) == 7
+    # Once both vaults are indexed, a filtered page never scans a vault's instance rows.
+    env.store.fail_next("instances_page", AssertionError("scanned the instance rows"), times=100)
+    assert await filtered(env, vaults, IndexChoice(STATUS_INDEX, "protectionstopped")) == stopped
+    assert await filtered(env, vaults, IndexChoice(HEALTH_INDEX, "Healthy"), limit=3) == healthy
