@@ -18,7 +18,13 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.records import PlanState
 from backup.services.policies import PolicyCache
-from backup.services.protection.listing import InstanceListing, InstanceScope, Position
+from backup.services.protection.listing import (
+    HEALTH_INDEX,
+    IndexChoice,
+    InstanceListing,
+    InstanceScope,
+    Position,
+)
 from localdev.azurite import AzuriteEndpoints
 from tests.integration.api.conftest import DEFAULT_POLICY, T0
 
@@ -81,3 +87,21 @@ async def test_registry_rows_are_counted(store: VaultStore) -> None:
     vaults = await listing.vaults(scope)
 
     assert RowsRead.count - before == len(vaults) == 2
+
+
+async def test_a_filtered_page_reads_the_matches_not_the_vaults(store: VaultStore) -> None:
+    listing, scope = await estate(store, 16)
+    vaults = await listing.vaults(scope)
+    for listed in vaults:
+        current = await store.get_instance(listed.vault, "bi-007")
+        assert current is not None
+        await store.update_instance(
+            current, current.value.with_protection_state(ProtectionState.PROTECTION_STOPPED)
+        )
+    before = RowsRead.count
+
+    page = await listing.page(vaults, after=None, limit=PAGE, index=IndexChoice(HEALTH_INDEX, "Inactive"))
+
+    assert [s.instance.name for s in page.summaries] == ["bi-007", "bi-007"]
+    # Per vault: its index marker, its one index row, the instance it names. No instance range.
+    assert RowsRead.count - before == 3 * len(vaults)
