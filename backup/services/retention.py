@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -151,6 +151,10 @@ class RetentionSweeper:
         )
         result.kept_newest += len(candidates) - len(deletable) - len(in_use)
         result.skipped_in_use += len(in_use)
+        # The instance row keeps when its oldest live point was taken (how far back it can be
+        # restored): one read of its live points per run, O(live), to say which is oldest after.
+        live = await self._store.list_recovery_points(vault, name) if deletable else []
+        gone: set[str] = set()
 
         for start in range(0, len(deletable), RECOVERY_POINTS_PER_TABLE_TRANSACTION):
             chunk = deletable[start : start + RECOVERY_POINTS_PER_TABLE_TRANSACTION]
@@ -162,7 +166,10 @@ class RetentionSweeper:
                     removed.append((point, points[point.id][1]))
                     jobs.append(job)
             if removed:
-                current, recorded = await self._record(vault, name, current, removed, jobs, result)
+                current, recorded = await self._record(
+                    vault, name, current, removed, jobs, result, live, gone
+                )
+                gone.update(point.id for point, _ in recorded)
                 result.deleted.extend(point.id for point, _ in recorded)
                 if recorded:
                     self._telemetry.recovery_points_deleted(vault.id, name, len(recorded))
@@ -198,8 +205,13 @@ class RetentionSweeper:
         removed: list[tuple[RecoveryPoint, ExpiryEntry | None]],
         jobs: list[Job],
         result: SweepResult,
+        live: Sequence[RecoveryPoint],
+        gone: set[str],
     ) -> tuple[Versioned[BackupInstance], list[tuple[RecoveryPoint, ExpiryEntry | None]]]:
         """Record the deletions; returns the instance and the deletions this sweeper recorded.
+
+        ``live`` are the instance's live points as this run read them and ``gone`` those it has
+        recorded deleted so far, from which the oldest point left is known.
 
         After a lost race the points are read again: those another sweeper already moved out of
         the live range are its work, done, and are dropped (with their jobs: it recorded its
@@ -217,7 +229,9 @@ class RetentionSweeper:
                     return latest, []
             points = [deletion for deletion, _ in pending]
             on_demand = sum(1 for point, _ in points if point.is_on_demand)
-            updated = latest.value.after_deletions(len(points), on_demand)
+            leaving = gone | {point.id for point, _ in points}
+            oldest = min((point.created_at for point in live if point.id not in leaving), default=None)
+            updated = latest.value.after_deletions(len(points), on_demand, oldest_remaining=oldest)
             try:
                 saved = await self._store.record_deletions(
                     latest, updated, points, [job for _, job in pending], deleted_at=self._clock.now()

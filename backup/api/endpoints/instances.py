@@ -32,8 +32,11 @@ The cross-vault view is Azure's extension-resource list (SDK
 subscription or resource group: every visible instance of every vault there, each
 ``properties`` carrying an extra ``backupSummary`` object (``vaultId``, ``vaultName``,
 ``health`` Healthy/Unhealthy/Inactive, ``consecutiveFailures``, ``lastErrorCode``,
-``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``, ``policyDescription``
-in words). ``$filter`` takes
+``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``,
+``oldestRecoveryPointTime`` and ``newestRecoveryPointTime`` (how far back, and how recently, the
+disk can be restored), ``policyDescription`` in words). One handler serves every scope; pages
+are keyset (by vault, then instance name: ``docs/storage.md``), and filters on health and
+protection state read the instance index. ``$filter`` takes
 ``vaultName``, ``health``, ``currentProtectionState`` and ``protectionStatus`` with ``eq``
 (case-insensitive), joined by ``and``.
 """
@@ -193,6 +196,7 @@ def deleted_instance_resource(instance: BackupInstance) -> dict[str, Any]:
 
 def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
     instance = summary.instance
+    has_points = instance.live_recovery_points > 0
     resource = instance_resource(instance)
     resource["properties"]["backupSummary"] = {
         "vaultId": instance.vault.id,
@@ -203,6 +207,8 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
         "lastBackupTime": rfc3339(instance.health.last_successful_backup),
         "nextScheduledBackupTime": rfc3339(summary.next_backup),
         "recoveryPointCount": instance.live_recovery_points,
+        "oldestRecoveryPointTime": rfc3339(instance.health.oldest_point_at if has_points else None),
+        "newestRecoveryPointTime": rfc3339(instance.health.last_successful_backup if has_points else None),
         "policyDescription": describe_policy(parse_backup_policy(instance.policy_document)),
     }
     return resource

@@ -525,7 +525,9 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     for snapshot in snapshots:
         assert await gateway.get_snapshot(snapshot) is None
     kinds = {row[1].split("|")[0] for row in await api.rows(vault) if row[0] == "vaultdata"}
-    assert kinds == {"p", "o", "j"}  # no instance, plan, recovery point or expiry row is left
+    # No instance, plan, instance-index, recovery point or expiry row is left (the vault's
+    # v|instance-index layout marker stays with the vault).
+    assert kinds == {"p", "o", "j", "v"}
     jobs = [job for job in await store.list_jobs(vault) if job.operation.value == "RetentionDeletion"]
     assert sorted(job.recovery_point_id or "" for job in jobs) == sorted(point.id for point in points)
     assert all(job.status.value == "Completed" for job in jobs)
@@ -574,6 +576,14 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
     assert everything["bi-b"]["backupSummary"]["health"] == "Unhealthy"
     assert everything["bi-c"]["backupSummary"]["recoveryPointCount"] == 1
     assert everything["bi-c"]["backupSummary"]["lastBackupTime"] is not None
+    # One point: it is both the oldest and the newest the disk can be restored to.
+    assert everything["bi-c"]["backupSummary"]["oldestRecoveryPointTime"] == (
+        everything["bi-c"]["backupSummary"]["lastBackupTime"]
+    )
+    assert everything["bi-c"]["backupSummary"]["newestRecoveryPointTime"] == (
+        everything["bi-c"]["backupSummary"]["lastBackupTime"]
+    )
+    assert everything["bi-a"]["backupSummary"]["oldestRecoveryPointTime"] is None
     assert everything["bi-c"]["backupSummary"]["vaultName"] == second.name
     assert everything["bi-d"]["backupSummary"]["nextScheduledBackupTime"] is None
     assert everything["bi-d"]["backupSummary"]["health"] == "Inactive"
