@@ -577,11 +577,13 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
     assert everything["bi-c"]["backupSummary"]["recoveryPointCount"] == 1
     assert everything["bi-c"]["backupSummary"]["lastBackupTime"] is not None
     # One point: it is both the oldest and the newest the disk can be restored to.
-    assert everything["bi-c"]["backupSummary"]["oldestRecoveryPointTime"] == (
-        everything["bi-c"]["backupSummary"]["lastBackupTime"]
+    assert (
+        everything["bi-c"]["backupSummary"]["oldestRecoveryPointTime"]
+        == (everything["bi-c"]["backupSummary"]["lastBackupTime"])
     )
-    assert everything["bi-c"]["backupSummary"]["newestRecoveryPointTime"] == (
-        everything["bi-c"]["backupSummary"]["lastBackupTime"]
+    assert (
+        everything["bi-c"]["backupSummary"]["newestRecoveryPointTime"]
+        == (everything["bi-c"]["backupSummary"]["lastBackupTime"])
     )
     assert everything["bi-a"]["backupSummary"]["oldestRecoveryPointTime"] is None
     assert everything["bi-c"]["backupSummary"]["vaultName"] == second.name
