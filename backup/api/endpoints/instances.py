@@ -22,6 +22,8 @@ GET    backupVaults/{v}/deletedBackupInstances[/{bi}]    200 (``DeletedBackupIns
 POST   .../deletedBackupInstances/{bi}/undelete          202 + operation (back as ``ProtectionStopped``)
 GET    /subscriptions/{s}[/resourceGroups/{rg}]          200, the cross-vault view (below)
          /providers/Microsoft.DataProtection/backupInstances
+GET    {diskId}/providers/Microsoft.DataProtection/      200, the instance protecting that disk
+         backupInstances
 =======================================================  ==========================================
 
 Lifecycle operations do their work before answering: the 202's operation is already
@@ -90,6 +92,12 @@ DELETED_INSTANCE = DELETED_INSTANCES + "/{backupInstanceName}"
 UNDELETE = DELETED_INSTANCE + "/undelete"
 INSTANCES_IN_SUBSCRIPTION = paths.SUBSCRIPTION + paths.PROVIDER + "/backupInstances"
 INSTANCES_IN_RESOURCE_GROUP = paths.RESOURCE_GROUP + paths.PROVIDER + "/backupInstances"
+INSTANCES_OF_DISK = (
+    paths.RESOURCE_GROUP
+    + "/providers/Microsoft.Compute/disks/{diskName}"
+    + paths.PROVIDER
+    + "/backupInstances"
+)
 
 SUMMARY_FILTER_FIELDS = {
     "vaultName": ("eq",),
@@ -432,6 +440,11 @@ async def list_instances_in_subscription(ctx: RequestContext) -> ApiResponse:
 @routes.get(INSTANCES_IN_RESOURCE_GROUP)
 async def list_instances_in_resource_group(ctx: RequestContext) -> ApiResponse:
     return await _summaries(ctx, INSTANCES_IN_RESOURCE_GROUP)
+
+
+@routes.get(INSTANCES_OF_DISK)
+async def list_instances_of_disk(ctx: RequestContext) -> ApiResponse:
+    return await _summaries(ctx, INSTANCES_OF_DISK)
 
 
 def _scope(ctx: RequestContext) -> InstanceScope:

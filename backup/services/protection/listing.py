@@ -164,10 +164,11 @@ class InstanceListing:
         return SummaryPage([summary for _, summary in served], Position(last_key, last.instance.name.lower()))
 
     async def for_datasource(self, scope: InstanceScope) -> list[InstanceSummary]:
-        """The instance protecting one disk, if any: one point read of its claim, one of the instance."""
+        """The instance protecting one disk, if any, from whichever vault protects it: one point
+        read of the disk's claim, one of the instance."""
         assert scope.datasource_id is not None
         claim = await self._store.get_datasource_claim(str(scope.datasource_id))
-        if claim is None or claim.value.vault.subscription_id.lower() != scope.subscription_id.lower():
+        if claim is None:
             return []
         current = await self._store.get_instance(claim.value.vault, claim.value.instance)
         if current is None or current.value.is_soft_deleted:

@@ -87,6 +87,14 @@ async def test_the_sdk_configures_and_manages_protection(hosted: tuple[Functions
             "bi-a",
             "bi-b",
         ]
+        # The extension-routed list on a disk: the instance protecting it, or nothing.
+        [protecting] = client.backup_instances_extension_routing.list(env.disk().lstrip("/"))
+        assert protecting.name == "bi-a"
+        assert protecting.properties["backupSummary"]["vaultName"] == vault.name
+        assert (
+            list(client.backup_instances_extension_routing.list(env.disk("disk-unprotected").lstrip("/")))
+            == []
+        )
 
         with pytest.raises(HttpResponseError) as refused:
             client.backup_instances.begin_validate_for_backup(
