@@ -22,7 +22,7 @@ from localdev.compute_emulator import EmulatorServer
 from localdev.functions_host import FunctionsHost
 from tests.hosting import project_host
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB
-from tests.integration.api.test_instances import APP, Env, instance_body, instance_env
+from tests.integration.api.test_instances import APP, Env, instance_body, instance_env, make_vault
 from tests.integration.api.test_through_host_and_sdk import sdk
 
 pytestmark = pytest.mark.integration
@@ -157,7 +157,7 @@ async def test_the_sdk_pagers_walk_every_instance_once_while_instances_come_and_
     vaults = [VaultRef(SUB, resource_group, "vault-1"), VaultRef(SUB, resource_group, "vault-2")]
     sizes = {vaults[0]: 40, vaults[1]: 25}  # 65 instances: 22 pages of this runtime's 3
     for vault, size in sizes.items():
-        await store.register_vault(vault, {"id": vault.id, "location": "westus"})
+        await make_vault(env, vault)  # through the API: other tests list this subscription's vaults
         for number in range(size):
             await store.create_instance(*stored_instance(vault, f"bi-{number:03d}"))
     loop = asyncio.get_running_loop()
