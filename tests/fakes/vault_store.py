@@ -157,6 +157,10 @@ class FakeVaultStore:
         """Make the next ``times`` calls of ``method`` raise ``error`` (storage trouble)."""
         self._faults.setdefault(method, []).extend([error] * times)
 
+    def clear_faults(self, method: str) -> int:
+        """Drop the faults still queued for ``method``; returns how many were never raised."""
+        return len(self._faults.pop(method, []))
+
     def _fault(self, method: str) -> None:
         queued = self._faults.get(method)
         if queued:

@@ -69,13 +69,21 @@ async def test_the_deleted_list_pages_only_soft_deleted_instances(env: Env) -> N
     await seed(env, VAULT, ["a-live", "c-live"])
     await seed(env, VAULT, ["b-gone", "d-gone", "e-gone"], protection_state=ProtectionState.SOFT_DELETED)
 
+    visible, _ = await env.protection.instances_page(VAULT, after=None, limit=10)
+    # From the status index (no scan of the vault's instances), then as a vault from before it.
+    env.store.fail_next("instances_page", AssertionError("scanned the instance rows"))
     first, more = await env.protection.instances_page(VAULT, after=None, limit=2, deleted=True)
     rest, more_after = await env.protection.instances_page(VAULT, after="d-gone", limit=2, deleted=True)
-    visible, _ = await env.protection.instances_page(VAULT, after=None, limit=10)
+    never_scanned = env.store.clear_faults("instances_page")
+    env.store.forget_instance_index(VAULT)
+    env.store.fail_next("indexed_instances_page", AssertionError("read an incomplete index"))
+    scanned, _ = await env.protection.instances_page(VAULT, after=None, limit=5, deleted=True)
 
+    assert [i.name for i in visible] == ["a-live", "c-live"]
     assert ([i.name for i in first], more) == (["b-gone", "d-gone"], True)
     assert ([i.name for i in rest], more_after) == (["e-gone"], False)
-    assert [i.name for i in visible] == ["a-live", "c-live"]
+    assert never_scanned == 1
+    assert [i.name for i in scanned] == ["b-gone", "d-gone", "e-gone"]
 
 
 async def walk(env: Env, vaults: list[ListedVault], limit: int) -> list[tuple[str, str]]:
@@ -218,6 +226,7 @@ async def test_filters_answer_alike_from_the_index_and_from_a_vault_not_yet_back
     assert await filtered(env, vaults, IndexChoice(HEALTH_INDEX, "Healthy")) == healthy
     assert await env.store.backfill_instance_index(legacy) == 7
     # Once both vaults are indexed, a filtered page never scans a vault's instance rows.
-    env.store.fail_next("instances_page", AssertionError("scanned the instance rows"), times=100)
+    env.store.fail_next("instances_page", AssertionError("scanned the instance rows"))
     assert await filtered(env, vaults, IndexChoice(STATUS_INDEX, "protectionstopped")) == stopped
     assert await filtered(env, vaults, IndexChoice(HEALTH_INDEX, "Healthy"), limit=3) == healthy
+    assert env.store.clear_faults("instances_page") == 1

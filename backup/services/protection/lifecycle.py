@@ -31,6 +31,7 @@ from datetime import timedelta
 from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
+from backup.domain.instance_status import protection_status
 from backup.domain.models import ProtectionState
 from backup.domain.policy import BackupPolicy
 from backup.domain.protection import check_unchangeable, document_with_defaults
@@ -264,7 +265,18 @@ class ProtectionService:
     async def instances_page(
         self, vault: VaultRef, *, after: str | None, limit: int, deleted: bool = False
     ) -> tuple[list[BackupInstance], bool]:
-        """A keyset page of the vault's visible (``deleted``: soft-deleted) instances, by name."""
+        """A keyset page of the vault's visible (``deleted``: soft-deleted) instances, by name.
+
+        Soft-deleted instances are few: their page reads the status index when the vault's is
+        complete, so it costs what they number, not what the vault holds."""
+        if deleted and await self._store.instance_index_ready(vault):
+            return await self._store.indexed_instances_page(
+                vault,
+                field="status",
+                value=protection_status(ProtectionState.SOFT_DELETED),
+                after=after,
+                limit=limit,
+            )
         return await self._store.instances_page(vault, after=after, limit=limit, deleted=deleted)
 
     @property
