@@ -16,8 +16,9 @@ client) and calls the API's own handler for
   instances, seconds per instance, ÷ the same at 1,000; medians of 3. Goal ≤ 1.5: a walk is
   O(N), not O(N²).
 
-Beside them, as measured: the medians themselves and the table rows each first page read
-(``RowsRead``, registry rows included), which states the same in rows rather than seconds.
+Beside them, as measured: the medians themselves, the table rows each first page read and the
+rows a walk read per instance (``RowsRead``, registry rows included), which state the same in
+rows rather than seconds.
 
 ``python -m bench --only instances-list`` (or ``python -m bench.instances_listing``) prints them.
 """
@@ -161,14 +162,16 @@ async def first_page(endpoints: AzuriteEndpoints, estate: Estate) -> tuple[float
         await runtime.close()
 
 
-async def walk(endpoints: AzuriteEndpoints, estate: Estate) -> float:
-    """Seconds for every page, following ``nextLink``, on a fresh runtime; checks each instance came once."""
+async def walk(endpoints: AzuriteEndpoints, estate: Estate) -> tuple[float, int]:
+    """Seconds and table rows read for every page, following ``nextLink``, on a fresh runtime;
+    checks each instance came once."""
     runtime = runtime_for(endpoints)
     try:
         await runtime.storage.table(VAULT_DATA_TABLE)
         await runtime.storage.table(VAULTS_TABLE)
         seen: set[str] = set()
         url: str | None = first_url(estate)
+        rows_before = RowsRead.count
         began = time.perf_counter()
         while url is not None:
             body = await get(runtime, url)
@@ -177,7 +180,7 @@ async def walk(endpoints: AzuriteEndpoints, estate: Estate) -> float:
         elapsed = time.perf_counter() - began
         if len(seen) != estate.instances:
             raise RuntimeError(f"the walk served {len(seen)} instances of {estate.instances}")
-        return elapsed
+        return elapsed, RowsRead.count - rows_before
     finally:
         await runtime.close()
 
@@ -200,10 +203,11 @@ async def measure_listing(endpoints: AzuriteEndpoints) -> dict[str, float]:
             rows for _, rows in samples
         )
     for estate in (small, large):
-        walks[estate.instances] = statistics.median(
-            [await walk(endpoints, estate) for _ in range(WALK_SAMPLES)]
-        )
+        walked = [await walk(endpoints, estate) for _ in range(WALK_SAMPLES)]
+        walks[estate.instances] = statistics.median(seconds for seconds, _ in walked)
         figures[f"instances_list_walk_seconds_at_{estate.instances}"] = round(walks[estate.instances], 3)
+        rows_per_item = max(rows for _, rows in walked) / estate.instances
+        figures[f"instances_list_walk_rows_read_per_instance_at_{estate.instances}"] = round(rows_per_item, 3)
     figures[FIRST_PAGE] = round(pages[LARGE] / pages[SMALL], 3)
     figures[WALK] = round((walks[LARGE] / LARGE) / (walks[SMALL] / SMALL), 3)
     return figures
