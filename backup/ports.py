@@ -91,7 +91,31 @@ class VaultStore(Protocol):
         self, vault: VaultRef, *, state: ProtectionState | None = None
     ) -> list[Versioned[BackupInstance]]: ...
 
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        """Up to ``limit`` visible (``deleted``: soft-deleted) instances named after ``after``
+        (lower case), by lower-cased name, and whether more follow. Reads about ``limit`` rows."""
+        ...
+
     async def delete_instance(self, current: Versioned[BackupInstance]) -> None: ...
+
+    async def instance_index_ready(self, vault: VaultRef) -> bool:
+        """Whether the vault's instance index covers every instance (its backfill ran)."""
+        ...
+
+    async def indexed_instances_page(
+        self, vault: VaultRef, *, field: str, value: str, after: str | None = None, limit: int
+    ) -> tuple[list[BackupInstance], bool]:
+        """Like :meth:`instances_page`, only instances under ``value`` (any case) of an index
+        ``field``: ``health`` or ``status`` (protectionStatus). Reads about ``limit`` index rows and
+        one instance row per match."""
+        ...
+
+    async def backfill_instance_index(self, vault: VaultRef) -> int:
+        """Index the instance rows written before the index, once per vault (a marker row says
+        it is done); returns how many it indexed."""
+        ...
 
     async def instances_with_plans(
         self, vault: VaultRef

@@ -32,14 +32,16 @@ from typing import TYPE_CHECKING, Any, Final
 
 from opentelemetry import metrics, trace
 
+from backup.domain.instance_status import HEALTH_VALUES, HEALTHY, INACTIVE, UNHEALTHY, instance_health
 from backup.errors import BackupError
+
+__all__ = ["HEALTHY", "HEALTH_VALUES", "INACTIVE", "UNHEALTHY", "instance_health"]
 
 if TYPE_CHECKING:
     from azure.core.pipeline import PipelineResponse
     from opentelemetry.util.types import AttributeValue
 
     from backup.domain.custody import CustodyVerdict
-    from backup.domain.instance import BackupInstance
     from backup.domain.jobs import Job
 
 INSTRUMENTATION_SCOPE: Final = "azure-disk-backup"
@@ -92,11 +94,7 @@ SNAPSHOT_ID: Final = "snapshot.id"
 PRINCIPAL: Final = "principal"
 CATEGORY: Final = "category"
 
-# Values of HEALTH.
-HEALTHY: Final = "Healthy"
-UNHEALTHY: Final = "Unhealthy"
-INACTIVE: Final = "Inactive"
-HEALTH_VALUES: Final = (HEALTHY, UNHEALTHY, INACTIVE)
+# Values of HEALTH: HEALTHY, UNHEALTHY, INACTIVE (HEALTH_VALUES), from backup.domain.instance_status.
 
 # Values of CUSTODY_PATH.
 CUSTODY_PATHS: Final = ("reconcile", "restore", "retention", "purge", "backup")
@@ -124,15 +122,6 @@ class _ActiveJob:
 
 
 _active_job: ContextVar[_ActiveJob | None] = ContextVar("backup_active_job", default=None)
-
-
-def instance_health(instance: BackupInstance, *, active: bool = True) -> str:
-    """``Inactive`` when scheduled backups are off, ``Unhealthy`` after a failed backup, else ``Healthy``."""
-    if not (active and instance.protection_state.takes_scheduled_backups):
-        return INACTIVE
-    if instance.health.consecutive_failures > 0 or instance.protection_state.value == "ProtectionError":
-        return UNHEALTHY
-    return HEALTHY
 
 
 class JobLogContext(logging.Filter):

@@ -16,6 +16,7 @@ from bench import (
     engine,
     estate,
     history,
+    instances_listing,
     jobs_filter,
     page_weight,
     rp_listing,
@@ -33,6 +34,7 @@ PARTS = (
     "page-weight",
     "rp-list",
     jobs_filter.FIGURE,
+    "instances-list",
 )
 
 
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         if "history" in parts:
             report(history.measure())
+        if "instances-list" in parts:
+            report(instances_listing.measure())
         if "cold-import" in parts:
             report(cold_import.measure())
         if "page-weight" in parts:

@@ -244,6 +244,15 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         query=("backupInstancesFilter", "skipToken"),
         description="The cross-vault view: each instance's properties carry backupSummary.",
     ),
+    ("GET", instances.INSTANCES_OF_DISK): Operation(
+        "BackupInstancesExtensionRouting_ListForDisk",
+        "List the backup instance protecting a disk, with its backup summary",
+        _I,
+        {200: "BackupInstanceSummaryResourceList"},
+        query=("backupInstancesFilter", "skipToken"),
+        description="Azure's extension-resource list on a datasource: the one instance protecting the disk, "
+        "if any, from any vault of the subscription.",
+    ),
     # --- deleted backup instances -----------------------------------------------------------------
     ("GET", instances.DELETED_INSTANCES): Operation(
         "DeletedBackupInstances_List",
@@ -424,6 +433,7 @@ _PATH_PARAMETER_TEXT = {
     "recoveryPointId": "The recovery point id (32 hex digits).",
     "location": "The Azure location of the operation.",
     "operationId": "The operation id, from a 202's URLs.",
+    "diskName": "The managed disk (the datasource of an extension-routed list).",
 }
 # The router's own patterns: what the document publishes is what the router enforces.
 _PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {

@@ -50,10 +50,12 @@ from backup.api.http import ApiRequest, ApiResponse, json_response, parse_json, 
 from backup.api.versions import check_api_version
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
+    COMPUTE_NAME_PATTERN,
     DATAPROTECTION_NAME_PATTERN,
     GUID,
     GUID_PATTERN,
     RESOURCE_GROUP_NAME_PATTERN,
+    check_compute_name,
     check_dataprotection_name,
     check_resource_group_name,
     check_subscription,
@@ -74,6 +76,7 @@ PARAM_PATTERNS: dict[str, str] = {
     "recoveryPointId": r"^[0-9a-fA-F]{32}$",
     "location": r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$",
     "operationId": r"^[A-Za-z0-9_-]{1,600}$",
+    "diskName": COMPUTE_NAME_PATTERN,
 }
 """The pattern each path parameter must match: the validators below use these, the OpenAPI
 document publishes them, so the two cannot drift."""
@@ -129,6 +132,7 @@ PARAM_VALIDATORS: dict[str, Callable[[str], str]] = {
     "recoveryPointId": _recovery_point_id,
     "location": _location,
     "operationId": _operation_id,
+    "diskName": lambda value: check_compute_name(value, "disk", "diskName"),
 }
 """Path parameter name -> validator returning the value to use (or raising ValidationError)."""
 

@@ -96,6 +96,9 @@ class BackupInstance:
     """Snapshot creations reserved against the disk's 7-per-5-minutes rule before their PUT,
     by recovery point id (a duplicate message finds its reservation and takes no second one);
     a recorded point turns its reservation into one of ``recent_snapshot_times``."""
+    stored_index: tuple[str, ...] | None = field(default=None, compare=False)
+    """Storage bookkeeping, not part of the instance: the instance-index rows its stored row has
+    (``None`` while the row predates the index), so the next write knows which to replace."""
 
     @property
     def id(self) -> str:
@@ -161,7 +164,7 @@ class BackupInstance:
         return replace(
             self,
             snapshot_reservations=reservations,
-            health=self.health.after_success(at),
+            health=replace(self.health.after_success(at), oldest_point_at=self._oldest_with(at)),
             last_tagged_at=tagged,
             recent_snapshot_times=recent,
             live_recovery_points=self.live_recovery_points + 1,
@@ -192,12 +195,27 @@ class BackupInstance:
             recent_snapshot_times=self.recent_snapshot_times,
         )
 
-    def after_deletions(self, deleted: int, on_demand: int) -> BackupInstance:
+    def after_deletions(
+        self, deleted: int, on_demand: int, *, oldest_remaining: datetime | None = None
+    ) -> BackupInstance:
+        """The counts after ``deleted`` points went; ``oldest_remaining`` is when the oldest live
+        point left was taken (the caller read them; ``None`` when none is left)."""
+        live = max(0, self.live_recovery_points - deleted)
         return replace(
             self,
-            live_recovery_points=max(0, self.live_recovery_points - deleted),
+            health=replace(self.health, oldest_point_at=oldest_remaining if live else None),
+            live_recovery_points=live,
             live_on_demand_points=max(0, self.live_on_demand_points - on_demand),
         )
+
+    def _oldest_with(self, at: datetime) -> datetime | None:
+        """The oldest live point's time once a point taken at ``at`` joins them. Unknown (``None``)
+        stays unknown while older points may exist (a row from before the column): retention
+        sets it when it next deletes this instance's points."""
+        oldest = self.health.oldest_point_at
+        if self.live_recovery_points == 0:
+            return at
+        return None if oldest is None else min(oldest, at)
 
     def after_failure(self, code: str, message: str, slot: datetime | None = None) -> BackupInstance:
         """A failed backup; a protected instance shows ProtectionError until the next success."""

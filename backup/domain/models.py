@@ -187,6 +187,9 @@ class BackupInstanceHealth:
     consecutive_failures: int = 0
     last_error_code: str | None = None
     last_error_message: str | None = None
+    oldest_point_at: datetime | None = None
+    """When the oldest live recovery point was taken: how far back the disk can be restored
+    (``None`` when it has none, or its row predates the column: see ``docs/storage.md``)."""
 
     def after_success(self, at: datetime) -> BackupInstanceHealth:
         # The last error stays visible after a success; consecutive_failures says it is healed.

@@ -23,7 +23,8 @@ DATAPROTECTION_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,149}$"
 _RESOURCE_GROUP = re.compile(RESOURCE_GROUP_NAME_PATTERN)
 # Disk and snapshot names (Microsoft.Compute): 1-80, start with a letter or digit,
 # end with a letter, digit or underscore.
-_COMPUTE_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$")
+COMPUTE_NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,78}[A-Za-z0-9_])?$"
+_COMPUTE_NAME = re.compile(COMPUTE_NAME_PATTERN)
 _DATAPROTECTION_NAME = re.compile(DATAPROTECTION_NAME_PATTERN)
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -62,6 +62,8 @@ class SweepResult:
     """Jobs written before the job index existed, given their index rows (once per vault)."""
     stale_job_index_purged: int = 0
     """Stale markers that jobs' status changes left in the job index, removed."""
+    instances_indexed: int = 0
+    """Instance rows an older version wrote, given their instance-index rows (once per vault)."""
     errors: list[str] = field(default_factory=list)
 
 
@@ -92,6 +94,7 @@ class RetentionSweeper:
     async def sweep_vault(self, vault: VaultRef, result: SweepResult) -> None:
         now = self._clock.now()
         await self._keep_history(vault, result, self._store.move_legacy_tombstones(vault, now=now), "moved")
+        await self._keep_history(vault, result, self._store.backfill_instance_index(vault), "indexed")
         by_instance: dict[str, list[ExpiryEntry]] = defaultdict(list)
         for entry in await self._store.expired(vault, now):
             by_instance[entry.instance].append(entry)
@@ -116,7 +119,8 @@ class RetentionSweeper:
     async def _keep_history(
         self, vault: VaultRef, result: SweepResult, upkeep: Awaitable[int], what: str
     ) -> None:
-        """Upkeep of deleted history; its trouble must not stop the sweep (the next one retries)."""
+        """Upkeep of the layout (deleted history, the instance index); its trouble must not stop
+        the sweep (the next one retries)."""
         try:
             count = await upkeep
         except BackupError as error:
@@ -125,6 +129,8 @@ class RetentionSweeper:
             return
         if what == "moved":
             result.history_moved += count
+        elif what == "indexed":
+            result.instances_indexed += count
         else:
             result.history_purged += count
 
@@ -161,6 +167,10 @@ class RetentionSweeper:
         )
         result.kept_newest += len(candidates) - len(deletable) - len(in_use)
         result.skipped_in_use += len(in_use)
+        # The instance row keeps when its oldest live point was taken (how far back it can be
+        # restored): one read of its live points per run, O(live), to say which is oldest after.
+        live = await self._store.list_recovery_points(vault, name) if deletable else []
+        gone: set[str] = set()
 
         for start in range(0, len(deletable), RECOVERY_POINTS_PER_TABLE_TRANSACTION):
             chunk = deletable[start : start + RECOVERY_POINTS_PER_TABLE_TRANSACTION]
@@ -172,7 +182,10 @@ class RetentionSweeper:
                     removed.append((point, points[point.id][1]))
                     jobs.append(job)
             if removed:
-                current, recorded = await self._record(vault, name, current, removed, jobs, result)
+                current, recorded = await self._record(
+                    vault, name, current, removed, jobs, result, live, gone
+                )
+                gone.update(point.id for point, _ in recorded)
                 result.deleted.extend(point.id for point, _ in recorded)
                 if recorded:
                     self._telemetry.recovery_points_deleted(vault.id, name, len(recorded))
@@ -208,8 +221,13 @@ class RetentionSweeper:
         removed: list[tuple[RecoveryPoint, ExpiryEntry | None]],
         jobs: list[Job],
         result: SweepResult,
+        live: Sequence[RecoveryPoint],
+        gone: set[str],
     ) -> tuple[Versioned[BackupInstance], list[tuple[RecoveryPoint, ExpiryEntry | None]]]:
         """Record the deletions; returns the instance and the deletions this sweeper recorded.
+
+        ``live`` are the instance's live points as this run read them and ``gone`` those it has
+        recorded deleted so far, from which the oldest point left is known.
 
         After a lost race the points are read again: those another sweeper already moved out of
         the live range are its work, done, and are dropped (with their jobs: it recorded its
@@ -227,7 +245,9 @@ class RetentionSweeper:
                     return latest, []
             points = [deletion for deletion, _ in pending]
             on_demand = sum(1 for point, _ in points if point.is_on_demand)
-            updated = latest.value.after_deletions(len(points), on_demand)
+            leaving = gone | {point.id for point, _ in points}
+            oldest = min((point.created_at for point in live if point.id not in leaving), default=None)
+            updated = latest.value.after_deletions(len(points), on_demand, oldest_remaining=oldest)
             try:
                 saved = await self._store.record_deletions(
                     latest, updated, points, [job for _, job in pending], deleted_at=self._clock.now()

@@ -182,6 +182,25 @@ class BackupSummary(msgspec.Struct, rename="camel", kw_only=True):
     last_backup_time: Time | None
     next_scheduled_backup_time: Time | None
     recovery_point_count: Annotated[int, msgspec.Meta(ge=0)]
+    oldest_recovery_point_time: (
+        Annotated[
+            Time,
+            msgspec.Meta(
+                description="When the oldest live recovery point was taken: how far back the disk "
+                "can be restored."
+            ),
+        ]
+        | None
+    ) = None
+    newest_recovery_point_time: (
+        Annotated[
+            Time,
+            msgspec.Meta(
+                description="When the newest recovery point was taken (the last successful backup)."
+            ),
+        ]
+        | None
+    ) = None
     policy_description: (
         Annotated[str, msgspec.Meta(description="The policy's schedule and retention, in words.")] | None
     ) = None

@@ -17,7 +17,7 @@ import pytest
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
-from backup.adapters.tables import keys
+from backup.adapters.tables import codecs, keys
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id, scheduled_backup_job_id
 from backup.domain.models import (
@@ -265,6 +265,26 @@ async def test_instances_with_plans_and_listings_come_in_key_order(store: Any, v
     deleted = await store.list_instances(vault, state=ProtectionState.SOFT_DELETED)
     assert [row.value.name for row in deleted] == ["b-disk"]
     assert await store.instance_names(vault, policy="gold") == ["A-disk", "c-disk"]
+
+
+async def test_instance_pages_are_keyset_by_name_and_skip_plan_rows(store: Any, vault: VaultRef) -> None:
+    for name in ("e-disk", "A-disk", "c-disk", "b-disk", "d-disk", "f-disk"):
+        await created(store, make_instance(vault, name))
+    for name in ("b-disk", "e-disk"):
+        current = await store.get_instance(vault, name)
+        await store.update_instance(
+            current, current.value.with_protection_state(ProtectionState.SOFT_DELETED)
+        )
+
+    first, more = await store.instances_page(vault, after=None, limit=2)
+    second, more_second = await store.instances_page(vault, after="c-disk", limit=2)
+    last, more_last = await store.instances_page(vault, after="d-disk", limit=2)
+    deleted, more_deleted = await store.instances_page(vault, after="b-disk", limit=1, deleted=True)
+
+    assert ([i.name for i in first], more) == (["A-disk", "c-disk"], True)
+    assert ([i.name for i in second], more_second) == (["d-disk", "f-disk"], False)
+    assert ([i.name for i in last], more_last) == (["f-disk"], False)
+    assert ([i.name for i in deleted], more_deleted) == (["e-disk"], False)
 
 
 async def test_saving_plans_writes_only_the_rows_still_at_their_etag(store: Any, vault: VaultRef) -> None:
@@ -688,8 +708,8 @@ async def test_points_marked_deleted_in_place_are_hidden_then_moved_once(
     # Deleting history for good (the purge of a deleted instance) takes the audit rows too.
     await store.delete_recovery_points(vault, everything)
     remaining = await stored_rows(store, vault, request)
-    # The instance row stays, and so do its jobs (their index copies carry its name).
-    kept = ("i|", keys.JOB_INDEX + "|")
+    # The instance row and its index rows stay, and so do its jobs (their index copies carry its name).
+    kept = ("i|", "n|", keys.JOB_INDEX + "|")
     assert [row for row in remaining if current.value.name in row and not row.startswith(kept)] == []
 
 
@@ -702,3 +722,137 @@ async def test_deleting_a_point_still_marked_in_place_removes_its_row(
     [marked] = await store.list_recovery_points(vault, current.value.name, include_deleted=True)
     await store.delete_recovery_points(vault, [marked])
     assert of_kind(await stored_rows(store, vault, request), keys.RECOVERY_POINT) == []
+
+
+# --- the instance index -------------------------------------------------------------------------------
+
+
+async def index_rows(store: Any, vault: VaultRef, request: pytest.FixtureRequest) -> list[str]:
+    return of_kind(await stored_rows(store, vault, request), keys.INSTANCE_INDEX)
+
+
+def index_of(name: str, health: str | None, status: str) -> list[str]:
+    rows = [f"n|s|{status}|{name}"]
+    if health is not None:
+        rows.insert(0, f"n|h|{health}|{name}")
+    return rows
+
+
+async def test_every_instance_writer_keeps_the_instance_index_in_step(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    name = "disk-a-instance"
+    current = await created(store, make_instance(vault, name))
+    assert await index_rows(store, vault, request) == index_of(name, "healthy", "protectionconfigured")
+
+    job = backup_job(current.value, T0).failed(T0, "Boom", "it broke")
+    await store.record_failure(current, current.value.after_failure("Boom", "it broke", T0), job)
+    assert await index_rows(store, vault, request) == index_of(name, "unhealthy", "protectionerror")
+
+    current = await store.get_instance(vault, name)
+    current, _ = await backed_up(store, current, T0)  # a success heals it
+    assert await index_rows(store, vault, request) == index_of(name, "healthy", "protectionconfigured")
+
+    current = await store.update_instance(
+        current, current.value.with_protection_state(ProtectionState.PROTECTION_STOPPED)
+    )
+    assert await index_rows(store, vault, request) == index_of(name, "inactive", "protectionstopped")
+
+    on_demand = Job.for_instance(
+        current.value, id=job_id(T0, "od"), operation=JobOperation.ON_DEMAND_BACKUP, start_time=T0
+    )
+    current = await store.accept_on_demand_backup(
+        current, replace(current.value, recent_on_demand_requests=(T0,)), on_demand
+    )
+    point = make_point(current.value, T0 + timedelta(hours=4))
+    current = await store.recover_point(
+        current,
+        current.value.after_recovered_point(point).with_protection_state(ProtectionState.PROTECTION_ERROR),
+        point,
+    )
+    assert await index_rows(store, vault, request) == index_of(name, "unhealthy", "protectionerror")
+
+    [entry, *_] = await store.expired(vault, T0 + timedelta(days=365))
+    current = await store.record_deletions(
+        current,
+        current.value.after_deletions(1, 0).with_protection_state(ProtectionState.SOFT_DELETED),
+        [(entry.point, entry)],
+        [],
+        deleted_at=T0,
+    )
+    assert await index_rows(store, vault, request) == index_of(name, None, "softdeleted")
+
+    await store.delete_instance(current)
+    assert await index_rows(store, vault, request) == []
+
+
+async def test_an_indexed_page_reads_the_instances_under_one_value(store: Any, vault: VaultRef) -> None:
+    for number in range(6):
+        current = await created(store, make_instance(vault, f"disk-{number}"))
+        if number % 2:
+            job = backup_job(current.value, T0).failed(T0, "Boom", "it broke")
+            await store.record_failure(current, current.value.after_failure("Boom", "it broke", T0), job)
+
+    first, more = await store.indexed_instances_page(vault, field="health", value="Unhealthy", limit=2)
+    rest, more_rest = await store.indexed_instances_page(
+        vault, field="health", value="unhealthy", after="disk-3", limit=2
+    )
+    stopped, _ = await store.indexed_instances_page(vault, field="status", value="ProtectionStopped", limit=5)
+
+    assert ([i.name for i in first], more) == (["disk-1", "disk-3"], True)
+    assert ([i.name for i in rest], more_rest) == (["disk-5"], False)
+    assert stopped == []
+
+
+async def write_as_older_version(
+    store: Any, instance: BackupInstance, request: pytest.FixtureRequest
+) -> None:
+    """An instance row (and planner row) as a version before the instance index wrote them."""
+    plan = PlanState(instance.name, instance.policy_document, active=True)
+    if isinstance(store, FakeVaultStore):
+        store.write_unindexed(instance, plan)
+        return
+    azurite = request.getfixturevalue("azurite")
+    partition = keys.vault_partition(
+        instance.vault.subscription_id, instance.vault.resource_group, instance.vault.name
+    )
+    async with TableClient.from_connection_string(azurite.connection_string, VAULT_DATA_TABLE) as table:
+        for entity in (codecs.instance_entity(instance), codecs.plan_entity(plan)):
+            await table.create_entity({**entity, "PartitionKey": partition})
+
+
+async def test_the_backfill_indexes_older_rows_once_and_writes_keep_them_in_step(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    # A vault from before the index: its rows were written without one, and it has no marker.
+    for name in ("disk-a", "disk-b"):
+        await write_as_older_version(store, make_instance(vault, name), request)
+    assert not await store.instance_index_ready(vault)
+    current = await store.get_instance(vault, "disk-a")
+    job = backup_job(current.value, T0).failed(T0, "Boom", "it broke")
+    await store.record_failure(current, current.value.after_failure("Boom", "it broke", T0), job)
+
+    assert await store.backfill_instance_index(vault) == 1  # disk-a was indexed by its own write
+    assert await store.backfill_instance_index(vault) == 0
+    assert await store.instance_index_ready(vault)
+    assert await index_rows(store, vault, request) == [
+        "n|h|healthy|disk-b",
+        "n|h|unhealthy|disk-a",
+        "n|s|protectionconfigured|disk-b",
+        "n|s|protectionerror|disk-a",
+    ]
+    current = await store.get_instance(vault, "disk-b")
+    await store.update_instance(
+        current, current.value.with_protection_state(ProtectionState.PROTECTION_STOPPED)
+    )
+    assert await index_rows(store, vault, request) == [
+        "n|h|inactive|disk-b",
+        "n|h|unhealthy|disk-a",
+        "n|s|protectionerror|disk-a",
+        "n|s|protectionstopped|disk-b",
+    ]
+
+
+async def test_a_new_vault_has_a_complete_index_from_the_start(store: Any, vault: VaultRef) -> None:
+    await store.register_vault(vault, {"id": vault.id, "location": "eastus"})
+    assert await store.instance_index_ready(vault)

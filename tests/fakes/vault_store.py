@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backup.adapters.tables import keys
+from backup.adapters.tables.instance_index import index_keys
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
@@ -109,6 +110,22 @@ def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[_Op]:
     ]
 
 
+def _instance_ops(
+    current: Versioned[BackupInstance] | None, updated: BackupInstance
+) -> tuple[list[_Op], BackupInstance]:
+    """As the adapter's ``instance_write_ops``: the instance row, then only the index rows that changed."""
+    new = index_keys(updated)
+    stored = replace(updated, stored_index=new)
+    row = keys.instance_key(updated.name)
+    operations = [
+        _Op("create", row, stored) if current is None else _Op("replace", row, stored, etag=current.etag)
+    ]
+    old = set(current.value.stored_index or ()) if current is not None else set()
+    operations += [_Op("delete", key, must_exist=True) for key in sorted(old - set(new))]
+    operations += [_Op("upsert", key, updated.name) for key in new if key not in old]
+    return operations, stored
+
+
 def _claim_key(disk_id: str) -> str:
     return hashlib.sha256(disk_id.lower().encode()).hexdigest()
 
@@ -139,6 +156,10 @@ class FakeVaultStore:
     def fail_next(self, method: str, error: BaseException, times: int = 1) -> None:
         """Make the next ``times`` calls of ``method`` raise ``error`` (storage trouble)."""
         self._faults.setdefault(method, []).extend([error] * times)
+
+    def clear_faults(self, method: str) -> int:
+        """Drop the faults still queued for ``method``; returns how many were never raised."""
+        return len(self._faults.pop(method, []))
 
     def _fault(self, method: str) -> None:
         queued = self._faults.get(method)
@@ -221,13 +242,16 @@ class FakeVaultStore:
         value = (vault, _json_copy(document))
         op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
         try:
-            return self._transact(partition, [op], table=_REGISTRY)[0]
+            written = self._transact(partition, [op], table=_REGISTRY)[0]
         except ConcurrencyError:
             raise
         except ConflictError as error:
             raise ConflictError(
                 f"Vault '{vault.name}' already exists.", code="EntityAlreadyExists"
             ) from error
+        if etag is None:  # a new vault's instance index is complete from the start
+            self._transact(self.partition(vault), [_Op("upsert", keys.instance_index_layout_key(), "layout")])
+        return written
 
     async def get_vault(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None:
         self._fault("get_vault")
@@ -300,14 +324,10 @@ class FakeVaultStore:
 
     async def create_instance(self, instance: BackupInstance, plan: PlanState) -> Versioned[BackupInstance]:
         self._fault("create_instance")
-        etags = self._transact(
-            self.partition(instance.vault),
-            [
-                _Op("create", keys.instance_key(instance.name), instance),
-                _Op("create", keys.plan_key(plan.instance), plan),
-            ],
-        )
-        return Versioned(instance, etags[0])
+        operations, stored = _instance_ops(None, instance)
+        operations.append(_Op("create", keys.plan_key(plan.instance), plan))
+        etags = self._transact(self.partition(instance.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def get_instance(self, vault: VaultRef, name: str) -> Versioned[BackupInstance] | None:
         self._fault("get_instance")
@@ -318,11 +338,11 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, plan: PlanState | None = None
     ) -> Versioned[BackupInstance]:
         self._fault("update_instance")
-        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        operations, stored = _instance_ops(current, updated)
         if plan is not None:
             operations.append(_Op("merge", keys.plan_key(plan.instance), plan))
         etags = self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, etags[0])
+        return Versioned(stored, etags[0])
 
     async def instances_with_plans(
         self, vault: VaultRef
@@ -347,6 +367,69 @@ class FakeVaultStore:
             if isinstance(found.value, BackupInstance)
             and (state is None or found.value.protection_state is state)
         ]
+
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        self._fault("instances_page")
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        if after is not None:
+            lower = keys.instance_key(after) + "\x00"
+        matches = [
+            _frozen(found.value)
+            for _, found in self._range(self.partition(vault), lower, upper)
+            if isinstance(found.value, BackupInstance) and found.value.is_soft_deleted == deleted
+        ]
+        return matches[:limit], len(matches) > limit
+
+    async def instance_index_ready(self, vault: VaultRef) -> bool:
+        self._fault("instance_index_ready")
+        return self._read(self.partition(vault), keys.instance_index_layout_key()) is not None
+
+    async def indexed_instances_page(
+        self, vault: VaultRef, *, field: str, value: str, after: str | None = None, limit: int
+    ) -> tuple[list[BackupInstance], bool]:
+        self._fault("indexed_instances_page")
+        prefix, upper = keys.instance_index_range(field, value)
+        lower = prefix if after is None else keys.instance_index_key(field, value, after) + "\x00"
+        partition = self.partition(vault)
+        names = [found.value for _, found in self._range(partition, lower, upper)]
+        found = []
+        for name in names[:limit]:
+            row = self._read(partition, keys.instance_key(name))
+            if row is not None and any(key.startswith(prefix) for key in index_keys(row.value)):
+                found.append(_frozen(row.value))
+        return found, len(names) > limit
+
+    async def backfill_instance_index(self, vault: VaultRef) -> int:
+        self._fault("backfill_instance_index")
+        partition = self.partition(vault)
+        if self._read(partition, keys.instance_index_layout_key()) is not None:
+            return 0
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        pending = [
+            Versioned(found.value, found.etag)
+            for _, found in self._range(partition, lower, upper)
+            if isinstance(found.value, BackupInstance) and found.value.stored_index is None
+        ]
+        for current in pending:
+            self._transact(partition, _instance_ops(current, current.value)[0])
+        self._transact(partition, [_Op("upsert", keys.instance_index_layout_key(), "layout")])
+        return len(pending)
+
+    def forget_instance_index(self, vault: VaultRef) -> None:
+        """Remove the vault's index marker, as a vault created before the index has none."""
+        self._partition(_DATA, self.partition(vault)).pop(keys.instance_index_layout_key(), None)
+
+    def write_unindexed(self, instance: BackupInstance, plan: PlanState) -> None:
+        """An instance row as a version before the instance index left it: no index rows."""
+        self._transact(
+            self.partition(instance.vault),
+            [
+                _Op("create", keys.instance_key(instance.name), replace(instance, stored_index=None)),
+                _Op("create", keys.plan_key(plan.instance), plan),
+            ],
+        )
 
     async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
         self._fault("instance_names")
@@ -405,7 +488,10 @@ class FakeVaultStore:
         self._fault("delete_instance")
         instance = current.value
         partition = self.partition(instance.vault)
-        operations = [_Op("delete", keys.instance_key(instance.name), etag=current.etag)]
+        operations = [
+            _Op("delete", keys.instance_key(instance.name), etag=current.etag),
+            *(_Op("delete", row) for row in instance.stored_index or ()),
+        ]
         if self._read(partition, keys.plan_key(instance.name)) is not None:
             operations.append(_Op("delete", keys.plan_key(instance.name)))
         self._transact(partition, operations)
@@ -422,28 +508,19 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint, job: Job
     ) -> Versioned[BackupInstance]:
         self._fault("record_backup")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                *self._point_ops(point),
-                *_job_ops(job),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations += [*self._point_ops(point), *_job_ops(job)]
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def recover_point(
         self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
     ) -> Versioned[BackupInstance]:
         self._fault("recover_point")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                *self._point_ops(point),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations += self._point_ops(point)
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def record_failure(
         self, current: Versioned[BackupInstance] | None, updated: BackupInstance | None, job: Job
@@ -451,7 +528,7 @@ class FakeVaultStore:
         self._fault("record_failure")
         operations = _job_ops(job)
         if current is not None and updated is not None:
-            operations.insert(0, _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag))
+            operations[:0] = _instance_ops(current, updated)[0]
         self._transact(self.partition(updated.vault if updated else _vault_of(job)), operations)
 
     async def put_job(self, job: Job) -> None:
@@ -616,7 +693,7 @@ class FakeVaultStore:
         deleted_at: datetime,
     ) -> Versioned[BackupInstance]:
         self._fault("record_deletions")
-        operations = [_Op("replace", keys.instance_key(updated.name), updated, etag=current.etag)]
+        operations, stored = _instance_ops(current, updated)
         for point, entry in deleted:
             operations.append(_Op("delete", keys.recovery_point_key(point.instance, point.id)))
             operations.extend(_into_audit(point, deleted_at))
@@ -626,7 +703,7 @@ class FakeVaultStore:
         if len(operations) > MAX_BATCH:
             raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
         etags = self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, etags[0])
+        return Versioned(stored, etags[0])
 
     async def delete_recovery_points(
         self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()
@@ -783,14 +860,10 @@ class FakeVaultStore:
         self, current: Versioned[BackupInstance], updated: BackupInstance, job: Job
     ) -> Versioned[BackupInstance]:
         self._fault("accept_on_demand_backup")
-        etags = self._transact(
-            self.partition(updated.vault),
-            [
-                _Op("replace", keys.instance_key(updated.name), updated, etag=current.etag),
-                *_job_ops(job, create=True),
-            ],
-        )
-        return Versioned(updated, etags[0])
+        operations, stored = _instance_ops(current, updated)
+        operations += _job_ops(job, create=True)
+        etags = self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, etags[0])
 
     async def get_restore_usage(
         self, vault: VaultRef, instance: str

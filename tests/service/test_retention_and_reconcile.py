@@ -196,3 +196,15 @@ async def test_the_reconciler_reads_each_group_as_an_identity_that_may(env: Env)
     env.arm.revoke(APP_PRINCIPAL, "Disk Snapshot Contributor", SNAP_RG)
     with pytest.raises(AuthorizationError):
         await env.reconciler.reconcile()
+
+
+async def test_the_instance_knows_its_oldest_live_point_through_backups_and_retention(env: Env) -> None:
+    await backed_up(env, 8)  # slots 00:00 .. 28:00; 1-day retention
+    live = await env.store.list_recovery_points(VAULT, "disk-a-instance")
+    assert (await env.instance()).health.oldest_point_at == min(p.created_at for p in live)
+
+    await env.sweeper.sweep()
+
+    left = await env.store.list_recovery_points(VAULT, "disk-a-instance")
+    assert len(left) == 5
+    assert (await env.instance()).health.oldest_point_at == min(p.created_at for p in left)

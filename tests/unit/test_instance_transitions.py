@@ -1,7 +1,9 @@
-"""BackupInstance.with_transition: which stop, suspend and resume changes each state allows."""
+"""BackupInstance.with_transition: which stop, suspend and resume changes each state allows; and the
+oldest live point the instance keeps through backups and deletions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -60,3 +62,18 @@ def test_states_that_refuse_the_change(start: ProtectionState, target: Protectio
     with pytest.raises(TransitionRefused) as refused:
         instance(start).with_transition(target)
     assert refused.value.state is start
+
+
+def test_an_instance_keeps_when_its_oldest_live_point_was_taken() -> None:
+    first, second = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 2, tzinfo=UTC)
+    empty = replace(instance(CONFIGURED), live_recovery_points=0)
+    one = empty.after_snapshot(second, earned=frozenset(), on_demand=False)
+    older = one.after_snapshot(first, earned=frozenset(), on_demand=False)  # e.g. reconciliation
+    unknown = replace(empty, live_recovery_points=3)  # a row from before the column
+    pruned = older.after_deletions(1, 0, oldest_remaining=second)
+
+    assert one.health.oldest_point_at == second
+    assert older.health.oldest_point_at == first
+    assert unknown.after_snapshot(second, earned=frozenset(), on_demand=False).health.oldest_point_at is None
+    assert pruned.health.oldest_point_at == second
+    assert pruned.after_deletions(1, 0, oldest_remaining=None).health.oldest_point_at is None

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from backup.adapters.tables import codecs, keys
-from backup.adapters.tables.base import TableStore
+from backup.adapters.tables.base import MAX_BATCH, TableStore
+from backup.adapters.tables.instance_index import INDEX_OPERATIONS_PER_WRITE, instance_write_ops
+from backup.adapters.tables.job_rows import INDEX_ROWS_PER_JOB
 from backup.adapters.tables.store import FAMILIES, VaultStore
 from backup.domain.arm import DiskInfo
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
+from backup.domain.limits import RECOVERY_POINTS_PER_TABLE_TRANSACTION
 from backup.domain.models import (
     BackupInstanceHealth,
     JobOperation,
@@ -61,6 +64,7 @@ def full_instance() -> BackupInstance:
             consecutive_failures=2,
             last_error_code="SnapshotsLimitReached",
             last_error_message="too many snapshots",
+            oldest_point_at=T0 - timedelta(days=6),
         ),
         last_tagged_at={RetentionTag.DAILY: T0, RetentionTag.WEEKLY: T0 - timedelta(days=3)},
         recent_snapshot_times=(T0 - timedelta(minutes=2), T0),
@@ -328,3 +332,39 @@ def test_each_family_declares_its_own_methods_and_the_vault_store_has_them_all()
     assert all(issubclass(VaultStore, family) for family in FAMILIES)
     assert _public_methods(VaultStore) == set(), "the vault store only unites the families"
     assert all(_public_methods(family) for family in FAMILIES)
+
+
+def test_retention_chunks_leave_room_for_the_instance_index() -> None:
+    # live row out, audit row in, expiry row out, audit-index row in, the job and its index copies
+    operations_per_point = 5 + INDEX_ROWS_PER_JOB
+    instance_row = 1
+    largest = (
+        instance_row
+        + INDEX_OPERATIONS_PER_WRITE
+        + RECOVERY_POINTS_PER_TABLE_TRANSACTION * operations_per_point
+    )
+    assert largest <= MAX_BATCH
+
+
+def test_an_instance_write_replaces_only_the_index_rows_that_changed() -> None:
+    created, stored = instance_write_ops(None, bare_instance())
+    current = Versioned(stored, "etag-1")
+    failed = stored.after_failure("Boom", "it broke")
+    again, _ = instance_write_ops(current, stored)
+    changed, after = instance_write_ops(current, failed)
+
+    assert [(op[0], op[1]["RowKey"]) for op in created] == [
+        ("create", "i|disk-b-instance"),
+        ("upsert", "n|h|healthy|disk-b-instance"),
+        ("upsert", "n|s|protectionconfigured|disk-b-instance"),
+    ]
+    assert [(op[0], op[1]["RowKey"]) for op in again] == [("update", "i|disk-b-instance")]
+    assert [(op[0], op[1]["RowKey"]) for op in changed] == [
+        ("update", "i|disk-b-instance"),
+        ("delete", "n|h|healthy|disk-b-instance"),
+        ("delete", "n|s|protectionconfigured|disk-b-instance"),
+        ("upsert", "n|h|unhealthy|disk-b-instance"),
+        ("upsert", "n|s|protectionerror|disk-b-instance"),
+    ]
+    assert json.loads(changed[0][1]["IndexKeysJson"]) == list(after.stored_index or ())
+    assert codecs.instance_from(VAULT, as_stored(changed[0][1])).stored_index == after.stored_index

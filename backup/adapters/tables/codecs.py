@@ -129,6 +129,7 @@ def instance_entity(instance: BackupInstance) -> Entity:
             "ConsecutiveFailures": health.consecutive_failures,
             "LastErrorCode": health.last_error_code,
             "LastErrorMessage": health.last_error_message,
+            "OldestPointAt": health.oldest_point_at,
             "LastTaggedJson": json.dumps({tag.value: iso(at) for tag, at in instance.last_tagged_at.items()}),
             "RecentSnapshotsJson": _times_json(instance.recent_snapshot_times),
             "LiveRecoveryPoints": instance.live_recovery_points,
@@ -142,6 +143,9 @@ def instance_entity(instance: BackupInstance) -> Entity:
             "Identity": instance.identity,
             "DiskFactsJson": _disk_facts_json(instance.disk_facts),
             "DiskFactsRefreshedAt": instance.disk_facts_refreshed_at,
+            "IndexKeysJson": json.dumps(list(instance.stored_index))
+            if instance.stored_index is not None
+            else None,
             "SnapshotReservationsJson": (
                 json.dumps({point: iso(at) for point, at in instance.snapshot_reservations.items()})
                 if instance.snapshot_reservations
@@ -206,6 +210,7 @@ def instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance:
             consecutive_failures=int(entity.get("ConsecutiveFailures") or 0),
             last_error_code=entity.get("LastErrorCode"),
             last_error_message=entity.get("LastErrorMessage"),
+            oldest_point_at=optional_time(entity.get("OldestPointAt")),
         ),
         last_tagged_at={RetentionTag(tag): at for tag, text in tagged.items() if (at := parse_iso(text))},
         recent_snapshot_times=_times_from_json(entity.get("RecentSnapshotsJson")),
@@ -225,7 +230,13 @@ def instance_from(vault: VaultRef, entity: Mapping[str, Any]) -> BackupInstance:
             for point, text in json.loads(entity.get("SnapshotReservationsJson") or "{}").items()
             if (at := parse_iso(text))
         },
+        stored_index=tuple(json.loads(entity["IndexKeysJson"])) if entity.get("IndexKeysJson") else None,
     )
+
+
+def instance_index_marker() -> Entity:
+    """The row saying every instance row of its vault has its instance-index rows."""
+    return {"RowKey": keys.instance_index_layout_key(), "Kind": "layout", "Version": 1}
 
 
 def plan_entity(plan: PlanState) -> Entity:

@@ -21,8 +21,8 @@ from backup.adapters.tables.base import (
     delete_op,
     etag_of,
     merge_op,
-    replace_op,
 )
+from backup.adapters.tables.instance_index import instance_delete_ops, instance_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.records import PlanState, Versioned
@@ -31,11 +31,10 @@ from backup.errors import ConcurrencyError, ConflictError
 
 class InstanceStore(TableStore):
     async def create_instance(self, instance: BackupInstance, plan: PlanState) -> Versioned[BackupInstance]:
-        results = await self._transact(
-            self.partition(instance.vault),
-            [("create", codecs.instance_entity(instance)), ("create", codecs.plan_entity(plan))],
-        )
-        return Versioned(instance, str(results[0]["etag"]))
+        operations, stored = instance_write_ops(None, instance)
+        operations.append(("create", codecs.plan_entity(plan)))
+        results = await self._transact(self.partition(instance.vault), operations)
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def get_instance(self, vault: VaultRef, name: str) -> Versioned[BackupInstance] | None:
         entity = await self._point(self.partition(vault), keys.instance_key(name))
@@ -47,11 +46,11 @@ class InstanceStore(TableStore):
         self, current: Versioned[BackupInstance], updated: BackupInstance, plan: PlanState | None = None
     ) -> Versioned[BackupInstance]:
         """Replace the instance row (and, when the schedule changed, its plan row) atomically."""
-        operations: list[Operation] = [replace_op(codecs.instance_entity(updated), current.etag)]
+        operations, stored = instance_write_ops(current, updated)
         if plan is not None:
             operations.append(merge_op(codecs.plan_entity(plan), None))
         results = await self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, str(results[0]["etag"]))
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def list_instances(
         self, vault: VaultRef, *, state: ProtectionState | None = None
@@ -67,6 +66,28 @@ class InstanceStore(TableStore):
             Versioned(codecs.instance_from(vault, entity), etag_of(entity))
             async for entity in self._query(filter_text, parameters)
         ]
+
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None = None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        """Up to ``limit`` visible (or, with ``deleted``, soft-deleted) instances whose name sorts
+        after ``after`` (lower case), by name, and whether more follow: one range query that
+        stops after ``limit + 1`` rows, so a page costs the same wherever it starts."""
+        lower, upper = keys.kind_range(keys.INSTANCE)
+        filter_text = "PartitionKey eq @pk and RowKey gt @lower and RowKey lt @upper and Kind eq 'instance'"
+        filter_text += " and ProtectionState eq @deleted" if deleted else " and ProtectionState ne @deleted"
+        parameters: dict[str, Any] = {
+            "pk": self.partition(vault),
+            "lower": keys.instance_key(after) if after is not None else lower,
+            "upper": upper,
+            "deleted": ProtectionState.SOFT_DELETED.value,
+        }
+        found: list[BackupInstance] = []
+        async for entity in self._query(filter_text, parameters, page_size=limit + 1):
+            if len(found) == limit:
+                return found, True
+            found.append(codecs.instance_from(vault, entity))
+        return found, False
 
     async def instance_names(self, vault: VaultRef, *, policy: str | None = None) -> list[str]:
         """Names of the vault's backup instances, optionally only those bound to ``policy`` (any case)."""
@@ -85,7 +106,7 @@ class InstanceStore(TableStore):
         """Remove the instance row (only if unchanged since read) and its planner row, together."""
         instance = current.value
         partition = self.partition(instance.vault)
-        operations = [delete_op(keys.instance_key(instance.name), current.etag)]
+        operations = instance_delete_ops(current)
         if await self._point(partition, keys.plan_key(instance.name)) is not None:
             operations.append(delete_op(keys.plan_key(instance.name)))
         await self._transact(partition, operations)

@@ -25,10 +25,10 @@ from backup.adapters.tables.base import (
     delete_op,
     etag_of,
     if_unchanged,
-    replace_op,
     upsert_op,
 )
 from backup.adapters.tables.codecs import Entity
+from backup.adapters.tables.instance_index import instance_write_ops
 from backup.adapters.tables.job_rows import (
     FIELD_KEYS,
     INDEX_ROWS_PER_JOB,
@@ -90,7 +90,7 @@ class JobStore(TableStore):
         partition = self.partition(updated.vault if updated else codecs.vault_of(job))
         operations: list[Operation] = job_write_ops(job)
         if current is not None and updated is not None:
-            operations.insert(0, replace_op(codecs.instance_entity(updated), current.etag))
+            operations[:0] = instance_write_ops(current, updated)[0]
         await self._transact(partition, operations)
 
     async def get_job(self, vault: VaultRef, job_id: str) -> Job | None:

@@ -30,6 +30,9 @@ JOB = "j"
 JOB_INDEX = "k"
 OPERATION = "o"
 RESTORE_USAGE = "q"
+INSTANCE_INDEX = "n"
+HEALTH_INDEX = "h"
+STATUS_INDEX = "s"
 PLAN_SUFFIX = "plan"
 SEPARATOR = "|"
 # The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
@@ -79,6 +82,12 @@ def kind_range(kind: str, *scope: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + RANGE_END
 
 
+def instance_index_range(field: str, value: str) -> tuple[str, str]:
+    """RowKey bounds of every instance under ``value`` of an index ``field`` (``health``, ``status``)."""
+    instance_index_key(field, value, "x")  # validates both
+    return kind_range(INSTANCE_INDEX, INDEX_FIELDS.get(field, field), value.lower())
+
+
 def row_key(kind: str, *parts: str) -> str:
     return SEPARATOR.join((kind, *parts))
 
@@ -93,6 +102,19 @@ def instance_key(instance: str) -> str:
 
 def plan_key(instance: str) -> str:
     return row_key(INSTANCE, validated_name(instance, what="backupInstance"), PLAN_SUFFIX)
+
+
+INDEX_FIELDS = {"health": HEALTH_INDEX, "status": STATUS_INDEX}
+"""The fields instances are indexed by (as the port names them), and their key letter."""
+
+
+def instance_index_key(field: str, value: str, instance: str) -> str:
+    """``n|{field}|{value}|{instance}``: one instance under one value of a field it is listed by
+    (``h`` health, ``s`` protection status), the value lower case."""
+    field = INDEX_FIELDS.get(field, field)
+    if field not in (HEALTH_INDEX, STATUS_INDEX) or not _KEY_SAFE.fullmatch(value):
+        raise ValueError(f"not an instance index: {field!r} {value!r}")
+    return row_key(INSTANCE_INDEX, field, value.lower(), validated_name(instance, what="backupInstance"))
 
 
 def is_plan_key(row: str) -> bool:
@@ -172,6 +194,11 @@ def audit_expiry_key(expires_at: datetime, instance: str, recovery_point_id: str
         validated_name(instance, what="backupInstance"),
         _hex_id(recovery_point_id),
     )
+
+
+def instance_index_layout_key() -> str:
+    """``v|instance-index``: every instance row of the vault has its instance-index rows."""
+    return row_key(LAYOUT, "instance-index")
 
 
 def audit_expired_before(moment: datetime) -> tuple[str, str]:

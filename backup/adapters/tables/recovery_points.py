@@ -29,9 +29,9 @@ from backup.adapters.tables.base import (
     TableStore,
     delete_op,
     etag_of,
-    replace_op,
     upsert_op,
 )
+from backup.adapters.tables.instance_index import instance_write_ops
 from backup.adapters.tables.job_rows import job_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
@@ -57,31 +57,27 @@ class RecoveryPointStore(TableStore):
         job: Job,
     ) -> Versioned[BackupInstance]:
         """The worker's one write: recovery point, its expiry index row, the job (with its index
-        rows) and the instance, in one transaction."""
-        results = await self._transact(
-            self.partition(updated.vault),
-            [
-                replace_op(codecs.instance_entity(updated), current.etag),
-                ("create", codecs.recovery_point_entity(point, job.id)),
-                ("create", codecs.expiry_entity(point)),
-                *job_write_ops(job),
-            ],
-        )
-        return Versioned(updated, str(results[0]["etag"]))
+        rows) and the instance (with its index rows), in one transaction."""
+        operations, stored = instance_write_ops(current, updated)
+        operations += [
+            ("create", codecs.recovery_point_entity(point, job.id)),
+            ("create", codecs.expiry_entity(point)),
+            *job_write_ops(job),
+        ]
+        results = await self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def recover_point(
         self, current: Versioned[BackupInstance], updated: BackupInstance, point: RecoveryPoint
     ) -> Versioned[BackupInstance]:
         """Reconciliation's write: a recovery point rebuilt from snapshot tags, and the instance's counts."""
-        results = await self._transact(
-            self.partition(updated.vault),
-            [
-                replace_op(codecs.instance_entity(updated), current.etag),
-                ("create", codecs.recovery_point_entity(point, None)),
-                ("create", codecs.expiry_entity(point)),
-            ],
-        )
-        return Versioned(updated, str(results[0]["etag"]))
+        operations, stored = instance_write_ops(current, updated)
+        operations += [
+            ("create", codecs.recovery_point_entity(point, None)),
+            ("create", codecs.expiry_entity(point)),
+        ]
+        results = await self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def get_recovery_point(
         self, vault: VaultRef, instance: str, point_id: str
@@ -173,7 +169,7 @@ class RecoveryPointStore(TableStore):
         """Move points out of the live range into the audit range, drop their expiry rows, record
         the jobs and the instance's counts. A point another writer already moved fails the whole
         transaction (404 on its live row: :class:`ConcurrencyError`; 409 on its audit row)."""
-        operations: list[Operation] = [replace_op(codecs.instance_entity(updated), current.etag)]
+        operations, stored = instance_write_ops(current, updated)
         for point, entry in deleted:
             operations.append(delete_op(keys.recovery_point_key(point.instance, point.id)))
             operations.extend(_into_audit(point, deleted_at))
@@ -183,7 +179,7 @@ class RecoveryPointStore(TableStore):
         if len(operations) > MAX_BATCH:
             raise ValueError(f"record_deletions takes at most {MAX_BATCH} operations at once")
         results = await self._transact(self.partition(updated.vault), operations)
-        return Versioned(updated, str(results[0]["etag"]))
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def delete_recovery_points(
         self, vault: VaultRef, points: Sequence[RecoveryPoint], jobs: Iterable[Job] = ()

@@ -9,6 +9,7 @@ inheritance adds no state, and a family can be built and tested on its own.
 from __future__ import annotations
 
 from backup.adapters.tables.datasources import DatasourceClaimStore
+from backup.adapters.tables.instance_index import InstanceIndexStore
 from backup.adapters.tables.instances import InstanceStore
 from backup.adapters.tables.jobs import JobStore
 from backup.adapters.tables.markers import MarkerStore
@@ -23,6 +24,7 @@ FAMILIES = (
     MarkerStore,
     PolicyStore,
     InstanceStore,
+    InstanceIndexStore,
     RecoveryPointStore,
     JobStore,
     OperationStore,
@@ -37,6 +39,7 @@ class VaultStore(
     MarkerStore,
     PolicyStore,
     InstanceStore,
+    InstanceIndexStore,
     RecoveryPointStore,
     JobStore,
     OperationStore,

@@ -15,6 +15,7 @@ from azure.data.tables import UpdateMode
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import TableStore, etag_of, merge_op, replace_op
+from backup.adapters.tables.instance_index import instance_write_ops
 from backup.adapters.tables.job_rows import job_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
@@ -32,11 +33,10 @@ class UsageStore(TableStore):
     ) -> Versioned[BackupInstance]:
         """The API's one write for an on-demand backup: the instance (with the request time it
         counts against the daily limit, if unchanged since read) and the InProgress job, atomically."""
-        results = await self._transact(
-            self.partition(updated.vault),
-            [replace_op(codecs.instance_entity(updated), current.etag), *job_write_ops(job, create=True)],
-        )
-        return Versioned(updated, str(results[0]["etag"]))
+        operations, stored = instance_write_ops(current, updated)
+        operations += job_write_ops(job, create=True)
+        results = await self._transact(self.partition(updated.vault), operations)
+        return Versioned(stored, str(results[0]["etag"]))
 
     async def get_restore_usage(
         self, vault: VaultRef, instance: str

@@ -22,6 +22,8 @@ GET    backupVaults/{v}/deletedBackupInstances[/{bi}]    200 (``DeletedBackupIns
 POST   .../deletedBackupInstances/{bi}/undelete          202 + operation (back as ``ProtectionStopped``)
 GET    /subscriptions/{s}[/resourceGroups/{rg}]          200, the cross-vault view (below)
          /providers/Microsoft.DataProtection/backupInstances
+GET    {diskId}/providers/Microsoft.DataProtection/      200, the instance protecting that disk
+         backupInstances
 =======================================================  ==========================================
 
 Lifecycle operations do their work before answering: the 202's operation is already
@@ -32,8 +34,11 @@ The cross-vault view is Azure's extension-resource list (SDK
 subscription or resource group: every visible instance of every vault there, each
 ``properties`` carrying an extra ``backupSummary`` object (``vaultId``, ``vaultName``,
 ``health`` Healthy/Unhealthy/Inactive, ``consecutiveFailures``, ``lastErrorCode``,
-``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``, ``policyDescription``
-in words). ``$filter`` takes
+``lastBackupTime``, ``nextScheduledBackupTime``, ``recoveryPointCount``,
+``oldestRecoveryPointTime`` and ``newestRecoveryPointTime`` (how far back, and how recently, the
+disk can be restored), ``policyDescription`` in words). One handler serves every scope; pages
+are keyset (by vault, then instance name: ``docs/storage.md``), and filters on health and
+protection state read the instance index. ``$filter`` takes
 ``vaultName``, ``health``, ``currentProtectionState`` and ``protectionStatus`` with ``eq``
 (case-insensitive), joined by ``and``.
 """
@@ -48,16 +53,25 @@ from typing import Any
 from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
-from backup.api.odata import decode_skip_token, page_after, parse_filter
+from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
 from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance_status import HEALTH_VALUES, protection_status, states_with_status
 from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
+from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
-from backup.errors import BackupError
+from backup.errors import BackupError, ValidationError
 from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
+from backup.services.protection.listing import (
+    HEALTH_INDEX,
+    STATUS_INDEX,
+    IndexChoice,
+    InstanceScope,
+    Position,
+)
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import member_object
 from backup.shapes.operations import OperationStatus
@@ -78,6 +92,12 @@ DELETED_INSTANCE = DELETED_INSTANCES + "/{backupInstanceName}"
 UNDELETE = DELETED_INSTANCE + "/undelete"
 INSTANCES_IN_SUBSCRIPTION = paths.SUBSCRIPTION + paths.PROVIDER + "/backupInstances"
 INSTANCES_IN_RESOURCE_GROUP = paths.RESOURCE_GROUP + paths.PROVIDER + "/backupInstances"
+INSTANCES_OF_DISK = (
+    paths.RESOURCE_GROUP
+    + "/providers/Microsoft.Compute/disks/{diskName}"
+    + paths.PROVIDER
+    + "/backupInstances"
+)
 
 SUMMARY_FILTER_FIELDS = {
     "vaultName": ("eq",),
@@ -86,18 +106,6 @@ SUMMARY_FILTER_FIELDS = {
     "protectionStatus": ("eq",),
 }
 
-_STATUS = {
-    ProtectionState.CONFIGURING_PROTECTION: "ConfiguringProtection",
-    ProtectionState.CONFIGURING_PROTECTION_FAILED: "ConfiguringProtectionFailed",
-    ProtectionState.PROTECTION_CONFIGURED: "ProtectionConfigured",
-    ProtectionState.UPDATING_PROTECTION: "ProtectionConfigured",
-    ProtectionState.PROTECTION_ERROR: "ProtectionError",
-    ProtectionState.PROTECTION_STOPPED: "ProtectionStopped",
-    ProtectionState.BACKUP_SCHEDULES_SUSPENDED: "ProtectionStopped",
-    ProtectionState.RETENTION_SCHEDULES_SUSPENDED: "ProtectionConfigured",
-    ProtectionState.SOFT_DELETING: "SoftDeleting",
-    ProtectionState.SOFT_DELETED: "SoftDeleted",
-}
 _DELETE_ACTIVITY_NAMESPACE = uuid.UUID("0c6f5a3e-2b1d-4f7a-9e8c-5d4b3a2f1e0d")
 
 
@@ -138,7 +146,7 @@ def instance_properties(instance: BackupInstance) -> dict[str, Any]:
         },
     )
     state = instance.protection_state
-    status: dict[str, Any] = {"status": _STATUS.get(state, state.value)}
+    status: dict[str, Any] = {"status": protection_status(state)}
     error = user_facing_error(instance)
     if error is not None:
         status["errorDetails"] = error
@@ -196,6 +204,7 @@ def deleted_instance_resource(instance: BackupInstance) -> dict[str, Any]:
 
 def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
     instance = summary.instance
+    has_points = instance.live_recovery_points > 0
     resource = instance_resource(instance)
     resource["properties"]["backupSummary"] = {
         "vaultId": instance.vault.id,
@@ -206,6 +215,8 @@ def summary_resource(summary: InstanceSummary) -> dict[str, Any]:
         "lastBackupTime": rfc3339(instance.health.last_successful_backup),
         "nextScheduledBackupTime": rfc3339(summary.next_backup),
         "recoveryPointCount": instance.live_recovery_points,
+        "oldestRecoveryPointTime": rfc3339(instance.health.oldest_point_at if has_points else None),
+        "newestRecoveryPointTime": rfc3339(instance.health.last_successful_backup if has_points else None),
         "policyDescription": describe_policy(parse_backup_policy(instance.policy_document)),
     }
     return resource
@@ -267,17 +278,41 @@ async def _lifecycle(
     return accepted(ctx, record, location_url=ctx.url(result_path))
 
 
-def _page(
-    ctx: RequestContext, items: list[Any], keys: list[str], template: str
-) -> tuple[list[Any], str | None]:
-    page, token = page_after(items, keys, decode_skip_token(ctx.query("$skipToken")), ctx.api.page_size)
-    if token is None:
-        return page, None
-    query = {"$skipToken": token}
+async def _vault_page(
+    ctx: RequestContext, vault: VaultRef, *, deleted: bool, template: str
+) -> tuple[list[BackupInstance], str | None]:
+    """A keyset page of one vault's instances by lower-cased name; the token is the last name served."""
+    after = decode_skip_token(ctx.query("$skipToken"))
+    if after is not None and not _is_instance_key(after):
+        raise _bad_token()
+    instances, more = await _service(ctx).instances_page(
+        vault, after=after, limit=ctx.api.page_size, deleted=deleted
+    )
+    if not more or not instances:
+        return instances, None
+    return instances, _next_link(ctx, template, instances[-1].name.lower())
+
+
+def _is_instance_key(text: str) -> bool:
+    try:
+        check_dataprotection_name(text, "backup instance", "$skipToken")
+    except ValidationError:
+        return False
+    return True
+
+
+def _bad_token() -> ValidationError:
+    return ValidationError(
+        "The $skipToken is not one this API issued.", code="InvalidQueryParameterValue", target="$skipToken"
+    )
+
+
+def _next_link(ctx: RequestContext, template: str, last_key: str) -> str:
+    query = {"$skipToken": encode_skip_token(last_key)}
     filter_text = ctx.query("$filter")
     if filter_text:
         query["$filter"] = filter_text
-    return page, ctx.url(template.format(**ctx.params), query)
+    return ctx.url(template.format(**ctx.params), query)
 
 
 def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse:
@@ -312,10 +347,8 @@ async def get_instance(ctx: RequestContext) -> ApiResponse:
 @routes.get(paths.BACKUP_INSTANCES)
 async def list_instances(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
-    instances = await _service(ctx).list_instances(vault)
-    instances.sort(key=lambda instance: instance.name.lower())
-    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], paths.BACKUP_INSTANCES)
-    return _listing([instance_resource(instance) for instance in page], next_link)
+    instances, next_link = await _vault_page(ctx, vault, deleted=False, template=paths.BACKUP_INSTANCES)
+    return _listing([instance_resource(instance) for instance in instances], next_link)
 
 
 @routes.delete(paths.BACKUP_INSTANCE)
@@ -379,10 +412,8 @@ async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
 @routes.get(DELETED_INSTANCES)
 async def list_deleted_instances(ctx: RequestContext) -> ApiResponse:
     vault, _ = await load_vault(ctx)
-    instances = await _service(ctx).list_deleted(vault)
-    instances.sort(key=lambda instance: instance.name.lower())
-    page, next_link = _page(ctx, instances, [i.name.lower() for i in instances], DELETED_INSTANCES)
-    return _listing([deleted_instance_resource(instance) for instance in page], next_link)
+    instances, next_link = await _vault_page(ctx, vault, deleted=True, template=DELETED_INSTANCES)
+    return _listing([deleted_instance_resource(instance) for instance in instances], next_link)
 
 
 @routes.get(DELETED_INSTANCE)
@@ -403,36 +434,94 @@ async def undelete_instance(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(INSTANCES_IN_SUBSCRIPTION)
 async def list_instances_in_subscription(ctx: RequestContext) -> ApiResponse:
-    return await _summaries(ctx, None, INSTANCES_IN_SUBSCRIPTION)
+    return await _summaries(ctx, INSTANCES_IN_SUBSCRIPTION)
 
 
 @routes.get(INSTANCES_IN_RESOURCE_GROUP)
 async def list_instances_in_resource_group(ctx: RequestContext) -> ApiResponse:
-    return await _summaries(ctx, ctx.params["resourceGroupName"], INSTANCES_IN_RESOURCE_GROUP)
+    return await _summaries(ctx, INSTANCES_IN_RESOURCE_GROUP)
 
 
-async def _summaries(ctx: RequestContext, resource_group: str | None, template: str) -> ApiResponse:
+@routes.get(INSTANCES_OF_DISK)
+async def list_instances_of_disk(ctx: RequestContext) -> ApiResponse:
+    return await _summaries(ctx, INSTANCES_OF_DISK)
+
+
+def _scope(ctx: RequestContext) -> InstanceScope:
+    """The scope the path names: a subscription, a resource group, or (extension routing) a disk."""
+    subscription = ctx.params["subscriptionId"]
+    resource_group = ctx.params.get("resourceGroupName")
+    disk = ctx.params.get("diskName")
+    if disk is None or resource_group is None:
+        return InstanceScope(subscription, resource_group)
+    datasource = ComputeResourceId(subscription, resource_group, "disks", disk)
+    return InstanceScope(subscription, resource_group, datasource)
+
+
+async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
+    """One handler for every scope: the registry's vaults in scope, then keyset pages across them."""
     clauses = parse_filter(ctx.query("$filter"), SUMMARY_FILTER_FIELDS)
-    summaries = await _service(ctx).summaries(ctx.params["subscriptionId"], resource_group)
-    resources = [summary_resource(summary) for summary in summaries]
+    scope = _scope(ctx)
+    listing = _service(ctx).listing
+    if scope.datasource_id is not None:
+        found = [s for s in await listing.for_datasource(scope) if _matches_all(s, clauses)]
+        return _listing([summary_resource(summary) for summary in found], None)
+    token = decode_skip_token(ctx.query("$skipToken"))
+    after = Position.decode(token) if token is not None else None
+    vaults = await listing.vaults(scope)
+    vault_names = {c.value.casefold() for c in clauses if c.field == "vaultName"}
+    if vault_names:
+        vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]
+    others = [c for c in clauses if c.field != "vaultName"]
+    index = _index_for(others)
+    if index is _NOTHING:
+        return _listing([], None)
+    page = await listing.page(
+        vaults,
+        after=after,
+        limit=ctx.api.page_size,
+        matches=(lambda summary: _matches_all(summary, others)) if others else None,
+        index=index,
+    )
+    next_link = None
+    if page.next_position is not None:
+        next_link = _next_link(ctx, template, page.next_position.encode())
+    return _listing([summary_resource(summary) for summary in page.summaries], next_link)
+
+
+_NOTHING = IndexChoice("", "")
+"""A filter no instance can match (an unknown health or state): answered without reading."""
+
+
+def _index_for(clauses: list[Comparison]) -> IndexChoice | None:
+    """The instance index that answers one of the clauses, health first (the most selective
+    when users look for trouble); the other clauses are checked on the rows it yields."""
     for clause in clauses:
         wanted = clause.value.casefold()
-        resources = [resource for resource in resources if _field(resource, clause.field) == wanted]
-    resources.sort(key=_summary_key)
-    page, next_link = _page(ctx, resources, [_summary_key(r) for r in resources], template)
-    return _listing(page, next_link)
+        if clause.field == "health":
+            known = [value for value in HEALTH_VALUES if value.casefold() == wanted]
+            return IndexChoice(HEALTH_INDEX, known[0]) if known else _NOTHING
+    for clause in clauses:
+        wanted = clause.value.casefold()
+        if clause.field == "protectionStatus":
+            return IndexChoice(STATUS_INDEX, wanted) if states_with_status(wanted) else _NOTHING
+        if clause.field == "currentProtectionState":
+            state = next((s for s in ProtectionState if s.value.casefold() == wanted), None)
+            return IndexChoice(STATUS_INDEX, protection_status(state)) if state else _NOTHING
+    return None
 
 
-def _field(resource: Mapping[str, Any], name: str) -> str:
-    properties = resource["properties"]
-    value: object = {
-        "vaultName": properties["backupSummary"]["vaultName"],
-        "health": properties["backupSummary"]["health"],
-        "currentProtectionState": properties["currentProtectionState"],
-        "protectionStatus": properties["protectionStatus"]["status"],
+def _matches_all(summary: InstanceSummary, clauses: list[Comparison]) -> bool:
+    return all(_summary_field(summary, clause.field) == clause.value.casefold() for clause in clauses)
+
+
+def _summary_field(summary: InstanceSummary, name: str) -> str:
+    instance = summary.instance
+    state = instance.protection_state
+    value = {
+        "vaultName": instance.vault.name,
+        "health": summary.health,
+        "currentProtectionState": state.value,
+        "protectionStatus": protection_status(state),
     }[name]
-    return str(value).casefold()
-
-
-def _summary_key(resource: Mapping[str, Any]) -> str:
-    return str(resource["id"]).lower()
+    return value.casefold()

@@ -30,10 +30,11 @@ from datetime import timedelta
 
 from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
-from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef, vault_of_document
+from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
+from backup.domain.instance_status import protection_status
 from backup.domain.models import ProtectionState
 from backup.domain.policy import BackupPolicy
-from backup.domain.protection import InstanceSummary, check_unchangeable, document_with_defaults
+from backup.domain.protection import check_unchangeable, document_with_defaults
 from backup.domain.records import PlanState, Versioned
 from backup.errors import ConcurrencyError, ConflictError, NotFoundError
 from backup.ports import ArmGateway, VaultStore
@@ -41,8 +42,8 @@ from backup.services.etag_retry import raising, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.protection.checks import ProtectionChecks, ValidatedProtection
 from backup.services.protection.claims import DatasourceClaims
+from backup.services.protection.listing import InstanceListing
 from backup.shapes.backup_instance import ProtectionRequest
-from backup.telemetry import instance_health
 
 
 class ProtectionService:
@@ -261,29 +262,27 @@ class ProtectionService:
         rows = await self._store.list_instances(vault, state=ProtectionState.SOFT_DELETED)
         return [row.value for row in rows]
 
-    async def summaries(
-        self, subscription_id: str, resource_group: str | None = None
-    ) -> list[InstanceSummary]:
-        """Every visible instance of the vaults in a subscription (or resource group), with its health
-        and next scheduled backup: the cross-vault view."""
-        now = self._clock.now()
-        summaries = []
-        for _, document in await self._store.list_vault_documents(subscription_id, resource_group):
-            vault = vault_of_document(document.value)
-            if vault is None:
-                continue
-            for row in await self._store.list_instances(vault):
-                instance = row.value
-                if instance.is_soft_deleted:
-                    continue
-                active = instance.protection_state.takes_scheduled_backups
-                next_backup = (
-                    self._policies.parse(instance.policy_document).schedule.next_slot(now) if active else None
-                )
-                summaries.append(
-                    InstanceSummary(instance, instance_health(instance, active=active), next_backup)
-                )
-        return summaries
+    async def instances_page(
+        self, vault: VaultRef, *, after: str | None, limit: int, deleted: bool = False
+    ) -> tuple[list[BackupInstance], bool]:
+        """A keyset page of the vault's visible (``deleted``: soft-deleted) instances, by name.
+
+        Soft-deleted instances are few: their page reads the status index when the vault's is
+        complete, so it costs what they number, not what the vault holds."""
+        if deleted and await self._store.instance_index_ready(vault):
+            return await self._store.indexed_instances_page(
+                vault,
+                field="status",
+                value=protection_status(ProtectionState.SOFT_DELETED),
+                after=after,
+                limit=limit,
+            )
+        return await self._store.instances_page(vault, after=after, limit=limit, deleted=deleted)
+
+    @property
+    def listing(self) -> InstanceListing:
+        """The cross-vault view (:mod:`.listing`)."""
+        return InstanceListing(self._store, self._clock, self._policies)
 
 
 def _not_found(vault: VaultRef, name: str, *, soft_deleted: bool = False) -> NotFoundError:

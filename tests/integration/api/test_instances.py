@@ -18,6 +18,7 @@ import pytest
 
 from backup.adapters.compute import ComputeGateway
 from backup.adapters.tables.keys import DATASOURCE_PARTITION
+from backup.api.odata import encode_skip_token
 from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
@@ -524,8 +525,9 @@ async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: 
     for snapshot in snapshots:
         assert await gateway.get_snapshot(snapshot) is None
     kinds = {row[1].split("|")[0] for row in await api.rows(vault) if row[0] == "vaultdata"}
-    # No instance, plan, recovery point or expiry row is left; jobs (and their index copies) stay.
-    assert kinds == {"p", "o", "j", "k"}
+    # No instance, plan, instance-index, recovery point or expiry row is left; jobs (and their
+    # index copies) stay, and so does the vault's v|instance-index layout marker.
+    assert kinds == {"p", "o", "j", "k", "v"}
     jobs = [job for job in await store.list_jobs(vault) if job.operation.value == "RetentionDeletion"]
     assert sorted(job.recovery_point_id or "" for job in jobs) == sorted(point.id for point in points)
     assert all(job.status.value == "Completed" for job in jobs)
@@ -574,6 +576,16 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
     assert everything["bi-b"]["backupSummary"]["health"] == "Unhealthy"
     assert everything["bi-c"]["backupSummary"]["recoveryPointCount"] == 1
     assert everything["bi-c"]["backupSummary"]["lastBackupTime"] is not None
+    # One point: it is both the oldest and the newest the disk can be restored to.
+    assert (
+        everything["bi-c"]["backupSummary"]["oldestRecoveryPointTime"]
+        == (everything["bi-c"]["backupSummary"]["lastBackupTime"])
+    )
+    assert (
+        everything["bi-c"]["backupSummary"]["newestRecoveryPointTime"]
+        == (everything["bi-c"]["backupSummary"]["lastBackupTime"])
+    )
+    assert everything["bi-a"]["backupSummary"]["oldestRecoveryPointTime"] is None
     assert everything["bi-c"]["backupSummary"]["vaultName"] == second.name
     assert everything["bi-d"]["backupSummary"]["nextScheduledBackupTime"] is None
     assert everything["bi-d"]["backupSummary"]["health"] == "Inactive"
@@ -593,6 +605,15 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
         "GET", f"/subscriptions/{SUB}/providers/Microsoft.DataProtection/backupInstances"
     )
     assert subscription_wide.status == 200
+    for listing, token in (
+        (path, "%%%"),
+        (path, encode_skip_token("no-vault-key")),
+        (vault_path(vault) + "/backupInstances", encode_skip_token("not/a name")),
+    ):
+        refused = await api.call("GET", listing, query="$skipToken=" + token)
+        assert refused.status == 400, refused.body
+        assert refused.body["error"]["code"] == "InvalidQueryParameterValue"
+        assert refused.body["error"]["target"] == "$skipToken"
 
 
 async def test_bad_input_is_refused_and_changes_nothing(env: Env, vault: VaultRef) -> None:

@@ -8,18 +8,21 @@ import asyncio
 import copy
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from backup.bootstrap import use_runtime
-from backup.domain.instance import VaultRef
+from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.models import ProtectionState
+from backup.domain.records import PlanState
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
 from localdev.functions_host import FunctionsHost
 from tests.hosting import project_host
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB
-from tests.integration.api.test_instances import APP, Env, instance_body, instance_env
+from tests.integration.api.test_instances import APP, Env, instance_body, instance_env, make_vault
 from tests.integration.api.test_through_host_and_sdk import sdk
 
 pytestmark = pytest.mark.integration
@@ -84,6 +87,14 @@ async def test_the_sdk_configures_and_manages_protection(hosted: tuple[Functions
             "bi-a",
             "bi-b",
         ]
+        # The extension-routed list on a disk: the instance protecting it, or nothing.
+        [protecting] = client.backup_instances_extension_routing.list(env.disk().lstrip("/"))
+        assert protecting.name == "bi-a"
+        assert protecting.properties["backupSummary"]["vaultName"] == vault.name
+        assert (
+            list(client.backup_instances_extension_routing.list(env.disk("disk-unprotected").lstrip("/")))
+            == []
+        )
 
         with pytest.raises(HttpResponseError) as refused:
             client.backup_instances.begin_validate_for_backup(
@@ -135,3 +146,73 @@ async def test_the_sdk_configures_and_manages_protection(hosted: tuple[Functions
         assert summary["nextScheduledBackupTime"] == "2026-11-26T05:00:00Z"
 
     await asyncio.to_thread(scenario)
+
+
+async def test_the_sdk_pagers_walk_every_instance_once_while_instances_come_and_go(
+    hosted: tuple[FunctionsHost, Env],
+) -> None:
+    host, env = hosted
+    store = env.api.context.store
+    resource_group = "rg-sdk-walk-" + uuid.uuid4().hex[:6]
+    vaults = [VaultRef(SUB, resource_group, "vault-1"), VaultRef(SUB, resource_group, "vault-2")]
+    sizes = {vaults[0]: 40, vaults[1]: 25}  # 65 instances: 22 pages of this runtime's 3
+    for vault, size in sizes.items():
+        await make_vault(env, vault)  # through the API: other tests list this subscription's vaults
+        for number in range(size):
+            await store.create_instance(*stored_instance(vault, f"bi-{number:03d}"))
+    loop = asyncio.get_running_loop()
+
+    def meanwhile(coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+    async def churn(page: int) -> None:
+        """Between pages: an instance appears behind the walk and one ahead; for the first five
+        pages, one ahead (in the second vault, which the walk reaches at page 13) goes."""
+        await store.create_instance(*stored_instance(vaults[0], f"bi-000-{page:02d}"))
+        await store.create_instance(*stored_instance(vaults[1], f"bi-zzz-{page:02d}"))
+        if page < 5:
+            doomed = await store.get_instance(vaults[1], f"bi-{24 - page:03d}")
+            assert doomed is not None
+            await store.delete_instance(doomed)
+
+    def scenario() -> None:
+        client = sdk(host)
+        served: list[str] = []
+        pages = client.backup_instances_extension_routing.list(
+            f"subscriptions/{SUB}/resourceGroups/{resource_group}"
+        ).by_page()
+        walked = 0
+        for number, page in enumerate(pages):
+            served.extend(item.id.lower() for item in page)
+            meanwhile(churn(number))
+            walked += 1
+        in_one_vault = [item.name for item in client.backup_instances.list(resource_group, vaults[0].name)]
+
+        survivors = {
+            f"{vault.id}/backupInstances/bi-{n:03d}".lower()
+            for vault, size in sizes.items()
+            for n in range(size)
+            if not (vault == vaults[1] and n >= 20)
+        }
+        assert len(served) == len(set(served))
+        assert survivors <= set(served)
+        assert served == sorted(served, key=lambda item: (item.split("/")[4], item.split("/")[8], item))
+        assert walked >= 20
+        assert len(in_one_vault) == 40 + walked  # and one added behind the walk after each page
+        assert in_one_vault == sorted(in_one_vault, key=str.lower)
+
+    await asyncio.to_thread(scenario)
+
+
+def stored_instance(vault: VaultRef, name: str) -> tuple[BackupInstance, PlanState]:
+    instance = BackupInstance(
+        vault=vault,
+        name=name,
+        disk_id=f"/subscriptions/{SUB}/resourceGroups/rg-src/providers/Microsoft.Compute/disks/{name}",
+        disk_location="westus",
+        policy_name="p1",
+        policy_document=DEFAULT_POLICY,
+        snapshot_resource_group_id=f"/subscriptions/{SUB}/resourceGroups/rg-snaps",
+        protection_state=ProtectionState.PROTECTION_CONFIGURED,
+    )
+    return instance, PlanState(name, DEFAULT_POLICY, active=True)

@@ -36,6 +36,7 @@ SAMPLE_PARAMS = {
     "recoveryPointId": "0123456789abcdef0123456789abcdef",
     "location": "westus",
     "operationId": "b3BlcmF0aW9u",
+    "diskName": "disk-1",
 }
 
 

@@ -177,6 +177,7 @@ SAMPLES = {
     "recoveryPointId": ["0" * 32, "ABCDEF" + "0" * 26, "0" * 31, "g" * 32],
     "location": ["eastus", "East US", "west-europe2", " eastus", "e" * 64, "e" * 65],
     "operationId": ["abc_DEF-123", "a" * 600, "a" * 601, "a.b", ""],
+    "diskName": ["disk-a", "Disk_1.data_", "ends-with-a-dot.", "d" * 80, "d" * 81, "-dash", "a b", ""],
 }
 
 
