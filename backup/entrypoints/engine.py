@@ -8,15 +8,16 @@ import logging
 import azure.functions as func
 
 from backup import names
-from backup.config import APPLY_RETENTION_SCHEDULE, PLAN_BACKUPS_SCHEDULE, STORAGE_CONNECTION_STRING
+from backup.config import (
+    APPLY_RETENTION_SCHEDULE,
+    COUNT_OVERVIEW_SCHEDULE,
+    PLAN_BACKUPS_SCHEDULE,
+    STORAGE_CONNECTION_STRING,
+)
 from backup.entrypoints.deferred import runtime
 
 blueprint = func.Blueprint()
 _log = logging.getLogger(__name__)
-
-OVERVIEW_SCHEDULE = "0 */5 * * * *"
-"""Every 5 minutes: the overview call calls counts older than 15 minutes inexact, so two runs
-may fail before anyone is told a stale figure as if it were current."""
 
 
 @blueprint.function_name("plan-backups")
@@ -52,6 +53,6 @@ async def apply_retention(timer: func.TimerRequest) -> None:
 
 
 @blueprint.function_name("count-overview")
-@blueprint.timer_trigger(arg_name="timer", schedule=OVERVIEW_SCHEDULE)
+@blueprint.timer_trigger(arg_name="timer", schedule=f"%{COUNT_OVERVIEW_SCHEDULE}%")
 async def count_overview(timer: func.TimerRequest) -> None:
     await runtime().overview.recompute_all()
