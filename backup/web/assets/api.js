@@ -12,6 +12,14 @@
 /** @typedef {import("./types.js").ArmErrorBody} ArmErrorBody */
 /** @typedef {import("./types.js").ArmErrorDetail} ArmErrorDetail */
 /** @typedef {import("./types.js").OperationResult} OperationResult */
+/** @typedef {import("./types.js").SubscriptionOverview} SubscriptionOverview */
+
+/**
+ * One page of the cross-vault list, and the link to the next (null on the last page).
+ * @typedef {object} InstancePage
+ * @property {BackupInstance[]} items
+ * @property {string | null} next
+ */
 
 /**
  * An answer of the API: its status, headers and JSON body (null when empty or not JSON).
@@ -175,6 +183,42 @@ export async function listJobs(vaultId, clauses) {
 export async function listInstances(subscription, filter) {
   return /** @type {BackupInstance[]} */ (
     await listAll(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
+}
+/**
+ * The counts behind the overview's tiles: one product-only call (``/api/x/...``) that reads one
+ * summary row per vault, whatever the number of instances and jobs.
+ * @param {string} subscription
+ * @returns {Promise<SubscriptionOverview>}
+ */
+export async function getOverview(subscription) {
+  const params = new URLSearchParams({ "api-version": API_VERSION });
+  const { body } = await request(`${API_BASE}/x/subscriptions/${subscription}/overview?${params}`);
+  return /** @type {SubscriptionOverview} */ (body);
+}
+/**
+ * The first page of the subscription's instances across vaults (keyset-paged by the API).
+ * @param {string} subscription
+ * @param {string} [filter]  OData
+ * @returns {Promise<InstancePage>}
+ */
+export async function firstInstancesPage(subscription, filter) {
+  return instancesPageAt(armUrl(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
+}
+/**
+ * The page a previous page's ``next`` names.
+ * @param {string} next
+ * @returns {Promise<InstancePage>}
+ */
+export async function nextInstancesPage(next) {
+  return instancesPageAt(localPath(next));
+}
+/**
+ * @param {string} url  same-origin path and query
+ * @returns {Promise<InstancePage>}
+ */
+async function instancesPageAt(url) {
+  const body = /** @type {ArmList | null} */ ((await request(url)).body);
+  return { items: /** @type {BackupInstance[]} */ (body?.value || []), next: body?.nextLink || null };
 }
 /**
  * @param {string} instanceId
