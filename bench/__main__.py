@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from bench import cold_import, engine, estate, history, page_weight, slot_accounting
+from bench import cold_import, engine, estate, history, overview, page_weight, slot_accounting
 from bench.output import DEFAULT_LOG, figures_on_stdout
 
-PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight")
+PARTS = ("tick", "faults", "slots", "estate", "history", "cold-import", "page-weight", "overview")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--estate-deadline", type=float, default=3.0, help="give up after this many times the bound"
     )
+    parser.add_argument("--overview-instances", type=int, default=overview.INSTANCES)
+    parser.add_argument("--overview-jobs", type=int, default=overview.JOBS)
     parser.add_argument(
         "--only",
         action="append",
@@ -63,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
             report(cold_import.measure())
         if "page-weight" in parts:
             report(page_weight.measure())
+        if "overview" in parts:
+            report(overview.measure(args.overview_instances, args.overview_jobs))
     return 0
 
 

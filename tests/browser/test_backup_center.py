@@ -512,9 +512,18 @@ async def test_rows_stay_one_line_wide_and_the_narrow_page_keeps_disk_health_and
     row_a = wide.locator('#instances tr:has(a:text-is("disk-a")) td[data-newest]')
     assert await row_a.get_attribute("data-newest")
 
-    # The instance page does not overflow at 1366 px.
+    # The instance page does not overflow at 1366 px, and says how far back it can restore.
     await wide.get_by_role("link", name="disk-a", exact=True).click()
     await wide.get_by_test_id("timeline").wait_for()
+    restorable = wide.locator("dl.facts div:has(dt:text-is('Restorable')) time")
+    points = (
+        await center.call("GET", vault_path(VAULT) + "/backupInstances/disk-a-instance/recoveryPoints")
+    ).body
+    times = sorted(p["properties"]["recoveryPointTime"] for p in points["value"])
+    assert await restorable.evaluate_all("els => els.map(e => e.getAttribute('datetime'))") == [
+        times[0],
+        times[-1],
+    ]
     assert await wide.evaluate("document.documentElement.scrollWidth") <= 1366
 
     narrow = await center.page(browser, width=390, height=844)

@@ -41,7 +41,6 @@ const API_BASE =
   /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="api-base"]'))?.content ?? "/api";
 const KEY_STORAGE = "backupcenter.functionsKey";
 const PROVIDER = "/providers/Microsoft.DataProtection";
-const MAX_PAGES = 50;
 
 /** A refusal of the API (or no answer at all: status 0), with its ARM error code. */
 export class ApiError extends Error {
@@ -130,7 +129,8 @@ function localPath(url) {
   return parsed.pathname + parsed.search;
 }
 /**
- * Every item of an ARM list, following nextLink (at most MAX_PAGES pages).
+ * Every item of an ARM list, following nextLink to the last page (no cap: a list that stopped
+ * early would show a wrong total without saying so).
  * @param {string} path
  * @param {Record<string, string>} [query]
  * @returns {Promise<unknown[]>}
@@ -139,7 +139,7 @@ async function listAll(path, query) {
   const items = [];
   /** @type {string | null} */
   let next = armUrl(path, query);
-  for (let page = 0; next && page < MAX_PAGES; page += 1) {
+  while (next) {
     const body = /** @type {ArmList | null} */ ((await request(next)).body);
     items.push(...(body?.value || []));
     next = body?.nextLink ? localPath(body.nextLink) : null;
@@ -173,16 +173,6 @@ export async function listVaults(subscription) {
 export async function listJobs(vaultId, clauses) {
   const filter = clauses.filter(Boolean).join(" and ");
   return /** @type {Job[]} */ (await listAll(`${vaultId}/backupJobs`, filter ? { $filter: filter } : {}));
-}
-/**
- * The subscription's instances across vaults, each with its backupSummary.
- * @param {string} subscription
- * @param {string} [filter]  OData
- * @returns {Promise<BackupInstance[]>}
- */
-export async function listInstances(subscription, filter) {
-  return /** @type {BackupInstance[]} */ (
-    await listAll(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
 }
 /**
  * The counts behind the overview's tiles: one product-only call (``/api/x/...``) that reads one
@@ -219,6 +209,23 @@ export async function nextInstancesPage(next) {
 async function instancesPageAt(url) {
   const body = /** @type {ArmList | null} */ ((await request(url)).body);
   return { items: /** @type {BackupInstance[]} */ (body?.value || []), next: body?.nextLink || null };
+}
+/**
+ * One instance of the cross-vault list (with its backupSummary): the pages of its vault, in
+ * order, up to the one that holds it. Undefined when it is not there.
+ * @param {string} subscription
+ * @param {string} vaultName
+ * @param {string} instanceId
+ * @returns {Promise<BackupInstance | undefined>}
+ */
+export async function findInstance(subscription, vaultName, instanceId) {
+  const wanted = instanceId.toLowerCase();
+  let page = await firstInstancesPage(subscription, `vaultName eq ${odata(vaultName)}`);
+  for (;;) {
+    const found = page.items.find((item) => item.id.toLowerCase() === wanted);
+    if (found || !page.next) return found;
+    page = await nextInstancesPage(page.next);
+  }
 }
 /**
  * @param {string} instanceId
