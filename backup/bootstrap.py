@@ -29,6 +29,7 @@ from backup.services.backup_runner import BackupRunner
 from backup.services.health import HealthReport, check
 from backup.services.maintenance import Maintenance
 from backup.services.on_demand import OnDemandBackups
+from backup.services.overview import OverviewService
 from backup.services.planner import Planner
 from backup.services.policies import PolicyCache
 from backup.services.protection import InstancePurger, ProtectionService
@@ -247,6 +248,10 @@ class Runtime:
     @cached_property
     def maintenance(self) -> Maintenance:
         return Maintenance(self.store, self.clock, self.sweeper, self.purger, self.reconciler)
+
+    @cached_property
+    def overview(self) -> OverviewService:
+        return OverviewService(self.store, self.clock)
 
     @cached_property
     def on_demand(self) -> OnDemandBackups:

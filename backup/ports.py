@@ -18,6 +18,7 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexScan
 from backup.domain.lro import Accepted, InProgress
 from backup.domain.models import ProtectionState, RecoveryPoint
+from backup.domain.overview import VaultOverview
 from backup.domain.pacing import BudgetScope, Category
 from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -239,6 +240,10 @@ class VaultStore(Protocol):
     async def get_operation(
         self, vault: VaultRef, operation_id: str
     ) -> Versioned[Mapping[str, Any]] | None: ...
+
+    async def put_vault_overview(self, summary: VaultOverview) -> None: ...
+
+    async def get_vault_overview(self, vault: VaultRef) -> VaultOverview | None: ...
 
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None: ...
 

@@ -18,6 +18,7 @@ from bench import (
     history,
     instances_listing,
     jobs_filter,
+    overview,
     page_weight,
     rp_listing,
     slot_accounting,
@@ -35,6 +36,7 @@ PARTS = (
     "rp-list",
     jobs_filter.FIGURE,
     "instances-list",
+    "overview",
 )
 
 
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--estate-deadline", type=float, default=3.0, help="give up after this many times the bound"
     )
+    parser.add_argument("--overview-instances", type=int, default=overview.INSTANCES)
+    parser.add_argument("--overview-jobs", type=int, default=overview.JOBS)
     parser.add_argument(
         "--only",
         action="append",
@@ -90,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             report(rp_listing.measure())
         if jobs_filter.FIGURE in parts:
             report(jobs_filter.measure())
+        if "overview" in parts:
+            report(overview.measure(args.overview_instances, args.overview_jobs))
     return 0
 
 

@@ -174,6 +174,7 @@ def start_functions_host(
     env = {
         "PLAN_BACKUPS_SCHEDULE": NEVER,
         "APPLY_RETENTION_SCHEDULE": NEVER,
+        "COUNT_OVERVIEW_SCHEDULE": NEVER,
         **settings,
         **{f"AzureWebJobs.{function}.Disabled": "true" for function in disabled},
     }

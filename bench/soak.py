@@ -469,6 +469,7 @@ async def soak(minutes: float, speed: float, disks: int, log_dir: Path) -> dict[
                 "ARM_STATIC_TOKEN": APP_TOKEN,
                 "PLAN_BACKUPS_SCHEDULE": "0 */5 * * * *",
                 "APPLY_RETENTION_SCHEDULE": "0 */15 * * * *",
+                "COUNT_OVERVIEW_SCHEDULE": "0 */5 * * * *",
                 **clock.environment(),
             }
             hosts = Hosts(env, log_dir)

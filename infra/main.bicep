@@ -54,6 +54,9 @@ param planBackupsSchedule string = '0 */5 * * * *'
 @description('NCRONTAB (6 fields, UTC) of the retention sweep.')
 param applyRetentionSchedule string = '0 */15 * * * *'
 
+@description('NCRONTAB (6 fields, UTC) of the recount of each vault\'s overview summary (Backup Center\'s tiles).')
+param countOverviewSchedule string = '0 */5 * * * *'
+
 @allowed([
   512
   2048
@@ -155,6 +158,7 @@ module functionApp 'app/function.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     planBackupsSchedule: planBackupsSchedule
     applyRetentionSchedule: applyRetentionSchedule
+    countOverviewSchedule: countOverviewSchedule
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     authClientId: authClientId

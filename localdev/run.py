@@ -99,6 +99,7 @@ def app_settings(
         "ARM_STATIC_TOKEN": token,
         "PLAN_BACKUPS_SCHEDULE": "0 */5 * * * *",
         "APPLY_RETENTION_SCHEDULE": "0 */15 * * * *",
+        "COUNT_OVERVIEW_SCHEDULE": "0 */5 * * * *",
     }
     if speed is not None:
         settings["CLOCK_SPEED"] = str(speed)

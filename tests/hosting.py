@@ -10,7 +10,11 @@ from tests.paths import REPO_ROOT
 
 HOST_KEY = "test-host-key"
 # Timers that do not fire during a test: tests drive planning and retention themselves.
-QUIET_SCHEDULES = {"PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *", "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *"}
+QUIET_SCHEDULES = {
+    "PLAN_BACKUPS_SCHEDULE": "0 0 0 1 1 *",
+    "APPLY_RETENTION_SCHEDULE": "0 0 0 1 1 *",
+    "COUNT_OVERVIEW_SCHEDULE": "0 0 0 1 1 *",
+}
 
 
 def project_host(

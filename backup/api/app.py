@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from backup.api import operations
-from backup.api.endpoints import actions, instances, jobs, policies, recovery_points, vaults
+from backup.api.endpoints import actions, instances, jobs, overview, policies, recovery_points, vaults
 from backup.api.router import Router
 
 
@@ -21,5 +21,6 @@ def build_router() -> Router:
             jobs.routes,
             recovery_points.routes,
             operations.routes,
+            overview.routes,
         ]
     )

@@ -17,6 +17,7 @@ from backup.ports import VaultStore
 
 if TYPE_CHECKING:
     from backup.services.on_demand import OnDemandBackups
+    from backup.services.overview import OverviewService
     from backup.services.protection import ProtectionService
     from backup.services.restore import RestoreService
 
@@ -35,6 +36,9 @@ class ApiServices(Protocol):
 
     @property
     def restores(self) -> RestoreService: ...
+
+    @property
+    def overview(self) -> OverviewService: ...
 
 
 @dataclass

@@ -65,6 +65,8 @@ from backup.errors import BackupError, ValidationError
 logger = logging.getLogger(__name__)
 
 Handler = Callable[["RequestContext"], Awaitable[ApiResponse]]
+EXTENSION_SEGMENT = "x"
+"""The path segment before ``subscriptions`` that marks a product-only call (``/api/x/...``)."""
 
 PARAM_PATTERNS: dict[str, str] = {
     "subscriptionId": GUID_PATTERN,
@@ -145,6 +147,8 @@ class Route:
     """(is_parameter, literal-casefolded or parameter name) per segment."""
     handler: Handler
     role: Role
+    extension: bool = False
+    """A product-only call (no Azure equivalent), served under ``/x/`` before the ARM path."""
 
     @property
     def literal_count(self) -> int:
@@ -174,18 +178,22 @@ class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def route(self, method: str, template: str, *, role: Role | None = None) -> Callable[[Handler], Handler]:
+    def route(
+        self, method: str, template: str, *, role: Role | None = None, extension: bool = False
+    ) -> Callable[[Handler], Handler]:
         method = method.upper()
         required = role or (Role.READER if method == "GET" else Role.OPERATOR)
 
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, template, _compile(template), handler, required))
+            self.routes.append(Route(method, template, _compile(template), handler, required, extension))
             return handler
 
         return register
 
-    def get(self, template: str, *, role: Role | None = None) -> Callable[[Handler], Handler]:
-        return self.route("GET", template, role=role)
+    def get(
+        self, template: str, *, role: Role | None = None, extension: bool = False
+    ) -> Callable[[Handler], Handler]:
+        return self.route("GET", template, role=role, extension=extension)
 
     def put(self, template: str, *, role: Role | None = None) -> Callable[[Handler], Handler]:
         return self.route("PUT", template, role=role)
@@ -253,9 +261,9 @@ class Router:
         self._routes = sorted(
             (route for table in tables for route in table.routes), key=lambda r: -r.literal_count
         )
-        seen: set[tuple[str, tuple[tuple[bool, str], ...]]] = set()
+        seen: set[tuple[str, bool, tuple[tuple[bool, str], ...]]] = set()
         for route in self._routes:
-            key = (route.method, tuple((p, "" if p else s) for p, s in route.segments))
+            key = (route.method, route.extension, tuple((p, "" if p else s) for p, s in route.segments))
             if key in seen:
                 raise ValueError(f"duplicate route {route.method} {route.template}")
             seen.add(key)
@@ -294,9 +302,11 @@ class Router:
         start = next((i for i, s in enumerate(segments) if s.casefold() == "subscriptions"), None)
         if start is None:
             raise _no_route(request)
-        prefix = "".join("/" + s for s in segments[:start])
+        # Product-only calls live under ``/x/``: ``/api/x/subscriptions/...`` (never Azure's paths).
+        extension = start > 0 and segments[start - 1].casefold() == EXTENSION_SEGMENT
+        prefix = "".join("/" + s for s in segments[: start - 1 if extension else start])
         arm = segments[start:]
-        route, raw_params = self._match(request, arm)
+        route, raw_params = self._match(request, arm, extension)
         request.checked_body()
         api_version = check_api_version(request.query.get("api-version"))
         params = {name: PARAM_VALIDATORS[name](value) for name, value in raw_params.items()}
@@ -305,10 +315,10 @@ class Router:
         ctx = RequestContext(request, params, context, caller, api_version, route, prefix)
         return await route.handler(ctx)
 
-    def _match(self, request: ApiRequest, arm: list[str]) -> tuple[Route, dict[str, str]]:
+    def _match(self, request: ApiRequest, arm: list[str], extension: bool) -> tuple[Route, dict[str, str]]:
         allowed: list[str] = []
         for route in self._routes:
-            if len(route.segments) != len(arm):
+            if route.extension != extension or len(route.segments) != len(arm):
                 continue
             params: dict[str, str] = {}
             for (is_param, expected), actual in zip(route.segments, arm, strict=True):

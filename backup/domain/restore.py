@@ -34,8 +34,11 @@ SNAPSHOT_ACTIONS_FOR_RESTORE = (
 
 PROGRESS_ACCEPTED = 10
 """The job's progress once the restore is accepted: nothing created yet."""
+PROGRESS_STARTED = 25
+"""The job's progress once the worker has it and found the target name free."""
 PROGRESS_CREATING = 50
-"""The job's progress once the worker starts creating the disk."""
+"""The job's progress once the snapshot is verified and the worker starts creating the disk (a
+disk of the target's name may be this job's from then on)."""
 
 TAG_RESTORED_RECOVERY_POINT = "adb-restored-recovery-point"
 TAG_RESTORE_JOB = "adb-restore-job"

@@ -1,8 +1,9 @@
 """The ARM-compatible HTTP API: one function for every ``subscriptions/...`` path.
 
-The route is a catch-all; :mod:`backup.api.router` does the ARM routing, validation and
-error mapping, so this trigger only adapts the Functions request and response. The router
-and its endpoints are imported on the first request (:mod:`backup.entrypoints.deferred`).
+The route is a catch-all (and its twin ``x/subscriptions/{*productPath}`` for the product-only
+calls Azure does not have, e.g. the overview's counts); :mod:`backup.api.router` does the ARM
+routing, validation and error mapping, so this trigger only adapts the Functions request and
+response. The router and its endpoints are imported on the first request (:mod:`backup.entrypoints.deferred`).
 """
 
 from __future__ import annotations
@@ -22,5 +23,15 @@ blueprint = func.Blueprint()
     auth_level=api_auth_level(),
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
+    response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
+    return response.to_functions()
+
+
+@blueprint.route(
+    route="x/subscriptions/{*productPath}",
+    methods=["GET", "PUT", "POST", "PATCH", "DELETE"],
+    auth_level=api_auth_level(),
+)
+async def product_api(req: func.HttpRequest) -> func.HttpResponse:
     response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
     return response.to_functions()

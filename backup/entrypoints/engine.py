@@ -1,4 +1,5 @@
-"""The backup engine's triggers: plan on a timer, back up per queue message, prune on a timer."""
+"""The backup engine's triggers: plan on a timer, back up per queue message, prune on a timer,
+and recount each vault's overview summary on a timer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import logging
 import azure.functions as func
 
 from backup import names
-from backup.config import APPLY_RETENTION_SCHEDULE, PLAN_BACKUPS_SCHEDULE, STORAGE_CONNECTION_STRING
+from backup.config import (
+    APPLY_RETENTION_SCHEDULE,
+    COUNT_OVERVIEW_SCHEDULE,
+    PLAN_BACKUPS_SCHEDULE,
+    STORAGE_CONNECTION_STRING,
+)
 from backup.entrypoints.deferred import runtime
 
 blueprint = func.Blueprint()
@@ -44,3 +50,9 @@ async def record_poisoned_backup(message: func.QueueMessage) -> None:
 @blueprint.timer_trigger(arg_name="timer", schedule=f"%{APPLY_RETENTION_SCHEDULE}%", use_monitor=True)
 async def apply_retention(timer: func.TimerRequest) -> None:
     await runtime().maintenance.run()
+
+
+@blueprint.function_name("count-overview")
+@blueprint.timer_trigger(arg_name="timer", schedule=f"%{COUNT_OVERVIEW_SCHEDULE}%")
+async def count_overview(timer: func.TimerRequest) -> None:
+    await runtime().overview.recompute_all()

@@ -21,6 +21,7 @@ from backup.shapes.common import CASE_INSENSITIVE_PATTERN
 from backup.shapes.job import AzureBackupJobResource
 from backup.shapes.on_demand import TriggerBackupRequest
 from backup.shapes.operations import OperationJobExtendedInfo, OperationResource
+from backup.shapes.overview import SubscriptionOverview
 from backup.shapes.policy import BaseBackupPolicyResource
 from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
@@ -49,6 +50,7 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     OperationResource,
     OperationJobExtendedInfo,
     ErrorResponse,
+    SubscriptionOverview,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

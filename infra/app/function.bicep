@@ -23,6 +23,7 @@ param applicationInsightsName string
 
 param planBackupsSchedule string
 param applyRetentionSchedule string
+param countOverviewSchedule string
 
 @description('Days a deleted backup instance keeps its snapshots (soft delete) before they are purged.')
 @minValue(1)
@@ -165,6 +166,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'APPLY_RETENTION_SCHEDULE'
           value: applyRetentionSchedule
+        }
+        {
+          name: 'COUNT_OVERVIEW_SCHEDULE'
+          value: countOverviewSchedule
         }
         {
           name: 'SOFT_DELETE_RETENTION_DAYS'

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import re
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -15,7 +19,8 @@ try:
 except ImportError:  # the browser fixture skips, or fails under CI, and says why
     expect = None
 
-from backup.domain.models import JobStatus
+from backup.domain.models import BackupInstanceHealth, JobStatus
+from backup.domain.records import PlanState
 from tests.browser.conftest import SECOND_VAULT, Center, principal, vault_path
 from tests.integration.api.test_through_host_and_sdk import HOST_KEY
 from tests.integration.engine.conftest import SUB, VAULT
@@ -43,6 +48,17 @@ async def _rows(page: Any) -> list[str]:
         str(name)
         for name in await page.locator("#instances tbody tr td:first-child a.disk").all_inner_texts()
     ]
+
+
+async def _ready(page: Any) -> None:
+    """The overview's tiles show their numbers and its first rows are in the table."""
+    await page.locator("html[data-ready]").wait_for(state="attached")
+
+
+def _oldest_point(summaries: list[dict[str, Any]]) -> str:
+    """The oldest restorable point the cross-vault list reports ("" while it reports none)."""
+    known = [s["oldestRecoveryPointTime"] for s in summaries if s.get("oldestRecoveryPointTime")]
+    return min(known, default="")
 
 
 async def _wait_rows(page: Any, expected: list[str]) -> None:
@@ -86,7 +102,7 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
     # Keys are enforced: the page asks for one, and keeps it in sessionStorage only.
     await page.get_by_label("Function key").fill(HOST_KEY)
     await page.get_by_role("button", name="Use this key").click()
-    await page.locator('[data-tile="protected"]').wait_for()
+    await _ready(page)
     assert await page.evaluate("sessionStorage.getItem('backupcenter.functionsKey')") == HOST_KEY
     assert await page.evaluate("localStorage.length") == 0
 
@@ -94,11 +110,15 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
         assert await _tile(page, key) == str(value), key
     assert await _tile(page, "failed") == str(failed_count) == "1"
     assert await _tile(page, "oldest") == oldest
+    assert await _tile(page, "restorable") == _oldest_point(summaries)
     all_disks = ["disk-a", "disk-b", "disk-c", "disk-fast"]
     assert await _rows(page) == all_disks
-    # Policy in words, health with its reason, times in the browser's zone with UTC on hover.
+    # The policy's name, in words on hover; health with its reason; times in the browser's
+    # zone with UTC on hover.
     row_b = page.locator('#instances tr:has(a:text-is("disk-b"))')
-    assert "Every 4 hours from 00:00 UTC; keep 7 days" in await row_b.inner_text()
+    policy = row_b.locator("[data-policy]")
+    assert await policy.inner_text() == "every-4h"
+    assert "Every 4 hours from 00:00 UTC; keep 7 days" in str(await policy.get_attribute("title"))
     assert "not found" in await row_b.locator("[data-health]").inner_text()
     hover = await page.locator('#instances tr:has(a:text-is("disk-a")) time').first.get_attribute("title")
     assert hover is not None
@@ -110,7 +130,14 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
     await _wait_rows(page, ["disk-b"])
     assert "health=Unhealthy" in page.url
     assert await page.locator('[data-tile="unhealthy"]').get_attribute("aria-pressed") == "true"
+    # The failed-jobs tile shows what failed and why: the Jobs view, failed, last 24 hours.
     await page.locator('[data-tile="failed"]').click()
+    await expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    assert "UserErrorDiskNotFound" in await page.locator("table.jobs tbody tr").inner_text()
+    assert "status=Failed" in page.url
+    assert "range=24h" in page.url
+    await page.go_back()
+    await _ready(page)
     await _wait_rows(page, ["disk-b"])
     await page.locator('[data-tile="suspended"]').click()
     await _wait_rows(page, ["disk-c"])
@@ -142,7 +169,7 @@ async def test_the_overview_asks_for_the_key_and_its_tiles_match_the_api_then_fi
     assert (await _rows(page))[:2] == ["disk-a", "disk-b"]
     await page.get_by_label("Search").fill("disk-")
     await page.reload()
-    await page.locator('[data-tile="protected"]').wait_for()
+    await _ready(page)
     assert await page.locator('th[data-col="vault"]').get_attribute("aria-sort") == "ascending"
     assert await page.get_by_label("Search").input_value() == "disk-"
     assert page.js_errors == []
@@ -360,3 +387,161 @@ async def test_the_page_and_its_assets_are_served_anonymously_with_a_strict_poli
         async with session.get(f"{center.host.api_base_url}/backupcenter/whoami") as response:
             assert response.status == 401  # data needs the key
     assert total < 300 * 1024
+
+
+async def _add_instances(center: Center, count: int) -> None:
+    """``count`` more instances of disk-a's kind in VAULT, written straight to the store (a few
+    hundred rows: the page's cost must not depend on how many there are)."""
+    store = center.world.store
+    template = (await store.get_instance(VAULT, "disk-a-instance")).value
+    now = center.world.sim.now
+
+    async def one(index: int) -> None:
+        disk = f"bulk-{index:03d}"
+        disk_id = template.disk_id.rsplit("/", 1)[0] + "/" + disk
+        document = copy.deepcopy(dict(template.document))
+        document["dataSourceInfo"] = {
+            **document["dataSourceInfo"],
+            "resourceID": disk_id,
+            "resourceName": disk,
+        }
+        document["friendlyName"] = disk
+        instance = replace(
+            template,
+            name=f"{disk}-instance",
+            disk_id=disk_id,
+            document=document,
+            live_recovery_points=1,
+            health=BackupInstanceHealth(last_successful_backup=now - timedelta(minutes=index + 1)),
+        )
+        await store.create_instance(instance, PlanState(instance.name, instance.policy_document, active=True))
+
+    gate = asyncio.Semaphore(16)
+
+    async def gated(index: int) -> None:
+        async with gate:
+            await one(index)
+
+    await asyncio.gather(*(gated(index) for index in range(count)))
+
+
+async def _walk(center: Center) -> list[dict[str, Any]]:
+    """Every item of the cross-vault list, following nextLink as a client does."""
+    items: list[dict[str, Any]] = []
+    path, query = PROVIDER + "/backupInstances", ""
+    while True:
+        answer = await center.world.api.call("GET", path, query=query)
+        assert answer.status == 200, answer.body
+        items += answer.body["value"]
+        link = answer.body.get("nextLink")
+        if not link:
+            return items
+        parts = urlsplit(link)
+        path = parts.path.removeprefix("/api")
+        query = "&".join(part for part in parts.query.split("&") if not part.startswith("api-version="))
+
+
+async def test_the_overview_is_ready_after_three_requests_whatever_the_count_and_pages_the_rest(
+    center: Center, browser: Any
+) -> None:
+    await _add_instances(center, 246)
+    items = await _walk(center)
+    assert len(items) == 250
+    summaries = [item["properties"]["backupSummary"] for item in items]
+
+    page = await center.page(browser, width=1366, height=900)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if r.resource_type in ("fetch", "xhr") else None)
+    await page.goto(center.url)
+    await _ready(page)
+    # whoami, the overview's counts and the first page of the list: nothing walks every page.
+    assert len(requests) <= 3, requests
+    assert any("/api/x/subscriptions/" in url and "/overview" in url for url in requests)
+    assert sum("/backupInstances" in url for url in requests) == 1
+
+    # Tiles exact over all 250 instances, though only the first page is loaded.
+    assert await _tile(page, "protected") == "248"
+    assert await _tile(page, "healthy") == str(sum(s["health"] == "Healthy" for s in summaries))
+    assert await _tile(page, "points") == str(sum(s["recoveryPointCount"] for s in summaries))
+    count = page.get_by_test_id("row-count")
+    assert await count.get_attribute("data-total") == "250"
+    assert await count.get_attribute("data-more") == "true"
+    assert await page.locator("#instances tbody tr").count() == 100
+    assert (await count.inner_text()).startswith("Rows 1 to 100 of 250 instances")
+
+    # Pages: the next one is asked for only when the table reaches it.
+    await page.get_by_role("button", name="Next page").click()
+    await expect(count).to_contain_text("Rows 101 to 200 of 250")
+    assert len(requests) == 4
+    await page.get_by_role("button", name="Next page").click()
+    await expect(count).to_contain_text("Rows 201 to 250 of 250")
+    assert await page.locator("#instances tbody tr").count() == 50
+    assert await page.get_by_role("button", name="Next page").is_disabled()
+    await page.get_by_role("button", name="Previous page").click()
+    await expect(count).to_contain_text("Rows 101 to 200 of 250")
+
+    # With every row loaded, a sort covers them all: the oldest last backup first.
+    await page.get_by_role("button", name="Last backup", exact=True).click()
+    await expect(count).to_contain_text("Rows 1 to 100 of 250")
+    last = sorted(
+        (s["lastBackupTime"], item["properties"]["dataSourceInfo"]["resourceName"])
+        for s, item in zip(summaries, items, strict=True)
+        if s["lastBackupTime"]
+    )
+    assert (await _rows(page))[:3] == [name for _, name in last[:3]]
+
+    # A filter the API applies: exact, over every instance, and a fresh first page.
+    await page.get_by_label("Health").select_option("Unhealthy")
+    await _wait_rows(page, ["disk-b"])
+    assert await count.get_attribute("data-total") == "1"
+    assert page.js_errors == []
+
+
+async def test_rows_stay_one_line_wide_and_the_narrow_page_keeps_disk_health_and_last_backup(
+    center: Center, browser: Any
+) -> None:
+    wide = await center.page(browser, width=1366, height=900)
+    await wide.goto(center.url)
+    await _ready(wide)
+    heights = await wide.locator("#instances tbody tr").evaluate_all(
+        "rows => rows.map(r => r.getBoundingClientRect().height)"
+    )
+    assert len(heights) == 4
+    assert max(heights) <= 56, heights
+    # Oldest and newest restorable point of each instance, in its row.
+    row_a = wide.locator('#instances tr:has(a:text-is("disk-a")) td[data-newest]')
+    assert await row_a.get_attribute("data-newest")
+
+    # The instance page does not overflow at 1366 px, and says how far back it can restore.
+    await wide.get_by_role("link", name="disk-a", exact=True).click()
+    await wide.get_by_test_id("timeline").wait_for()
+    restorable = wide.locator("dl.facts div:has(dt:text-is('Restorable')) time")
+    points = (
+        await center.call("GET", vault_path(VAULT) + "/backupInstances/disk-a-instance/recoveryPoints")
+    ).body
+    times = sorted(p["properties"]["recoveryPointTime"] for p in points["value"])
+    assert await restorable.evaluate_all("els => els.map(e => e.getAttribute('datetime'))") == [
+        times[0],
+        times[-1],
+    ]
+    assert await wide.evaluate("document.documentElement.scrollWidth") <= 1366
+
+    narrow = await center.page(browser, width=390, height=844)
+    await narrow.goto(center.url)
+    await _ready(narrow)
+    assert await narrow.evaluate("document.documentElement.scrollWidth") <= 390
+    row = narrow.locator('#instances tr:has(a:text-is("disk-b"))')
+    for cell in ("a.disk", "td[data-health] .badge", "td:nth-child(3) time"):
+        box = await row.locator(cell).bounding_box()
+        assert box is not None, cell
+        assert box["x"] >= 0, (cell, box)
+        assert box["x"] + box["width"] <= 390, (cell, box)
+    # Timeline labels stay readable on a phone: drawn at about their CSS size.
+    await narrow.get_by_role("link", name="disk-a", exact=True).click()
+    await narrow.get_by_test_id("timeline").wait_for()
+    label_heights = await narrow.locator("[data-testid=timeline] .axis text").evaluate_all(
+        "els => els.map(e => e.getBoundingClientRect().height)"
+    )
+    assert label_heights
+    assert min(label_heights) >= 10, label_heights
+    assert wide.js_errors == narrow.js_errors == []

@@ -32,6 +32,7 @@ from backup.adapters.tables.instance_index import index_keys
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
+from backup.domain.overview import VaultOverview
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 
@@ -832,6 +833,15 @@ class FakeVaultStore:
         return Versioned(_frozen(found.value[1]), found.etag) if found else None
 
     # --- datasource claims ------------------------------------------------------------------------
+
+    async def put_vault_overview(self, summary: VaultOverview) -> None:
+        self._fault("put_vault_overview")
+        self._transact(self.partition(summary.vault), [_Op("upsert", keys.overview_key(), _frozen(summary))])
+
+    async def get_vault_overview(self, vault: VaultRef) -> VaultOverview | None:
+        self._fault("get_vault_overview")
+        row = self._read(self.partition(vault), keys.overview_key())
+        return None if row is None else _frozen(row.value)
 
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None:
         self._fault("get_datasource_claim")

@@ -51,6 +51,8 @@ def test_engine_timers_read_their_schedules_from_app_settings(
     retention = indexed_functions["apply-retention"].binding("timerTrigger")
     assert plan["schedule"] == "%PLAN_BACKUPS_SCHEDULE%"
     assert retention["schedule"] == "%APPLY_RETENTION_SCHEDULE%"
+    overview = indexed_functions["count-overview"].binding("timerTrigger")
+    assert overview["schedule"] == "%COUNT_OVERVIEW_SCHEDULE%"
     # A missed tick must still run after a restart so no slot waits a whole extra interval.
     assert plan["useMonitor"] is True
 

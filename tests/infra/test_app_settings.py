@@ -144,3 +144,5 @@ def test_schedule_defaults_match_the_local_sample(bicep: dict[str, Any]) -> None
     assert _bicep.param_default(main, "applyRetentionSchedule") == "0 */15 * * * *"
     assert sample[config.PLAN_BACKUPS_SCHEDULE] == _bicep.param_default(main, "planBackupsSchedule")
     assert sample[config.APPLY_RETENTION_SCHEDULE] == _bicep.param_default(main, "applyRetentionSchedule")
+    assert _bicep.param_default(main, "countOverviewSchedule") == "0 */5 * * * *"
+    assert sample[config.COUNT_OVERVIEW_SCHEDULE] == _bicep.param_default(main, "countOverviewSchedule")

@@ -27,6 +27,7 @@ from backup.domain.models import (
     RecoveryPointState,
     RetentionTag,
 )
+from backup.domain.overview import OverviewFigures, VaultOverview
 from backup.domain.records import DatasourceClaim, PlanState, Versioned
 from backup.domain.slots import SkipReason, SkipSpan
 
@@ -419,6 +420,48 @@ def operation_entity(operation_id: str, document: Mapping[str, Any], status: str
         "Status": status,
         "DocumentJson": json.dumps(document),
     }
+
+
+# --- the overview's per-vault summary -------------------------------------------------------------
+
+
+def vault_overview_entity(summary: VaultOverview) -> Entity:
+    figures = summary.figures
+    return clean(
+        {
+            "RowKey": keys.overview_key(),
+            "Kind": "overview",
+            "ComputedAt": summary.computed_at,
+            "Instances": figures.instances,
+            "Protected": figures.protected,
+            "ByHealthJson": json.dumps(dict(figures.by_health)),
+            "ByStateJson": json.dumps(dict(figures.by_state)),
+            "RecoveryPoints": figures.recovery_points,
+            "OldestPointAt": figures.oldest_point_at,
+            "PointsOfUnknownAge": figures.points_of_unknown_age,
+            "OldestLastBackupAt": figures.oldest_last_backup_at,
+            "OldestLastBackupInstance": figures.oldest_last_backup_instance,
+            "NeverBackedUp": figures.never_backed_up,
+            "FailedJobs24h": figures.failed_jobs_24h,
+        }
+    )
+
+
+def vault_overview_from(vault: VaultRef, entity: Mapping[str, Any]) -> VaultOverview:
+    figures = OverviewFigures(
+        instances=int(entity.get("Instances") or 0),
+        protected=int(entity.get("Protected") or 0),
+        by_health={str(k): int(v) for k, v in json.loads(entity.get("ByHealthJson") or "{}").items()},
+        by_state={str(k): int(v) for k, v in json.loads(entity.get("ByStateJson") or "{}").items()},
+        recovery_points=int(entity.get("RecoveryPoints") or 0),
+        oldest_point_at=optional_time(entity.get("OldestPointAt")),
+        points_of_unknown_age=int(entity.get("PointsOfUnknownAge") or 0),
+        oldest_last_backup_at=optional_time(entity.get("OldestLastBackupAt")),
+        oldest_last_backup_instance=entity.get("OldestLastBackupInstance"),
+        never_backed_up=int(entity.get("NeverBackedUp") or 0),
+        failed_jobs_24h=int(entity.get("FailedJobs24h") or 0),
+    )
+    return VaultOverview(vault, aware(entity["ComputedAt"]), figures)
 
 
 # --- datasource claims and restore usage ----------------------------------------------------------

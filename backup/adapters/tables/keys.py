@@ -33,6 +33,7 @@ RESTORE_USAGE = "q"
 INSTANCE_INDEX = "n"
 HEALTH_INDEX = "h"
 STATUS_INDEX = "s"
+COUNTS = "c"
 PLAN_SUFFIX = "plan"
 SEPARATOR = "|"
 # The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
@@ -211,6 +212,11 @@ def history_layout_key() -> str:
     """A vault's marker that its recovery-point history is in the current layout (no deleted
     points left in the live range)."""
     return row_key(LAYOUT, "history")
+
+
+def overview_key() -> str:
+    """A vault's summary for the overview (counts by health and state, points held, failed jobs)."""
+    return row_key(COUNTS, "overview")
 
 
 def job_key(job_id: str) -> str:

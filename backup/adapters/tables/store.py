@@ -14,6 +14,7 @@ from backup.adapters.tables.instances import InstanceStore
 from backup.adapters.tables.jobs import JobStore
 from backup.adapters.tables.markers import MarkerStore
 from backup.adapters.tables.operations import OperationStore
+from backup.adapters.tables.overview import OverviewStore
 from backup.adapters.tables.policies import PolicyStore
 from backup.adapters.tables.recovery_points import RecoveryPointStore
 from backup.adapters.tables.registry import VaultRegistry
@@ -30,6 +31,7 @@ FAMILIES = (
     OperationStore,
     DatasourceClaimStore,
     UsageStore,
+    OverviewStore,
 )
 """Every row family; no two may declare the same method (``tests/unit/test_table_codecs.py``)."""
 
@@ -45,5 +47,6 @@ class VaultStore(
     OperationStore,
     DatasourceClaimStore,
     UsageStore,
+    OverviewStore,
 ):
     """Every row family of the ``vaults`` and ``vaultdata`` tables, built from one ``StorageClients``."""

@@ -31,6 +31,7 @@ from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import (
     DISK_QUOTA,
     PROGRESS_CREATING,
+    PROGRESS_STARTED,
     RECOVERY_POINT_NOT_FOUND,
     RETRIES_EXHAUSTED,
     SAME_NAME_DISK,
@@ -169,8 +170,7 @@ class RestoreRunner:
                     "after the restore was accepted; choose another name and restore again.",
                     code=SAME_NAME_DISK,
                 )
-            job = replace(job, progress_percent=PROGRESS_CREATING)
-            await self._store.put_job(job)
+            job = await self._progressed(job, PROGRESS_STARTED)
         snapshot = await compute.get_snapshot(ComputeResourceId.snapshot(message.snapshot_id))
         if snapshot is None:
             raise NotFoundError(
@@ -178,6 +178,8 @@ class RestoreRunner:
                 code=SNAPSHOT_NOT_FOUND,
             )
         await self._verify(message, instance.value if instance is not None else None, snapshot)
+        # A step the page shows: the bar moves with the work (10, 25, 50, 100), not 10 then 100.
+        job = await self._progressed(job, PROGRESS_CREATING)
         settings = message.settings
         await compute.create_disk_from_snapshot(
             target,
@@ -194,6 +196,14 @@ class RestoreRunner:
         await self._release(message)
         self._telemetry.job_finished(finished)
         return RestoreOutcome.COMPLETED
+
+    async def _progressed(self, job: Job, percent: int) -> Job:
+        """The job at ``percent`` done, written; a redelivery past that step writes nothing."""
+        if (job.progress_percent or 0) >= percent:
+            return job
+        job = replace(job, progress_percent=percent)
+        await self._store.put_job(job)
+        return job
 
     async def _verify(
         self, message: RestoreMessage, instance: BackupInstance | None, snapshot: SnapshotInfo

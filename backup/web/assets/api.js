@@ -12,6 +12,14 @@
 /** @typedef {import("./types.js").ArmErrorBody} ArmErrorBody */
 /** @typedef {import("./types.js").ArmErrorDetail} ArmErrorDetail */
 /** @typedef {import("./types.js").OperationResult} OperationResult */
+/** @typedef {import("./types.js").SubscriptionOverview} SubscriptionOverview */
+
+/**
+ * One page of the cross-vault list, and the link to the next (null on the last page).
+ * @typedef {object} InstancePage
+ * @property {BackupInstance[]} items
+ * @property {string | null} next
+ */
 
 /**
  * An answer of the API: its status, headers and JSON body (null when empty or not JSON).
@@ -33,7 +41,6 @@ const API_BASE =
   /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="api-base"]'))?.content ?? "/api";
 const KEY_STORAGE = "backupcenter.functionsKey";
 const PROVIDER = "/providers/Microsoft.DataProtection";
-const MAX_PAGES = 50;
 
 /** A refusal of the API (or no answer at all: status 0), with its ARM error code. */
 export class ApiError extends Error {
@@ -122,7 +129,8 @@ function localPath(url) {
   return parsed.pathname + parsed.search;
 }
 /**
- * Every item of an ARM list, following nextLink (at most MAX_PAGES pages).
+ * Every item of an ARM list, following nextLink to the last page (no cap: a list that stopped
+ * early would show a wrong total without saying so).
  * @param {string} path
  * @param {Record<string, string>} [query]
  * @returns {Promise<unknown[]>}
@@ -131,7 +139,7 @@ async function listAll(path, query) {
   const items = [];
   /** @type {string | null} */
   let next = armUrl(path, query);
-  for (let page = 0; next && page < MAX_PAGES; page += 1) {
+  while (next) {
     const body = /** @type {ArmList | null} */ ((await request(next)).body);
     items.push(...(body?.value || []));
     next = body?.nextLink ? localPath(body.nextLink) : null;
@@ -167,14 +175,57 @@ export async function listJobs(vaultId, clauses) {
   return /** @type {Job[]} */ (await listAll(`${vaultId}/backupJobs`, filter ? { $filter: filter } : {}));
 }
 /**
- * The subscription's instances across vaults, each with its backupSummary.
+ * The counts behind the overview's tiles: one product-only call (``/api/x/...``) that reads one
+ * summary row per vault, whatever the number of instances and jobs.
+ * @param {string} subscription
+ * @returns {Promise<SubscriptionOverview>}
+ */
+export async function getOverview(subscription) {
+  const params = new URLSearchParams({ "api-version": API_VERSION });
+  const { body } = await request(`${API_BASE}/x/subscriptions/${subscription}/overview?${params}`);
+  return /** @type {SubscriptionOverview} */ (body);
+}
+/**
+ * The first page of the subscription's instances across vaults (keyset-paged by the API).
  * @param {string} subscription
  * @param {string} [filter]  OData
- * @returns {Promise<BackupInstance[]>}
+ * @returns {Promise<InstancePage>}
  */
-export async function listInstances(subscription, filter) {
-  return /** @type {BackupInstance[]} */ (
-    await listAll(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
+export async function firstInstancesPage(subscription, filter) {
+  return instancesPageAt(armUrl(`/subscriptions/${subscription}${PROVIDER}/backupInstances`, filter ? { $filter: filter } : {}));
+}
+/**
+ * The page a previous page's ``next`` names.
+ * @param {string} next
+ * @returns {Promise<InstancePage>}
+ */
+export async function nextInstancesPage(next) {
+  return instancesPageAt(localPath(next));
+}
+/**
+ * @param {string} url  same-origin path and query
+ * @returns {Promise<InstancePage>}
+ */
+async function instancesPageAt(url) {
+  const body = /** @type {ArmList | null} */ ((await request(url)).body);
+  return { items: /** @type {BackupInstance[]} */ (body?.value || []), next: body?.nextLink || null };
+}
+/**
+ * One instance of the cross-vault list (with its backupSummary): the pages of its vault, in
+ * order, up to the one that holds it. Undefined when it is not there.
+ * @param {string} subscription
+ * @param {string} vaultName
+ * @param {string} instanceId
+ * @returns {Promise<BackupInstance | undefined>}
+ */
+export async function findInstance(subscription, vaultName, instanceId) {
+  const wanted = instanceId.toLowerCase();
+  let page = await firstInstancesPage(subscription, `vaultName eq ${odata(vaultName)}`);
+  for (;;) {
+    const found = page.items.find((item) => item.id.toLowerCase() === wanted);
+    if (found || !page.next) return found;
+    page = await nextInstancesPage(page.next);
+  }
 }
 /**
  * @param {string} instanceId

@@ -49,6 +49,7 @@ function chooseSubscription() {
 /** The view the URL names, once the caller is known and has a role and a subscription. */
 function route() {
   clearTimers();
+  delete document.documentElement.dataset.ready;
   state.generation += 1;
   const who = state.who;
   if (!who) { start(); return; }

@@ -2,10 +2,10 @@
 // One backup instance: facts, the actions the caller's roles allow, the recovery-point
 // timeline and table, and its recent jobs.
 
-import { ApiError, getPolicy, listInstances, listJobs, listRecoveryPoints, odata } from "./api.js";
+import { ApiError, findInstance, getPolicy, listJobs, listRecoveryPoints, odata } from "./api.js";
 import { backupAction, restoreAction } from "./actions.js";
 import { h, loading, main, show } from "./dom.js";
-import { armPart, lastSegment, lower } from "./format.js";
+import { armPart, lastSegment } from "./format.js";
 import { diskOf, healthReason, isProtected, policyOf, summaryOf, vaultIdOf } from "./instances.js";
 import { jobsTable } from "./jobs.js";
 import { ageEl, badge, link, stateBadge, timeEl } from "./render.js";
@@ -39,12 +39,12 @@ export async function instanceView(id) {
   /** @type {Job[]} */
   let jobs;
   try {
-    const [summaries, pointList, jobList] = await Promise.all([
-      listInstances(/** @type {string} */ (state.sub), `vaultName eq ${odata(vaultName)}`),
+    const [found, pointList, jobList] = await Promise.all([
+      findInstance(/** @type {string} */ (state.sub), vaultName, id),
       listRecoveryPoints(id),
       listJobs(vaultId, [`backupInstanceName eq ${odata(name)}`]),
     ]);
-    item = summaries.find((candidate) => lower(candidate.id) === lower(id));
+    item = found;
     if (!item) throw new ApiError(404, "ResourceNotFound", `The backup instance '${name}' was not found in vault '${vaultName}'.`);
     policy = await getPolicy(item.properties.policyInfo.policyId);
     points = pointList;
@@ -76,7 +76,10 @@ export async function instanceView(id) {
     fact("Health", badge(s.health || "Unknown", HEALTH[s.health || ""]), reason ? h("span", { class: "reason" }, reason) : null),
     fact("Last successful backup", ageEl(s.lastBackupTime)),
     fact("Next scheduled backup", s.nextScheduledBackupTime ? timeEl(s.nextScheduledBackupTime) : "none scheduled"),
-    fact("Recovery points", String(points.length)));
+    fact("Recovery points", String(points.length)),
+    fact("Restorable", points.length
+      ? [timeEl(points[points.length - 1].properties.recoveryPointTime), " to ", timeEl(points[0].properties.recoveryPointTime)]
+      : "no recovery point"));
 
   /** @type {HTMLElement[]} */
   const actions = [];

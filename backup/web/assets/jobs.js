@@ -57,7 +57,7 @@ export function jobLine(job) {
   const p = job.properties;
   const progress = p.extendedInfo?.additionalDetails?.ProgressPercent;
   return h("span", {}, badge(p.status, JOB_STATUS[p.status]), " ",
-    p.status === "InProgress" && progress !== undefined ? h("progress", { max: "100", value: progress, "aria-label": `${progress}% done` }) : null,
+    p.status === "InProgress" && progress !== undefined ? [h("progress", { max: "100", value: progress, "aria-label": `${progress}% done` }), ` ${progress}%`] : null,
     ` ${OPERATIONS[p.operation] || p.operation} job, ${durationText(p.duration)}`);
 }
 

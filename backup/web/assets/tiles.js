@@ -1,28 +1,28 @@
 // @ts-check
-// The overview's summary tiles: counts over the instances and the failed jobs, each a button
-// that filters the instances table.
+// The overview's summary tiles: the counts of the overview call (one summary row per vault),
+// each a button that filters or orders the instances table, or opens the failed jobs.
 
 import { h } from "./dom.js";
-import { lower, plural } from "./format.js";
-import { diskOf, isProtected, summaryOf } from "./instances.js";
-import { ageEl } from "./render.js";
+import { lastSegment, plural, shortDate } from "./format.js";
+import { ageEl, timeEl } from "./render.js";
 
-/** @typedef {import("./types.js").BackupInstance} BackupInstance */
-/** @typedef {import("./types.js").Job} Job */
+/** @typedef {import("./types.js").OverviewCounts} OverviewCounts */
 /** @typedef {import("./state.js").QueryChanges} QueryChanges */
 
 /**
- * A tile: its key (``data-tile``, ``?tile=``), label, tone, and the table filter it applies.
+ * A tile: its key (``data-tile``, ``?tile=``), label, tone, and what pressing it does: the
+ * table filter (and order) it applies, or the view it opens.
  * @typedef {object} Tile
  * @property {string} key
  * @property {string} label
  * @property {string} tone
  * @property {Record<string, string>} filter
+ * @property {Record<string, string>} [opens]  another view's query (the tile is then a link)
  */
 
 /**
- * A tile's figure (a number, or an age element), an optional note under it, and for the
- * oldest backup its time (``data-value``).
+ * A tile's figure (a number, or a time element), an optional note under it, and for the times
+ * their ISO value (``data-value``).
  * @typedef {object} TileValue
  * @property {number | string | HTMLElement} value
  * @property {string} [note]
@@ -31,39 +31,40 @@ import { ageEl } from "./render.js";
 
 /** @type {Tile[]} */
 const TILES = [
-  { key: "protected", label: "Protected instances", tone: "", filter: { state: "ProtectionConfigured" } },
+  { key: "protected", label: "Protected instances", tone: "", filter: { protected: "1" } },
   { key: "healthy", label: "Healthy", tone: "ok", filter: { health: "Healthy" } },
   { key: "unhealthy", label: "Unhealthy", tone: "bad", filter: { health: "Unhealthy" } },
   { key: "suspended", label: "Suspended", tone: "warn", filter: { state: "BackupSchedulesSuspended" } },
   { key: "stopped", label: "Stopped", tone: "idle", filter: { state: "ProtectionStopped" } },
-  { key: "failed", label: "Failed jobs, last 24 h", tone: "bad", filter: { failed: "24h" } },
+  { key: "failed", label: "Failed jobs, last 24 h", tone: "bad", filter: {}, opens: { view: "jobs", status: "Failed", range: "24h" } },
   { key: "points", label: "Recovery points held", tone: "", filter: { points: "1" } },
-  { key: "oldest", label: "Oldest last backup", tone: "warn", filter: { state: "ProtectionConfigured", sort: "last", dir: "asc" } },
+  { key: "restorable", label: "Oldest restorable point", tone: "", filter: { points: "1", sort: "restorable", dir: "asc" } },
+  { key: "oldest", label: "Oldest last backup", tone: "warn", filter: { protected: "1", sort: "last", dir: "asc" } },
 ];
 
 /**
- * @param {BackupInstance[]} instances
- * @param {Job[]} failedJobs  failed in the last 24 hours
+ * The tiles' figures from the overview's totals: exact counts, not counts of what is loaded.
+ * @param {OverviewCounts} counts
  * @returns {Record<string, TileValue>}
  */
-export function tileValues(instances, failedJobs) {
-  const protectedOnes = instances.filter(isProtected);
-  const lastBackup = (/** @type {BackupInstance} */ i) => Date.parse(summaryOf(i).lastBackupTime || "");
-  const backed = protectedOnes.filter((i) => summaryOf(i).lastBackupTime)
-    .sort((a, b) => lastBackup(a) - lastBackup(b));
-  const never = protectedOnes.length - backed.length;
-  const oldest = backed[0];
+export function tileValues(counts) {
+  const never = counts.neverBackedUp;
+  const oldestOf = counts.oldestLastBackupInstanceId ? lastSegment(counts.oldestLastBackupInstanceId) : "";
+  const oldestPoint = counts.oldestRecoveryPointTime;
   return {
-    protected: { value: protectedOnes.length },
-    healthy: { value: instances.filter((i) => summaryOf(i).health === "Healthy").length },
-    unhealthy: { value: instances.filter((i) => summaryOf(i).health === "Unhealthy").length },
-    suspended: { value: instances.filter((i) => i.properties.currentProtectionState === "BackupSchedulesSuspended").length },
-    stopped: { value: instances.filter((i) => i.properties.currentProtectionState === "ProtectionStopped").length },
-    failed: { value: failedJobs.length, note: failedJobs.length ? `on ${plural(new Set(failedJobs.map((j) => lower(j.properties.backupInstanceId))).size, "instance")}` : "none" },
-    points: { value: instances.reduce((sum, i) => sum + (summaryOf(i).recoveryPointCount || 0), 0) },
-    oldest: oldest
-      ? { value: ageEl(summaryOf(oldest).lastBackupTime), note: `${diskOf(oldest)}${never ? `; ${never} never backed up` : ""}`, iso: summaryOf(oldest).lastBackupTime }
-      : { value: "—", note: never ? `${never} never backed up` : "no protected instance" },
+    protected: { value: counts.protected, note: plural(counts.instances, "instance") + " in all" },
+    healthy: { value: counts.byHealth.Healthy || 0 },
+    unhealthy: { value: counts.byHealth.Unhealthy || 0 },
+    suspended: { value: counts.byProtectionState.BackupSchedulesSuspended || 0 },
+    stopped: { value: counts.byProtectionState.ProtectionStopped || 0 },
+    failed: { value: counts.failedJobsLast24Hours, note: counts.failedJobsLast24Hours ? "see what failed and why" : "none" },
+    points: { value: counts.recoveryPoints },
+    restorable: oldestPoint
+      ? { value: timeEl(oldestPoint, shortDate.format(Date.parse(oldestPoint))), note: counts.oldestRecoveryPointExact ? "across every instance" : "or older: some instances predate this count", iso: oldestPoint }
+      : { value: "—", note: counts.recoveryPoints ? "not known yet" : "no recovery point", iso: null },
+    oldest: counts.oldestLastBackupTime
+      ? { value: ageEl(counts.oldestLastBackupTime), note: `${oldestOf}${never ? `; ${never} never backed up` : ""}`, iso: counts.oldestLastBackupTime }
+      : { value: "—", note: never ? `${never} never backed up` : "no protected instance", iso: null },
   };
 }
 
@@ -88,7 +89,7 @@ export function tilesGroup(values, active, onPress) {
         },
       },
       h("span", { class: "tile-label" }, tile.label),
-      h("span", { class: "tile-value", "data-value": tile.key === "oldest" ? value.iso || "" : String(value.value) }, value.value),
+      h("span", { class: "tile-value", "data-value": value.iso !== undefined ? value.iso || "" : String(value.value) }, value.value),
       value.note ? h("span", { class: "tile-note" }, value.note) : null);
     }));
 }

@@ -2,7 +2,7 @@
 // An instance's recovery points: the timeline (hand-written SVG, one lane per retention tag,
 // each point with a line to its expiry) and the same points as a table.
 
-import { h } from "./dom.js";
+import { h, main } from "./dom.js";
 import { DAY, durationMs, retentionText, shortDate, timeFormat, utcText } from "./format.js";
 import { timeEl } from "./render.js";
 import { now } from "./state.js";
@@ -52,7 +52,9 @@ export function timeline(points, retention, onDemand) {
   const pad = (end - start) * 0.02;
   start -= pad; end += pad;
   const lanes = LANES.filter((lane) => lane === "Default" || retention[lane] || points.some((p) => tagOf(p, onDemand) === lane));
-  const W = 960, left = 92, right = 16, top = 14, laneH = 34, axisH = 34;
+  // Drawn at the width it is shown at, so its 12 px labels stay 12 px on a phone too.
+  const W = Math.round(Math.min(960, Math.max(320, main.clientWidth - 28 || 960)));
+  const left = W < 600 ? 78 : 92, right = 16, top = 14, laneH = 34, axisH = 34;
   const H = top + laneH * lanes.length + axisH;
   const x = (/** @type {number} */ ms) => left + ((ms - start) / (end - start)) * (W - left - right);
   const y = (/** @type {string} */ lane) => top + laneH * lanes.indexOf(lane) + laneH / 2;
@@ -60,7 +62,7 @@ export function timeline(points, retention, onDemand) {
   /** @type {number[]} */
   const ticks = [];
   const span = end - start;
-  const step = [DAY / 4, DAY / 2, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 61 * DAY, 91 * DAY].find((s) => span / s <= 8) || 182 * DAY;
+  const step = [DAY / 4, DAY / 2, DAY, 2 * DAY, 7 * DAY, 14 * DAY, 30 * DAY, 61 * DAY, 91 * DAY].find((s) => span / s <= Math.max(3, Math.floor(W / 120))) || 182 * DAY;
   const zone = new Date(start).getTimezoneOffset() * 60_000;
   for (let t = Math.ceil((start - zone) / step) * step + zone; t <= end; t += step) ticks.push(t);
   const tickText = (/** @type {number} */ t) => (step < DAY ? timeFormat.format(t) : shortDate.format(t));

@@ -73,6 +73,40 @@
  * @property {string | null} [nextScheduledBackupTime]
  * @property {number} [recoveryPointCount]
  * @property {string} [policyDescription]
+ * @property {string | null} [oldestRecoveryPointTime]  the oldest live recovery point
+ * @property {string | null} [newestRecoveryPointTime]  the newest live recovery point
+ */
+
+/**
+ * Counts over the instances and jobs of some vaults (`GET /api/x/subscriptions/{s}/overview`).
+ * @typedef {object} OverviewCounts
+ * @property {number} instances
+ * @property {number} protected  instances that take scheduled backups, failing ones included
+ * @property {Record<string, number>} byHealth
+ * @property {Record<string, number>} byProtectionState
+ * @property {number} recoveryPoints
+ * @property {string | null} oldestRecoveryPointTime
+ * @property {boolean} oldestRecoveryPointExact
+ * @property {string | null} oldestLastBackupTime
+ * @property {string | null} oldestLastBackupInstanceId
+ * @property {number} neverBackedUp
+ * @property {number} failedJobsLast24Hours
+ */
+
+/**
+ * One vault's counts.
+ * @typedef {OverviewCounts & { vaultId: string, vaultName: string, computedAt: string }} VaultOverviewCounts
+ */
+
+/**
+ * The overview's answer: totals, each vault's counts, and whether they are exact.
+ * @typedef {object} SubscriptionOverview
+ * @property {string} scope
+ * @property {string | null} asOf
+ * @property {boolean} exact
+ * @property {string[]} inexactReasons
+ * @property {OverviewCounts} totals
+ * @property {VaultOverviewCounts[]} vaults
  */
 
 /**

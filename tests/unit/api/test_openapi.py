@@ -91,7 +91,7 @@ def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
 def test_every_route_is_documented_and_every_documented_operation_is_routed(
     document: dict[str, Any],
 ) -> None:
-    routed = {(route.method, route.template) for route in build_router().routes}
+    routed = {(route.method, openapi.document_path(route)) for route in build_router().routes}
     documented = {(method, template) for method, template, _ in operations(document)}
     assert documented == routed
     assert len(documented) == len(build_router().routes)
@@ -192,7 +192,9 @@ def test_request_bodies_only_where_the_handler_reads_one(document: dict[str, Any
 
 
 def test_operations_name_the_role_the_route_requires(document: dict[str, Any]) -> None:
-    roles = {(route.method, route.template): route.role.value for route in build_router().routes}
+    roles = {
+        (route.method, openapi.document_path(route)): route.role.value for route in build_router().routes
+    }
     for method, template, operation in operations(document):
         assert operation["x-required-role"] == roles[(method, template)]
     ids = [operation["operationId"] for _, _, operation in operations(document)]
@@ -208,3 +210,17 @@ def test_security_is_the_function_key_with_optional_app_service_authentication(
     assert (schemes["functionKeyQuery"]["in"], schemes["functionKeyQuery"]["name"]) == ("query", "code")
     assert schemes["appServiceAuthentication"]["scheme"] == "bearer"
     assert {"functionKey": []} in document["security"]
+
+
+def test_product_extensions_are_marked_and_only_they_live_under_x(document: dict[str, Any]) -> None:
+    marked = {(m, t) for m, t, op in operations(document) if op.get(openapi.EXTENSION_MARK) is True}
+    under_x = {(m, t) for m, t, _ in operations(document) if t.startswith("/x/")}
+    assert (
+        marked
+        == under_x
+        == {
+            ("GET", "/x/subscriptions/{subscriptionId}/overview"),
+            ("GET", "/x/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/overview"),
+        }
+    )
+    assert all(openapi.EXTENSION_MARK not in op for m, t, op in operations(document) if (m, t) not in marked)
