@@ -8,9 +8,7 @@ from typing import Any
 
 from backup.domain.instance import VaultRef
 from backup.domain.overview import OverviewFigures, VaultOverview
-from tests.contracts.test_vault_store_contract import T0, store, subscription, vault
-
-__all__ = ["store", "subscription", "vault"]  # the fixtures, shared with the store's contract
+from tests.contracts.test_vault_store_contract import T0
 
 
 def _summary(vault: VaultRef, **changes: Any) -> VaultOverview:
