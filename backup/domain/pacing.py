@@ -57,6 +57,9 @@ DEEPEST_CUT: Final = 0.6
 """No one cut goes deeper than this (a burst of this app's own makes the level fall fast too)."""
 THROTTLED_DECREASE: Final = 0.7
 """The cut a 429 makes (ARM's bucket is empty: this app overshot)."""
+RISE_GAIN: Final = 0.25
+"""A level rising below the high-water mark raises the rate by this share of its slope (a larger
+share overshoots: late, batched reports make the slope lag the rate)."""
 INCREASE_PER_SECOND: Final = 0.02
 """Additive increase, as a fraction of ARM's refill per second spent above the high-water mark."""
 MIN_RATE_FRACTION: Final = 0.05
@@ -178,8 +181,8 @@ def observe(
       left in this bucket came from another limit: only the refused call waits.
     * ``remaining`` caps the burst the ledger still allows at what ARM really has left, and
       once per :data:`TREND_WINDOW` steers the rate: low and not recovering cuts it (by the
-      measured excess, at least :data:`DECREASE`), high raises it additively, never above the
-      refill nor below the floor.
+      measured excess, at least :data:`DECREASE`), rising raises it by a share of the surplus
+      (:data:`RISE_GAIN`), high raises it additively, never above the refill nor below the floor.
     """
     if retry_after is not None and (remaining is None or remaining <= 0):
         state = _throttled(state, now, max(0.0, retry_after))
@@ -222,6 +225,11 @@ def _level(state: LedgerState, now: float, remaining: int) -> LedgerState:
             state = _cut(state, now, max(deepest, min(rate * DECREASE, rate + SLOPE_GAIN * slope)))
     elif remaining > HIGH_WATER * state.capacity:
         state = _with_rate(state, now, rate + INCREASE_PER_SECOND * state.refill * elapsed)
+    elif slope > 0 and now >= state.cooldown_until:
+        # Rising: ARM refills faster than everyone spends. Take a share of that surplus now: a
+        # backlog keeps the level from ever reaching the high-water mark, so the additive
+        # increase alone left the rate where the first cut put it (0.8 of what was left).
+        state = _with_rate(state, now, rate + RISE_GAIN * slope)
     return replace(state, trend_remaining=remaining, trend_at=now)
 
 

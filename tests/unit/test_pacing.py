@@ -10,6 +10,7 @@ import pytest
 from backup.domain.pacing import (
     ARM_DEFAULT_LIMITS,
     DEFAULT_HOLD_HORIZON,
+    RISE_GAIN,
     BucketLimits,
     Category,
     LedgerState,
@@ -116,6 +117,16 @@ def test_a_low_falling_level_cuts_the_rate_and_a_recovering_one_does_not() -> No
     assert falling.rate < READS.refill
     recovering = observe(ledger, 1.0, remaining=74)
     assert recovering.rate == READS.refill
+
+
+def test_a_level_rising_below_the_high_water_mark_takes_a_share_of_the_surplus() -> None:
+    """After a cut, a backlog keeps the level low; a rising level says ARM grants more than
+    everyone spends, so the rate climbs by a share of that slope (not only above high water)."""
+    ledger = replace(fresh_ledger(WRITES), rate=5.0)
+    rising = observe(observe(ledger, 0.0, remaining=20), 2.0, remaining=26)  # +3 a second
+    assert rising.rate == pytest.approx(5.0 + RISE_GAIN * 3.0)
+    between = observe(ledger, 0.0, remaining=100)  # between the low- and high-water marks
+    assert observe(between, 2.0, remaining=100).rate == 5.0  # flat: no surplus to take
 
 
 def test_the_rate_climbs_back_additively_never_above_the_refill() -> None:
