@@ -229,12 +229,7 @@ async def bench_runtime(azurite_endpoints: Any, emulator: EmulatorServer) -> Any
 
 
 async def measure_tick_and_cleanup(instances: int, workers: int) -> dict[str, float]:
-    # In memory: Azurite's disk store fdatasyncs every queue message, which would time the
-    # emulator's disk rather than the planner (see localdev.azurite.Azurite).
-    with (
-        Azurite(in_memory=True) as endpoints,
-        EmulatorServer(seed(instances), port=0, config=EMULATOR_CONFIG) as emulator,
-    ):
+    with Azurite() as endpoints, EmulatorServer(seed(instances), port=0, config=EMULATOR_CONFIG) as emulator:
         async with bench_runtime(endpoints, emulator) as bench:
             await bench.protect(instances)
             emulator.admin.set_faults([], seed=1, latency_ms=LATENCY_MS)
