@@ -116,11 +116,12 @@ class HistoryFigures:
         return self.rows_in_scanned_ranges / max(1, self.listed_points)
 
 
-def make_instance(vault: VaultRef) -> BackupInstance:
+def make_instance(vault: VaultRef, name: str = INSTANCE, disk: str = "disk-history") -> BackupInstance:
+    """An hourly instance of ``disk`` in ``vault``, written straight to the table by the benches."""
     return BackupInstance(
         vault=vault,
-        name=INSTANCE,
-        disk_id=f"/subscriptions/{vault.subscription_id}/resourceGroups/rg-src/providers/Microsoft.Compute/disks/disk-history",
+        name=name,
+        disk_id=f"/subscriptions/{vault.subscription_id}/resourceGroups/rg-src/providers/Microsoft.Compute/disks/{disk}",
         disk_location="eastus",
         policy_name="hourly",
         policy_document={"objectType": "BackupPolicy", "datasourceTypes": ["Microsoft.Compute/disks"]},

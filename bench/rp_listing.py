@@ -49,10 +49,11 @@ from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.models import ProtectionState, RecoveryPoint, RecoveryPointState, RetentionTag
+from backup.domain.models import RecoveryPoint, RecoveryPointState, RetentionTag
 from backup.domain.records import PlanState
 from backup.domain.snapshots import recovery_point_id
 from backup.names import VAULT_DATA_TABLE
+from bench.history import make_instance
 from localdev.azurite import Azurite, AzuriteEndpoints
 
 FIGURE = "rp_list_all_pages_over_raw"
@@ -77,19 +78,6 @@ class Walk:
     listed: list[str]
     pages: int
     rows_read: int
-
-
-def make_instance(vault: VaultRef) -> BackupInstance:
-    return BackupInstance(
-        vault=vault,
-        name=INSTANCE,
-        disk_id=f"/subscriptions/{vault.subscription_id}/resourceGroups/rg-src/providers/Microsoft.Compute/disks/disk-rp",
-        disk_location="eastus",
-        policy_name="hourly",
-        policy_document={"objectType": "BackupPolicy", "datasourceTypes": ["Microsoft.Compute/disks"]},
-        snapshot_resource_group_id=f"/subscriptions/{vault.subscription_id}/resourceGroups/rg-snaps",
-        protection_state=ProtectionState.PROTECTION_CONFIGURED,
-    )
 
 
 def hourly_point(instance: BackupInstance, slot: datetime) -> RecoveryPoint:
@@ -133,7 +121,7 @@ async def seed(endpoints: AzuriteEndpoints) -> list[str]:
     )
     try:
         await runtime.store.register_vault(VAULT, {"location": "eastus", "id": VAULT.id})
-        instance = make_instance(VAULT)
+        instance = make_instance(VAULT, INSTANCE, disk="disk-rp")
         await runtime.store.create_instance(
             instance, PlanState(INSTANCE, instance.policy_document, active=True)
         )
