@@ -43,7 +43,7 @@ from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.limits import MAX_DEQUEUE_COUNT
 from backup.domain.lro import DEFAULT_RETRY_AFTER_SECONDS, Accepted, InProgress
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
-from backup.domain.pacing import Category
+from backup.domain.pacing import DEFAULT_HOLD_HORIZON, Category
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.records import Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -80,8 +80,12 @@ _InstanceChange = Callable[[BackupInstance], BackupInstance]
 
 DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
 RETRIES_EXHAUSTED = "BackupRetriesExhausted"
-DEFER_AFTER_SECONDS = 1.0
-"""A token due later than this is waited for as a delayed message; a shorter wait in-process."""
+DEFER_AFTER_SECONDS = DEFAULT_HOLD_HORIZON
+"""A held token due later than this is waited for as a delayed message, a shorter wait in-process.
+The budget holds tokens only this far ahead and brings a caller it turned away back shortly before
+its token, so a backup waiting for the budget costs one message more, not two: every message is a
+queue receive, a delete and an execution, which at estate scale was most of the engine's traffic
+(1.0 s here made a backlogged start take three messages; tests/service/test_budget_backlog.py)."""
 
 
 class Outcome(StrEnum):
@@ -129,6 +133,11 @@ class BackupRunner:
         self._disk_refresh_period = disk_refresh_period
         self._start_window = start_window
         self._sleep = sleep
+
+    @property
+    def defer_after(self) -> float:
+        """The longest wait for a held token that is slept in-process (longer: a delayed message)."""
+        return DEFER_AFTER_SECONDS
 
     async def run(self, request: BackupRequest, *, final_attempt: bool = False) -> Outcome:
         current = await self._instance(request)

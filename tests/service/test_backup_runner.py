@@ -357,7 +357,7 @@ async def test_the_budget_defers_a_put_as_a_delayed_message_that_holds_no_second
     scope = BudgetScope(SNAP_RG.split("/")[2], None)
     assert {held for held, _, _ in budget.reserved} == {scope}
 
-    budget.then(Category.READS, 5.0)
+    budget.then(Category.READS, 10.0)  # past the in-process wait: a delayed message
     [poll] = env.backups.take()
     assert await runner.handle_message(poll, 1) is Outcome.DEFERRED
     [deferred_poll] = env.backups.take()
