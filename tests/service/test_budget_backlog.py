@@ -119,4 +119,3 @@ class SimulatedQueue:
                 if request.phase == START:
                     starts[request.instance] += 1
                 running.add(asyncio.create_task(runner.handle_message(body, 1)))
-
