@@ -1,42 +1,50 @@
 """Azure's own REST examples (api-version 2026-06-01), sent to our API, answered in Azure's shape.
 
 Each case sends one vendored example's request (``tests/reference/dataprotection/examples``, origins
-in ``tests/reference/README.md``) through the router, on Azurite and the Compute emulator, with
-names adapted to this module's seeded vault, policy, disk instance, recovery point and jobs. It then
-checks that every property of the example's response for the status we answered is in ours, with
-the same JSON type, and that enumerated properties hold one of Azure's values
-(:mod:`tests.integration.api.example_shapes`). A 202 is followed to its result the way the SDK's
-poller ends, and that result is compared with the example's 200.
+in ``tests/reference/README.md``) over HTTP to the app in the local Functions host, on Azurite and
+the Compute emulator (one stack for the module), with names adapted to this module's seeded vault,
+policy, disk instance, recovery point and jobs. It then checks that every property of the example's
+response for the status we answered is in ours, with the same JSON type, and that enumerated
+properties hold one of Azure's values (:mod:`tests.integration.api.example_shapes`). A 202 is
+followed to its result the way the SDK's poller ends, and that result is compared with the
+example's 200.
 
 Most of Azure's examples describe PostgreSQL or blob datasources; the adapters below turn such a
 request into the same request for a managed disk (the datasource, the policy's data store and
 schedule) and say why. Properties that exist only for other datasources are listed per case.
 
 Cases for gaps other work is closing are ``xfail(strict=True)`` with the gap named: the case turns
-red the moment the gap closes, and the mark comes off then. Adding an example is one ``Case`` line.
+red the moment the gap closes, and the mark comes off then. Adding an example is one ``case(...)``
+in ``CASES``.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
-from backup.bootstrap import Runtime
+from backup.bootstrap import Runtime, use_runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock, ShiftedClock
 from backup.domain.instance import VaultRef
+from backup.domain.models import ProtectionState
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
-from tests.integration.api.conftest import Answer, Api
+from localdev.functions_host import FunctionsHost
+from tests.hosting import HOST_KEY, project_host
+from tests.integration.api.conftest import Answer
+from tests.integration.api.contract import check_answer
 from tests.integration.api.example_shapes import (
     ENUM_PROPERTIES,
     VAULT_ENUM_PROPERTIES,
@@ -107,7 +115,8 @@ class Stack:
     an on-demand recovery point, its backup job, a restore job, and spare disks for cases that
     change or delete what they target."""
 
-    api: Api
+    api: HostApi
+    runtime: Runtime
     recovery_point: str = ""
     backup_job: str = ""
     operation: str = ""
@@ -149,7 +158,7 @@ class Stack:
             )
             assert answer.status in (200, 201), answer.body
             return self.names(policy=f"policy-{n}")
-        if kind in ("new-instance", "instance", "stopped-instance", "suspended-instance", "deleted-instance"):
+        if kind in INSTANCE_TARGETS:
             disk = disk_id(next(self.free_disks))
             name = f"instance-{n}"
             if kind != "new-instance":
@@ -159,12 +168,28 @@ class Stack:
             if action is not None:
                 answer = await self.api.call("POST", f"{path}/{action}")
                 assert answer.status in (200, 202), answer.body
+            if kind == "errored-instance":  # as a failed scheduled backup leaves it
+                store = self.runtime.store
+                current = await store.get_instance(VAULT, name)
+                assert current is not None
+                errored = replace(current.value, protection_state=ProtectionState.PROTECTION_ERROR)
+                await store.update_instance(current, errored)
             if kind == "deleted-instance":
                 answer = await self.api.call("DELETE", path)
                 assert answer.status in (200, 202, 204), answer.body
             return self.names(instance=name, disk=disk)
         assert kind == "", kind
         return self.names()
+
+
+INSTANCE_TARGETS = (
+    "new-instance",
+    "instance",
+    "stopped-instance",
+    "suspended-instance",
+    "errored-instance",
+    "deleted-instance",
+)
 
 
 def vault_path(vault: VaultRef) -> str:
@@ -204,13 +229,32 @@ def instance_properties(disk: str, name: str | None = None) -> dict[str, Any]:
     }
 
 
-async def protect(api: Api, name: str, disk: str) -> None:
+async def protect(api: HostApi, name: str, disk: str) -> None:
     path = f"{vault_path(VAULT)}/backupInstances/{name}"
     answer = await api.call("PUT", path, {"properties": instance_properties(disk)})
     assert answer.status in (200, 201), answer.body
 
 
-async def final_result(api: Api, answer: Answer) -> Answer:
+class HostApi:
+    """Requests over HTTP to the app in the local Functions host, each answer checked against
+    the OpenAPI document as the router-level tests check theirs."""
+
+    def __init__(self, host: FunctionsHost, session: aiohttp.ClientSession) -> None:
+        self.base = host.api_base_url
+        self.session = session
+
+    async def call(self, method: str, path: str, body: Any = None, *, query: str = "") -> Answer:
+        url = f"{self.base}{path}?api-version=2026-06-01" + (f"&{query}" if query else "")
+        sent = None if body is None else json.dumps(body).encode()
+        headers = {"x-functions-key": HOST_KEY, "Content-Type": "application/json"}
+        async with self.session.request(method, url, data=sent, headers=headers) as response:
+            text = await response.text()
+            answer = Answer(response.status, json.loads(text) if text else None, dict(response.headers))
+        check_answer(method, path, answer.status, answer.body, answer.headers)
+        return answer
+
+
+async def final_result(api: HostApi, answer: Answer) -> Answer:
     """Where the SDK's poller ends for a 202: a GET of ``Location``."""
     return await api.call("GET", urlsplit(answer.headers["Location"]).path.removeprefix("/api"))
 
@@ -231,10 +275,30 @@ async def stack(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> 
         arm_static_token=TOKEN,
     )
     runtime = Runtime.from_settings(
-        settings, clock=clock, arm_retry_total=1, arm_polling_interval=0, arm_clock=arm_clock
+        settings,
+        clock=clock,
+        arm_retry_total=1,
+        arm_polling_interval=0,
+        arm_clock=arm_clock,
+        auth_enabled=False,
+        retry_after_seconds=0,
     )
-    api = Api(runtime.replacing(auth_enabled=False, retry_after_seconds=0))
-    stack = Stack(api)
+    use_runtime(runtime)
+    # The module drains the backup queue itself, so that the host's workers race nothing.
+    quiet = {"AzureWebJobs.run-backup.Disabled": "true", "AzureWebJobs.run-restore.Disabled": "true"}
+    try:
+        async with (
+            project_host(azurite.connection_string, **quiet) as host,
+            aiohttp.ClientSession() as session,
+        ):
+            yield await seeded(Stack(HostApi(host, session), runtime))
+    finally:
+        use_runtime(None)
+        await runtime.close()
+
+
+async def seeded(stack: Stack) -> Stack:
+    api, runtime = stack.api, stack.runtime
     assert (await api.call("PUT", vault_path(VAULT), VAULT_BODY)).status == 201
     policy = await api.call("PUT", f"{vault_path(VAULT)}/backupPolicies/{POLICY}", SEEDED_POLICY)
     assert policy.status in (200, 201), policy.body
@@ -257,10 +321,7 @@ async def stack(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> 
     job = await runtime.store.get_job(VAULT, stack.backup_job)
     assert job.recovery_point_id is not None, job
     stack.recovery_point = job.recovery_point_id
-    try:
-        yield stack
-    finally:
-        await runtime.close()
+    return stack
 
 
 # --- adapters: an example's request for a PostgreSQL or blob datasource, made about a disk -------
@@ -380,15 +441,19 @@ def gap(reason: str) -> Any:
     return pytest.mark.xfail(strict=True, reason=reason)
 
 
-def case(example: str, method: str, path: str, *, xfail: str | None = None, **options: Any) -> Any:
+def case(
+    example: str, method: str, path: str, *, xfail: str | None = None, id: str = "", **options: Any
+) -> Any:
     marks = [gap(xfail)] if xfail else []
-    name = example.removesuffix(".json").replace("/", ".")
+    name = example.removesuffix(".json").replace("/", ".") + (f"[{id}]" if id else "")
     return pytest.param(Case(example, method, path, **options), marks=marks, id=name)
 
 
 VAULT_FIELDS_GAP = "vault secureScore and bcdrSecurityLevel missing (issue 12 section 2)"
 POLICY_VERSION_GAP = "policyInfo.policyVersion missing on instances (issue 12 section 2)"
 SUBSCRIPTION_PROVIDER = "/subscriptions/{sub}/providers/Microsoft.DataProtection"
+# Checked by the GetBackupInstance case itself; the state variants look at the state only.
+POLICY_VERSION = frozenset({"properties.policyInfo.policyVersion"})
 # Disk instances carry no datasource credentials and, here, no user-assigned identity.
 NOT_FOR_DISK_INSTANCES = frozenset({"properties.identityDetails"})
 WEEKDAY_TAGS = frozenset(
@@ -475,6 +540,26 @@ CASES = [
         INSTANCE_PATH,
         ignore=NOT_FOR_DISK_INSTANCES,
         xfail=POLICY_VERSION_GAP,
+    ),
+    # The same GET of instances in other states: their protectionStatus must be one of Azure's.
+    *(
+        case(
+            "BackupInstanceOperations/GetBackupInstance.json",
+            "GET",
+            INSTANCE_PATH,
+            target=f"{state}-instance",
+            id=state,
+            ignore=NOT_FOR_DISK_INSTANCES | POLICY_VERSION,
+            xfail=xfail,
+        )
+        for state, xfail in (
+            ("stopped", None),
+            ("suspended", None),
+            (
+                "errored",
+                "protectionStatus.status 'ProtectionError' is not one of Azure's (issue 12 section 2)",
+            ),
+        )
     ),
     case(
         "BackupInstanceOperations/ListBackupInstances.json",
