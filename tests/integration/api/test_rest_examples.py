@@ -165,9 +165,11 @@ class Stack:
                 await protect(self.api, name, disk)
             path = f"{vault_path(VAULT)}/backupInstances/{name}"
             action = {"stopped-instance": "stopProtection", "suspended-instance": "suspendBackups"}.get(kind)
+            extra: dict[str, str] = {}
             if action is not None:
                 answer = await self.api.call("POST", f"{path}/{action}")
-                assert answer.status in (200, 202), answer.body
+                assert answer.status == 202, answer.body
+                extra["operation"] = urlsplit(answer.headers["Location"]).path.rsplit("/", 1)[-1]
             if kind == "errored-instance":  # as a failed scheduled backup leaves it
                 store = self.runtime.store
                 current = await store.get_instance(VAULT, name)
@@ -177,7 +179,7 @@ class Stack:
             if kind == "deleted-instance":
                 answer = await self.api.call("DELETE", path)
                 assert answer.status in (200, 202, 204), answer.body
-            return self.names(instance=name, disk=disk)
+            return self.names(instance=name, disk=disk, **extra)
         assert kind == "", kind
         return self.names()
 
@@ -435,6 +437,8 @@ class Case:
     query: str = ""
     result_example: str = ""
     """Another example whose 200 describes where this case's 202 ends (export's result)."""
+    same_values: tuple[str, ...] = ()
+    """Dotted paths whose value must be the example's (REST values the swagger does not enumerate)."""
 
 
 def gap(reason: str) -> Any:
@@ -644,6 +648,15 @@ CASES = [
         VAULT_PATH + "/deletedBackupInstances/{instance}/undelete",
         target="deleted-instance",
     ),
+    case(
+        "BackupInstanceOperations/GetBackupInstanceOperationResult.json",
+        "GET",
+        INSTANCE_PATH + "/operationResults/{operation}",
+        target="stopped-instance",
+        ignore=POLICY_VERSION,
+        xfail="an instance operation's result is {} rather than the instance Azure's swagger declares"
+        " (BackupInstanceResource; configure protection as an LRO, issue 12 section 2)",
+    ),
     # Recovery points (Azure's examples list a vault-tier copy too; a disk's points have one snapshot)
     case("BackupInstanceOperations/GetRecoveryPoint.json", "GET", INSTANCE_PATH + "/recoveryPoints/{rp}"),
     case("BackupInstanceOperations/ListRecoveryPoints.json", "GET", INSTANCE_PATH + "/recoveryPoints"),
@@ -652,8 +665,11 @@ CASES = [
         "JobCRUD/GetJob.json",
         "GET",
         VAULT_PATH + "/backupJobs/{job}",
-        xfail="job extendedInfo.additionalDetails lacks PolicyRuleName, RetentionTag (issue 12 section 2)"
-        " and TaskId",
+        # The seeded job is an on-demand backup: Azure's is "Backup" too (ListJobs.json shows one
+        # with isUserTriggered true); isUserTriggered tells them apart.
+        same_values=("properties.operation", "properties.operationCategory"),
+        xfail="job operation 'OnDemandBackup' is not Azure's 'Backup'; extendedInfo.additionalDetails"
+        " lacks PolicyRuleName, RetentionTag (issue 12 section 2) and TaskId",
     ),
     case("JobCRUD/ListJobs.json", "GET", VAULT_PATH + "/backupJobs", ignore=NO_ACTION_PLACEHOLDER),
     # Long-running operations
@@ -710,6 +726,12 @@ CASES = [
 ]
 
 
+def value_at(body: Any, dotted: str) -> Any:
+    for key in dotted.split("."):
+        body = body.get(key) if isinstance(body, dict) else None
+    return body
+
+
 @pytest.mark.parametrize("case", CASES)
 async def test_azure_example_is_answered_in_azures_shape(stack: Stack, case: Case) -> None:
     example = load_example(case.example)
@@ -733,4 +755,8 @@ async def test_azure_example_is_answered_in_azures_shape(stack: Stack, case: Cas
     if expected is None:
         return
     mismatches = shape_mismatches(expected, answer.body, ignore=case.ignore, enums=case.enums)
+    for dotted in case.same_values:
+        theirs, mine = value_at(expected, dotted), value_at(answer.body, dotted)
+        if mine != theirs:
+            mismatches.append(f"{dotted}: {mine!r} where Azure has {theirs!r}")
     assert not mismatches, f"{case.example}: ours differs from Azure's example:\n  " + "\n  ".join(mismatches)
