@@ -680,6 +680,11 @@ CASES = [
     ),
     case("GetOperationStatusVaultContext.json", "GET", VAULT_PATH + "/operationStatus/{operation}"),
     case(
+        "GetOperationStatusRGContext.json",
+        "GET",
+        "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataProtection/operationStatus/{operation}",
+    ),
+    case(
         "GetOperationResult.json",
         "GET",
         SUBSCRIPTION_PROVIDER + "/locations/{location}/operationResults/{operation}",
