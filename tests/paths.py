@@ -8,3 +8,4 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # Third-party ground truth the emulator is compared against; origins in tests/reference/README.md.
 REFERENCE_DIR = REPO_ROOT / "tests" / "reference"
 COMPUTE_REFERENCE = REFERENCE_DIR / "compute"
+DATAPROTECTION_REFERENCE = REFERENCE_DIR / "dataprotection"

@@ -106,7 +106,9 @@ class BackupInstance(msgspec.Struct, rename="camel"):
     policy_info: PolicyInfo
     object_type: Annotated[str, _INSTANCE_TYPE.meta] | None = None
     friendly_name: Annotated[str, msgspec.Meta(max_length=250)] | None = None
-    data_source_set_info: Annotated[Any, msgspec.Meta(description="Must be null for disks.")] = None
+    data_source_set_info: Annotated[
+        Any, msgspec.Meta(description="Null, or the disk itself (as Azure shows a disk's set).")
+    ] = None
     identity_details: IdentityDetails | None = None
     # Compared case-sensitively (see parse_backup_instance), so a plain enum.
     validation_type: (
@@ -263,11 +265,7 @@ def parse_backup_instance(properties: object, vault: VaultRef, path: str = "prop
             f"resourceID ('{disk.name}').",
         )
     if shape.data_source_set_info is not None:
-        fail(
-            INVALID_REQUEST_CONTENT,
-            f"{path}.dataSourceSetInfo",
-            f"'{path}.dataSourceSetInfo' must be null for disks (each disk is its own backup instance).",
-        )
+        _check_set_is_the_disk(shape.data_source_set_info, disk, f"{path}.dataSourceSetInfo")
     policy_name = _policy_name(shape.policy_info.policy_id, vault, f"{path}.policyInfo.policyId")
     snapshot_group = _snapshot_resource_group(shape.policy_info.policy_parameters, f"{path}.policyInfo")
     if shape.identity_details is not None:
@@ -283,6 +281,23 @@ def parse_backup_instance(properties: object, vault: VaultRef, path: str = "prop
     }
     document["objectType"] = "BackupInstance"
     return ProtectionRequest(disk, policy_name, snapshot_group, document)
+
+
+def _check_set_is_the_disk(value: object, disk: ComputeResourceId, target: str) -> None:
+    """A disk is its own datasource set: Azure's GET of a disk instance shows ``dataSourceSetInfo``
+    naming the disk, so a body read back from Azure and sent again carries it. Anything else (a
+    set of several resources, as for PostgreSQL servers) has no meaning for a disk."""
+    resource_id = value.get("resourceID") if isinstance(value, dict) else None
+    if (
+        not isinstance(resource_id, str)
+        or resource_id.strip("/").casefold() != str(disk).strip("/").casefold()
+    ):
+        fail(
+            INVALID_REQUEST_CONTENT,
+            target,
+            f"'{target}' must be null or name the disk of dataSourceInfo ('{disk}'): a disk is its own "
+            "datasource set.",
+        )
 
 
 def _policy_name(value: str, vault: VaultRef, target: str) -> str:

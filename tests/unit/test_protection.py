@@ -83,6 +83,17 @@ def _without(path: tuple[str, ...]) -> dict[str, Any]:
     return body
 
 
+def test_a_datasource_set_naming_the_disk_itself_is_accepted_as_azure_shows_it() -> None:
+    # Azure's GET of a disk instance shows the disk as its own set; sending that body back works.
+    the_set = {
+        "objectType": "DatasourceSet",
+        "resourceID": DISK.upper(),
+        "datasourceType": "Microsoft.Compute/disks",
+    }
+    request = parse_backup_instance(properties(dataSourceSetInfo=the_set), VAULT)
+    assert request.document["dataSourceSetInfo"] == the_set
+
+
 @pytest.mark.parametrize(
     ("body", "code", "target"),
     [
@@ -106,6 +117,11 @@ def _without(path: tuple[str, ...]) -> dict[str, Any]:
         ),
         (properties(policyInfo={"policyId": f"{VAULT.id}/backupPolicies/"}), "InvalidResourceId", None),
         (properties(dataSourceSetInfo={}), "InvalidRequestContent", "properties.dataSourceSetInfo"),
+        (
+            properties(dataSourceSetInfo={"resourceID": DISK.replace("disk-a", "disk-b")}),
+            "InvalidRequestContent",
+            "properties.dataSourceSetInfo",
+        ),
         (properties(friendlyName=7), "InvalidRequestContent", "properties.friendlyName"),
         # A value of the wrong JSON type answers the field's own code, as it did before shapes.
         (

@@ -2,14 +2,15 @@
 
 The body's ``properties`` is validated by :func:`backup.shapes.policy.parse_backup_policy`
 (only ``Microsoft.Compute/disks`` policies are accepted) and stored verbatim; responses
-return it unchanged. As in Azure, a policy cannot be edited in place once a backup
-instance uses it: PUT of a different policy under an in-use name is refused with 409
-``UserErrorPolicyInUse``; re-sending the same policy is an idempotent 200. Delete is
-refused with 409 while any instance uses it.
+return it as sent, with each tag's read-only ``tagInfo.id`` filled in as Azure does. As in
+Azure, a policy cannot be edited in place once a backup instance uses it: PUT of a different
+policy under an in-use name is refused with 409 ``UserErrorPolicyInUse``; re-sending the same
+policy is an idempotent 200. Delete is refused with 409 while any instance uses it.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +32,21 @@ def policy_resource(vault: VaultRef, name: str, properties: Mapping[str, Any]) -
         "id": f"{vault.id}/backupPolicies/{name}",
         "name": name,
         "type": paths.POLICY_TYPE,
-        "properties": dict(properties),
+        "properties": with_tag_ids(properties),
     }
+
+
+def with_tag_ids(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as Azure shows it: every tag has its read-only ``tagInfo.id``, ``{tagName}_``
+    (``Default_``, ``Weekly_``), also when the request left it out, as Azure's examples show."""
+    shown = copy.deepcopy(dict(properties))
+    for rule in shown.get("policyRules", []):
+        trigger = rule.get("trigger") if isinstance(rule, dict) else None
+        for criterion in trigger.get("taggingCriteria", []) if isinstance(trigger, dict) else []:
+            tag = criterion.get("tagInfo") if isinstance(criterion, dict) else None
+            if isinstance(tag, dict) and "id" not in tag and isinstance(tag.get("tagName"), str):
+                tag["id"] = f"{tag['tagName']}_"
+    return shown
 
 
 def _in_use(vault: VaultRef, name: str, instances: list[str], doing: str) -> ConflictError:
