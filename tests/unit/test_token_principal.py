@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,3 +59,12 @@ def test_a_token_that_does_not_say_is_refused_with_the_reason(token: str, reason
     with pytest.raises(ValueError, match=re.escape(reason)) as refused:
         token_principal(token)
     assert token not in str(refused.value)
+
+
+def test_the_local_settings_sample_holds_the_seeded_app_principals_token() -> None:
+    root = Path(__file__).resolve().parents[2]
+    seed = json.loads((root / "localdev" / "seed.json").read_text())
+    sample = json.loads((root / "local.settings.sample.json").read_text())["Values"]
+    app = Principal.from_doc(seed["principals"][0])
+    assert sample["ARM_STATIC_TOKEN"] == access_token(app)
+    assert token_principal(sample["ARM_STATIC_TOKEN"]).object_id == app.id
