@@ -159,6 +159,12 @@ async def test_roles_granted_to_the_user_assigned_identitys_principal_id_are_eno
     assert "principalId" not in identity
     own = identity["userAssignedIdentities"][IDENTITY]
     assert own == {"principalId": IDENTITY_PRINCIPAL, "clientId": IDENTITY_CLIENT}
+    # Roles on the app's own identity do nothing for this vault: its calls are made as its identity.
+    grant_disk_roles(world, APP)
+    refused = await validate_for_backup(world, "disk-b")
+    assert (refused["status"], refused["error"]["code"]) == ("Failed", "UserErrorMissingRequiredPermissions")
+    for role, scope in ROLES:
+        world.sim.admin.revoke(APP, role, scope)
     grant_disk_roles(world, own["principalId"])
     await protect_back_up_and_restore(world, "disk-b")
     # The app's own identity was given nothing, and still needs nothing.
