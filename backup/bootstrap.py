@@ -36,6 +36,7 @@ from backup.services.protection import InstancePurger, ProtectionService
 from backup.services.reconcile import Reconciler
 from backup.services.restore import RestoreRunner, RestoreService
 from backup.services.retention import RetentionSweeper
+from backup.services.vault_identity import VaultIdentities
 from backup.telemetry import Telemetry, configure_logging
 
 if TYPE_CHECKING:
@@ -262,6 +263,10 @@ class Runtime:
         return RestoreService(
             self.store, self.compute, self.clock, self.send_restore_requests, telemetry=self.telemetry
         )
+
+    @cached_property
+    def vault_identities(self) -> VaultIdentities:
+        return VaultIdentities(self.compute)
 
     @cached_property
     def restore_runner(self) -> RestoreRunner:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
+from backup.domain.arm import ArmPrincipal, DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexScan
@@ -286,6 +286,13 @@ class ArmGateway(Protocol):
     Every failure is one of :mod:`backup.errors` (retryable or permanent by class)."""
 
     def for_identity(self, identity: str | None) -> ArmGateway: ...
+
+    async def calling_principal(self) -> ArmPrincipal | None:
+        """Who this gateway's ARM calls are made as: the object id, tenant and client id in the
+        access token its credential gets for ARM. Learned once per identity and kept; ``None``
+        (and logged) when the token does not say (not a JWT, no ``oid``/``tid``) or no token
+        could be had (then asked again next time). Never raises."""
+        ...
 
     async def get_disk(self, disk: ComputeResourceId) -> DiskInfo: ...
 

@@ -157,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     # Loaded only now, so that the port check above answers before the SDKs load.
     from backup.config import Settings
     from localdev.compute_emulator import EmulatorServer
+    from localdev.compute_emulator.tokens import Principal, access_token
     from localdev.demo import seed_demo
 
     RUN_DIR.mkdir(exist_ok=True)
@@ -168,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
 
     seed = json.loads(args.seed.read_text())
     subscription_id = seed["subscriptions"][0]["id"]
-    app_token = seed["principals"][0]["token"]
+    # The app principal's JWT (not its opaque token), so vaults show its object id and tenant.
+    app_token = access_token(Principal.from_doc(seed["principals"][0]))
 
     azurite = Azurite(
         blob_port=args.azurite_blob_port,

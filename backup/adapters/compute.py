@@ -49,7 +49,8 @@ from azure.mgmt.authorization.v2022_04_01.aio import AuthorizationManagementClie
 from azure.mgmt.compute.aio import ComputeManagementClient
 from azure.mgmt.compute.models import Disk, Snapshot
 
-from backup.domain.arm import DiskInfo, Permissions, SnapshotInfo
+from backup.credentials import token_principal
+from backup.domain.arm import ArmPrincipal, DiskInfo, Permissions, SnapshotInfo
 from backup.domain.lro import Accepted, InProgress, retry_after_seconds
 from backup.domain.pacing import BudgetScope, Category
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -254,6 +255,8 @@ class ComputeGateway:
         self._credential_for = credential_for
         self._identities: dict[str, ComputeGateway] = {}
         self._identity: str | None = None
+        self._principal: ArmPrincipal | None = None
+        self._principal_known = False
         self._budget = budget
         self._reports: list[tuple[BudgetScope, Category, int | None, float | None]] = []
         self._telemetry_hook = response_hook
@@ -298,6 +301,32 @@ class ComputeGateway:
             child._identity = identity
             self._identities[key] = child
         return self._identities[key]
+
+    async def calling_principal(self) -> ArmPrincipal | None:
+        """The ``oid``/``tid``/``appid`` of this gateway's ARM access token (see the port).
+
+        The token is the one the SDK clients send (same credential, same scope), fetched through
+        the credential's own cache; its signature is not checked (we only learn who we are).
+        """
+        if self._principal_known:
+            return self._principal
+        who = f"the identity '{self._identity}'" if self._identity else "the app's identity"
+        try:
+            token = await self._credential.get_token(ARM_SCOPE)
+        except Exception as error:  # shown as unknown now, asked again on the next call
+            _log.warning("could not get an ARM token for %s to learn its principal id: %s", who, error)
+            return None
+        try:
+            self._principal = token_principal(token.token)
+        except ValueError as reason:
+            _log.warning(
+                "vaults acting as %s show no principalId: %s (a local opaque token? use the "
+                "Compute emulator's JWT for the principal)",
+                who,
+                reason,
+            )
+        self._principal_known = True
+        return self._principal
 
     def _client_options(self) -> dict[str, Any]:
         # The hook runs after the retry policy, so it sees every attempt's response.

@@ -7,7 +7,6 @@ data (the caller, the api-version) travels in :class:`~backup.api.router.Request
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,9 +19,7 @@ if TYPE_CHECKING:
     from backup.services.overview import OverviewService
     from backup.services.protection import ProtectionService
     from backup.services.restore import RestoreService
-
-_IDENTITY_NAMESPACE = uuid.UUID("6f1d3c52-9a57-4d1e-8f3b-2c4b0f6a9e11")
-UNKNOWN_TENANT_ID = "00000000-0000-0000-0000-000000000000"
+    from backup.services.vault_identity import VaultIdentities
 
 
 class ApiServices(Protocol):
@@ -40,6 +37,9 @@ class ApiServices(Protocol):
     @property
     def overview(self) -> OverviewService: ...
 
+    @property
+    def vault_identities(self) -> VaultIdentities: ...
+
 
 @dataclass
 class ApiContext:
@@ -51,19 +51,3 @@ class ApiContext:
     retry_after_seconds: int = 10
     """``Retry-After`` on 202 answers; tests use 0."""
     page_size: int = 100
-
-    @property
-    def identity_principal_id(self) -> str:
-        """``identity.principalId`` shown on SystemAssigned vaults.
-
-        Vaults have no identity of their own here: every ARM call is made with the Function
-        App's managed identity. The id shown is a stable GUID derived from that identity's
-        client id (``AZURE_CLIENT_ID``), or from ``"system-assigned"`` when none is set; it is
-        not the identity's object id, which the app cannot learn without Graph access.
-        """
-        seed = self.settings.managed_identity_client_id or "system-assigned"
-        return str(uuid.uuid5(_IDENTITY_NAMESPACE, seed.lower()))
-
-    @property
-    def tenant_id(self) -> str:
-        return UNKNOWN_TENANT_ID

@@ -33,6 +33,20 @@ SUPPORTED_DISK_SKUS = frozenset(sku.casefold() for sku in DISK_SKUS)
 
 
 @dataclass(frozen=True)
+class ArmPrincipal:
+    """Who ARM sees calling: the Entra service principal behind an ARM credential.
+
+    Read from the ``oid``, ``tid`` and ``appid`` claims of the access token the credential gets
+    for ARM; role assignments name ``object_id``, so it is what a vault's ``principalId`` shows.
+    """
+
+    object_id: str
+    tenant_id: str
+    client_id: str | None = None
+    """The application (client) id, when the token says (``appid`` or ``azp``)."""
+
+
+@dataclass(frozen=True)
 class DiskInfo:
     id: str
     name: str

@@ -135,7 +135,9 @@ class BackupVault(_Shape, kw_only=True):
 
 
 class DppIdentityDetails(_Shape, kw_only=True):
-    """Vaults have no identity of their own: a SystemAssigned identity reports the app's principal."""
+    """Vaults have no identity of their own: the answer shows the principals their ARM calls are
+    made as (the app's for SystemAssigned; each attached identity's for UserAssigned), from those
+    identities' access tokens; none when a token does not say."""
 
     type: Annotated[str, _IDENTITY_TYPE.meta] | None = None
     principal_id: Annotated[str, _READ_ONLY] | None = None
@@ -144,7 +146,8 @@ class DppIdentityDetails(_Shape, kw_only=True):
         Annotated[
             dict[str, dict[str, Any]],
             msgspec.Meta(
-                description="User-assigned identity ids (as keys), when type includes UserAssigned."
+                description="User-assigned identity ids (as keys), when type includes UserAssigned; "
+                "answers give each one's principalId and clientId."
             ),
         ]
         | None

@@ -20,7 +20,9 @@ GET/PUT   /_admin/clock                   PUT ``{"offsetSeconds": float}`` or ``
 GET/PUT   /_admin/config                  PUT merges a partial config (see config.py)
 GET/POST  /_admin/roleAssignments         POST ``{"principalId", "role", "scope"}`` grants
 DELETE    /_admin/roleAssignments         same body; revokes
-GET/POST  /_admin/principals              POST ``{"id", "token"}``
+GET/POST  /_admin/principals              POST ``{"id", "tenantId"?, "appId"?, "token"?}``; answers
+                                          the principal with its ``accessToken`` (a JWT)
+GET       /_admin/principals/{id}         ``{"id", "tenantId", "appId", "accessToken"}``
 GET       /_admin                         ``{"url", "ca_bundle", "admin_url"}``
 ========  ==============================  ==========================================================
 """
@@ -35,6 +37,7 @@ from aiohttp import web
 
 from .errors import ArmError
 from .faults import Faults
+from .tokens import Principal, access_token
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -166,12 +169,19 @@ def add_admin_routes(app: web.Application, emu: Emulator) -> None:
         return _ok()
 
     async def list_principals(request: web.Request) -> web.Response:
-        return _ok({"value": [{"id": pid, "token": token} for token, pid in state.tokens.items()]})
+        return _ok({"value": state.principal_docs()})
 
     async def add_principal(request: web.Request) -> web.Response:
         body = await _body(request)
-        state.add_principal(str(body["id"]), str(body["token"]))
-        return _ok(None, 201)
+        principal = Principal.from_doc(body)
+        issued = state.add_principal(principal, body.get("token"))
+        return _ok({**principal.to_dict(), "accessToken": issued}, 201)
+
+    async def get_principal(request: web.Request) -> web.Response:
+        principal = state.principals.get(request.match_info["principal_id"].lower())
+        if principal is None:
+            return _bad(f"no principal {request.match_info['principal_id']}", 404)
+        return _ok({**principal.to_dict(), "accessToken": access_token(principal)})
 
     async def unknown(request: web.Request) -> web.Response:
         return _bad(f"no admin route {request.method} {request.path}", 404)
@@ -197,6 +207,7 @@ def add_admin_routes(app: web.Application, emu: Emulator) -> None:
         ("DELETE", "/roleAssignments", revoke),
         ("GET", "/principals", list_principals),
         ("POST", "/principals", add_principal),
+        ("GET", "/principals/{principal_id}", get_principal),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, "/_admin" + path, guarded(handler))

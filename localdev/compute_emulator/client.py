@@ -130,8 +130,25 @@ class AdminClient:
     def role_assignments(self) -> list[dict[str, str]]:
         return list(self.call("GET", "/roleAssignments")["value"])
 
-    def add_principal(self, principal_id: str, token: str) -> None:
-        self.call("POST", "/principals", {"id": principal_id, "token": token})
+    def add_principal(
+        self,
+        principal_id: str,
+        token: str | None = None,
+        *,
+        tenant_id: str | None = None,
+        app_id: str | None = None,
+    ) -> str:
+        """Make ``principal_id`` known (with an opaque ``token`` too, if given); its access token (a JWT)."""
+        body = {"id": principal_id, "token": token, "tenantId": tenant_id, "appId": app_id}
+        answer = self.call("POST", "/principals", {key: value for key, value in body.items() if value})
+        return str(answer["accessToken"])
+
+    def access_token(self, principal_id: str) -> str:
+        """The JWT the emulator issues ``principal_id`` (its ``oid``, ``tid`` and ``appid`` inside)."""
+        return str(self.call("GET", f"/principals/{principal_id}")["accessToken"])
+
+    def principals(self) -> list[dict[str, str]]:
+        return list(self.call("GET", "/principals")["value"])
 
 
 def _slash(arm_id: str) -> str:

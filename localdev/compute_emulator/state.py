@@ -19,6 +19,7 @@ from .config import EmulatorConfig
 from .errors import ArmError, not_found, resource_group_not_found, subscription_not_found
 from .lro import Failure, Operation, OperationKind
 from .rbac import Authorizer
+from .tokens import Principal, access_token
 
 Kind = Literal["disks", "snapshots"]
 
@@ -182,7 +183,9 @@ class EmulatorState:
         # Keys of incremental snapshots by their creationData.sourceUniqueId (lower case), so the
         # per-disk snapshot rules cost O(that disk's snapshots), not O(every resource), per PUT.
         self.incremental_by_source: dict[str, set[str]] = {}
+        # Bearer token -> principal id: each principal's issued JWT, and any opaque tokens given it.
         self.tokens: dict[str, str] = {}
+        self.principals: dict[str, Principal] = {}
         # Creation times of incremental snapshots per disk instance (uniqueId), for 7 per 5 min.
         self.snapshot_log: dict[str, list[datetime]] = {}
         self._seq = 0
@@ -197,6 +200,7 @@ class EmulatorState:
         self.finishing.clear()
         self.incremental_by_source.clear()
         self.tokens.clear()
+        self.principals.clear()
         self.snapshot_log.clear()
         self.authorizer = Authorizer()
         self.clock.offset_seconds = 0.0
@@ -229,7 +233,7 @@ class EmulatorState:
         for sub, group, snap_doc in pending_snapshots:
             self._seed_snapshot(sub, group, snap_doc, now)
         for principal in doc.get("principals") or []:
-            self.tokens[str(principal["token"])] = str(principal["id"]).lower()
+            self.add_principal(Principal.from_doc(principal), principal.get("token"))
         for assignment in doc.get("roleAssignments") or []:
             self.authorizer.grant(assignment["principalId"], assignment["role"], assignment["scope"])
 
@@ -320,7 +324,7 @@ class EmulatorState:
                 res.props["provisioningState"] = "Succeeded"
             self._add(res)
         for principal in doc.get("principals") or []:
-            self.tokens[str(principal["token"])] = str(principal["id"]).lower()
+            self.add_principal(Principal.from_doc(principal), principal.get("token"))
         for assignment in doc.get("roleAssignments") or []:
             self.authorizer.grant(assignment["principalId"], assignment["role"], assignment["scope"])
         for unique_id, times in (doc.get("snapshotCreationLog") or {}).items():
@@ -358,7 +362,7 @@ class EmulatorState:
                 }
                 for r in sorted(self.resources.values(), key=lambda r: r.seq)
             ],
-            "principals": [{"id": pid, "token": token} for token, pid in self.tokens.items()],
+            "principals": self.principal_docs(),
             "roleAssignments": [a.to_dict() for a in self.authorizer.assignments],
             "snapshotCreationLog": {
                 uid: [t.isoformat() for t in times] for uid, times in self.snapshot_log.items()
@@ -379,8 +383,29 @@ class EmulatorState:
     def principal_for_token(self, token: str) -> str | None:
         return self.tokens.get(token)
 
-    def add_principal(self, principal_id: str, token: str) -> None:
-        self.tokens[token] = principal_id.lower()
+    def add_principal(self, principal: Principal, opaque_token: str | None = None) -> str:
+        """Know ``principal`` (replacing its tenant and application id if known already), accept
+        its issued JWT and, if given, an opaque token for it; returns the JWT."""
+        previous = self.principals.get(principal.id)
+        if previous is not None and previous != principal:
+            self.tokens.pop(access_token(previous), None)
+        self.principals[principal.id] = principal
+        issued = access_token(principal)
+        self.tokens[issued] = principal.id
+        if opaque_token:
+            self.tokens[str(opaque_token)] = principal.id
+        return issued
+
+    def principal_docs(self) -> list[dict[str, Any]]:
+        """Every principal with its access token, and one entry per opaque token it also has
+        (the seed's ``principals`` format, so a dump loads back)."""
+        docs: list[dict[str, Any]] = []
+        for principal in self.principals.values():
+            issued = access_token(principal)
+            opaque = [t for t, pid in self.tokens.items() if pid == principal.id and t != issued]
+            base = {**principal.to_dict(), "accessToken": issued}
+            docs.extend([{**base, "token": token} for token in opaque] or [base])
+        return docs
 
     # ------------------------------------------------------------------ time
 

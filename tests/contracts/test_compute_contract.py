@@ -18,6 +18,7 @@ import pytest
 
 from backup.adapters.compute import ComputeGateway
 from backup.credentials import AsyncStaticTokenCredential
+from backup.domain.arm import ArmPrincipal
 from backup.domain.clock import ManualClock
 from backup.domain.lro import Accepted, InProgress
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -31,10 +32,12 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
+from localdev.compute_emulator.tokens import Principal
 from tests.fakes.compute import FakeArm, FakeComputeGateway
 
 SUB = "33333333-0000-4000-8000-000000000003"
 APP = "a3333333-0000-4000-8000-0000000000a1"
+OPAQUE_TOKEN = "contract-app-token"
 SRC = f"/subscriptions/{SUB}/resourceGroups/rg-src"
 SNAPS = f"/subscriptions/{SUB}/resourceGroups/rg-snaps"
 RESTORE = f"/subscriptions/{SUB}/resourceGroups/rg-restore"
@@ -57,7 +60,7 @@ SEED: dict[str, Any] = {
             ],
         }
     ],
-    "principals": [{"id": APP, "token": "contract-app-token"}],
+    "principals": [{"id": APP, "token": OPAQUE_TOKEN}],
     "roleAssignments": [
         {"principalId": APP, "role": "Disk Backup Reader", "scope": SRC},
         {"principalId": APP, "role": "Disk Snapshot Contributor", "scope": SNAPS},
@@ -91,6 +94,8 @@ class World:
     limit_snapshots: Callable[[int], None]
     calls: Callable[[str], int]
     """How many requests of an operation (the emulator's names) reached ARM."""
+    opaque: Any
+    """A gateway whose token does not say who holds it (an opaque local token)."""
 
 
 def _fake_world() -> World:
@@ -111,6 +116,7 @@ def _fake_world() -> World:
         read_content=arm.read_content,
         limit_snapshots=limit,
         calls=lambda operation: arm.calls[operation],
+        opaque=FakeComputeGateway(arm, OPAQUE_TOKEN),
     )
 
 
@@ -122,14 +128,18 @@ async def world(adapter: str, request: pytest.FixtureRequest) -> AsyncIterator[W
     emulator = request.getfixturevalue("compute_emulator")
     admin = emulator.admin
     admin.reset(SEED)
-    gateway = ComputeGateway(
-        AsyncStaticTokenCredential("contract-app-token"),
-        endpoint=emulator.url,
-        ca_bundle=emulator.ca_bundle,
-        retry_total=1,
-        retry_backoff_factor=0,
-        polling_interval=0,
-    )
+
+    def gateway_with(token: str) -> ComputeGateway:
+        return ComputeGateway(
+            AsyncStaticTokenCredential(token),
+            endpoint=emulator.url,
+            ca_bundle=emulator.ca_bundle,
+            retry_total=1,
+            retry_backoff_factor=0,
+            polling_interval=0,
+        )
+
+    gateway, opaque = gateway_with(admin.access_token(APP)), gateway_with(OPAQUE_TOKEN)
     yield World(
         gateway=gateway,
         grant=lambda role, scope: admin.grant(APP, role, scope),
@@ -142,8 +152,10 @@ async def world(adapter: str, request: pytest.FixtureRequest) -> AsyncIterator[W
         read_content=admin.read_content,
         limit_snapshots=lambda count: admin.configure({"maxIncrementalSnapshotsPerDisk": count}),
         calls=lambda operation: int(admin.counters()["byOperation"].get(operation, 0)),
+        opaque=opaque,
     )
     await gateway.close()
+    await opaque.close()
 
 
 async def test_a_disk_reads_back_with_the_settings_a_restore_needs(world: World) -> None:
@@ -368,6 +380,22 @@ async def test_an_identity_the_app_has_no_credential_for_is_refused(world: World
             "/subscriptions/x/resourceGroups/y/providers/Microsoft.ManagedIdentity/userAssignedIdentities/z"
         )
     assert refused.value.code == "UserErrorIdentityNotAttached"
+
+
+async def test_the_gateway_knows_the_principal_its_calls_are_made_as(world: World) -> None:
+    seeded = Principal(APP)
+    expected = ArmPrincipal(APP, seeded.tenant_id, seeded.app_id)
+    assert await world.gateway.calling_principal() == expected
+    assert await world.gateway.calling_principal() == expected
+    # ... and it is the object id ARM judges: without the role, the refusal names it.
+    world.revoke("Disk Backup Reader", SRC)
+    with pytest.raises(AuthorizationError) as refused:
+        await world.gateway.get_disk(WEB)
+    assert APP in str(refused.value)
+
+
+async def test_a_token_that_does_not_say_gives_no_principal(world: World) -> None:
+    assert await world.opaque.calling_principal() is None
 
 
 async def _finish(world: World, accepted: Accepted, target: ComputeResourceId) -> tuple[int, Any]:

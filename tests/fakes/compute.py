@@ -29,6 +29,7 @@ from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ODataV4Format, ServiceResponseError
 
+from backup.domain.arm import ArmPrincipal
 from backup.domain.clock import Clock
 from backup.domain.lro import Accepted, InProgress
 from backup.domain.pacing import BudgetScope
@@ -36,6 +37,7 @@ from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import AuthorizationError, BackupError, NotFoundError, ValidationError
 from localdev.compute_emulator.errors import ArmError, not_found, resource_group_not_found
 from localdev.compute_emulator.rbac import Authorizer
+from localdev.compute_emulator.tokens import Principal as SeedPrincipal
 from tests.fakes._types import DiskInfo, Permissions, SnapshotInfo, translate
 
 APP_PRINCIPAL = "app"
@@ -127,6 +129,10 @@ class FakeArm:
     snapshots: dict[str, _Snapshot] = field(default_factory=dict)
     content: dict[str, str] = field(default_factory=dict)
     attached_identities: set[str] = field(default_factory=set)
+    principals: dict[str, ArmPrincipal] = field(default_factory=dict)
+    """Who each identity's token says it is (keyed as the gateways' ``principal``): the app's
+    (``APP_PRINCIPAL``) and each attached identity's. An identity without an entry holds a token
+    that does not say, as an opaque local token does."""
     calls: Counter[str] = field(default_factory=Counter)
     """ARM operations that reached the fake, by the emulator's operation names."""
     authorizer: Authorizer = field(default_factory=Authorizer)
@@ -196,7 +202,7 @@ class FakeArm:
         return snapshot.content if snapshot else self.content[resource_id.lower()]
 
     def load_seed(self, seed: Mapping[str, Any]) -> None:
-        """The Compute emulator's seed format (subscriptions, groups, disks, role assignments)."""
+        """The Compute emulator's seed format (subscriptions, groups, disks, principals, role assignments)."""
         for subscription in seed.get("subscriptions", []):
             for group in subscription.get("resourceGroups", []):
                 group_id = f"/subscriptions/{subscription['id']}/resourceGroups/{group['name']}"
@@ -213,6 +219,10 @@ class FakeArm:
                     )
         for assignment in seed.get("roleAssignments", []):
             self.grant(assignment["principalId"], assignment["role"], assignment["scope"])
+        # As a gateway holding the emulator's JWT for the principal sees itself.
+        for doc in seed.get("principals", []):
+            seeded = SeedPrincipal.from_doc(doc)
+            self.principals[seeded.id] = ArmPrincipal(seeded.id, seeded.tenant_id, seeded.app_id)
 
     def set_snapshot_tags(self, snapshot_id: str, tags: Mapping[str, str]) -> None:
         """Someone else retags a snapshot (as a person in the portal might)."""
@@ -269,6 +279,14 @@ class FakeArm:
 
     def revoke(self, principal: str, role: str, scope: str) -> None:
         self.authorizer.revoke(principal, role, scope)
+
+    def set_principal(self, identity: str | None, principal: ArmPrincipal | None) -> None:
+        """What ``identity``'s token (``None``: the app's) says about who holds it; ``None``: nothing."""
+        key = APP_PRINCIPAL if identity is None else identity.lower()
+        if principal is None:
+            self.principals.pop(key, None)
+        else:
+            self.principals[key] = principal
 
     def attach_identity(self, identity: str) -> None:
         """A vault's user-assigned identity, attached to the app (its gateway may act as it)."""
@@ -408,6 +426,9 @@ class FakeComputeGateway:
                 code="UserErrorIdentityNotAttached",
             )
         return self._identities.setdefault(key, FakeComputeGateway(self.arm, key))
+
+    async def calling_principal(self) -> ArmPrincipal | None:
+        return self.arm.principals.get(self.principal)
 
     async def get_disk(self, disk: ComputeResourceId) -> DiskInfo:
         arm = self.arm

@@ -84,7 +84,7 @@ def refusals_name_the_missing_role_and_an_existing_target_is_a_conflict(found: d
         f"/subscriptions/{sub}/resourceGroups/rg-prod-vms/providers/Microsoft.Compute/disks/vm-batch-01-data"
     )
     admin = AdminClient(found["arm_admin_url"], found["ca_bundle"])
-    app = next(p["id"] for p in admin.state()["principals"] if p["token"] == found["arm_token"])
+    app = next(p["id"] for p in admin.state()["principals"] if p["accessToken"] == found["arm_token"])
     instance = {
         "objectType": "BackupInstance",
         "dataSourceInfo": {

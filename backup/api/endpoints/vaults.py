@@ -12,8 +12,9 @@ the OperationalStore, as snapshots in the disk's subscription, whatever the vaul
 redundancy). ``securitySettings``, ``monitoringSettings`` and ``featureSettings`` are validated
 and echoed too; they do not change what happens to disk backups (Azure's soft delete and
 immutability do not cover operational-tier backups either). Vaults have no identity of their
-own: a SystemAssigned identity is shown with the app's deterministic principal id (see
-:attr:`ApiContext.identity_principal_id <backup.api.dependencies.ApiContext.identity_principal_id>`).
+own: the identity shows the principals the vault's ARM calls are made as (the app's for
+SystemAssigned, each attached identity's for UserAssigned), filled in on every answer and never
+stored (see :mod:`backup.services.vault_identity`).
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ async def put_vault(ctx: RequestContext) -> ApiResponse:
     body = ctx.json_object()
     current = await ctx.api.store.get_vault(requested)
     vault = stored_vault_ref(current.value, requested) if current else requested
-    document = _vault_document(ctx, vault, body, current.value if current else None)
+    document = _vault_document(vault, body, current.value if current else None)
     if current is None:
         await ctx.api.store.register_vault(requested, document)
-        return json_response(201, document)
+        return json_response(201, await _shown(ctx, document))
     if document != current.value:
         await ctx.api.store.register_vault(requested, document, current.etag)
-    return json_response(200, document)
+    return json_response(200, await _shown(ctx, document))
 
 
 @routes.patch(paths.VAULT)
@@ -76,10 +77,10 @@ async def patch_vault(ctx: RequestContext) -> ApiResponse:
             if key in body["properties"]:
                 merged["properties"][key] = body["properties"][key]
     vault = stored_vault_ref(current.value, requested)
-    document = _vault_document(ctx, vault, merged, current.value)
+    document = _vault_document(vault, merged, current.value)
     if document != current.value:
         await ctx.api.store.register_vault(requested, document, current.etag)
-    return json_response(200, document)
+    return json_response(200, await _shown(ctx, document))
 
 
 @routes.get(paths.VAULT)
@@ -87,7 +88,7 @@ async def get_vault(ctx: RequestContext) -> ApiResponse:
     stored = await ctx.api.store.get_vault(ctx.vault)
     if stored is None:
         raise vault_not_found(ctx.vault)
-    return json_response(200, dict(stored.value))
+    return json_response(200, await _shown(ctx, stored.value))
 
 
 @routes.delete(paths.VAULT)
@@ -113,30 +114,34 @@ async def list_vaults_in_resource_group(ctx: RequestContext) -> ApiResponse:
     rows = await ctx.api.store.list_vault_documents(
         ctx.params["subscriptionId"], ctx.params["resourceGroupName"]
     )
-    return _page(ctx, rows, paths.VAULTS)
+    return await _page(ctx, rows, paths.VAULTS)
 
 
 @routes.get(paths.VAULTS_IN_SUBSCRIPTION)
 async def list_vaults_in_subscription(ctx: RequestContext) -> ApiResponse:
     rows = await ctx.api.store.list_vault_documents(ctx.params["subscriptionId"])
-    return _page(ctx, rows, paths.VAULTS_IN_SUBSCRIPTION)
+    return await _page(ctx, rows, paths.VAULTS_IN_SUBSCRIPTION)
 
 
-def _page(ctx: RequestContext, rows: list[Any], template: str) -> ApiResponse:
+async def _shown(ctx: RequestContext, document: Mapping[str, Any]) -> dict[str, Any]:
+    return await ctx.api.services.vault_identities.shown(document)
+
+
+async def _page(ctx: RequestContext, rows: list[Any], template: str) -> ApiResponse:
     after = decode_skip_token(ctx.query("$skipToken"))
     page, token = page_after(
         [row[1].value for row in rows], [row[0] for row in rows], after, ctx.api.page_size
     )
-    body: dict[str, Any] = {"value": [dict(document) for document in page]}
+    body: dict[str, Any] = {"value": [await _shown(ctx, document) for document in page]}
     if token is not None:
         body["nextLink"] = ctx.url(template.format(**ctx.params), {"$skipToken": token})
     return json_response(200, body)
 
 
 def _vault_document(
-    ctx: RequestContext, vault: VaultRef, body: Mapping[str, Any], existing: Mapping[str, Any] | None
+    vault: VaultRef, body: Mapping[str, Any], existing: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """The vault resource ``body`` asks for, as stored and answered."""
+    """The vault resource ``body`` asks for, as stored (answered with its principals filled in)."""
     resource = parse_vault(body)
     location = resource.location
     if existing is not None and normalize_location(existing["location"]) != normalize_location(location):
@@ -147,18 +152,12 @@ def _vault_document(
             code="InvalidResourceLocation",
             target="location",
         )
-    identity = resource.identity
-    if identity is not None and identity.type is not None and identity.type.startswith("SystemAssigned"):
-        identity = msgspec.structs.replace(
-            identity, principal_id=ctx.api.identity_principal_id, tenant_id=ctx.api.tenant_id
-        )
     answer = msgspec.structs.replace(
         resource,
         id=vault.id,
         name=vault.name,
         type=paths.VAULT_TYPE,
         location=existing["location"] if existing is not None else location,
-        identity=identity,
         properties=msgspec.structs.replace(
             resource.properties,
             provisioning_state="Succeeded",

@@ -20,9 +20,12 @@ from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
 from backup.names import VAULT_DATA_TABLE, VAULTS_TABLE
 from localdev.azurite import AzuriteEndpoints
+from localdev.compute_emulator.tokens import Principal, access_token
 from tests.integration.api.contract import check_answer
 
 SUB = "00000000-0000-0000-0000-0000000000ab"
+APP_PRINCIPAL = Principal("a0000000-0000-4000-8000-0000000000ab")
+"""Who the API's ARM credential says it is (its token is the emulator's JWT for this principal)."""
 T0 = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)
 BASE = "http://testserver/api"
 DEFAULT_POLICY = json.loads(
@@ -97,7 +100,10 @@ class Api:
 @pytest.fixture
 async def api(azurite: AzuriteEndpoints) -> AsyncIterator[Api]:
     runtime = Runtime.from_settings(
-        Settings(storage_connection_string=azurite.connection_string),
+        Settings(
+            storage_connection_string=azurite.connection_string,
+            arm_static_token=access_token(APP_PRINCIPAL),
+        ),
         clock=ManualClock(T0),
         auth_enabled=False,
         retry_after_seconds=0,

@@ -22,9 +22,10 @@ from backup.config import Settings
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
+from localdev.compute_emulator.tokens import access_token
 from localdev.functions_host import FunctionsHost
 from tests.hosting import HOST_KEY, project_host
-from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0, Api
+from tests.integration.api.conftest import APP_PRINCIPAL, DEFAULT_POLICY, SUB, T0, Api
 from tests.integration.api.contract import check_answer
 from tests.integration.api.test_jobs_points_operations import INSTANCE, seed_backups
 
@@ -54,7 +55,10 @@ class NoCredential:
 @pytest.fixture
 async def served(azurite: AzuriteEndpoints) -> AsyncIterator[tuple[FunctionsHost, Api]]:
     runtime = Runtime.from_settings(
-        Settings(storage_connection_string=azurite.connection_string),
+        Settings(
+            storage_connection_string=azurite.connection_string,
+            arm_static_token=access_token(APP_PRINCIPAL),
+        ),
         clock=ManualClock(T0),
         auth_enabled=False,
         retry_after_seconds=0,
@@ -123,7 +127,11 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             },
         ).result()
         assert created.properties.provisioning_state == "Succeeded"
-        assert created.identity.principal_id
+        # The object id and tenant in the app's ARM token, as the official client reads them.
+        assert (created.identity.principal_id, created.identity.tenant_id) == (
+            APP_PRINCIPAL.id,
+            APP_PRINCIPAL.tenant_id,
+        )
         assert client.backup_vaults.get(resource_group, vault.name).id == vault.id
         names = [v.name for v in client.backup_vaults.get_in_resource_group(resource_group)]
         assert sorted(names) == ["vault-sdk", "vault-seeded"]

@@ -11,7 +11,7 @@ import pytest
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.domain.records import PlanState
-from tests.integration.api.conftest import DEFAULT_POLICY, SUB, Api, vault_body, vault_path
+from tests.integration.api.conftest import APP_PRINCIPAL, DEFAULT_POLICY, SUB, Api, vault_body, vault_path
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,9 @@ async def test_vault_create_get_update_list_delete(api: Api, vault: VaultRef) ->
         {"datastoreType": "OperationalStore", "type": "LocallyRedundant"}
     ]
     assert created["identity"]["type"] == "SystemAssigned"
-    assert created["identity"]["principalId"] == api.context.identity_principal_id
+    # The principal the vault's ARM calls are made as: the object id and tenant in the app's token.
+    assert created["identity"]["principalId"] == APP_PRINCIPAL.id
+    assert created["identity"]["tenantId"] == APP_PRINCIPAL.tenant_id
     assert created["tags"] == {"env": "test"}
 
     upper = VaultRef(vault.subscription_id, vault.resource_group.upper(), vault.name.upper())
