@@ -9,6 +9,7 @@ from backup.api.endpoints import (
     actions,
     instance_operations,
     instances,
+    job_export,
     jobs,
     overview,
     policies,
@@ -34,5 +35,6 @@ def build_router() -> Router:
             overview.routes,
             instance_operations.routes,
             provider.routes,
+            job_export.routes,
         ]
     )

@@ -11,7 +11,7 @@ App roles (declared on the app registration, assigned to users, groups or servic
 
 ========================  ==================================================================
 ``BackupReader``          GET anything, and the POSTs that only read: checkNameAvailability,
-                          checkFeatureSupport, findRestorableTimeRanges
+                          checkFeatureSupport, findRestorableTimeRanges, exportBackupJobs
 ``BackupOperator``        GET, create/update/delete vaults and policies, configure
                           protection (and validateForBackup / validateForModifyBackup),
                           sync, on-demand backups, stop/suspend/resume

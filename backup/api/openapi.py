@@ -40,6 +40,7 @@ from backup.api.endpoints import (
     actions,
     instance_operations,
     instances,
+    job_export,
     jobs,
     overview,
     provider,
@@ -361,6 +362,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         _J,
         {200: "AzureBackupJobResourceList"},
         query=("jobsFilter", "skipToken"),
+    ),
+    ("POST", job_export.EXPORT_BACKUP_JOBS): Operation(
+        "ExportJobs_Trigger",
+        "Export the vault's jobs to a blob",
+        _J,
+        {202: None},
+        errors=(409,),
+        description="Every job of the vault, as jobs.list renders them, written as one JSON array to a "
+        "blob of the app's storage; the operation result (ExportJobsOperationResult_Get) gives its URL and "
+        "a read-only user-delegation SAS valid 24 hours. 409 UserErrorJobsExportNeedsIdentityStorage "
+        "where the app reaches storage by a connection string (no SAS is ever signed with an account key).",
+    ),
+    ("GET", job_export.EXPORT_OPERATION_RESULT): Operation(
+        "ExportJobsOperationResult_Get",
+        "Where a jobs export is",
+        _J,
+        {200: "ExportJobsResult", 202: None},
+        description="blobUrl + '?' + blobSasKey downloads the export. 202 while it is written.",
     ),
     # --- recovery points --------------------------------------------------------------------------
     ("GET", paths.RECOVERY_POINT): Operation(

@@ -25,6 +25,7 @@ from backup.shapes.instance_operations import (
     ValidateForModifyBackupRequest,
 )
 from backup.shapes.job import AzureBackupJobResource
+from backup.shapes.job_export import ExportJobsResult
 from backup.shapes.on_demand import TriggerBackupRequest
 from backup.shapes.operations import OperationJobExtendedInfo, OperationResource
 from backup.shapes.overview import SubscriptionOverview
@@ -73,6 +74,7 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     FeatureValidationRequest,
     FeatureValidationResponse,
     ClientDiscoveryResponse,
+    ExportJobsResult,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -10,7 +10,7 @@ import pytest
 
 from backup.api.app import build_router
 from backup.api.auth import Role
-from backup.api.endpoints import instance_operations, provider
+from backup.api.endpoints import instance_operations, job_export, provider
 from backup.api.endpoints.provider import action_name, provider_operations
 from backup.api.http import ApiRequest
 from backup.api.openapi import OPERATIONS
@@ -23,10 +23,13 @@ ROLES = {
     ("POST", provider.CHECK_NAME_AVAILABILITY): Role.READER,
     ("POST", provider.CHECK_FEATURE_SUPPORT): Role.READER,
     ("POST", instance_operations.FIND_RESTORABLE_TIME_RANGES): Role.READER,
+    ("POST", job_export.EXPORT_BACKUP_JOBS): Role.READER,
+    ("GET", job_export.EXPORT_OPERATION_RESULT): Role.READER,
     ("POST", instance_operations.SYNC): Role.OPERATOR,
     ("POST", instance_operations.VALIDATE_FOR_MODIFY_BACKUP): Role.OPERATOR,
 }
-"""The role matrix of the calls this module covers: the checks and reads any role may make;
+"""The role matrix of the calls this module covers: the checks and reads any role may make (the
+jobs export shows what GET backupJobs shows);
 sync changes an instance and validateForModifyBackup vets a change only an operator may make."""
 
 
