@@ -127,6 +127,14 @@ async def test_sync_validate_for_modify_and_restorable_time_ranges(hosted: tuple
         )
         client.backup_instances.begin_create_or_update(resource_group, vault.name, "bi-a", body).result()
 
+        # Which vault protects this disk? The id as a disk resource gives it (leading slash and
+        # all), in any letter case, as ARM ids are compared.
+        for disk_id in (env.disk(), env.disk().upper(), env.disk().lower()):
+            [protecting] = client.backup_instances_extension_routing.list(disk_id)
+            assert protecting.id == f"{vault.id}/backupInstances/bi-a"
+            assert protecting.properties.data_source_info.resource_id == env.disk()
+        assert list(client.backup_instances_extension_routing.list(env.disk("disk-b"))) == []
+
         # validateForModifyBackup: the same properties would be accepted; a new snapshot resource
         # group is a request error (400 at once); a missing role fails the operation.
         assert (
