@@ -9,8 +9,9 @@ Azure's contract says where the export is (``blobUrl``, ``blobSasKey``), not whe
 written. Here every job of the vault, newest first and rendered as ``jobs.list`` renders it, is
 written as one JSON array to a blob of the app's own storage (container ``job-exports``), and
 the result carries a read-only, HTTPS-only user-delegation SAS for that blob alone, valid 24 hours:
-``blobUrl + "?" + blobSasKey`` downloads it. No Excel file is written (``excelFileBlob*`` stay
-absent). The work is done before the answer, so the first poll of ``Location`` ends it.
+``blobUrl + "?" + blobSasKey`` downloads it. The "Excel file" (``excelFileBlobUrl``,
+``excelFileBlobSasKey``) is the same jobs as a CSV sheet Excel opens (Azure's is an ``.xlsx``),
+with its own SAS. The work is done before the answer, so the first poll of ``Location`` ends it.
 
 A SAS is never signed with an account key: where the app reaches storage by a connection string
 (Azurite under ``make run``) there is no identity to ask for a delegation key, and the export is
@@ -19,8 +20,11 @@ refused with 409 ``UserErrorJobsExportNeedsIdentityStorage``.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import uuid
+from typing import Any
 
 from backup.api import paths
 from backup.api.auth import Role
@@ -42,6 +46,7 @@ routes = RouteTable()
 EXPORT_BACKUP_JOBS = paths.VAULT + "/exportBackupJobs"
 EXPORT_OPERATION_RESULT = paths.JOBS + "/operations/{operationId}"
 _JSON = "application/json"
+_CSV = "text/csv; charset=utf-8"
 _PAGE = 500
 
 
@@ -61,13 +66,21 @@ async def export_backup_jobs(ctx: RequestContext) -> ApiResponse:
     operation = await start_operation(
         ctx, vault=vault, location=str(stored.value.get("location") or "westus"), name="ExportBackupJobs"
     )
-    name = f"{vault.subscription_id}/{vault.resource_group}/{vault.name}/exportjobsreport{uuid.uuid4()}.json"
+    stem = (
+        f"{vault.subscription_id}/{vault.resource_group}/{vault.name}/exportjobsreport{uuid.uuid4()}".lower()
+    )
     try:
-        published = await publisher.publish(name.lower(), json.dumps(jobs).encode(), _JSON)
+        published = await publisher.publish(f"{stem}.json", json.dumps(jobs).encode(), _JSON)
+        sheet = await publisher.publish(f"{stem}_ExcelFile.csv", jobs_sheet(jobs), _CSV)
     except BackupError as error:
         await save_operation(ctx.api.store, operation.failed(ctx.now, error))
         raise
-    result = {"blobUrl": published.url, "blobSasKey": published.sas_token}
+    result = {
+        "blobUrl": published.url,
+        "blobSasKey": published.sas_token,
+        "excelFileBlobUrl": sheet.url,
+        "excelFileBlobSasKey": sheet.sas_token,
+    }
     await save_operation(ctx.api.store, operation.succeeded(ctx.now, result=result))
     location = ctx.url(EXPORT_OPERATION_RESULT.format(**ctx.params, operationId=operation.id))
     return accepted(ctx, operation, location_url=location)
@@ -90,6 +103,41 @@ async def export_operation_result(ctx: RequestContext) -> ApiResponse:
         failure.status = int(error.get("status") or 500)
         return error_response(failure)
     return json_response(200, dict(record.result or {}))
+
+
+SHEET_COLUMNS = (
+    ("Job id", "activityID"),
+    ("Operation", "operation"),
+    ("Status", "status"),
+    ("Backup instance", "backupInstanceFriendlyName"),
+    ("Datasource", "dataSourceName"),
+    ("Datasource type", "dataSourceType"),
+    ("Start time (UTC)", "startTime"),
+    ("End time (UTC)", "endTime"),
+    ("Duration", "duration"),
+    ("User triggered", "isUserTriggered"),
+    ("Policy", "policyName"),
+)
+
+
+def jobs_sheet(jobs: list[dict[str, Any]]) -> bytes:
+    """The jobs as a spreadsheet Excel opens: CSV with a header row, UTF-8 with a BOM (so Excel
+    reads non-ASCII names right), one row per job; an error adds its code."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([*(title for title, _ in SHEET_COLUMNS), "Error"])
+    for job in jobs:
+        properties = job["properties"]
+        errors = properties.get("errorDetails") or [{}]
+        row = [properties.get(key, "") for _, key in SHEET_COLUMNS]
+        writer.writerow([*(_cell(value) for value in row), errors[0].get("code", "")])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    # A cell starting with =, +, - or @ is a formula to Excel: keep it text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _not_found(operation_id: str) -> NotFoundError:

@@ -60,8 +60,20 @@ _WORD = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 # --- operations --------------------------------------------------------------------------------
 
 
+_PUBLISHED_NAMES = {
+    ("POST", CHECK_FEATURE_SUPPORT): "Microsoft.DataProtection/subscriptions/providers/locations/"
+    "checkFeatureSupport/action",
+    ("GET", paths.RESOURCE_GROUP_OPERATION_STATUS): "Microsoft.DataProtection/subscriptions/resourceGroups/"
+    "providers/operationStatus/read",
+}
+"""The two actions Azure's own list names otherwise than the rule below would."""
+
+
 def action_name(route: Route) -> str:
     """The RBAC action of an Azure route: its resource types after the provider, then the verb."""
+    published = _PUBLISHED_NAMES.get((route.method, route.template))
+    if published is not None:
+        return published
     segments = route.template.strip("/").split("/")
     last_provider = max(i for i, s in enumerate(segments) if s.casefold() == _PROVIDER_NAME.casefold())
     literals = [s for s in segments[last_provider + 1 :] if not s.startswith("{")]

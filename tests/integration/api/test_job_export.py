@@ -7,6 +7,8 @@ blob, is refused."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import time
 import uuid
@@ -133,7 +135,14 @@ async def test_the_sdk_exports_the_vaults_jobs_and_reads_them_through_the_sas(
         assert result is not None
         assert result.blob_url is not None
         assert result.blob_sas_key is not None
-        assert result.excel_file_blob_url is None
+        assert result.excel_file_blob_url is not None
+        assert result.excel_file_blob_sas_key is not None
+        assert result.excel_file_blob_url.endswith("_ExcelFile.csv")
+        sheet = download(blob_azurite, result.excel_file_blob_url, result.excel_file_blob_sas_key)
+        assert sheet.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(sheet.decode("utf-8-sig"))))
+        assert rows[0][:3] == ["Job id", "Operation", "Status"]
+        assert sorted(row[0] for row in rows[1:]) == sorted(job.id for _, job in seeded)
         exported = json.loads(download(blob_azurite, result.blob_url, result.blob_sas_key))
         listed = [job.as_dict() for job in client.jobs.list(vault.resource_group, vault.name)]
         assert [job["name"] for job in exported] == [job["name"] for job in listed]

@@ -77,6 +77,9 @@ def test_action_names_follow_azure_rbac() -> None:
     assert names[("POST", provider.CHECK_NAME_AVAILABILITY)] == (
         "Microsoft.DataProtection/locations/checkNameAvailability/action"
     )
+    assert names[("POST", provider.CHECK_FEATURE_SUPPORT)] == (
+        "Microsoft.DataProtection/subscriptions/providers/locations/checkFeatureSupport/action"
+    )
     disk_list = next(t for m, t in names if m == "GET" and "Microsoft.Compute/disks" in t)
     assert names[("GET", disk_list)] == "Microsoft.DataProtection/backupInstances/read"
 
