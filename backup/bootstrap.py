@@ -45,7 +45,15 @@ if TYPE_CHECKING:
     from backup.adapters.compute import ComputeGateway
     from backup.adapters.storage import RequestHook, StorageClients
     from backup.api.dependencies import ApiContext
-    from backup.ports import ArmBudget, ArmGateway, InstanceRows, SendLater, SendMessages, VaultStore
+    from backup.ports import (
+        ArmBudget,
+        ArmGateway,
+        FilePublisher,
+        InstanceRows,
+        SendLater,
+        SendMessages,
+        VaultStore,
+    )
 
 _log = logging.getLogger(__name__)
 
@@ -129,6 +137,8 @@ class Runtime:
     """The backup queue's delayed sends: a backup's next step (a poll, a wait for the budget)."""
     budget: ArmBudget | None = None
     """ARM's request budget shared by every process; ``None``: unpaced."""
+    files: FilePublisher | None = None
+    """Where the jobs export is written; ``None``: the host's blob endpoint, if it has one."""
 
     @classmethod
     def from_settings(
@@ -273,6 +283,23 @@ class Runtime:
         return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
 
     @cached_property
+    def exports(self) -> FilePublisher | None:
+        """The jobs export's blobs: with the app's identity on ``AzureWebJobsStorage__blobServiceUri``
+        (user-delegation SAS, never an account key), or none when storage is a connection string."""
+        if self.files is not None:
+            return self.files
+        if not self.settings.blob_service_uri:
+            return None
+        from azure.identity.aio import DefaultAzureCredential
+
+        from backup.adapters.file_publisher import BlobFilePublisher
+
+        client_id = self.settings.storage_client_id or self.settings.managed_identity_client_id
+        return BlobFilePublisher(
+            self.settings.blob_service_uri, DefaultAzureCredential(managed_identity_client_id=client_id)
+        )
+
+    @cached_property
     def api(self) -> ApiContext:
         """What the API's handlers get: this root's store, clock and services."""
         from backup.api.dependencies import ApiContext
@@ -294,6 +321,10 @@ class Runtime:
     async def close(self) -> None:
         await self.compute.close()
         await self.storage.close()
+        exports = self.__dict__.get("exports")
+        close_exports = getattr(exports, "close", None)
+        if close_exports is not None:
+            await close_exports()
 
 
 _runtime: Runtime | None = None

@@ -24,6 +24,8 @@ STORAGE_CONNECTION_STRING = "AzureWebJobsStorage"
 STORAGE_TABLE_URI = "AzureWebJobsStorage__tableServiceUri"
 STORAGE_QUEUE_URI = "AzureWebJobsStorage__queueServiceUri"
 STORAGE_CLIENT_ID = "AzureWebJobsStorage__clientId"
+# The host's own blob endpoint; the jobs export writes there, readable by a user-delegation SAS.
+STORAGE_BLOB_URI = "AzureWebJobsStorage__blobServiceUri"
 
 # Managed identity used for ARM calls when a vault names no identity of its own.
 AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
@@ -84,6 +86,7 @@ class Settings:
     storage_connection_string: str | None = None
     table_service_uri: str | None = None
     queue_service_uri: str | None = None
+    blob_service_uri: str | None = None
     storage_client_id: str | None = None
     clock_speed: float | None = None
     clock_origin: str | None = None
@@ -108,6 +111,7 @@ class Settings:
             storage_connection_string=optional(STORAGE_CONNECTION_STRING),
             table_service_uri=optional(STORAGE_TABLE_URI),
             queue_service_uri=optional(STORAGE_QUEUE_URI),
+            blob_service_uri=optional(STORAGE_BLOB_URI),
             storage_client_id=optional(STORAGE_CLIENT_ID),
             clock_speed=_speed(optional(CLOCK_SPEED)),
             clock_origin=optional(CLOCK_ORIGIN),

@@ -9,6 +9,7 @@ with the same methods serves: the Table Storage store and the ARM gateway in pro
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -27,7 +28,9 @@ __all__ = [
     "ArmBudget",
     "ArmGateway",
     "Clock",
+    "FilePublisher",
     "InstanceRows",
+    "PublishedFile",
     "Reachable",
     "SendLater",
     "SendMessages",
@@ -381,3 +384,21 @@ class Reachable(Protocol):
     """Something the health check can ask whether it answers."""
 
     async def ping(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PublishedFile:
+    """A file written where its reader fetches it: its URL and a read-only SAS for it alone."""
+
+    url: str
+    """The blob's URL, without a query."""
+    sas_token: str
+    """A user-delegation SAS (query string without ``?``), signed by a key the app's identity
+    obtained from Entra, never by an account key; it reads this blob and nothing else."""
+    expires_at: datetime
+
+
+class FilePublisher(Protocol):
+    """Writes files for callers to download (the jobs export), each readable through its SAS."""
+
+    async def publish(self, name: str, content: bytes, content_type: str) -> PublishedFile: ...

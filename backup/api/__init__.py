@@ -2,7 +2,8 @@
 
 Layout::
 
-    backup/entrypoints/api.py   the Functions trigger (route ``subscriptions/{*armPath}``): 3 lines
+    backup/entrypoints/api.py   the Functions triggers (``subscriptions/{*armPath}``, and
+                                ``providers/{*providerPath}`` for the operations list)
     app.py                      build_router(): every endpoint's RouteTable
     router.py                   matching, validation, auth, error rendering (how to add an endpoint)
     http.py                     ApiRequest / ApiResponse, JSON and body-size rules
@@ -12,5 +13,5 @@ Layout::
     versions.py                 supported api-versions
     odata.py                    $filter subset and $skipToken paging
     paths.py, render.py         ARM path templates; time and duration formats
-    endpoints/                  vaults, policies, jobs, recovery points
+    endpoints/                  vaults, policies, jobs, recovery points, the provider's calls
 """

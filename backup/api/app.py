@@ -5,7 +5,18 @@ from __future__ import annotations
 from functools import cache
 
 from backup.api import operations
-from backup.api.endpoints import actions, instances, jobs, overview, policies, recovery_points, vaults
+from backup.api.endpoints import (
+    actions,
+    instance_operations,
+    instances,
+    job_export,
+    jobs,
+    overview,
+    policies,
+    provider,
+    recovery_points,
+    vaults,
+)
 from backup.api.router import Router
 
 
@@ -22,5 +33,8 @@ def build_router() -> Router:
             recovery_points.routes,
             operations.routes,
             overview.routes,
+            instance_operations.routes,
+            provider.routes,
+            job_export.routes,
         ]
     )

@@ -10,9 +10,11 @@ ignored and every key holder may do everything.
 App roles (declared on the app registration, assigned to users, groups or service principals):
 
 ========================  ==================================================================
-``BackupReader``          GET anything
+``BackupReader``          GET anything, and the POSTs that only read: checkNameAvailability,
+                          checkFeatureSupport, findRestorableTimeRanges, exportBackupJobs
 ``BackupOperator``        GET, create/update/delete vaults and policies, configure
-                          protection, on-demand backups, stop/suspend/resume
+                          protection (and validateForBackup / validateForModifyBackup),
+                          sync, on-demand backups, stop/suspend/resume
 ``RestoreOperator``       GET and restore
 ========================  ==================================================================
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from backup.config import Settings
 from backup.domain.clock import Clock
-from backup.ports import VaultStore
+from backup.ports import FilePublisher, VaultStore
 
 if TYPE_CHECKING:
     from backup.services.on_demand import OnDemandBackups
@@ -39,6 +39,12 @@ class ApiServices(Protocol):
 
     @property
     def vault_identities(self) -> VaultIdentities: ...
+
+    @property
+    def exports(self) -> FilePublisher | None:
+        """Where the jobs export is written; ``None`` when the app's storage cannot sign a
+        user-delegation SAS (a connection string)."""
+        ...
 
 
 @dataclass

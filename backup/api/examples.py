@@ -132,5 +132,30 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
         "Would this restore be accepted?",
         {"objectType": "ValidateRestoreRequestObject", "restoreRequestObject": RESTORE},
     ),
+    "SyncBackupInstanceRequest": ("Sync an instance in error", {"syncType": "Default"}),
+    "ValidateForModifyBackupRequest": (
+        "Would this update be accepted?",
+        {"backupInstance": INSTANCE_PROPERTIES},
+    ),
+    "AzureBackupFindRestorableTimeRangesRequest": (
+        "The restorable moments of November 2026",
+        {
+            "sourceDataStoreType": "OperationalStore",
+            "startTime": "2026-11-01T00:00:00Z",
+            "endTime": "2026-12-01T00:00:00Z",
+        },
+    ),
+    "CheckNameAvailabilityRequest": (
+        "Is demo-vault free?",
+        {"name": "demo-vault", "type": "Microsoft.DataProtection/BackupVaults"},
+    ),
+    "FeatureValidationRequest": (
+        "Are managed disks supported?",
+        {
+            "objectType": "FeatureValidationRequest",
+            "featureType": "DataSourceType",
+            "featureName": _DISK_TYPE,
+        },
+    ),
 }
 """Request body schema name -> (summary, example)."""

@@ -36,7 +36,16 @@ from typing import Any
 
 from backup.api import paths
 from backup.api.auth import PRINCIPAL_HEADER, Role
-from backup.api.endpoints import actions, instances, jobs, overview, recovery_points
+from backup.api.endpoints import (
+    actions,
+    instance_operations,
+    instances,
+    job_export,
+    jobs,
+    overview,
+    provider,
+    recovery_points,
+)
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import EXTENSION_SEGMENT, PARAM_PATTERNS, Route, Router
 from backup.api.versions import LATEST_API_VERSION, STABLE_API_VERSIONS
@@ -263,6 +272,35 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description="Azure's extension-resource list on a datasource: the one instance protecting the disk, "
         "if any, from any vault of the subscription.",
     ),
+    ("POST", instance_operations.SYNC): Operation(
+        "BackupInstances_SyncBackupInstance",
+        "Re-read the policy and the disk, clearing a protection error",
+        _I,
+        {202: None},
+        body="SyncBackupInstanceRequest",
+        errors=(409,),
+        description="syncType Default syncs an instance in error only, ForceResync any instance. The "
+        "operation ends Succeeded, or Failed with the failed check's code; nothing changes on a failure.",
+    ),
+    ("POST", instance_operations.VALIDATE_FOR_MODIFY_BACKUP): Operation(
+        "BackupInstances_ValidateForModifyBackup",
+        "Check that an update of a backup instance would be accepted",
+        _I,
+        {202: None},
+        body="ValidateForModifyBackupRequest",
+        errors=(409,),
+        description="Request errors (a changed disk or snapshot resource group, a missing policy) are a "
+        "synchronous 4xx. Otherwise the operation ends Succeeded, or Failed with the failed check's code.",
+    ),
+    ("POST", instance_operations.FIND_RESTORABLE_TIME_RANGES): Operation(
+        "RestorableTimeRanges_Find",
+        "The restorable moments of a backup instance, as time ranges",
+        _R,
+        {200: "AzureBackupFindRestorableTimeRangesResponseResource"},
+        body="AzureBackupFindRestorableTimeRangesRequest",
+        description="Disk backups are discrete: each live recovery point in the window is a range that "
+        "starts and ends at its recoveryPointTime, oldest first. Only the OperationalStore exists for disks.",
+    ),
     # --- deleted backup instances -----------------------------------------------------------------
     ("GET", instances.DELETED_INSTANCES): Operation(
         "DeletedBackupInstances_List",
@@ -325,6 +363,24 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: "AzureBackupJobResourceList"},
         query=("jobsFilter", "skipToken"),
     ),
+    ("POST", job_export.EXPORT_BACKUP_JOBS): Operation(
+        "ExportJobs_Trigger",
+        "Export the vault's jobs to a blob",
+        _J,
+        {202: None},
+        errors=(409,),
+        description="Every job of the vault, as jobs.list renders them, written as one JSON array to a "
+        "blob of the app's storage; the operation result (ExportJobsOperationResult_Get) gives its URL and "
+        "a read-only user-delegation SAS valid 24 hours. 409 UserErrorJobsExportNeedsIdentityStorage "
+        "where the app reaches storage by a connection string (no SAS is ever signed with an account key).",
+    ),
+    ("GET", job_export.EXPORT_OPERATION_RESULT): Operation(
+        "ExportJobsOperationResult_Get",
+        "Where a jobs export is",
+        _J,
+        {200: "ExportJobsResult", 202: None},
+        description="blobUrl + '?' + blobSasKey downloads the export. 202 while it is written.",
+    ),
     # --- recovery points --------------------------------------------------------------------------
     ("GET", paths.RECOVERY_POINT): Operation(
         "RecoveryPoints_Get", "Get a recovery point", _R, {200: "AzureBackupRecoveryPointResource"}
@@ -378,6 +434,31 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: "OperationJobExtendedInfo", 202: None},
         description="202 while the operation runs; a failed operation answers its error's status and "
         "ARM error body.",
+    ),
+    # --- provider ---------------------------------------------------------------------------------
+    ("GET", provider.OPERATIONS_LIST): Operation(
+        "Operations_List",
+        "List the operations of the provider",
+        _O,
+        {200: "ClientDiscoveryResponse"},
+        description="One entry per Azure call this app serves, named as Azure RBAC names its action.",
+    ),
+    ("POST", provider.CHECK_NAME_AVAILABILITY): Operation(
+        "BackupVaults_CheckNameAvailability",
+        "Check whether a backup vault name is available",
+        _V,
+        {200: "CheckNameAvailabilityResult"},
+        body="CheckNameAvailabilityRequest",
+        description="nameAvailable is false with reason Invalid for a name a vault cannot have, "
+        "AlreadyExists when the resource group has a vault of that name (in any letter case).",
+    ),
+    ("POST", provider.CHECK_FEATURE_SUPPORT): Operation(
+        "DataProtection_CheckFeatureSupport",
+        "Check whether a datasource type is supported",
+        _V,
+        {200: "FeatureValidationResponse"},
+        body="FeatureValidationRequest",
+        description="Microsoft.Compute/disks is GenerallyAvailable; any other datasource type NotSupported.",
     ),
     # --- product extensions (no Azure equivalent; under /x/) ------------------------------------
     ("GET", overview.OVERVIEW_OF_SUBSCRIPTION): Operation(

@@ -66,6 +66,10 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[["RequestContext"], Awaitable[ApiResponse]]
 EXTENSION_SEGMENT = "x"
+ROOT_SEGMENTS = ("subscriptions", "providers")
+"""The first segment of every ARM path served: ``/subscriptions/...``, or ``/providers/...`` for
+the provider's tenant-level calls (its ``operations`` list)."""
+ROOT_SEGMENTS_PREFIXES = tuple(f"/{segment}/" for segment in ROOT_SEGMENTS)
 """The path segment before ``subscriptions`` that marks a product-only call (``/api/x/...``)."""
 
 PARAM_PATTERNS: dict[str, str] = {
@@ -156,8 +160,8 @@ class Route:
 
 
 def _compile(template: str) -> tuple[tuple[bool, str], ...]:
-    if not template.startswith("/subscriptions/"):
-        raise ValueError(f"route templates start with /subscriptions/: {template!r}")
+    if not template.startswith(ROOT_SEGMENTS_PREFIXES):
+        raise ValueError(f"route templates start with /subscriptions/ or /providers/: {template!r}")
     compiled: list[tuple[bool, str]] = []
     for segment in template[1:].split("/"):
         if segment.startswith("{") and segment.endswith("}"):
@@ -299,7 +303,7 @@ class Router:
 
     async def _dispatch(self, request: ApiRequest, context: ApiContext) -> ApiResponse:
         segments = request.path_segments
-        start = next((i for i, s in enumerate(segments) if s.casefold() == "subscriptions"), None)
+        start = next((i for i, s in enumerate(segments) if s.casefold() in ROOT_SEGMENTS), None)
         if start is None:
             raise _no_route(request)
         # Product-only calls live under ``/x/``: ``/api/x/subscriptions/...`` (never Azure's paths).

@@ -1,7 +1,8 @@
 """The ARM-compatible HTTP API: one function for every ``subscriptions/...`` path.
 
-The route is a catch-all (and its twin ``x/subscriptions/{*productPath}`` for the product-only
-calls Azure does not have, e.g. the overview's counts); :mod:`backup.api.router` does the ARM
+The route is a catch-all (with ``providers/{*providerPath}`` for the provider's own
+``operations`` list, and ``x/subscriptions/{*productPath}`` for the product-only calls Azure does
+not have, e.g. the overview's counts); :mod:`backup.api.router` does the ARM
 routing, validation and error mapping, so this trigger only adapts the Functions request and
 response. The router and its endpoints are imported on the first request (:mod:`backup.entrypoints.deferred`).
 """
@@ -23,6 +24,17 @@ blueprint = func.Blueprint()
     auth_level=api_auth_level(),
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
+    response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
+    return response.to_functions()
+
+
+@blueprint.route(
+    route="providers/{*providerPath}",
+    methods=["GET", "POST"],
+    auth_level=api_auth_level(),
+)
+async def provider_api(req: func.HttpRequest) -> func.HttpResponse:
+    """The provider's tenant-level calls (``GET /providers/Microsoft.DataProtection/operations``)."""
     response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
     return response.to_functions()
 

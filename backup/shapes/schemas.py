@@ -18,11 +18,25 @@ from backup.shapes.backup_instance import (
     ValidateForBackupRequest,
 )
 from backup.shapes.common import CASE_INSENSITIVE_PATTERN
+from backup.shapes.instance_operations import (
+    AzureBackupFindRestorableTimeRangesRequest,
+    AzureBackupFindRestorableTimeRangesResponseResource,
+    SyncBackupInstanceRequest,
+    ValidateForModifyBackupRequest,
+)
 from backup.shapes.job import AzureBackupJobResource
+from backup.shapes.job_export import ExportJobsResult
 from backup.shapes.on_demand import TriggerBackupRequest
 from backup.shapes.operations import OperationJobExtendedInfo, OperationResource
 from backup.shapes.overview import SubscriptionOverview
 from backup.shapes.policy import BaseBackupPolicyResource
+from backup.shapes.provider import (
+    CheckNameAvailabilityRequest,
+    CheckNameAvailabilityResult,
+    ClientDiscoveryResponse,
+    FeatureValidationRequest,
+    FeatureValidationResponse,
+)
 from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
@@ -51,6 +65,16 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     OperationJobExtendedInfo,
     ErrorResponse,
     SubscriptionOverview,
+    SyncBackupInstanceRequest,
+    ValidateForModifyBackupRequest,
+    AzureBackupFindRestorableTimeRangesRequest,
+    AzureBackupFindRestorableTimeRangesResponseResource,
+    CheckNameAvailabilityRequest,
+    CheckNameAvailabilityResult,
+    FeatureValidationRequest,
+    FeatureValidationResponse,
+    ClientDiscoveryResponse,
+    ExportJobsResult,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 
 from backup.adapters.compute import ComputeGateway
+from backup.adapters.file_publisher import BlobFilePublisher
 from backup.adapters.tables.store import VaultStore
 from backup.ports import ArmGateway
 from backup.ports import VaultStore as VaultStorePort
 from tests.fakes.compute import FakeComputeGateway
+from tests.fakes.file_publisher import FakeFilePublisher
 from tests.fakes.vault_store import FakeVaultStore
 
 
@@ -37,7 +39,12 @@ def shape(function: Any) -> list[tuple[str, Any, Any, str]]:
 
 
 @pytest.mark.parametrize(
-    ("real", "fake"), [(VaultStore, FakeVaultStore), (ComputeGateway, FakeComputeGateway)]
+    ("real", "fake"),
+    [
+        (VaultStore, FakeVaultStore),
+        (ComputeGateway, FakeComputeGateway),
+        (BlobFilePublisher, FakeFilePublisher),
+    ],
 )
 def test_the_fake_has_every_public_method_with_the_same_signature(real: type, fake: type) -> None:
     ours = public_methods(fake)

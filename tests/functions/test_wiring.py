@@ -103,5 +103,6 @@ def test_the_api_needs_a_key_unless_app_service_authentication_guards_it(
         ).stdout
     )
     assert levels["arm_api"].lower() == level
+    assert levels["provider_api"].lower() == level
     assert levels["backup-center-whoami"].lower() == level
     assert levels["health"].lower() == "anonymous"

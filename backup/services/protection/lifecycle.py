@@ -14,6 +14,7 @@ suspendBackups             Configured/Error/Stopped    Suspended      inactive
 resumeProtection/Backups   Stopped/Suspended           Configured     active
 DELETE                     any visible state           SoftDeleted    inactive
 undelete                   SoftDeleted                 Stopped        inactive
+sync                       Error                       Configured     active
 purge (timer)              SoftDeleted past purge_at   rows removed   removed
 =========================  ==========================  =============  ==================
 
@@ -36,11 +37,12 @@ from backup.domain.models import ProtectionState
 from backup.domain.policy import BackupPolicy
 from backup.domain.protection import check_unchangeable, document_with_defaults
 from backup.domain.records import PlanState, Versioned
+from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import ConcurrencyError, ConflictError, NotFoundError
 from backup.ports import ArmGateway, VaultStore
 from backup.services.etag_retry import raising, write_with_retry
 from backup.services.policies import PolicyCache
-from backup.services.protection.checks import ProtectionChecks, ValidatedProtection
+from backup.services.protection.checks import ProtectionCheckError, ProtectionChecks, ValidatedProtection
 from backup.services.protection.claims import DatasourceClaims
 from backup.services.protection.listing import InstanceListing
 from backup.shapes.backup_instance import ProtectionRequest
@@ -181,6 +183,54 @@ class ProtectionService:
 
         return await self._mutate(current, change)
 
+    async def sync(self, vault: VaultRef, vault_location: str, name: str, *, force: bool) -> BackupInstance:
+        """Re-read the instance's policy and disk and run the protection checks again; when they
+        pass, the instance takes the policy and disk facts as they are now and a protection error
+        is cleared (``ProtectionError`` becomes ``ProtectionConfigured``, the failure count 0).
+
+        Without ``force`` (Azure's ``syncType: Default``) an instance without an error is left as
+        it is. A failed check raises its :class:`ProtectionCheckError` and changes nothing.
+        """
+        current = await self.get(vault, name)
+        if not force and not _in_error(current.value):
+            return current.value
+        instance = current.value
+        found = await self._store.get_policy(vault, instance.policy_name)
+        if found is None:
+            raise ProtectionCheckError(
+                f"The backup policy '{instance.policy_name}' of backup instance '{name}' no longer exists in "
+                f"vault '{vault.name}'. Assign an existing policy with a PUT of the instance.",
+                code="UserErrorPolicyNotFound",
+                target="properties.policyInfo.policyId",
+            )
+        policy_name, stored = found
+        policy = self._policies.parse(stored.value)
+        request = ProtectionRequest(
+            disk=ComputeResourceId.disk(instance.disk_id),
+            policy_name=policy_name,
+            snapshot_resource_group=ResourceGroupId.parse(instance.snapshot_resource_group_id),
+            document=instance.document,
+            identity=instance.identity,
+        )
+        disk = await self._checks.check_resources(vault_location, request, policy)
+        now = self._clock.now()
+
+        def change(latest: BackupInstance) -> BackupInstance:
+            synced = replace(
+                latest,
+                policy_name=policy_name,
+                policy_document=policy.to_json(),
+                disk_facts=disk,
+                disk_facts_refreshed_at=now,
+                datasource_missing_since=None,
+                health=replace(latest.health, consecutive_failures=0),
+            )
+            if synced.protection_state is ProtectionState.PROTECTION_ERROR:
+                synced = synced.with_protection_state(ProtectionState.PROTECTION_CONFIGURED)
+            return synced
+
+        return await self._mutate(current, change)
+
     async def delete(self, vault: VaultRef, name: str) -> BackupInstance | None:
         """Stop protection and delete data: soft delete now, purge after the retention period.
 
@@ -283,6 +333,13 @@ class ProtectionService:
     def listing(self) -> InstanceListing:
         """The cross-vault view (:mod:`.listing`)."""
         return InstanceListing(self._store, self._clock, self._policies)
+
+
+def _in_error(instance: BackupInstance) -> bool:
+    return (
+        instance.protection_state is ProtectionState.PROTECTION_ERROR
+        or instance.health.consecutive_failures > 0
+    )
 
 
 def _not_found(vault: VaultRef, name: str, *, soft_deleted: bool = False) -> NotFoundError:

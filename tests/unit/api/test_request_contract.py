@@ -21,8 +21,10 @@ from backup.errors import ValidationError
 from backup.shapes.arm import ResourceGuardOperationRequest
 from backup.shapes.backup_instance import parse_backup_instance
 from backup.shapes.common import decode, member_object
+from backup.shapes.instance_operations import parse_find_restorable_time_ranges, parse_sync_request
 from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.policy import parse_backup_policy
+from backup.shapes.provider import parse_check_name_availability, parse_feature_validation
 from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 from backup.shapes.vault import check_vault_patch, parse_vault
 
@@ -84,6 +86,13 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "TriggerBackupRequest": parse_trigger_backup_request,
     "AzureBackupRecoveryPointBasedRestoreRequest": parse_restore_request,
     "ValidateRestoreRequestObject": parse_validate_restore_request,
+    "SyncBackupInstanceRequest": parse_sync_request,
+    "ValidateForModifyBackupRequest": lambda body: parse_backup_instance(
+        member_object(body, "backupInstance"), VAULT, path="backupInstance"
+    ),
+    "AzureBackupFindRestorableTimeRangesRequest": parse_find_restorable_time_ranges,
+    "CheckNameAvailabilityRequest": parse_check_name_availability,
+    "FeatureValidationRequest": parse_feature_validation,
 }
 
 

@@ -1,0 +1,226 @@
+"""Microsoft's own REST examples of the operations beside the resources, sent verbatim (the
+subscription, resource group, vault, instance and location adapted to this test's): every
+property of the example's answer is in ours with the same JSON type, and the enum values are
+Azure's. The examples are vendored in ``tests/reference/dataprotection/examples`` (see the README
+there for their origin)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from azure.core.credentials import AccessToken
+
+from backup.adapters.file_publisher import BlobFilePublisher
+from backup.domain.instance import VaultRef
+from backup.domain.jobs import Job, scheduled_backup_job_id
+from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RetentionTag
+from backup.domain.snapshots import recovery_point_id
+from localdev.azurite import STORAGE_AUDIENCE, Azurite, AzuriteEndpoints, fake_entra_token
+from localdev.compute_emulator import EmulatorServer
+from tests.integration.api.conftest import SUB, Answer, Api, vault_path
+from tests.integration.api.test_instances import Env, instance_body, instance_env, make_vault
+from tests.paths import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = REPO_ROOT / "tests" / "reference" / "dataprotection" / "examples"
+FEATURE_SUPPORT_STATUSES = (
+    "Invalid",
+    "NotSupported",
+    "AlphaPreview",
+    "PrivatePreview",
+    "PublicPreview",
+    "GenerallyAvailable",
+)
+"""FeatureSupportStatus in the 2026-06-01 swagger."""
+
+
+def example(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((EXAMPLES / name).read_text(encoding="utf-8"))
+    return document
+
+
+def json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", dict: "object", list: "array", type(None): "null"}[type(value)]
+
+
+def assert_shaped_like(expected: Any, actual: Any, path: str = "$") -> None:
+    """Every property of ``expected`` is in ``actual`` with the same JSON type (arrays: each item
+    of ours is shaped like the example's first)."""
+    assert json_type(actual) == json_type(expected), f"{path}: {json_type(actual)}, not {json_type(expected)}"
+    if isinstance(expected, dict):
+        for key, value in expected.items():
+            assert key in actual, f"{path}.{key} is missing"
+            assert_shaped_like(value, actual[key], f"{path}.{key}")
+    elif isinstance(expected, list) and expected:
+        assert actual, f"{path} is empty"
+        for index, item in enumerate(actual):
+            assert_shaped_like(expected[0], item, f"{path}[{index}]")
+
+
+def answered(example_document: Mapping[str, Any], status: int, answer: Answer) -> None:
+    assert answer.status == status, answer.body
+    expected = example_document["responses"][str(status)]
+    if "body" in expected:
+        assert_shaped_like(expected["body"], answer.body)
+    for header in expected.get("headers", {}):
+        assert header.lower() in {name.lower() for name in answer.headers}, f"no {header} header"
+
+
+class EntraTokens:
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken(fake_entra_token(STORAGE_AUDIENCE), int(time.time()) + 3600)
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def blob_azurite() -> Iterator[AzuriteEndpoints]:
+    with Azurite(oauth=True) as endpoints:
+        yield endpoints
+
+
+@pytest.fixture
+async def env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServer) -> AsyncIterator[Env]:
+    async with instance_env(azurite, compute_emulator) as prepared:
+        yield prepared
+
+
+async def test_provider_examples(env: Env) -> None:
+    api = env.api
+    names = example("VaultCRUD/CheckBackupVaultsNameAvailability.json")
+    group = "rg-" + uuid.uuid4().hex[:8]
+    answer = await api.call(
+        "POST",
+        f"/subscriptions/{SUB}/resourceGroups/{group}/providers/Microsoft.DataProtection/locations/"
+        f"{names['parameters']['location']}/checkNameAvailability",
+        names["parameters"]["parameters"],
+    )
+    answered(names, 200, answer)
+    assert answer.body["nameAvailable"] is True
+
+    features = example("CheckfeatureSupport.json")
+    answer = await api.call(
+        "POST",
+        f"/subscriptions/{SUB}/providers/Microsoft.DataProtection/locations/"
+        f"{features['parameters']['location']}/checkFeatureSupport",
+        features["parameters"]["parameters"],
+    )
+    answered(features, 200, answer)
+    assert answer.body["objectType"] == "FeatureValidationResponse"
+    assert answer.body["featureType"] == "DataSourceType"
+    assert {f["supportStatus"] for f in answer.body["features"]} <= set(FEATURE_SUPPORT_STATUSES)
+
+    operations = example("Operations/List-excerpt.json")
+    answer = await api.call("GET", "/providers/Microsoft.DataProtection/operations")
+    answered(operations, 200, answer)
+    assert {item["origin"] for item in answer.body["value"]} == {"user"}
+    published = {item["name"] for item in operations["responses"]["200"]["body"]["value"]}
+    assert "Microsoft.DataProtection/operations/read" in published & {i["name"] for i in answer.body["value"]}
+
+
+async def test_backup_instance_examples(env: Env) -> None:
+    api = env.api
+    vault = fresh_vault()
+    await make_vault(env, vault)
+    instance = "bi-" + uuid.uuid4().hex[:6]
+    assert (
+        await api.call("PUT", f"{vault_path(vault)}/backupInstances/{instance}", instance_body(env, vault))
+    ).status == 201
+
+    sync = example("BackupInstanceOperations/SyncBackupInstance.json")
+    answer = await api.call(
+        "POST", f"{vault_path(vault)}/backupInstances/{instance}/sync", sync["parameters"]["parameters"]
+    )
+    answered(sync, 202, answer)
+    status = await api.call("GET", urlsplit(answer.headers["Azure-AsyncOperation"]).path.removeprefix("/api"))
+    assert status.body["status"] == "Succeeded"
+
+    ranges = example("BackupInstanceOperations/FindRestorableTimeRanges.json")
+    # One recovery point inside the example's window, so the answer has a range to compare.
+    taken = datetime(2021, 2, 23, 18, 33, 51, tzinfo=UTC)
+    await record_point(env, vault, instance, taken)
+    answer = await api.call(
+        "POST",
+        f"{vault_path(vault)}/backupInstances/{instance}/findRestorableTimeRanges",
+        ranges["parameters"]["parameters"],
+    )
+    answered(ranges, 200, answer)
+    assert answer.body["type"] == ranges["responses"]["200"]["body"]["type"]
+    assert answer.body["id"] == instance
+    properties = answer.body["properties"]
+    assert properties["objectType"] == "AzureBackupFindRestorableTimeRangesResponse"
+    assert properties["restorableTimeRanges"] == [
+        {
+            "startTime": "2021-02-23T18:33:51Z",
+            "endTime": "2021-02-23T18:33:51Z",
+            "objectType": "RestorableTimeRange",
+        }
+    ]
+
+
+async def test_export_examples(env: Env, blob_azurite: AzuriteEndpoints) -> None:
+    runtime = env.api.runtime.replacing(
+        files=BlobFilePublisher(blob_azurite.blob_url, EntraTokens(), ca_bundle=blob_azurite.ca_bundle)
+    )
+    api = Api(runtime)
+    try:
+        vault = fresh_vault()
+        await make_vault(env, vault)
+        trigger = example("JobCRUD/TriggerExportJobs.json")
+        answer = await api.call("POST", f"{vault_path(vault)}/exportBackupJobs")
+        answered(trigger, 202, answer)
+        location = urlsplit(answer.headers["Location"]).path.removeprefix("/api")
+        assert location.lower().startswith(f"{vault_path(vault)}/backupJobs/operations/".lower())
+
+        result = example("JobCRUD/GetExportJobsOperationResult.json")
+        answered(result, 200, await api.call("GET", location))
+    finally:
+        exports = runtime.__dict__.get("exports")
+        if exports is not None:
+            await exports.close()
+
+
+def fresh_vault() -> VaultRef:
+    return VaultRef(SUB, "rg-ex-" + uuid.uuid4().hex[:6], "vault-examples")
+
+
+async def record_point(env: Env, vault: VaultRef, instance: str, taken: datetime) -> None:
+    store = env.api.context.store
+    current = await store.get_instance(vault, instance)
+    assert current is not None
+    point = RecoveryPoint(
+        id=recovery_point_id(instance, taken),
+        instance=instance,
+        slot=taken,
+        created_at=taken,
+        retention_tag=RetentionTag.DEFAULT,
+        earned_tags=frozenset({RetentionTag.DEFAULT}),
+        expires_at=taken + timedelta(days=7),
+        snapshot_id=f"{env.snapshot_rg}/providers/Microsoft.Compute/snapshots/example",
+    )
+    job = Job(
+        id=scheduled_backup_job_id(instance, taken),
+        vault_id=vault.id,
+        instance=instance,
+        operation=JobOperation.SCHEDULED_BACKUP,
+        status=JobStatus.IN_PROGRESS,
+        start_time=taken,
+        datasource_id=env.disk(),
+        datasource_name="disk-a",
+        datasource_location="westus",
+        policy_name="p1",
+    ).completed(taken + timedelta(minutes=1), recovery_point_id=point.id)
+    await store.record_backup(current, current.value, point, job)
