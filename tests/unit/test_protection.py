@@ -12,6 +12,7 @@ import pytest
 from backup.api.endpoints.instances import deleted_instance_resource, instance_properties
 from backup.config import DEFAULT_SOFT_DELETE_RETENTION_DAYS, SOFT_DELETE_RETENTION_DAYS, Settings
 from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance_status import STATUS_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
 from backup.errors import ValidationError
 from backup.shapes.backup_instance import parse_backup_instance
@@ -189,8 +190,9 @@ def test_an_instance_is_shown_with_its_state_and_last_error() -> None:
     assert shown["currentProtectionState"] == "ProtectionError"
     assert shown["protectionErrorDetails"]["code"] == "UserErrorDiskNotFound"
     assert shown["protectionErrorDetails"]["isUserError"] is True
+    # Azure has no ProtectionError status: the instance stays configured and says why it fails.
     assert shown["protectionStatus"] == {
-        "status": "ProtectionError",
+        "status": "ProtectionConfigured",
         "errorDetails": shown["protectionErrorDetails"],
     }
 
@@ -217,3 +219,24 @@ def test_parsing_does_not_change_the_input() -> None:
     kept = copy.deepcopy(body)
     parse_backup_instance(body, VAULT)
     assert body == kept
+
+
+def test_every_state_shows_one_of_azures_six_protection_statuses() -> None:
+    azure = {
+        "ConfiguringProtection",
+        "ConfiguringProtectionFailed",
+        "ProtectionConfigured",
+        "ProtectionStopped",
+        "SoftDeleted",
+        "SoftDeleting",
+    }
+    assert {protection_status(state) for state in ProtectionState} == azure
+    assert set(STATUS_VALUES) == azure
+
+
+def test_the_instance_index_keeps_the_buckets_it_was_written_with() -> None:
+    # Index rows already stored name ProtectionError apart; the status shown changed, they did not.
+    assert status_bucket(ProtectionState.PROTECTION_ERROR) == "ProtectionError"
+    assert buckets_with_status("protectionconfigured") == {"ProtectionConfigured", "ProtectionError"}
+    assert buckets_with_status("ProtectionStopped") == {"ProtectionStopped"}
+    assert buckets_with_status("ProtectionError") == frozenset()

@@ -58,7 +58,7 @@ from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.instance_status import HEALTH_VALUES, protection_status, states_with_status
+from backup.domain.instance_status import HEALTH_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
@@ -504,10 +504,15 @@ def _index_for(clauses: list[Comparison]) -> IndexChoice | None:
     for clause in clauses:
         wanted = clause.value.casefold()
         if clause.field == "protectionStatus":
-            return IndexChoice(STATUS_INDEX, wanted) if states_with_status(wanted) else _NOTHING
+            # ProtectionConfigured spans two index keys (ProtectionError has its own): no one
+            # range holds it, and it is most instances anyway, so those are read in full.
+            buckets = buckets_with_status(wanted)
+            if len(buckets) > 1:
+                continue
+            return IndexChoice(STATUS_INDEX, next(iter(buckets))) if buckets else _NOTHING
         if clause.field == "currentProtectionState":
             state = next((s for s in ProtectionState if s.value.casefold() == wanted), None)
-            return IndexChoice(STATUS_INDEX, protection_status(state)) if state else _NOTHING
+            return IndexChoice(STATUS_INDEX, status_bucket(state)) if state else _NOTHING
     return None
 
 
