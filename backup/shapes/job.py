@@ -41,7 +41,9 @@ class JobExtendedInfo(msgspec.Struct, rename="camel", omit_defaults=True):
         Annotated[str, msgspec.Meta(description="Restore jobs: the new disk's id.")] | None
     ) = None
     source_recover_point: SourceRecoveryPoint | None = None
-    target_recover_point: SourceRecoveryPoint | None = None
+    target_recover_point: (
+        Annotated[dict[str, Any], msgspec.Meta(description="Null for a disk restore, as in Azure.")] | None
+    ) = None
     backup_instance_state: (
         Annotated[str, msgspec.Meta(description="Restore jobs: the instance's state when it was accepted.")]
         | None

@@ -213,7 +213,8 @@ async def test_an_instance_shows_one_timeline_point_per_recovery_point_and_a_bac
     assert await on_demand.count() == 1
     assert "kept as Daily" in str(await on_demand.get_attribute("aria-label"))
     jobs = page.locator("table.jobs tbody tr")
-    assert await jobs.first.get_attribute("data-operation") == "OnDemandBackup"
+    assert await jobs.first.get_attribute("data-operation") == "Backup"  # Azure's value
+    assert await jobs.first.get_attribute("data-kind") == "OnDemandBackup"
     assert await jobs.first.get_attribute("data-status") == "Completed"
     await page.screenshot(path=str(screenshots / "instance.png"), full_page=True)
     assert page.js_errors == []

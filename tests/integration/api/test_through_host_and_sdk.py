@@ -151,7 +151,7 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
 
         jobs = list(client.jobs.list(resource_group, "vault-seeded"))  # pages of 3, follows nextLink
         assert [job.name for job in jobs] == [job.id for _, job in reversed(seeded)]
-        assert jobs[0].properties.operation == "ScheduledBackup"
+        assert (jobs[0].properties.operation, jobs[0].properties.is_user_triggered) == ("Backup", False)
         assert jobs[0].properties.status == "Completed"
         assert client.jobs.get(resource_group, "vault-seeded", jobs[1].name).properties.duration == "PT1M30S"
 
