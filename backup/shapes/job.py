@@ -104,12 +104,10 @@ class AzureBackupJob(msgspec.Struct, rename="camel", omit_defaults=True, kw_only
     etag: str | None = None
     progress_url: _Nullable | None = None
     rehydration_priority: _Nullable | None = None
-    restore_type: (
-        Annotated[str, one_of(RESTORE_TYPE, description="Restore jobs.")] | None
-    ) = None
-    source_data_store_name: (
-        Annotated[str, one_of(OPERATIONAL_STORE, description="Restore jobs.")] | None
-    ) = None
+    restore_type: Annotated[str, one_of(RESTORE_TYPE, description="Restore jobs.")] | None = None
+    source_data_store_name: Annotated[str, one_of(OPERATIONAL_STORE, description="Restore jobs.")] | None = (
+        None
+    )
     destination_data_store_name: _Nullable | None = None
 
 

@@ -30,6 +30,7 @@ from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
+from backup.domain.vault_security import bcdr_security_level, secure_score
 from backup.errors import ConflictError, ValidationError
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault
 
@@ -87,7 +88,7 @@ async def get_vault(ctx: RequestContext) -> ApiResponse:
     stored = await ctx.api.store.get_vault(ctx.vault)
     if stored is None:
         raise vault_not_found(ctx.vault)
-    return json_response(200, dict(stored.value))
+    return json_response(200, shown_vault(stored.value))
 
 
 @routes.delete(paths.VAULT)
@@ -127,7 +128,7 @@ def _page(ctx: RequestContext, rows: list[Any], template: str) -> ApiResponse:
     page, token = page_after(
         [row[1].value for row in rows], [row[0] for row in rows], after, ctx.api.page_size
     )
-    body: dict[str, Any] = {"value": [dict(document) for document in page]}
+    body: dict[str, Any] = {"value": [shown_vault(document) for document in page]}
     if token is not None:
         body["nextLink"] = ctx.url(template.format(**ctx.params), {"$skipToken": token})
     return json_response(200, body)
@@ -167,4 +168,21 @@ def _vault_document(
         ),
     )
     document: dict[str, Any] = msgspec.to_builtins(answer)
-    return document
+    return shown_vault(document)
+
+
+def shown_vault(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The vault as answered: with ``secureScore`` and ``bcdrSecurityLevel`` derived from its
+    security settings (so a vault stored before they were shown answers them too)."""
+    shown = dict(document)
+    properties = dict(shown.get("properties") or {})
+    security = properties.get("securitySettings") or {}
+    score = secure_score(
+        (security.get("softDeleteSettings") or {}).get("state"),
+        (security.get("immutabilitySettings") or {}).get("state"),
+        resource_guard=bool(properties.get("isVaultProtectedByResourceGuard")),
+    )
+    properties["secureScore"] = score
+    properties["bcdrSecurityLevel"] = bcdr_security_level(score)
+    shown["properties"] = properties
+    return shown

@@ -123,7 +123,22 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             },
         ).result()
         assert created.properties.provisioning_state == "Succeeded"
+        assert (created.properties.secure_score, created.properties.bcdr_security_level) == ("None", "Poor")
         assert created.identity.principal_id
+        with pytest.raises(HttpResponseError) as geo:
+            client.backup_vaults.begin_create_or_update(
+                resource_group,
+                "vault-geo",
+                {
+                    "location": "westus",
+                    "properties": {
+                        "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}]
+                    },
+                },
+            ).result()
+        assert geo.value.status_code == 400
+        assert geo.value.error is not None
+        assert geo.value.error.target == "properties.storageSettings[0].type"
         assert client.backup_vaults.get(resource_group, vault.name).id == vault.id
         names = [v.name for v in client.backup_vaults.get_in_resource_group(resource_group)]
         assert sorted(names) == ["vault-sdk", "vault-seeded"]

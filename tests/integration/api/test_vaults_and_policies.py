@@ -52,6 +52,11 @@ async def test_vault_create_get_update_list_delete(api: Api, vault: VaultRef) ->
     assert created["identity"]["type"] == "SystemAssigned"
     assert created["identity"]["principalId"] == api.context.identity_principal_id
     assert created["tags"] == {"env": "test"}
+    # No soft delete, no immutability: Azure's lowest levels.
+    assert (created["properties"]["secureScore"], created["properties"]["bcdrSecurityLevel"]) == (
+        "None",
+        "Poor",
+    )
 
     upper = VaultRef(vault.subscription_id, vault.resource_group.upper(), vault.name.upper())
     got = await api.call("GET", vault_path(upper))
@@ -219,6 +224,19 @@ BAD_VAULT_PUTS: list[tuple[str, Any, bytes | None, int, str, str | None]] = [
         400,
         "InvalidPropertyValue",
         "properties.securitySettings.softDeleteSettings.state",
+    ),
+    (
+        # No off-site copies exist here: a geo-redundant vault would promise one that never is.
+        "geo-redundant storage",
+        _deep(
+            vault_body(),
+            "properties.storageSettings",
+            [{"datastoreType": "VaultStore", "type": "geoRedundant"}],
+        ),
+        None,
+        400,
+        "InvalidPropertyValue",
+        "properties.storageSettings[0].type",
     ),
     ("oversize", None, b'{"location": "' + b"x" * 300_000 + b'"}', 413, "RequestEntityTooLarge", None),
 ]
