@@ -92,7 +92,14 @@ class PolicyParameters(msgspec.Struct, rename="camel"):
 class PolicyInfo(msgspec.Struct, rename="camel"):
     policy_id: Annotated[ArmId, msgspec.Meta(description="A backup policy of this vault.")]
     policy_parameters: PolicyParameters | None = None
-    policy_version: str | None = None
+    policy_version: (
+        Annotated[
+            str,
+            READ_ONLY,
+            msgspec.Meta(description="Names the policy's content: it changes when the policy's rules do."),
+        ]
+        | None
+    ) = None
 
 
 class IdentityDetails(msgspec.Struct, rename="camel"):

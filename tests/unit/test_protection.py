@@ -14,8 +14,10 @@ from backup.config import DEFAULT_SOFT_DELETE_RETENTION_DAYS, SOFT_DELETE_RETENT
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.instance_status import STATUS_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
+from backup.domain.policy import policy_version
 from backup.errors import ValidationError
 from backup.shapes.backup_instance import parse_backup_instance
+from tests.policy_documents import disk_policy
 
 SUB = "11111111-2222-4333-8444-555555555555"
 VAULT = VaultRef(SUB, "rg-backup", "vault1")
@@ -240,3 +242,11 @@ def test_the_instance_index_keeps_the_buckets_it_was_written_with() -> None:
     assert buckets_with_status("protectionconfigured") == {"ProtectionConfigured", "ProtectionError"}
     assert buckets_with_status("ProtectionStopped") == {"ProtectionStopped"}
     assert buckets_with_status("ProtectionError") == frozenset()
+
+
+def test_an_instance_names_its_policys_version_which_changes_with_the_rules() -> None:
+    policy = disk_policy(NOW)
+    shown = instance_properties(instance(policy_document=policy))
+    version = shown["policyInfo"]["policyVersion"]
+    assert version == policy_version(copy.deepcopy(policy))
+    assert policy_version(disk_policy(NOW, default="P14D")) != version

@@ -62,6 +62,7 @@ from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.instance_status import HEALTH_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
+from backup.domain.policy import policy_version
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
@@ -147,6 +148,10 @@ def instance_properties(instance: BackupInstance) -> dict[str, Any]:
             },
         },
     )
+    properties["policyInfo"] = {
+        **properties["policyInfo"],
+        "policyVersion": policy_version(instance.policy_document),
+    }
     state = instance.protection_state
     status: dict[str, Any] = {"status": protection_status(state)}
     error = user_facing_error(instance)

@@ -10,6 +10,7 @@ refused with 409 while any instance uses it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,8 +32,22 @@ def policy_resource(vault: VaultRef, name: str, properties: Mapping[str, Any]) -
         "id": f"{vault.id}/backupPolicies/{name}",
         "name": name,
         "type": paths.POLICY_TYPE,
-        "properties": dict(properties),
+        "properties": with_copy_settings(properties),
     }
+
+
+def with_copy_settings(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as sent, each retention lifecycle showing ``targetDataStoreCopySettings`` as
+    Azure's do: ``[]`` when the request left it out (a non-empty one is refused when parsed, as
+    no off-site copy exists here)."""
+    shown = copy.deepcopy(dict(properties))
+    for rule in shown.get("policyRules") or []:
+        if rule.get("objectType") != "AzureRetentionRule":
+            continue
+        for lifecycle in rule.get("lifecycles") or []:
+            if lifecycle.get("targetDataStoreCopySettings") is None:
+                lifecycle["targetDataStoreCopySettings"] = []
+    return shown
 
 
 def _in_use(vault: VaultRef, name: str, instances: list[str], doing: str) -> ConflictError:

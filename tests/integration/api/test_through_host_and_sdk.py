@@ -148,6 +148,8 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             resource_group, vault.name, "DiskPolicy1", {"properties": copy.deepcopy(DEFAULT_POLICY)}
         )
         assert policy.properties.datasource_types == ["Microsoft.Compute/disks"]
+        retention = next(r for r in policy.properties.policy_rules if r.object_type == "AzureRetentionRule")
+        assert retention.lifecycles[0].target_data_store_copy_settings == []
         assert client.backup_policies.get(resource_group, vault.name, "diskpolicy1").name == "DiskPolicy1"
         assert [p.name for p in client.backup_policies.list(resource_group, vault.name)] == ["DiskPolicy1"]
         with pytest.raises(HttpResponseError) as refused:
@@ -183,6 +185,11 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
         assert [p.name for p in filtered] == [seeded[2][0].id, seeded[1][0].id]
         point = client.recovery_points.get(resource_group, "vault-seeded", INSTANCE, seeded[0][0].id)
         assert point.properties.object_type == "AzureBackupDiscreteRecoveryPoint"
+        instance = client.backup_instances.get(resource_group, "vault-seeded", INSTANCE)
+        assert point.properties.policy_version == instance.properties.policy_info.policy_version
+        assert point.properties.policy_version
+        [store] = point.properties.recovery_point_data_stores_details
+        assert (store.rehydration_status, store.rehydration_expiry_time) == (None, None)
         assert point.properties.recovery_point_data_stores_details[0].meta_data == seeded[0][0].snapshot_id
         assert point.properties.recovery_point_time is not None
 

@@ -109,11 +109,16 @@ async def test_policy_create_get_list_idempotent_update_delete(api: Api, vault: 
     path = vault_path(vault) + "/backupPolicies/DiskPolicy1"
     created = await api.call("PUT", path, policy_body())
     assert created.status == 200
+    # As sent, with the retention lifecycle's targetDataStoreCopySettings shown as Azure shows it.
+    shown = copy.deepcopy(DEFAULT_POLICY)
+    [lifecycle] = shown["policyRules"][1]["lifecycles"]
+    assert "targetDataStoreCopySettings" not in lifecycle
+    lifecycle["targetDataStoreCopySettings"] = []
     assert created.body == {
         "id": vault.id + "/backupPolicies/DiskPolicy1",
         "name": "DiskPolicy1",
         "type": "Microsoft.DataProtection/backupVaults/backupPolicies",
-        "properties": DEFAULT_POLICY,
+        "properties": shown,
     }
     assert (await api.call("GET", path.lower().replace(vault.name.lower(), vault.name))).body == created.body
     assert (await api.call("PUT", path, policy_body())).status == 200
@@ -300,6 +305,21 @@ BAD_POLICY_PUTS: list[tuple[str, Any, int, str, str | None]] = [
         400,
         "UnsupportedDataStoreType",
         None,
+    ),
+    (
+        "a copy to another data store",
+        _policy_with(
+            "properties.policyRules.1.lifecycles.0.targetDataStoreCopySettings",
+            [
+                {
+                    "copyAfter": {"objectType": "ImmediateCopyOption"},
+                    "dataStore": {"dataStoreType": "VaultStore"},
+                }
+            ],
+        ),
+        400,
+        "UnsupportedDataStoreType",
+        "properties.policyRules[1].lifecycles[0].targetDataStoreCopySettings",
     ),
     (
         "rules not a list",
