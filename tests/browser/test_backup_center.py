@@ -326,6 +326,17 @@ async def test_jobs_across_vaults_filter_by_type_status_and_time_and_the_page_wo
     assert "UserErrorDiskNotFound" in await failed.inner_text()
     assert "status=Failed" in page.url
     await page.get_by_label("Status").select_option("")
+    # Azure names every backup "Backup": the Type filter tells scheduled ones by isUserTriggered.
+    scheduled = [
+        j["name"]
+        for j in everything
+        if (j["properties"]["operation"], j["properties"]["isUserTriggered"]) == ("Backup", False)
+    ]
+    assert scheduled
+    await page.get_by_label("Type").select_option("ScheduledBackup")
+    await expect(rows).to_have_count(len(scheduled))
+    assert {await row.get_attribute("data-kind") for row in await rows.all()} == {"ScheduledBackup"}
+    assert "Scheduled backup" in await rows.first.inner_text()
     await page.get_by_label("Type").select_option("Restore")
     await page.get_by_text("No job matches these filters").wait_for()
 
