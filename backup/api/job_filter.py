@@ -3,6 +3,11 @@
 A filter reads one index (``docs/storage.md``: jobs are indexed by status, operation and
 instance), the one expected to hold the fewest jobs; every clause is then checked exactly on
 what it returns, so the choice changes the cost of a page, never its content.
+
+``operation`` takes Azure's values (``Backup``, ``Restore``, ``RetentionDeletion``) and, so that
+scripts written before the API showed them keep working, the stored kinds the index is keyed by
+(``ScheduledBackup``, ``OnDemandBackup``): ``operation eq 'Backup'`` reads the ranges of both
+backup kinds.
 """
 
 from __future__ import annotations
@@ -60,9 +65,10 @@ def matches(job: Job, clause: Comparison) -> bool:
         return moment is not None and compare(moment, clause.op, parse_time(clause.value))
     if clause.field == "isUserTriggered":
         return (clause.value.lower() == "true") == job.operation.is_user_triggered
+    if clause.field == "operation":
+        return _kept_operation(job.operation, clause.op, clause.value.lower())
     actual = {
         "status": job.status.value,
-        "operation": job.operation.value,
         "operationCategory": job.operation.operation_category,
         "backupInstanceName": job.instance,
     }[clause.field]
@@ -79,7 +85,7 @@ def _scan_for(clause: Comparison) -> JobIndexScan | None:
             values = [clause.value]  # no job has it: its (empty) range answers that in one request
         return JobIndexScan(JobIndexField.STATUS, tuple(values))
     if clause.field == "operation":
-        operations = [op for op in JobOperation if _kept(op.value.lower(), clause.op, wanted)]
+        operations = [op for op in JobOperation if _kept_operation(op, clause.op, wanted)]
         if clause.op == "eq" and not operations:
             return JobIndexScan(JobIndexField.OPERATION, (clause.value,))
     elif clause.field == "operationCategory":
@@ -93,6 +99,13 @@ def _scan_for(clause: Comparison) -> JobIndexScan | None:
 
 def _kept(actual: str, op: str, wanted: str) -> bool:
     return (actual == wanted) == (op == "eq")
+
+
+def _kept_operation(operation: JobOperation, op: str, wanted: str) -> bool:
+    """Whether a job of this kind passes ``operation {op} '{wanted}'`` (``wanted`` lower-cased):
+    a job is named by Azure's value and by its stored kind."""
+    names = (operation.rest_value.lower(), operation.value.lower())
+    return (wanted in names) == (op == "eq")
 
 
 def _share(field: JobIndexField, value: str) -> int:

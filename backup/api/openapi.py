@@ -79,6 +79,8 @@ class Operation:
     query: tuple[str, ...] = ()
     """Names of components/parameters besides ``api-version``."""
     description: str = ""
+    created_is_lro: bool = False
+    """A 201 that starts a long-running operation: it carries Azure-AsyncOperation and Retry-After."""
 
 
 _V = "Vaults"
@@ -181,7 +183,12 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: "BackupInstanceResource", 201: "BackupInstanceResource"},
         body="BackupInstanceResource",
         errors=(409,),
-        description="Synchronous: every check runs before the answer, and a failed check writes nothing.",
+        created_is_lro=True,
+        description="Every check runs before the answer, and a failed check writes nothing. A new "
+        "instance answers 201 as Azure does: Azure-AsyncOperation, and the instance as the operation "
+        "starts (ConfiguringProtection, provisioningState Provisioning); the operation has already "
+        "ended, so a poller's first poll ends it and its final GET shows ProtectionConfigured. An "
+        "update answers 200 with the instance as updated.",
     ),
     ("GET", paths.BACKUP_INSTANCE): Operation(
         "BackupInstances_Get", "Get a backup instance", _I, {200: "BackupInstanceResource"}
@@ -739,6 +746,12 @@ def _operation(role: Role, meta: Operation, *, extension: bool = False) -> Schem
             responses["202"] = {"$ref": "#/components/responses/Accepted"}
             continue
         response: Schema = {"description": _STATUS_TEXT[status], "headers": _tracking_headers()}
+        if status == 201 and meta.created_is_lro:
+            response["headers"] = {
+                "Azure-AsyncOperation": {"$ref": "#/components/headers/Azure-AsyncOperation"},
+                "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+                **_tracking_headers(),
+            }
         if schema is not None:
             response["content"] = {"application/json": {"schema": _ref(schema)}}
         responses[str(status)] = response

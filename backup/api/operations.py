@@ -211,6 +211,14 @@ def accepted(
     return ApiResponse(202, None, _poll_headers(ctx, operation, location_url))
 
 
+def created(ctx: RequestContext, operation: OperationRecord, body: Any) -> ApiResponse:
+    """201 Created that starts a long-running operation (a backup instance's PUT, as Azure
+    answers it): the body, ``Azure-AsyncOperation`` and ``Retry-After``; the SDK's poller polls the
+    operation, then GETs the resource."""
+    headers = _poll_headers(ctx, operation)
+    return ApiResponse(201, body, {name: headers[name] for name in ("Azure-AsyncOperation", "Retry-After")})
+
+
 def _poll_headers(
     ctx: RequestContext, operation: OperationRecord, location_url: str | None = None
 ) -> dict[str, str]:

@@ -19,13 +19,28 @@ _STATUS: Final = {
     ProtectionState.CONFIGURING_PROTECTION_FAILED: "ConfiguringProtectionFailed",
     ProtectionState.PROTECTION_CONFIGURED: "ProtectionConfigured",
     ProtectionState.UPDATING_PROTECTION: "ProtectionConfigured",
-    ProtectionState.PROTECTION_ERROR: "ProtectionError",
+    # Azure has no ProtectionError status: a failing instance is still configured, its
+    # currentProtectionState says ProtectionError and protectionStatus.errorDetails says why.
+    ProtectionState.PROTECTION_ERROR: "ProtectionConfigured",
     ProtectionState.PROTECTION_STOPPED: "ProtectionStopped",
     ProtectionState.BACKUP_SCHEDULES_SUSPENDED: "ProtectionStopped",
     ProtectionState.RETENTION_SCHEDULES_SUSPENDED: "ProtectionConfigured",
     ProtectionState.SOFT_DELETING: "SoftDeleting",
     ProtectionState.SOFT_DELETED: "SoftDeleted",
+    # No instance here reaches these two; they still answer one of Azure's six values.
+    ProtectionState.INVALID: "ConfiguringProtectionFailed",
+    ProtectionState.NOT_PROTECTED: "ProtectionStopped",
 }
+STATUS_VALUES: Final = tuple(sorted(set(_STATUS.values())))
+"""Azure's ``protectionStatus.status`` values, the only ones the API answers."""
+
+_INDEX_BUCKETS: Final = {
+    **_STATUS,
+    ProtectionState.PROTECTION_ERROR: "ProtectionError",
+}
+"""The status part of an instance's index row (``n|s|{bucket}|{instance}``). Stored, so fixed:
+it groups states as the API's status did when the index was made, ProtectionError apart (no
+instance ever reaches Invalid or NotProtected, so no stored row keeps their old keys)."""
 
 
 def instance_health(instance: BackupInstance, *, active: bool = True) -> str:
@@ -39,7 +54,17 @@ def instance_health(instance: BackupInstance, *, active: bool = True) -> str:
 
 def protection_status(state: ProtectionState) -> str:
     """Azure's ``protectionStatus.status`` for a ``currentProtectionState``."""
-    return _STATUS.get(state, state.value)
+    return _STATUS[state]
+
+
+def status_bucket(state: ProtectionState) -> str:
+    """The instance index's status key for a state (:data:`_INDEX_BUCKETS`)."""
+    return _INDEX_BUCKETS[state]
+
+
+def buckets_with_status(status: str) -> frozenset[str]:
+    """The index keys holding every instance whose ``protectionStatus`` is ``status``."""
+    return frozenset(status_bucket(state) for state in states_with_status(status))
 
 
 def states_with_status(status: str) -> frozenset[ProtectionState]:

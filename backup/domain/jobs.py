@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from backup.domain.instance import BackupInstance
 
 
+RESTORE_TYPE = "RecoveryPoint"
+"""A disk restore is always from a discrete recovery point: Azure's ``restoreType`` for it."""
+
 STATUSES_A_JOB_LEAVES = (JobStatus.IN_PROGRESS,)
 """Once stored, a job changes status only from InProgress to its end."""
 
@@ -58,6 +61,16 @@ class Job:
     progress_percent: int | None = None
     initiated_by: str = "system"
     warnings: tuple[str, ...] = ()
+    policy_rule_name: str | None = None
+    """Backups: the policy's backup rule (``ruleName`` of an on-demand request), as Azure's
+    ``additionalDetails.PolicyRuleName``."""
+    retention_tag: str | None = None
+    """Backups: the retention tag the recovery point got (``additionalDetails.RetentionTag``)."""
+    recovery_point_time: datetime | None = None
+    """Restores: when the restored point was taken (``sourceRecoverPoint.recoveryPointTime``)."""
+    instance_state: str | None = None
+    """Restores: the instance's ``currentProtectionState`` when the restore was accepted
+    (``extendedInfo.backupInstanceState``)."""
 
     @classmethod
     def for_instance(
@@ -90,13 +103,16 @@ class Job:
             return None
         return (self.end_time - self.start_time).total_seconds()
 
-    def completed(self, at: datetime, *, recovery_point_id: str | None = None) -> Job:
+    def completed(
+        self, at: datetime, *, recovery_point_id: str | None = None, retention_tag: str | None = None
+    ) -> Job:
         return replace(
             self,
             status=JobStatus.COMPLETED_WITH_WARNINGS if self.warnings else JobStatus.COMPLETED,
             end_time=at,
             progress_percent=100,
             recovery_point_id=recovery_point_id or self.recovery_point_id,
+            retention_tag=retention_tag or self.retention_tag,
         )
 
     def failed(self, at: datetime, code: str, message: str) -> Job:

@@ -85,12 +85,30 @@ _APPLIES_RETENTION = frozenset(
 
 
 class JobOperation(StrEnum):
-    """Azure's job operation labels, plus our RetentionDeletion (Azure prunes without a visible job)."""
+    """What a job did, as stored and indexed (``k|o|{value}|``); the API shows :attr:`rest_value`.
+
+    Storage keeps the finer kind (scheduled and on-demand backups apart), which Azure splits
+    into ``operation: Backup`` plus ``isUserTriggered``; keeping it means jobs stored before the
+    API showed Azure's values need no backfill, and a filter on Azure's value reads the ranges of
+    every kind that shows it.
+    """
 
     SCHEDULED_BACKUP = "ScheduledBackup"
     ON_DEMAND_BACKUP = "OnDemandBackup"
     RESTORE = "Restore"
     RETENTION_DELETION = "RetentionDeletion"
+
+    @property
+    def rest_value(self) -> str:
+        """Azure's ``operation``: ``Backup`` for every backup, ``Restore``; a retention deletion
+        has no Azure job (Azure prunes expired points silently), so it keeps our name, under the
+        ``Management`` category."""
+        return {
+            JobOperation.SCHEDULED_BACKUP: "Backup",
+            JobOperation.ON_DEMAND_BACKUP: "Backup",
+            JobOperation.RESTORE: "Restore",
+            JobOperation.RETENTION_DELETION: "RetentionDeletion",
+        }[self]
 
     @property
     def operation_category(self) -> str:

@@ -9,6 +9,8 @@ which keeps the document as submitted so the API returns it unchanged.
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -183,3 +185,11 @@ def _interval_text(interval: timedelta) -> str:
 
 def _fail(code: PolicyErrorCode, target: str, message: str) -> NoReturn:
     raise ValidationError(message, code=code.value, target=target)
+
+
+def policy_version(document: Mapping[str, Any]) -> str:
+    """``policyInfo.policyVersion`` (and a recovery point's ``policyVersion``): Azure's is an
+    opaque string; here it names the policy's content (a short hash of its rules, canonical JSON),
+    so it changes exactly when what the policy says changes."""
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    return "v" + hashlib.sha256(canonical.encode()).hexdigest()[:12]

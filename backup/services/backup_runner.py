@@ -245,7 +245,12 @@ class BackupRunner:
                 raise PermanentError("an on-demand request must carry its job id and request time")
             job_id, operation, start = request.job_id, JobOperation.ON_DEMAND_BACKUP, request.requested_at
         return Job.for_instance(
-            instance, id=job_id, operation=operation, start_time=start, initiated_by=request.requested_by
+            instance,
+            id=job_id,
+            operation=operation,
+            start_time=start,
+            initiated_by=request.requested_by,
+            policy_rule_name=self._policies.parse(instance.policy_document).backup_rule_name,
         )
 
     async def _start(self, current: Versioned[BackupInstance], request: BackupRequest, job: Job) -> Outcome:
@@ -466,7 +471,9 @@ class BackupRunner:
             snapshot_id=taken.id,
             source_disk_tags=tuple(sorted((disk.tags if disk is not None else {}).items())),
         )
-        finished = job.completed(self._clock.now(), recovery_point_id=point_id)
+        finished = job.completed(
+            self._clock.now(), recovery_point_id=point_id, retention_tag=retention_tag.value
+        )
         return await self._record_success(current, request, point, finished, label_time)
 
     def _label(
@@ -519,7 +526,9 @@ class BackupRunner:
                 if verdict.lookalike:
                     self._telemetry.lookalike_snapshot(current.value.vault.id, "backup", snapshot.id, verdict)
                 if point is not None and point.id == point_id:
-                    finished = job.completed(self._clock.now(), recovery_point_id=point_id)
+                    finished = job.completed(
+                        self._clock.now(), recovery_point_id=point_id, retention_tag=point.retention_tag.value
+                    )
                     return await self._record_success(
                         current, request, point, finished, self._label_time(request)
                     )

@@ -111,7 +111,11 @@ class OnDemandBackups:
             points = await self._store.list_recovery_points(vault, instance.name)
             recent = recent_requests(instance.recent_on_demand_requests, now)
             _check_limits(points, now, recent)
-            job = self._job(instance, now, requested_by)
+            job = replace(
+                self._job(instance, now, requested_by),
+                policy_rule_name=policy.backup_rule_name,
+                retention_tag=tag.value,
+            )
             updated = replace(instance, recent_on_demand_requests=(*recent, now))
             # A lost race (ConcurrencyError) reads the instance again and checks everything again.
             await self._store.accept_on_demand_backup(current, updated, job)

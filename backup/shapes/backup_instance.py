@@ -19,6 +19,7 @@ from typing import Annotated, Any, Final
 import msgspec
 
 from backup.domain.instance import VaultRef
+from backup.domain.instance_status import STATUS_VALUES
 from backup.domain.models import ProtectionState
 from backup.domain.policy import DISK_DATASOURCE_TYPE, OPERATIONAL_STORE
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
@@ -91,7 +92,14 @@ class PolicyParameters(msgspec.Struct, rename="camel"):
 class PolicyInfo(msgspec.Struct, rename="camel"):
     policy_id: Annotated[ArmId, msgspec.Meta(description="A backup policy of this vault.")]
     policy_parameters: PolicyParameters | None = None
-    policy_version: str | None = None
+    policy_version: (
+        Annotated[
+            str,
+            READ_ONLY,
+            msgspec.Meta(description="Names the policy's content: it changes when the policy's rules do."),
+        ]
+        | None
+    ) = None
 
 
 class IdentityDetails(msgspec.Struct, rename="camel"):
@@ -128,7 +136,17 @@ class UserFacingError(msgspec.Struct, rename="camel", omit_defaults=True):
 
 
 class ProtectionStatusDetails(msgspec.Struct, rename="camel", omit_defaults=True):
-    status: str | None = None
+    status: (
+        Annotated[
+            str,
+            one_of(
+                *STATUS_VALUES,
+                description="Azure's six values only: a failing instance stays ProtectionConfigured "
+                "(currentProtectionState ProtectionError) and errorDetails says why.",
+            ),
+        ]
+        | None
+    ) = None
     error_details: UserFacingError | None = None
 
 

@@ -7,14 +7,19 @@ from typing import Annotated, Any
 
 import msgspec
 
+from backup.domain.jobs import RESTORE_TYPE
 from backup.domain.models import JobOperation, JobStatus
-from backup.domain.policy import DISK_DATASOURCE_TYPE
+from backup.domain.policy import DISK_DATASOURCE_TYPE, OPERATIONAL_STORE
 from backup.shapes.arm import ResourceId, ResourceName, ResourceType, Time, one_of
 
 _Details = Annotated[
     dict[str, str],
-    msgspec.Meta(description="InitiatedBy, and RecoveryPointId and ProgressPercent when known."),
+    msgspec.Meta(
+        description="InitiatedBy; backups: PolicyRuleName and RetentionTag, as Azure's; "
+        "RecoveryPointId and ProgressPercent when known."
+    ),
 ]
+_Nullable = Annotated[str, msgspec.Meta(description="Null for a disk job, as in Azure.")]
 
 
 class JobSubTask(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -26,6 +31,7 @@ class JobSubTask(msgspec.Struct, rename="camel", omit_defaults=True):
 
 class SourceRecoveryPoint(msgspec.Struct, omit_defaults=True):
     recoveryPointID: str | None = None
+    recoveryPointTime: Time | None = None
 
 
 class JobExtendedInfo(msgspec.Struct, rename="camel", omit_defaults=True):
@@ -35,6 +41,19 @@ class JobExtendedInfo(msgspec.Struct, rename="camel", omit_defaults=True):
         Annotated[str, msgspec.Meta(description="Restore jobs: the new disk's id.")] | None
     ) = None
     source_recover_point: SourceRecoveryPoint | None = None
+    target_recover_point: (
+        Annotated[dict[str, Any], msgspec.Meta(description="Null for a disk restore, as in Azure.")] | None
+    ) = None
+    backup_instance_state: (
+        Annotated[str, msgspec.Meta(description="Restore jobs: the instance's state when it was accepted.")]
+        | None
+    ) = None
+    dataTransferedInBytes: (
+        Annotated[int, msgspec.Meta(description="Restore jobs: 0 (the REST docs' spelling).")] | None
+    ) = None
+    dataTransferredInBytes: (
+        Annotated[int, msgspec.Meta(description="The same, as the SDKs' model spells it.")] | None
+    ) = None
     warning_details: list[dict[str, Any]] | None = None
 
 
@@ -62,7 +81,14 @@ class AzureBackupJob(msgspec.Struct, rename="camel", omit_defaults=True, kw_only
     extended_info: JobExtendedInfo | None = None
     error_details: list[JobError] | None = None
     is_user_triggered: bool
-    operation: JobOperation
+    operation: Annotated[
+        str,
+        one_of(
+            *sorted({operation.rest_value for operation in JobOperation}),
+            description="Azure's value: Backup (scheduled and on-demand; isUserTriggered tells them "
+            "apart), Restore; RetentionDeletion is this app's (Azure shows no job for it).",
+        ),
+    ]
     operation_category: Annotated[
         str, one_of(*sorted({operation.operation_category for operation in JobOperation}))
     ]
@@ -75,6 +101,14 @@ class AzureBackupJob(msgspec.Struct, rename="camel", omit_defaults=True, kw_only
     subscription_id: str | None = None
     supported_actions: list[str] | None = None
     vault_name: str
+    etag: str | None = None
+    progress_url: _Nullable | None = None
+    rehydration_priority: _Nullable | None = None
+    restore_type: Annotated[str, one_of(RESTORE_TYPE, description="Restore jobs.")] | None = None
+    source_data_store_name: Annotated[str, one_of(OPERATIONAL_STORE, description="Restore jobs.")] | None = (
+        None
+    )
+    destination_data_store_name: _Nullable | None = None
 
 
 class AzureBackupJobResource(msgspec.Struct, omit_defaults=True):

@@ -402,7 +402,8 @@ def _retention_rule(rule: AzureRetentionRule, path: str) -> model.RetentionRule:
         _fail(
             C.UNSUPPORTED_DATA_STORE,
             f"{lifecycle_path}.targetDataStoreCopySettings",
-            "Disk backups stay in the operational store; copying to another data store is not supported.",
+            "targetDataStoreCopySettings must be empty: disk backups stay in the operational store and "
+            "this app keeps no copies in another data store (no off-site copy exists).",
         )
     duration_path = f"{lifecycle_path}.deleteAfter.duration"
     duration_text = lifecycle.delete_after.duration

@@ -24,6 +24,12 @@ class RecoveryPointDataStoreDetails(msgspec.Struct, rename="camel", omit_default
     ) = None
     state: Annotated[str, one_of("COMMITTED", "CREATING", "DELETING")] | None = None
     visible: bool | None = None
+    rehydration_expiry_time: (
+        Annotated[Time, msgspec.Meta(description="Always null: snapshots are never archived.")] | None
+    ) = None
+    rehydration_status: (
+        Annotated[str, msgspec.Meta(description="Always null: snapshots are never archived.")] | None
+    ) = None
 
 
 class AzureBackupDiscreteRecoveryPoint(msgspec.Struct, rename="camel", omit_defaults=True, kw_only=True):
@@ -33,6 +39,9 @@ class AzureBackupDiscreteRecoveryPoint(msgspec.Struct, rename="camel", omit_defa
     recovery_point_time: Time
     recovery_point_type: Annotated[str, one_of("Incremental")] | None = None
     policy_name: str | None = None
+    policy_version: (
+        Annotated[str, msgspec.Meta(description="The instance's policyInfo.policyVersion.")] | None
+    ) = None
     retention_tag_name: RetentionTag | None = None
     retention_tag_version: (
         Annotated[str, msgspec.Meta(description=".NET ticks of the recovery point time.")] | None

@@ -27,6 +27,8 @@ from backup.domain.limits import (
     MAX_TAG_VALUE,
 )
 from backup.domain.resource_ids import GUID_TEXT
+from backup.domain.vault_security import BCDR_SECURITY_LEVELS, SECURE_SCORES
+from backup.shapes.arm import one_of
 from backup.shapes.common import (
     INVALID_PROPERTY_VALUE,
     MISSING_PROPERTY,
@@ -132,6 +134,17 @@ class BackupVault(_Shape, kw_only=True):
     security_settings: SecuritySettings | None = None
     is_vault_protected_by_resource_guard: Annotated[bool, _READ_ONLY] | None = None
     feature_settings: FeatureSettings | None = None
+    secure_score: (
+        Annotated[
+            str,
+            one_of(*SECURE_SCORES, description="From soft delete, immutability and Resource Guard."),
+            _READ_ONLY,
+        ]
+        | None
+    ) = None
+    bcdr_security_level: (
+        Annotated[str, one_of(*BCDR_SECURITY_LEVELS, description="Follows secureScore."), _READ_ONLY] | None
+    ) = None
 
 
 class DppIdentityDetails(_Shape, kw_only=True):
@@ -258,13 +271,26 @@ def _storage_settings(settings: list[StorageSetting]) -> list[StorageSetting]:
             target,
             f'\'{target}\' must name at least one store: [{{"datastoreType": ..., "type": ...}}].',
         )
-    return [
+    checked = [
         StorageSetting(
             datastore_type=_pick(item.datastore_type, _DATASTORE_TYPE, f"{target}[{index}].datastoreType"),
             type=_pick(item.type, _REDUNDANCY, f"{target}[{index}].type"),
         )
         for index, item in enumerate(settings)
     ]
+    for index, item in enumerate(checked):
+        if item.type == "GeoRedundant":
+            # Azure would copy the vault's data to the paired region; disk backups here are
+            # snapshots in the disk's own region and nothing copies them, so accepting it would
+            # promise a copy that never exists.
+            fail(
+                INVALID_PROPERTY_VALUE,
+                f"{target}[{index}].type",
+                f"'{target}[{index}].type' GeoRedundant is not supported: this app keeps no off-site "
+                "copies (disk backups are snapshots in the disk's region). Use LocallyRedundant or "
+                "ZoneRedundant.",
+            )
+    return checked
 
 
 def _monitoring(settings: MonitoringSettings | None) -> MonitoringSettings:

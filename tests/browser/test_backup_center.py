@@ -213,7 +213,8 @@ async def test_an_instance_shows_one_timeline_point_per_recovery_point_and_a_bac
     assert await on_demand.count() == 1
     assert "kept as Daily" in str(await on_demand.get_attribute("aria-label"))
     jobs = page.locator("table.jobs tbody tr")
-    assert await jobs.first.get_attribute("data-operation") == "OnDemandBackup"
+    assert await jobs.first.get_attribute("data-operation") == "Backup"  # Azure's value
+    assert await jobs.first.get_attribute("data-kind") == "OnDemandBackup"
     assert await jobs.first.get_attribute("data-status") == "Completed"
     await page.screenshot(path=str(screenshots / "instance.png"), full_page=True)
     assert page.js_errors == []
@@ -325,6 +326,17 @@ async def test_jobs_across_vaults_filter_by_type_status_and_time_and_the_page_wo
     assert "UserErrorDiskNotFound" in await failed.inner_text()
     assert "status=Failed" in page.url
     await page.get_by_label("Status").select_option("")
+    # Azure names every backup "Backup": the Type filter tells scheduled ones by isUserTriggered.
+    scheduled = [
+        j["name"]
+        for j in everything
+        if (j["properties"]["operation"], j["properties"]["isUserTriggered"]) == ("Backup", False)
+    ]
+    assert scheduled
+    await page.get_by_label("Type").select_option("ScheduledBackup")
+    await expect(rows).to_have_count(len(scheduled))
+    assert {await row.get_attribute("data-kind") for row in await rows.all()} == {"ScheduledBackup"}
+    assert "Scheduled backup" in await rows.first.inner_text()
     await page.get_by_label("Type").select_option("Restore")
     await page.get_by_text("No job matches these filters").wait_for()
 

@@ -209,7 +209,7 @@ def test_make_run_serves_the_api_and_the_readme_walkthroughs_work_as_written() -
         # Both waits show they are under way before their outcome.
         assert len(re.findall(r"^job \S+: running\.*\njob \S+: Completed$", output, re.M)) == 2, output
         assert "newest recovery point: " in output
-        assert "OnDemandBackup Completed" in output
+        assert "Backup Completed" in output
         assert "Restore Completed" in output
         assert "vm-web-01-data Healthy" in output
         # The seeded demo: days of history, one disk deleted (failing), one instance suspended.

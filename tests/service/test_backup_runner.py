@@ -67,6 +67,8 @@ async def test_a_scheduled_backup_records_point_snapshot_job_and_health(env: Env
         JobOperation.SCHEDULED_BACKUP,
         point.id,
     )
+    # What Azure's job shows in additionalDetails: the policy's backup rule and the point's tag.
+    assert (job.policy_rule_name, job.retention_tag) == ("BackupHourly", point.retention_tag.value)
     instance = await env.instance()
     assert (instance.live_recovery_points, instance.last_attempted_slot) == (1, START)
     assert instance.health.last_successful_backup == point.created_at

@@ -12,9 +12,12 @@ import pytest
 from backup.api.endpoints.instances import deleted_instance_resource, instance_properties
 from backup.config import DEFAULT_SOFT_DELETE_RETENTION_DAYS, SOFT_DELETE_RETENTION_DAYS, Settings
 from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance_status import STATUS_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
+from backup.domain.policy import policy_version
 from backup.errors import ValidationError
 from backup.shapes.backup_instance import parse_backup_instance
+from tests.policy_documents import disk_policy
 
 SUB = "11111111-2222-4333-8444-555555555555"
 VAULT = VaultRef(SUB, "rg-backup", "vault1")
@@ -205,8 +208,9 @@ def test_an_instance_is_shown_with_its_state_and_last_error() -> None:
     assert shown["currentProtectionState"] == "ProtectionError"
     assert shown["protectionErrorDetails"]["code"] == "UserErrorDiskNotFound"
     assert shown["protectionErrorDetails"]["isUserError"] is True
+    # Azure has no ProtectionError status: the instance stays configured and says why it fails.
     assert shown["protectionStatus"] == {
-        "status": "ProtectionError",
+        "status": "ProtectionConfigured",
         "errorDetails": shown["protectionErrorDetails"],
     }
 
@@ -233,3 +237,32 @@ def test_parsing_does_not_change_the_input() -> None:
     kept = copy.deepcopy(body)
     parse_backup_instance(body, VAULT)
     assert body == kept
+
+
+def test_every_state_shows_one_of_azures_six_protection_statuses() -> None:
+    azure = {
+        "ConfiguringProtection",
+        "ConfiguringProtectionFailed",
+        "ProtectionConfigured",
+        "ProtectionStopped",
+        "SoftDeleted",
+        "SoftDeleting",
+    }
+    assert {protection_status(state) for state in ProtectionState} == azure
+    assert set(STATUS_VALUES) == azure
+
+
+def test_the_instance_index_keeps_the_buckets_it_was_written_with() -> None:
+    # Index rows already stored name ProtectionError apart; the status shown changed, they did not.
+    assert status_bucket(ProtectionState.PROTECTION_ERROR) == "ProtectionError"
+    assert buckets_with_status("protectionconfigured") == {"ProtectionConfigured", "ProtectionError"}
+    assert buckets_with_status("ProtectionStopped") == {"ProtectionStopped"}
+    assert buckets_with_status("ProtectionError") == frozenset()
+
+
+def test_an_instance_names_its_policys_version_which_changes_with_the_rules() -> None:
+    policy = disk_policy(NOW)
+    shown = instance_properties(instance(policy_document=policy))
+    version = shown["policyInfo"]["policyVersion"]
+    assert version == policy_version(copy.deepcopy(policy))
+    assert policy_version(disk_policy(NOW, default="P14D")) != version

@@ -146,6 +146,8 @@ def job(**changes: Any) -> Job:
         "progress_percent": 100,
         "initiated_by": "function-key",
         "warnings": ("tags were not copied",),
+        "recovery_point_time": T0 - timedelta(hours=2),
+        "instance_state": "ProtectionConfigured",
     }
     fields.update(changes)
     return Job(**fields)
@@ -259,9 +261,19 @@ def test_a_recovery_point_row_and_its_expiry_copy_round_trip(recovery_point: Rec
             progress_percent=None,
             initiated_by="system",
             warnings=(),
+            recovery_point_time=None,
+            instance_state=None,
+        ),
+        job(
+            operation=JobOperation.ON_DEMAND_BACKUP,
+            restore_target_id=None,
+            recovery_point_time=None,
+            instance_state=None,
+            policy_rule_name="BackupHourly",
+            retention_tag="Weekly",
         ),
     ],
-    ids=["finished-restore", "running-backup"],
+    ids=["finished-restore", "running-backup", "finished-backup"],
 )
 def test_a_job_row_round_trips(recorded: Job) -> None:
     entity = codecs.job_entity(recorded)

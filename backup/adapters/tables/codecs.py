@@ -386,6 +386,10 @@ def job_entity(job: Job) -> Entity:
             "ProgressPercent": job.progress_percent,
             "InitiatedBy": job.initiated_by,
             "WarningsJson": json.dumps(list(job.warnings)) if job.warnings else None,
+            "PolicyRuleName": job.policy_rule_name,
+            "RetentionTag": job.retention_tag,
+            "RecoveryPointTime": job.recovery_point_time,
+            "InstanceState": job.instance_state,
         }
     )
 
@@ -410,6 +414,10 @@ def job_from(entity: Mapping[str, Any]) -> Job:
         progress_percent=entity.get("ProgressPercent"),
         initiated_by=entity.get("InitiatedBy") or "system",
         warnings=tuple(json.loads(entity.get("WarningsJson") or "[]")),
+        policy_rule_name=entity.get("PolicyRuleName"),
+        retention_tag=entity.get("RetentionTag"),
+        recovery_point_time=optional_time(entity.get("RecoveryPointTime")),
+        instance_state=entity.get("InstanceState"),
     )
 
 

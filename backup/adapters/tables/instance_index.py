@@ -28,7 +28,7 @@ from backup.adapters.tables.base import (
 )
 from backup.adapters.tables.codecs import Entity
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.instance_status import instance_health, protection_status
+from backup.domain.instance_status import instance_health, status_bucket
 from backup.domain.records import Versioned
 from backup.errors import ConcurrencyError, ConflictError
 
@@ -41,9 +41,7 @@ INDEX_OPERATIONS_PER_WRITE = 2 * INDEX_ROWS_PER_INSTANCE
 def index_keys(instance: BackupInstance) -> tuple[str, ...]:
     """The index rows an instance in this state has."""
     found = [
-        keys.instance_index_key(
-            keys.STATUS_INDEX, protection_status(instance.protection_state), instance.name
-        )
+        keys.instance_index_key(keys.STATUS_INDEX, status_bucket(instance.protection_state), instance.name)
     ]
     if not instance.is_soft_deleted:
         health = instance_health(instance, active=instance.protection_state.takes_scheduled_backups)

@@ -4,10 +4,12 @@ and the cross-vault ``backupInstances`` view. The rules live in :mod:`backup.ser
 =======================================================  ==========================================
 request                                                  answer
 =======================================================  ==========================================
-PUT    backupVaults/{v}/backupInstances/{bi}             201 created / 200 updated, synchronous,
-                                                         ``provisioningState: Succeeded`` (the
-                                                         SDK poller takes the body as final); every
-                                                         check fails it with a 4xx and writes nothing
+PUT    backupVaults/{v}/backupInstances/{bi}             201 created + ``Azure-AsyncOperation``
+                                                         (body: ``ConfiguringProtection``, its
+                                                         operation already Succeeded; the GET the
+                                                         poller ends with: ``ProtectionConfigured``)
+                                                         / 200 updated; every check runs first
+                                                         and fails it with a 4xx writing nothing
 GET    backupVaults/{v}/backupInstances[/{bi}]           200 (list paged by ``nextLink``)
 DELETE backupVaults/{v}/backupInstances/{bi}             202 + operation (soft delete); 204 if absent
 POST   .../backupInstances/{bi}/stopProtection           202 + operation (``ProtectionStopped``)
@@ -54,12 +56,13 @@ from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
-from backup.api.operations import OperationRecord, accepted, new_operation_id
+from backup.api.operations import OperationRecord, accepted, created, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
-from backup.domain.instance_status import HEALTH_VALUES, protection_status, states_with_status
+from backup.domain.instance_status import HEALTH_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
+from backup.domain.policy import policy_version
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
@@ -145,6 +148,10 @@ def instance_properties(instance: BackupInstance) -> dict[str, Any]:
             },
         },
     )
+    properties["policyInfo"] = {
+        **properties["policyInfo"],
+        "policyVersion": policy_version(instance.policy_document),
+    }
     state = instance.protection_state
     status: dict[str, Any] = {"status": protection_status(state)}
     error = user_facing_error(instance)
@@ -331,10 +338,29 @@ async def put_instance(ctx: RequestContext) -> ApiResponse:
     request = with_vault_identity(
         parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
     )
-    instance, created = await _service(ctx).configure(
+    instance, is_new = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
     )
-    return json_response(201 if created else 200, instance_resource(instance))
+    if not is_new:
+        return json_response(200, instance_resource(instance))
+    record = await _finished_operation(ctx, vault, stored.value["location"], "ConfigureProtection")
+    return created(ctx, record, configuring_resource(instance))
+
+
+def configuring_resource(instance: BackupInstance) -> dict[str, Any]:
+    """A new instance as Azure's 201 shows it: the operation configuring protection has started.
+
+    Here every check ran before the answer (a failed one wrote nothing), so the operation this
+    201 points at has already Succeeded and a GET shows ``ProtectionConfigured``; the body keeps
+    Azure's starting state so that code written against Azure's 201 reads what it expects.
+    """
+    resource = instance_resource(instance)
+    properties = resource["properties"]
+    properties["currentProtectionState"] = ProtectionState.CONFIGURING_PROTECTION.value
+    properties["protectionStatus"] = {"status": protection_status(ProtectionState.CONFIGURING_PROTECTION)}
+    properties["provisioningState"] = "Provisioning"
+    properties.pop("protectionErrorDetails", None)
+    return resource
 
 
 @routes.get(paths.BACKUP_INSTANCE)
@@ -504,10 +530,15 @@ def _index_for(clauses: list[Comparison]) -> IndexChoice | None:
     for clause in clauses:
         wanted = clause.value.casefold()
         if clause.field == "protectionStatus":
-            return IndexChoice(STATUS_INDEX, wanted) if states_with_status(wanted) else _NOTHING
+            # ProtectionConfigured spans two index keys (ProtectionError has its own): no one
+            # range holds it, and it is most instances anyway, so those are read in full.
+            buckets = buckets_with_status(wanted)
+            if len(buckets) > 1:
+                continue
+            return IndexChoice(STATUS_INDEX, next(iter(buckets))) if buckets else _NOTHING
         if clause.field == "currentProtectionState":
             state = next((s for s in ProtectionState if s.value.casefold() == wanted), None)
-            return IndexChoice(STATUS_INDEX, protection_status(state)) if state else _NOTHING
+            return IndexChoice(STATUS_INDEX, status_bucket(state)) if state else _NOTHING
     return None
 
 

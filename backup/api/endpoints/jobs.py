@@ -1,7 +1,8 @@
 """``backupJobs``: list (newest first, ``$filter``, paging) and get, as AzureBackupJobResource.
 
 ``$filter`` (the SDK sends none; pass ``params={"$filter": ...}`` or use REST):
-``status eq 'Failed'``, ``operation eq 'OnDemandBackup'``, ``operationCategory eq 'Backup'``,
+``status eq 'Failed'``, ``operation eq 'Backup'`` (``Restore``, ``RetentionDeletion``; the
+stored kinds ``ScheduledBackup`` and ``OnDemandBackup`` too), ``operationCategory eq 'Backup'``,
 ``backupInstanceName eq '...'``, ``isUserTriggered eq true``, ``startTime ge|gt|le|lt '<ISO>'``,
 ``endTime ge|gt|le|lt '<ISO>'``, joined with ``and``. Pages hold ``ApiContext.page_size`` jobs;
 ``nextLink`` carries ``$skipToken`` (the last job id served) and the filter. A filter on status,
@@ -11,6 +12,7 @@ page costs O(page), however rare the matches. No ``$top``: Azure's backupJobs li
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from backup.api import paths
@@ -22,9 +24,9 @@ from backup.api.odata import decode_skip_token, encode_skip_token, parse_filter,
 from backup.api.render import iso_duration, rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import VaultRef
-from backup.domain.jobs import Job
+from backup.domain.jobs import RESTORE_TYPE, Job
 from backup.domain.models import JobOperation
-from backup.domain.policy import DISK_DATASOURCE_TYPE
+from backup.domain.policy import DISK_DATASOURCE_TYPE, OPERATIONAL_STORE
 from backup.domain.resource_ids import GUID, ComputeResourceId
 from backup.errors import NotFoundError, ValidationError
 
@@ -41,6 +43,10 @@ def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
         except ValidationError:
             pass
     additional = {"InitiatedBy": job.initiated_by}
+    if job.policy_rule_name:
+        additional["PolicyRuleName"] = job.policy_rule_name
+    if job.retention_tag:
+        additional["RetentionTag"] = job.retention_tag
     if job.recovery_point_id:
         additional["RecoveryPointId"] = job.recovery_point_id
     if job.progress_percent is not None:
@@ -50,23 +56,23 @@ def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
         "subTasks": [
             {
                 "taskId": 1,
-                "taskName": _TASK_NAMES.get(job.operation, job.operation.value),
+                "taskName": _TASK_NAMES[job.operation],
                 "taskStatus": job.status.value,
                 **({"taskProgress": f"{job.progress_percent}%"} if job.progress_percent is not None else {}),
             }
         ],
     }
-    if job.operation is JobOperation.RESTORE:
-        if job.restore_target_id:
-            extended["recoveryDestination"] = job.restore_target_id
-        if job.recovery_point_id:
-            extended["sourceRecoverPoint"] = {"recoveryPointID": job.recovery_point_id}
     if job.warnings:
         extended["warningDetails"] = [
             {"resourceIds": [job.datasource_id] if job.datasource_id else [], "warning": [{"message": w}]}
             for w in job.warnings
         ]
     end = job.end_time if job.end_time is not None else now
+    errors = (
+        [{"code": job.error_code, "message": job.error_message or job.error_code, "isRetryable": False}]
+        if job.error_code is not None
+        else None
+    )
     properties: dict[str, Any] = {
         "activityID": job.id,
         "backupInstanceFriendlyName": job.instance,
@@ -80,8 +86,9 @@ def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
         "startTime": rfc3339(job.start_time),
         "endTime": rfc3339(job.end_time),
         "extendedInfo": extended,
+        "errorDetails": errors,
         "isUserTriggered": job.operation.is_user_triggered,
-        "operation": job.operation.value,
+        "operation": job.operation.rest_value,
         "operationCategory": job.operation.operation_category,
         "policyId": f"{vault.id}/backupPolicies/{job.policy_name}" if job.policy_name else None,
         "policyName": job.policy_name,
@@ -92,23 +99,61 @@ def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
         "subscriptionId": vault.subscription_id,
         "supportedActions": [],
         "vaultName": vault.name,
+        "etag": job_etag(job),
     }
-    if job.error_code is not None:
-        properties["errorDetails"] = [
-            {"code": job.error_code, "message": job.error_message or job.error_code, "isRetryable": False}
-        ]
+    properties = {key: value for key, value in properties.items() if value is not None}
+    if job.operation is JobOperation.RESTORE:
+        _add_restore_fields(job, properties, extended, errors)
     return {
         "id": f"{vault.id}/backupJobs/{job.id}",
         "name": job.id,
         "type": paths.JOB_TYPE,
-        "properties": {key: value for key, value in properties.items() if value is not None},
+        "properties": properties,
     }
 
+
+def _add_restore_fields(
+    job: Job, properties: dict[str, Any], extended: dict[str, Any], errors: list[dict[str, Any]] | None
+) -> None:
+    """Every field of the REST docs' restore job, null where a disk restore has no value (as
+    Azure's are): no rehydration, no progress URL, no target point; the point is read from the
+    snapshot in place, so no bytes pass through the vault."""
+    properties.update(
+        {
+            "errorDetails": errors,
+            "progressUrl": None,
+            "rehydrationPriority": None,
+            "restoreType": RESTORE_TYPE,
+            "sourceDataStoreName": OPERATIONAL_STORE,
+            "destinationDataStoreName": None,
+        }
+    )
+    extended["backupInstanceState"] = job.instance_state
+    # The REST docs spell it ``dataTransferedInBytes``; the SDKs' model reads
+    # ``dataTransferredInBytes``: both are sent, so each reader finds its name.
+    extended["dataTransferedInBytes"] = 0
+    extended["dataTransferredInBytes"] = 0
+    extended["recoveryDestination"] = job.restore_target_id
+    extended["sourceRecoverPoint"] = {
+        "recoveryPointID": job.recovery_point_id,
+        "recoveryPointTime": rfc3339(job.recovery_point_time),
+    }
+    extended["targetRecoverPoint"] = None
+
+
+def job_etag(job: Job) -> str:
+    """Changes whenever what the job shows changes (its status, end and progress), like Azure's."""
+    end = rfc3339(job.end_time) or ""
+    state = "|".join((job.id, job.status.value, end, str(job.progress_percent), job.error_code or ""))
+    return str(uuid.uuid5(_ETAG_NAMESPACE, state))
+
+
+_ETAG_NAMESPACE = uuid.UUID("6b1f3c2e-8d4a-4e7b-9c1d-2a5f6e7d8c9b")
 
 _TASK_NAMES = {
     JobOperation.SCHEDULED_BACKUP: "Take Snapshot",
     JobOperation.ON_DEMAND_BACKUP: "Take Snapshot",
-    JobOperation.RESTORE: "Create Disk",
+    JobOperation.RESTORE: "Trigger Restore",
     JobOperation.RETENTION_DELETION: "Delete Snapshot",
 }
 

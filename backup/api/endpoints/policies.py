@@ -32,20 +32,29 @@ def policy_resource(vault: VaultRef, name: str, properties: Mapping[str, Any]) -
         "id": f"{vault.id}/backupPolicies/{name}",
         "name": name,
         "type": paths.POLICY_TYPE,
-        "properties": with_tag_ids(properties),
+        "properties": as_azure_shows(properties),
     }
 
 
-def with_tag_ids(properties: Mapping[str, Any]) -> dict[str, Any]:
-    """The policy as Azure shows it: every tag has its read-only ``tagInfo.id``, ``{tagName}_``
-    (``Default_``, ``Weekly_``), also when the request left it out, as Azure's examples show."""
+def as_azure_shows(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The policy as sent, with what Azure's answers always carry: every tag's read-only
+    ``tagInfo.id``, ``{tagName}_`` (``Default_``, ``Weekly_``), and each retention lifecycle's
+    ``targetDataStoreCopySettings``, ``[]`` when the request left them out (a non-empty copy
+    setting is refused when parsed, as no off-site copy exists here)."""
     shown = copy.deepcopy(dict(properties))
-    for rule in shown.get("policyRules", []):
-        trigger = rule.get("trigger") if isinstance(rule, dict) else None
+    for rule in shown.get("policyRules") or []:
+        if not isinstance(rule, dict):
+            continue
+        trigger = rule.get("trigger")
         for criterion in trigger.get("taggingCriteria", []) if isinstance(trigger, dict) else []:
             tag = criterion.get("tagInfo") if isinstance(criterion, dict) else None
             if isinstance(tag, dict) and "id" not in tag and isinstance(tag.get("tagName"), str):
                 tag["id"] = f"{tag['tagName']}_"
+        if rule.get("objectType") != "AzureRetentionRule":
+            continue
+        for lifecycle in rule.get("lifecycles") or []:
+            if lifecycle.get("targetDataStoreCopySettings") is None:
+                lifecycle["targetDataStoreCopySettings"] = []
     return shown
 
 

@@ -37,6 +37,7 @@ from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import RecoveryPoint, RecoveryPointState
+from backup.domain.policy import policy_version
 from backup.errors import NotFoundError, ValidationError
 
 routes = RouteTable()
@@ -67,6 +68,7 @@ def recovery_point_resource(
             "recoveryPointTime": rfc3339(point.created_at),
             "recoveryPointType": "Incremental",
             "policyName": instance.policy_name,
+            "policyVersion": policy_version(instance.policy_document),
             "retentionTagName": point.retention_tag.value,
             "retentionTagVersion": str(_ticks(point.created_at)),
             "expiryTime": rfc3339(point.expires_at),
@@ -80,6 +82,9 @@ def recovery_point_resource(
                     "metaData": point.snapshot_id,
                     "state": _STATE[point.state],
                     "visible": True,
+                    # Snapshots are never archived, so never rehydrated: null, as Azure's are.
+                    "rehydrationExpiryTime": None,
+                    "rehydrationStatus": None,
                 }
             ],
         },

@@ -31,6 +31,7 @@ from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
+from backup.domain.vault_security import bcdr_security_level, secure_score
 from backup.errors import ConflictError, ValidationError
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault
 
@@ -124,7 +125,8 @@ async def list_vaults_in_subscription(ctx: RequestContext) -> ApiResponse:
 
 
 async def _shown(ctx: RequestContext, document: Mapping[str, Any]) -> dict[str, Any]:
-    return await ctx.api.services.vault_identities.shown(document)
+    """The vault as answered: its derived security figures and its identities' principals."""
+    return await ctx.api.services.vault_identities.shown(shown_vault(document))
 
 
 async def _page(ctx: RequestContext, rows: list[Any], template: str) -> ApiResponse:
@@ -166,4 +168,21 @@ def _vault_document(
         ),
     )
     document: dict[str, Any] = msgspec.to_builtins(answer)
-    return document
+    return shown_vault(document)
+
+
+def shown_vault(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The vault as answered: with ``secureScore`` and ``bcdrSecurityLevel`` derived from its
+    security settings (so a vault stored before they were shown answers them too)."""
+    shown = dict(document)
+    properties = dict(shown.get("properties") or {})
+    security = properties.get("securitySettings") or {}
+    score = secure_score(
+        (security.get("softDeleteSettings") or {}).get("state"),
+        (security.get("immutabilitySettings") or {}).get("state"),
+        resource_guard=bool(properties.get("isVaultProtectedByResourceGuard")),
+    )
+    properties["secureScore"] = score
+    properties["bcdrSecurityLevel"] = bcdr_security_level(score)
+    shown["properties"] = properties
+    return shown

@@ -32,7 +32,7 @@ from datetime import timedelta
 from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
-from backup.domain.instance_status import protection_status
+from backup.domain.instance_status import status_bucket
 from backup.domain.models import ProtectionState
 from backup.domain.policy import BackupPolicy
 from backup.domain.protection import check_unchangeable, document_with_defaults
@@ -323,7 +323,7 @@ class ProtectionService:
             return await self._store.indexed_instances_page(
                 vault,
                 field="status",
-                value=protection_status(ProtectionState.SOFT_DELETED),
+                value=status_bucket(ProtectionState.SOFT_DELETED),
                 after=after,
                 limit=limit,
             )

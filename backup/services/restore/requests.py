@@ -274,6 +274,8 @@ class RestoreService:
             operation=JobOperation.RESTORE,
             start_time=now,
             recovery_point_id=plan.point.value.id,
+            recovery_point_time=plan.point.value.created_at,
+            instance_state=instance.protection_state.value,
             restore_target_id=str(plan.target),
             progress_percent=PROGRESS_ACCEPTED,
             initiated_by=requested_by,

@@ -12,7 +12,7 @@ import { ageEl, badge, link, stateBadge, timeEl } from "./render.js";
 import { failure } from "./signin.js";
 import { can, route, state } from "./state.js";
 import { pointsTable, timeline } from "./timeline.js";
-import { HEALTH } from "./words.js";
+import { HEALTH, jobKind } from "./words.js";
 
 /** @typedef {import("./types.js").BackupInstance} BackupInstance */
 /** @typedef {import("./types.js").Job} Job */
@@ -58,7 +58,7 @@ export async function instanceView(id) {
   const s = summaryOf(item);
   const disk = diskOf(item);
   document.title = `${disk} · Backup Center`;
-  const onDemand = new Set(/** @type {string[]} */ (jobs.filter((j) => j.properties.operation === "OnDemandBackup")
+  const onDemand = new Set(/** @type {string[]} */ (jobs.filter((j) => jobKind(j.properties) === "OnDemandBackup")
     .map((j) => j.properties.extendedInfo?.additionalDetails?.RecoveryPointId).filter(Boolean)));
   const rules = policy.properties?.policyRules || [];
   const backupRule = rules.find((r) => r.objectType === "AzureBackupRule");

@@ -8,7 +8,7 @@ import { DAY, durationText, lastSegment, plural } from "./format.js";
 import { badge, field, link, timeEl } from "./render.js";
 import { failure } from "./signin.js";
 import { later, navigate, now, params, route, state } from "./state.js";
-import { HINTS, JOB_STATUS, OPERATIONS } from "./words.js";
+import { HINTS, JOB_STATUS, KIND_FILTERS, OPERATIONS, jobKind } from "./words.js";
 
 /** @typedef {import("./types.js").Job} Job */
 /** @typedef {import("./api.js").ApiError} ApiError */
@@ -38,11 +38,12 @@ export function jobsTable(jobs, { instanceColumn = true, labelledBy } = {}) {
         : p.operation === "Restore" && p.extendedInfo?.recoveryDestination
           ? [h("span", { class: "small" }, "to "), h("span", { class: "mono" }, lastSegment(p.extendedInfo.recoveryDestination))]
           : [h("span", { class: "small" }, p.extendedInfo?.additionalDetails?.InitiatedBy ? `by ${p.extendedInfo.additionalDetails.InitiatedBy}` : "")];
-      return h("tr", { dataset: { job: job.name, status: p.status, operation: p.operation } },
+      const kind = jobKind(p);
+      return h("tr", { dataset: { job: job.name, status: p.status, operation: p.operation, kind } },
         h("td", {}, timeEl(p.startTime)),
         instanceColumn ? h("td", {}, link(p.dataSourceName || p.backupInstanceFriendlyName, { view: "instance", id: p.backupInstanceId })) : null,
         instanceColumn ? h("td", {}, p.vaultName) : null,
-        h("td", {}, OPERATIONS[p.operation] || p.operation),
+        h("td", {}, OPERATIONS[kind] || p.operation),
         h("td", {}, status),
         h("td", {}, durationText(p.duration)),
         h("td", {}, details));
@@ -58,7 +59,7 @@ export function jobLine(job) {
   const progress = p.extendedInfo?.additionalDetails?.ProgressPercent;
   return h("span", {}, badge(p.status, JOB_STATUS[p.status]), " ",
     p.status === "InProgress" && progress !== undefined ? [h("progress", { max: "100", value: progress, "aria-label": `${progress}% done` }), ` ${progress}%`] : null,
-    ` ${OPERATIONS[p.operation] || p.operation} job, ${durationText(p.duration)}`);
+    ` ${OPERATIONS[jobKind(p)] || p.operation} job, ${durationText(p.duration)}`);
 }
 
 /** @type {Record<string, [string, number]>} the Started filter: label and span (0: any time) */
@@ -79,7 +80,7 @@ export async function jobsView() {
   try {
     const clauses = [
       status ? `status eq ${odata(status)}` : null,
-      type ? `operation eq ${odata(type)}` : null,
+      ...(type ? KIND_FILTERS[type] || [`operation eq ${odata(type)}`] : []),
       RANGES[range][1] ? `startTime ge ${odata(new Date(now() - RANGES[range][1]).toISOString())}` : null,
     ];
     const vaults = await listVaults(/** @type {string} */ (state.sub));

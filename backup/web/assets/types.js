@@ -153,13 +153,14 @@
  * @property {string} [backupInstanceFriendlyName]
  * @property {string} [dataSourceName]
  * @property {string} [vaultName]
- * @property {string} operation  ScheduledBackup, OnDemandBackup, Restore, RetentionDeletion
+ * @property {string} operation  Azure's: Backup (scheduled or on-demand, see isUserTriggered), Restore, RetentionDeletion
+ * @property {boolean} [isUserTriggered]  true for on-demand backups and restores
  * @property {string} status  InProgress, Completed, CompletedWithWarnings, Failed
  * @property {string} startTime
  * @property {string} [endTime]
  * @property {string} [duration]  ISO 8601 (so far, while in progress)
  * @property {JobExtendedInfo} [extendedInfo]
- * @property {UserFacingError[]} [errorDetails]
+ * @property {UserFacingError[] | null} [errorDetails]  null on a restore job without error, as Azure's
  */
 
 /** @typedef {ArmResource<JobProperties>} Job */

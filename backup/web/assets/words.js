@@ -21,13 +21,29 @@ export const STATES = {
 export const HEALTH = { Healthy: "ok", Unhealthy: "bad", Inactive: "idle" };
 /** @type {Record<string, Tone>} */
 export const JOB_STATUS = { Completed: "ok", CompletedWithWarnings: "warn", Failed: "bad", InProgress: "idle" };
-/** @type {Record<string, string>} */
+/** @type {Record<string, string>} the kinds of job (see jobKind) */
 export const OPERATIONS = {
   ScheduledBackup: "Scheduled backup",
   OnDemandBackup: "On-demand backup",
   Restore: "Restore",
   RetentionDeletion: "Retention deletion",
 };
+/** @type {Record<string, string[]>} each kind as a $filter: Azure's operation, and who started it */
+export const KIND_FILTERS = {
+  ScheduledBackup: ["operation eq 'Backup'", "isUserTriggered eq false"],
+  OnDemandBackup: ["operation eq 'Backup'", "isUserTriggered eq true"],
+  Restore: ["operation eq 'Restore'"],
+  RetentionDeletion: ["operation eq 'RetentionDeletion'"],
+};
+
+/**
+ * The kind of a job: Azure names every backup "Backup" and tells on-demand ones by isUserTriggered.
+ * @param {{ operation: string, isUserTriggered?: boolean }} p  a job's properties
+ */
+export function jobKind(p) {
+  if (p.operation === "Backup") return p.isUserTriggered ? "OnDemandBackup" : "ScheduledBackup";
+  return p.operation;
+}
 /** @type {Record<string, string>} */
 export const HINTS = {
   UserErrorSameNameDiskAlreadyExists: "A disk with this name already exists in the target resource group. Choose another disk name (restores never overwrite a disk).",

@@ -187,6 +187,16 @@ async def test_the_official_sdk_takes_an_on_demand_backup_and_restores_it(
             break
         await asyncio.sleep(0.05)
     assert job.status is JobStatus.COMPLETED, job
+
+    def read_backup_job() -> models.AzureBackupJob:
+        properties = sdk(host).jobs.get(group, vault, job_id).properties
+        assert properties is not None
+        return properties
+
+    shown = await asyncio.to_thread(read_backup_job)
+    assert (shown.operation, shown.is_user_triggered, shown.operation_category) == ("Backup", True, "Backup")
+    assert shown.extended_info.additional_details["PolicyRuleName"] == "BackupHourly"
+    assert shown.extended_info.additional_details["RetentionTag"] == "Default"
     target = (
         f"/subscriptions/{VAULT.subscription_id}/resourceGroups/rg-restore/providers/Microsoft.Compute/disks"
     )
@@ -218,7 +228,25 @@ async def test_the_official_sdk_takes_an_on_demand_backup_and_restores_it(
         restore_job = str(poller.result().job_id)
         properties = client.jobs.get(group, vault, restore_job).properties
         assert properties is not None
-        assert properties.operation == "Restore"
+        assert (properties.operation, properties.is_user_triggered) == ("Restore", True)
+        # Every field of the REST docs' restore job, as the SDK reads it.
+        assert properties.restore_type == "RecoveryPoint"
+        assert properties.source_data_store_name == "OperationalStore"
+        assert properties.etag
+        extended = properties.extended_info
+        assert extended.backup_instance_state == "ProtectionConfigured"
+        assert extended.data_transferred_in_bytes == 0
+        assert extended.recovery_destination == target
+        assert extended.source_recover_point.recovery_point_id == job.recovery_point_id
+        assert extended.source_recover_point.recovery_point_time is not None
+        assert extended.sub_tasks[0].task_name == "Trigger Restore"
+        raw = client.jobs.get(group, vault, restore_job, cls=lambda response, body, headers: response)
+        shown = raw.http_response.json()["properties"]
+        for name in ("progressUrl", "rehydrationPriority", "destinationDataStoreName", "errorDetails"):
+            assert name in shown, name
+            assert shown[name] is None, name
+        assert shown["extendedInfo"]["dataTransferedInBytes"] == 0  # the REST docs' spelling
+        assert shown["extendedInfo"]["targetRecoverPoint"] is None
         return restore_job
 
     restore_job = await asyncio.to_thread(restore)

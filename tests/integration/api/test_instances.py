@@ -249,9 +249,21 @@ async def claims(env: Env) -> list[tuple[str, str]]:
 async def protect(
     env: Env, vault: VaultRef, name: str, disk: str | None = None, **options: Any
 ) -> dict[str, Any]:
+    """Configure protection as a client of Azure does: the 201 starts the operation, whose status
+    is polled; then the instance is read (what the SDK's poller returns)."""
     answer = await env.api.call("PUT", instance_path(vault, name), instance_body(env, vault, disk, **options))
     assert answer.status == 201, answer.body
-    return dict(answer.body)
+    starting = answer.body["properties"]
+    assert starting["currentProtectionState"] == "ConfiguringProtection"
+    assert starting["protectionStatus"] == {"status": "ConfiguringProtection"}
+    assert starting["provisioningState"] == "Provisioning"
+    status_url = answer.headers["Azure-AsyncOperation"]
+    assert "Location" not in answer.headers  # a PUT's poller ends with a GET of the resource
+    polled = await env.api.call("GET", urlsplit(status_url).path.removeprefix("/api"))
+    assert polled.body["status"] == "Succeeded", polled.body
+    got = await env.api.call("GET", instance_path(vault, name))
+    assert got.status == 200, got.body
+    return dict(got.body)
 
 
 async def back_up(env: Env, vault: VaultRef, name: str, slot: datetime) -> None:
@@ -598,9 +610,14 @@ async def test_cross_vault_view_with_health_next_backup_and_filters(env: Env, va
     assert await names(f"vaultName eq '{second.name}'") == ["bi-c", "bi-d"]
     assert await names("health eq 'unhealthy'") == ["bi-b"]
     assert await names("currentProtectionState eq 'ProtectionStopped'") == ["bi-d"]
+    # A failing instance is still ProtectionConfigured (Azure has no ProtectionError status); its
+    # currentProtectionState tells it apart, and reads its own index range.
     assert await names(f"vaultName eq '{vault.name}' and protectionStatus eq 'ProtectionConfigured'") == [
-        "bi-a"
+        "bi-a",
+        "bi-b",
     ]
+    assert await names("currentProtectionState eq 'ProtectionError'") == ["bi-b"]
+    assert await names("protectionStatus eq 'ProtectionError'") == []
     subscription_wide = await api.call(
         "GET", f"/subscriptions/{SUB}/providers/Microsoft.DataProtection/backupInstances"
     )

@@ -75,6 +75,12 @@ FILTERS: list[tuple[str, Any]] = [
     ("status ne 'Completed'", lambda j: j.status is not JobStatus.COMPLETED),
     ("operation eq 'Restore'", lambda j: j.operation is JobOperation.RESTORE),
     ("operation ne 'ScheduledBackup'", lambda j: j.operation is not JobOperation.SCHEDULED_BACKUP),
+    ("operation eq 'Backup'", lambda j: j.operation.value.endswith("Backup")),
+    ("operation ne 'backup'", lambda j: not j.operation.value.endswith("Backup")),
+    (
+        "operation eq 'Backup' and isUserTriggered eq false",
+        lambda j: j.operation is JobOperation.SCHEDULED_BACKUP,
+    ),
     ("operationCategory eq 'Backup'", lambda j: j.operation.value.endswith("Backup")),
     (
         "isUserTriggered eq true",

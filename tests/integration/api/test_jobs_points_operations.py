@@ -91,7 +91,7 @@ async def test_jobs_list_newest_first_with_paging_and_filters(api: Api, vault: V
     props = resource["properties"]
     assert resource["id"] == f"{vault.id}/backupJobs/{failed.id}"
     assert resource["type"] == "Microsoft.DataProtection/backupVaults/backupJobs"
-    assert props["operation"] == "OnDemandBackup"
+    assert props["operation"] == "Backup"  # Azure's value; isUserTriggered says on-demand
     assert props["operationCategory"] == "Backup"
     assert props["isUserTriggered"] is True
     assert props["errorDetails"][0]["code"] == "UserErrorDiskNotFound"

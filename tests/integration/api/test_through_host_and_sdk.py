@@ -132,6 +132,21 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             APP_PRINCIPAL.id,
             APP_PRINCIPAL.tenant_id,
         )
+        assert (created.properties.secure_score, created.properties.bcdr_security_level) == ("None", "Poor")
+        with pytest.raises(HttpResponseError) as geo:
+            client.backup_vaults.begin_create_or_update(
+                resource_group,
+                "vault-geo",
+                {
+                    "location": "westus",
+                    "properties": {
+                        "storageSettings": [{"datastoreType": "VaultStore", "type": "GeoRedundant"}]
+                    },
+                },
+            ).result()
+        assert geo.value.status_code == 400
+        assert geo.value.error is not None
+        assert geo.value.error.target == "properties.storageSettings[0].type"
         assert client.backup_vaults.get(resource_group, vault.name).id == vault.id
         names = [v.name for v in client.backup_vaults.get_in_resource_group(resource_group)]
         assert sorted(names) == ["vault-sdk", "vault-seeded"]
@@ -141,6 +156,8 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             resource_group, vault.name, "DiskPolicy1", {"properties": copy.deepcopy(DEFAULT_POLICY)}
         )
         assert policy.properties.datasource_types == ["Microsoft.Compute/disks"]
+        retention = next(r for r in policy.properties.policy_rules if r.object_type == "AzureRetentionRule")
+        assert retention.lifecycles[0].target_data_store_copy_settings == []
         assert client.backup_policies.get(resource_group, vault.name, "diskpolicy1").name == "DiskPolicy1"
         assert [p.name for p in client.backup_policies.list(resource_group, vault.name)] == ["DiskPolicy1"]
         with pytest.raises(HttpResponseError) as refused:
@@ -159,7 +176,7 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
 
         jobs = list(client.jobs.list(resource_group, "vault-seeded"))  # pages of 3, follows nextLink
         assert [job.name for job in jobs] == [job.id for _, job in reversed(seeded)]
-        assert jobs[0].properties.operation == "ScheduledBackup"
+        assert (jobs[0].properties.operation, jobs[0].properties.is_user_triggered) == ("Backup", False)
         assert jobs[0].properties.status == "Completed"
         assert client.jobs.get(resource_group, "vault-seeded", jobs[1].name).properties.duration == "PT1M30S"
 
@@ -176,6 +193,11 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
         assert [p.name for p in filtered] == [seeded[2][0].id, seeded[1][0].id]
         point = client.recovery_points.get(resource_group, "vault-seeded", INSTANCE, seeded[0][0].id)
         assert point.properties.object_type == "AzureBackupDiscreteRecoveryPoint"
+        instance = client.backup_instances.get(resource_group, "vault-seeded", INSTANCE)
+        assert point.properties.policy_version == instance.properties.policy_info.policy_version
+        assert point.properties.policy_version
+        [store] = point.properties.recovery_point_data_stores_details
+        assert (store.rehydration_status, store.rehydration_expiry_time) == (None, None)
         assert point.properties.recovery_point_data_stores_details[0].meta_data == seeded[0][0].snapshot_id
         assert point.properties.recovery_point_time is not None
 

@@ -54,6 +54,11 @@ async def test_vault_create_get_update_list_delete(api: Api, vault: VaultRef) ->
     assert created["identity"]["principalId"] == APP_PRINCIPAL.id
     assert created["identity"]["tenantId"] == APP_PRINCIPAL.tenant_id
     assert created["tags"] == {"env": "test"}
+    # No soft delete, no immutability: Azure's lowest levels.
+    assert (created["properties"]["secureScore"], created["properties"]["bcdrSecurityLevel"]) == (
+        "None",
+        "Poor",
+    )
 
     upper = VaultRef(vault.subscription_id, vault.resource_group.upper(), vault.name.upper())
     got = await api.call("GET", vault_path(upper))
@@ -106,11 +111,16 @@ async def test_policy_create_get_list_idempotent_update_delete(api: Api, vault: 
     path = vault_path(vault) + "/backupPolicies/DiskPolicy1"
     created = await api.call("PUT", path, policy_body())
     assert created.status == 200
+    # As sent, with the retention lifecycle's targetDataStoreCopySettings shown as Azure shows it.
+    shown = copy.deepcopy(DEFAULT_POLICY)
+    [lifecycle] = shown["policyRules"][1]["lifecycles"]
+    assert "targetDataStoreCopySettings" not in lifecycle
+    lifecycle["targetDataStoreCopySettings"] = []
     assert created.body == {
         "id": vault.id + "/backupPolicies/DiskPolicy1",
         "name": "DiskPolicy1",
         "type": "Microsoft.DataProtection/backupVaults/backupPolicies",
-        "properties": DEFAULT_POLICY,
+        "properties": shown,
     }
     assert (await api.call("GET", path.lower().replace(vault.name.lower(), vault.name))).body == created.body
     assert (await api.call("PUT", path, policy_body())).status == 200
@@ -222,6 +232,19 @@ BAD_VAULT_PUTS: list[tuple[str, Any, bytes | None, int, str, str | None]] = [
         "InvalidPropertyValue",
         "properties.securitySettings.softDeleteSettings.state",
     ),
+    (
+        # No off-site copies exist here: a geo-redundant vault would promise one that never is.
+        "geo-redundant storage",
+        _deep(
+            vault_body(),
+            "properties.storageSettings",
+            [{"datastoreType": "VaultStore", "type": "geoRedundant"}],
+        ),
+        None,
+        400,
+        "InvalidPropertyValue",
+        "properties.storageSettings[0].type",
+    ),
     ("oversize", None, b'{"location": "' + b"x" * 300_000 + b'"}', 413, "RequestEntityTooLarge", None),
 ]
 
@@ -284,6 +307,21 @@ BAD_POLICY_PUTS: list[tuple[str, Any, int, str, str | None]] = [
         400,
         "UnsupportedDataStoreType",
         None,
+    ),
+    (
+        "a copy to another data store",
+        _policy_with(
+            "properties.policyRules.1.lifecycles.0.targetDataStoreCopySettings",
+            [
+                {
+                    "copyAfter": {"objectType": "ImmediateCopyOption"},
+                    "dataStore": {"dataStoreType": "VaultStore"},
+                }
+            ],
+        ),
+        400,
+        "UnsupportedDataStoreType",
+        "properties.policyRules[1].lifecycles[0].targetDataStoreCopySettings",
     ),
     (
         "rules not a list",

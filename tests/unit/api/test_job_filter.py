@@ -40,6 +40,39 @@ def test_a_category_and_user_triggered_read_their_operations() -> None:
     assert user == JobIndexScan(JobIndexField.OPERATION, ("OnDemandBackup", "Restore"))
 
 
+def test_azures_backup_value_reads_both_stored_backup_kinds() -> None:
+    # Jobs are stored and indexed by kind (written before the API showed Azure's values, too):
+    # Azure's one "Backup" reads the ranges of both kinds, so no stored job needs rewriting.
+    assert chosen("operation eq 'backup'") == JobIndexScan(
+        JobIndexField.OPERATION, ("ScheduledBackup", "OnDemandBackup")
+    )
+    others = JobIndexScan(JobIndexField.OPERATION, ("Restore", "RetentionDeletion"))
+    assert chosen("operation ne 'Backup'") == others
+    assert chosen("operation eq 'Backup' and isUserTriggered eq true") == JobIndexScan(
+        JobIndexField.OPERATION, ("OnDemandBackup", "Restore")
+    )
+
+
+def test_a_job_matches_azures_operation_value_and_its_stored_kind() -> None:
+    job = Job(
+        id=job_id(T0, "x"),
+        vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.DataProtection/backupVaults/v",
+        instance="disk-a",
+        operation=JobOperation.ON_DEMAND_BACKUP,
+        status=JobStatus.COMPLETED,
+        start_time=T0,
+    )
+
+    def passes(text: str) -> bool:
+        return all(matches(job, clause) for clause in parse_filter(text, FILTER_FIELDS))
+
+    assert passes("operation eq 'Backup'")
+    assert passes("operation eq 'OnDemandBackup'")
+    assert not passes("operation eq 'ScheduledBackup'")
+    assert not passes("operation ne 'Backup'")
+    assert passes("operation ne 'Restore'")
+
+
 def test_not_equal_reads_the_other_values() -> None:
     scan = chosen("status ne 'Completed'")
     assert scan == JobIndexScan(JobIndexField.STATUS, ("InProgress", "CompletedWithWarnings", "Failed"))
@@ -62,6 +95,9 @@ def test_a_value_no_job_has_reads_its_empty_range() -> None:
         "status ne 'Completed'",
         "operation eq 'Restore'",
         "operation ne 'ScheduledBackup'",
+        "operation eq 'Backup'",
+        "operation ne 'Backup'",
+        "operation eq 'Backup' and isUserTriggered eq false",
         "operationCategory eq 'Backup'",
         "operationCategory ne 'Backup'",
         "isUserTriggered eq false",
