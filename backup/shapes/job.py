@@ -15,8 +15,8 @@ from backup.shapes.arm import ResourceId, ResourceName, ResourceType, Time, one_
 _Details = Annotated[
     dict[str, str],
     msgspec.Meta(
-        description="InitiatedBy; backups: PolicyRuleName and RetentionTag, as Azure's; "
-        "RecoveryPointId and ProgressPercent when known."
+        description="InitiatedBy and TaskId (the job's id); backups: PolicyRuleName and "
+        "RetentionTag, as Azure's; RecoveryPointId and ProgressPercent when known."
     ),
 ]
 _Nullable = Annotated[str, msgspec.Meta(description="Null for a disk job, as in Azure.")]

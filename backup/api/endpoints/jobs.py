@@ -42,7 +42,8 @@ def job_resource(vault: VaultRef, job: Job, now: Any) -> dict[str, Any]:
             source_group, source_subscription = disk.resource_group, disk.subscription_id
         except ValidationError:
             pass
-    additional = {"InitiatedBy": job.initiated_by}
+    # TaskId: Azure's names the job's one task by a GUID; here the job is that task.
+    additional = {"InitiatedBy": job.initiated_by, "TaskId": job.id}
     if job.policy_rule_name:
         additional["PolicyRuleName"] = job.policy_rule_name
     if job.retention_tag:

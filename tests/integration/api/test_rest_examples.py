@@ -470,11 +470,8 @@ def case(
     return pytest.param(Case(example, method, path, **options), marks=marks, id=name)
 
 
-VAULT_FIELDS_GAP = "vault secureScore and bcdrSecurityLevel missing (issue 12 section 2)"
-POLICY_VERSION_GAP = "policyInfo.policyVersion missing on instances (issue 12 section 2)"
 SUBSCRIPTION_PROVIDER = "/subscriptions/{sub}/providers/Microsoft.DataProtection"
 # Checked by the GetBackupInstance case itself; the state variants look at the state only.
-POLICY_VERSION = frozenset({"properties.policyInfo.policyVersion"})
 # Disk instances carry no datasource credentials and, here, no user-assigned identity.
 NOT_FOR_DISK_INSTANCES = frozenset({"properties.identityDetails"})
 WEEKDAY_TAGS = frozenset(
@@ -501,7 +498,7 @@ CASES = [
         enums=VAULT_ENUMS,
         xfail="soft delete 'Enabled' refused, vault secureScore missing (issue 12 sections 2 and 5)",
     ),
-    case("VaultCRUD/GetBackupVault.json", "GET", VAULT_PATH, enums=VAULT_ENUMS, xfail=VAULT_FIELDS_GAP),
+    case("VaultCRUD/GetBackupVault.json", "GET", VAULT_PATH, enums=VAULT_ENUMS),
     case("VaultCRUD/PatchBackupVault.json", "PATCH", VAULT_PATH, target="vault", enums=VAULT_ENUMS),
     case("VaultCRUD/DeleteBackupVault.json", "DELETE", VAULT_PATH, target="vault"),
     case(
@@ -509,14 +506,12 @@ CASES = [
         "GET",
         VAULTS,
         enums=VAULT_ENUMS,
-        xfail=VAULT_FIELDS_GAP,
     ),
     case(
         "VaultCRUD/GetBackupVaultsInSubscription.json",
         "GET",
         SUBSCRIPTION_PROVIDER + "/backupVaults",
         enums=VAULT_ENUMS,
-        xfail=VAULT_FIELDS_GAP,
     ),
     case(
         "VaultCRUD/CheckBackupVaultsNameAvailability.json",
@@ -552,14 +547,12 @@ CASES = [
         INSTANCE_PATH,
         request=disk_instance_request,
         target="new-instance",
-        xfail=POLICY_VERSION_GAP,
     ),
     case(
         "BackupInstanceOperations/GetBackupInstance.json",
         "GET",
         INSTANCE_PATH,
         ignore=NOT_FOR_DISK_INSTANCES,
-        xfail=POLICY_VERSION_GAP,
     ),
     # The same GET of instances in other states: their protectionStatus must be one of Azure's.
     *(
@@ -569,23 +562,19 @@ CASES = [
             INSTANCE_PATH,
             target=f"{state}-instance",
             id=state,
-            ignore=NOT_FOR_DISK_INSTANCES | POLICY_VERSION,
+            ignore=NOT_FOR_DISK_INSTANCES,
             xfail=xfail,
         )
         for state, xfail in (
             ("stopped", None),
             ("suspended", None),
-            (
-                "errored",
-                "protectionStatus.status 'ProtectionError' is not one of Azure's (issue 12 section 2)",
-            ),
+            ("errored", None),
         )
     ),
     case(
         "BackupInstanceOperations/ListBackupInstances.json",
         "GET",
         VAULT_PATH + "/backupInstances",
-        xfail=POLICY_VERSION_GAP,
     ),
     case("BackupInstanceOperations/DeleteBackupInstance.json", "DELETE", INSTANCE_PATH, target="instance"),
     case(
@@ -652,7 +641,6 @@ CASES = [
         "BackupInstanceOperations/ListBackupInstancesExtensionRouting.json",
         "GET",
         "{disk}/providers/Microsoft.DataProtection/backupInstances",
-        xfail=POLICY_VERSION_GAP,
     ),
     # Soft-deleted instances (the seeded vault keeps deleted instances 14 days, as Azure's example)
     case(
@@ -678,7 +666,6 @@ CASES = [
         "GET",
         INSTANCE_PATH + "/operationResults/{operation}",
         target="stopped-instance",
-        ignore=POLICY_VERSION,
         xfail="an instance operation's result is {} rather than the instance Azure's swagger declares"
         " (BackupInstanceResource; configure protection as an LRO, issue 12 section 2)",
     ),
@@ -693,8 +680,6 @@ CASES = [
         # The seeded job is an on-demand backup: Azure's is "Backup" too (ListJobs.json shows one
         # with isUserTriggered true); isUserTriggered tells them apart.
         same_values=("properties.operation", "properties.operationCategory"),
-        xfail="job operation 'OnDemandBackup' is not Azure's 'Backup'; extendedInfo.additionalDetails"
-        " lacks PolicyRuleName, RetentionTag (issue 12 section 2) and TaskId",
     ),
     case("JobCRUD/ListJobs.json", "GET", VAULT_PATH + "/backupJobs", ignore=NO_ACTION_PLACEHOLDER),
     # Long-running operations
