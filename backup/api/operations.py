@@ -333,4 +333,14 @@ async def vault_operation_result(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(paths.BACKUP_INSTANCE_OPERATION_RESULT)
 async def backup_instance_operation_result(ctx: RequestContext) -> ApiResponse:
-    return _result(ctx, await _find(ctx, vault_from_path=True), job_result=False)
+    """Azure's swagger declares the instance itself as a finished operation's result: the
+    instance as it is now (an empty body once it is gone, after a delete)."""
+    record = await _find(ctx, vault_from_path=True)
+    if record.status is OperationStatus.SUCCEEDED and record.result is None:
+        # Imported here: the instance endpoints build their operations with this module.
+        from backup.api.endpoints.instances import instance_resource
+
+        current = await ctx.api.store.get_instance(ctx.vault, ctx.params["backupInstanceName"])
+        if current is not None:
+            return json_response(200, instance_resource(current.value))
+    return _result(ctx, record, job_result=False)

@@ -666,8 +666,6 @@ CASES = [
         "GET",
         INSTANCE_PATH + "/operationResults/{operation}",
         target="stopped-instance",
-        xfail="an instance operation's result is {} rather than the instance Azure's swagger declares"
-        " (BackupInstanceResource; configure protection as an LRO, issue 12 section 2)",
     ),
     # Recovery points (Azure's examples list a vault-tier copy too; a disk's points have one snapshot)
     case("BackupInstanceOperations/GetRecoveryPoint.json", "GET", INSTANCE_PATH + "/recoveryPoints/{rp}"),
