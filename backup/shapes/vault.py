@@ -27,6 +27,7 @@ from backup.domain.limits import (
     MAX_TAG_VALUE,
 )
 from backup.domain.resource_ids import GUID_TEXT
+from backup.shapes.casing import canonicalize
 from backup.shapes.common import (
     INVALID_PROPERTY_VALUE,
     MISSING_PROPERTY,
@@ -185,7 +186,7 @@ PATCHABLE_PROPERTIES: Final = ("monitoringSettings", "securitySettings", "featur
 
 def parse_vault(body: object) -> BackupVaultResource:
     """A vault PUT body as the canonical resource (ValidationError naming the field)."""
-    _check_tags(body)
+    _check_tags(canonicalize(body, BackupVaultResource))
     shape = decode(body, BackupVaultResource, type_codes=_TYPE_CODES, value_codes=_VALUE_CODES)
     if not _LOCATION.fullmatch(shape.location):
         fail("InvalidResourceLocation", "location", f"'{shape.location[:80]}' is not an Azure location.")
@@ -208,7 +209,7 @@ def parse_vault(body: object) -> BackupVaultResource:
 
 def check_vault_patch(body: object) -> PatchResourceRequestInput:
     """A vault PATCH body, checked for shape (the merged vault is then checked as a PUT)."""
-    _check_tags(body)
+    _check_tags(canonicalize(body, PatchResourceRequestInput))
     return decode(body, PatchResourceRequestInput, type_codes=_TYPE_CODES, value_codes=_VALUE_CODES)
 
 
