@@ -23,6 +23,13 @@ from msgspec import inspect
 from backup.errors import ValidationError
 
 INVALID_REQUEST_CONTENT = "InvalidRequestContent"
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _fold(text: str) -> str:
+    """Letter case folded for ASCII only, as :class:`~backup.shapes.common.CaseInsensitive` does
+    (``str.casefold`` would make the Kelvin sign a ``k``)."""
+    return text.translate(_ASCII_LOWER)
 
 
 def canonicalize(value: Any, shape: Any, *, at: str = "") -> Any:
@@ -61,9 +68,9 @@ def _walk(value: Any, info: inspect.Type, at: str) -> Any:
 
 
 def _rename_struct(value: dict[str, Any], info: inspect.StructType, at: str) -> None:
-    declared = {field.encode_name.casefold(): field for field in info.fields}
+    declared = {_fold(field.encode_name): field for field in info.fields}
     if info.tag_field is not None:
-        _rename_keys(value, {info.tag_field.casefold(): info.tag_field}, at)
+        _rename_keys(value, {_fold(info.tag_field): info.tag_field}, at)
     _rename_keys(value, {name: field.encode_name for name, field in declared.items()}, at)
     if info.tag_field is not None and isinstance(info.tag, str):
         value[info.tag_field] = _literal(value.get(info.tag_field), (info.tag,))
@@ -77,7 +84,7 @@ def _rename_keys(value: dict[str, Any], spellings: dict[str, str], at: str) -> N
     renamed: list[tuple[str, Any]] = []
     seen: dict[str, str] = {}
     for key, item in value.items():
-        canonical = spellings.get(key.casefold(), key) if isinstance(key, str) else key
+        canonical = spellings.get(_fold(key), key) if isinstance(key, str) else key
         if canonical in seen:
             first = seen[canonical]
             raise ValidationError(
@@ -121,11 +128,11 @@ def _walk_union(value: Any, info: inspect.UnionType, at: str) -> Any:
 def _walk_tagged(value: dict[str, Any], members: list[inspect.StructType], at: str) -> dict[str, Any]:
     tag_field = members[0].tag_field
     assert tag_field is not None
-    _rename_keys(value, {tag_field.casefold(): tag_field}, at)
+    _rename_keys(value, {_fold(tag_field): tag_field}, at)
     tag = value.get(tag_field)
     if isinstance(tag, str):
         for member in members:
-            if isinstance(member.tag, str) and member.tag.casefold() == tag.casefold():
+            if isinstance(member.tag, str) and _fold(member.tag) == _fold(tag):
                 value[tag_field] = member.tag
                 _rename_struct(value, member, at)
                 break
@@ -136,7 +143,7 @@ def _literal(value: Any, values: tuple[Any, ...]) -> Any:
     if not isinstance(value, str) or value in values:
         return value
     return next(
-        (choice for choice in values if isinstance(choice, str) and choice.casefold() == value.casefold()),
+        (choice for choice in values if isinstance(choice, str) and _fold(choice) == _fold(value)),
         value,
     )
 
