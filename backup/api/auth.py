@@ -86,6 +86,9 @@ class Caller:
             f"The client '{self.principal_name}' does not have authorization to perform {action}; "
             f"it needs {required}.",
             target=role.value,
+            recommended_action=f"Ask an owner of the app's Entra application to assign {required} to "
+            f"'{self.principal_name}' (Enterprise applications > the app > Users and groups), then sign in "
+            "again so that the new role is in your token.",
         )
 
 

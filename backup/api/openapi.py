@@ -704,8 +704,11 @@ endpoint.
 Paths are ARM paths under the Functions route prefix /api. Literal path segments match \
 case-insensitively, as in ARM. Every answer carries x-ms-request-id and \
 x-ms-correlation-request-id; every error is the ARM error body {"error": {"code", "message", \
-"target", "details"}}. A method a path does not take is answered 405 with Allow; a path not \
-listed here, 404 InvalidResourceType.
+"target", "details", "additionalInfo"}}, whose additionalInfo holds Azure Backup's \
+UserFacingError (recommendedAction, isRetryable, isUserError, properties.ActivityId = the \
+x-ms-request-id). Property names and objectType discriminators of request bodies match in any \
+letter case, as Azure's service matches them. A method a path does not take is answered 405 \
+with Allow; a path not listed here, 404 InvalidResourceType.
 
 Operations marked x-product-extension are this product's own (Backup Center's counts): Azure \
 has no such call, so their paths start with /x/ and Azure's clients do not know them.

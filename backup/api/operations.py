@@ -36,7 +36,8 @@ The record lives in the vault's partition, RowKey ``o|{operationId}``, ``Status`
     {"id": "<operationId>", "name": "AdhocBackup", "status": "InProgress|Succeeded|Failed|Canceled",
      "location": "westus", "vault": {"subscriptionId", "resourceGroup", "name"},
      "startTime": "...Z", "endTime": "...Z"?, "jobId"?, "result"?, "resourceLocation"?,
-     "error"?: {"code", "message", "target"?, "status": <http status>}, "initiatedBy": "..."}
+     "error"?: {"code", "message", "target"?, "additionalInfo", "status": <http status>},
+     "initiatedBy": "..."}
 
 Operation ids are URL-safe base64 (no padding) of ``{subscription}|{resourceGroup}|{vault}|{uuid}``
 (lower case), so the location-level routes, which name no vault, find the partition from the
@@ -56,7 +57,7 @@ from typing import Any
 from backup.api import paths
 from backup.api.http import ApiResponse, json_response
 from backup.api.render import rfc3339
-from backup.api.router import RequestContext, RouteTable, error_response
+from backup.api.router import RequestContext, RouteTable
 from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
@@ -98,9 +99,9 @@ class OperationRecord:
         )
 
     def failed(self, at: datetime, error: BackupError) -> OperationRecord:
-        body: dict[str, Any] = {"code": error.code, "message": error.message, "status": error.status}
-        if error.target is not None:
-            body["target"] = error.target
+        # The whole ARM error object (its UserFacingError too, tied to this operation's id), so the
+        # status and result answers show what the request's own answer would have shown.
+        body: dict[str, Any] = {**error.error_detail(activity_id=self.id), "status": error.status}
         return replace(self, status=OperationStatus.FAILED, end_time=at, error=body)
 
     def to_document(self) -> dict[str, Any]:
@@ -291,11 +292,13 @@ def _result(ctx: RequestContext, record: OperationRecord, *, job_result: bool) -
     if record.status is not OperationStatus.SUCCEEDED:
         error = dict(record.error or {"code": "OperationCanceled", "message": "The operation was canceled."})
         status = int(error.pop("status", 400) or 400)
-        failure = BackupError(
-            str(error.get("message", "")), code=str(error.get("code")), target=error.get("target")
-        )
-        failure.status = status
-        return error_response(failure)
+        if "additionalInfo" not in error:  # recorded before errors carried their UserFacingError
+            failure = BackupError(
+                str(error.get("message", "")), code=str(error.get("code")), target=error.get("target")
+            )
+            failure.user_error = status < 500
+            error = failure.error_detail(activity_id=record.id)
+        return json_response(status, {"error": error})
     if record.result is not None:
         return json_response(200, dict(record.result))
     if job_result and record.job_id is not None:

@@ -281,7 +281,7 @@ class Router:
         try:
             response = await self._dispatch(request, context)
         except BackupError as error:
-            response = error_response(error)
+            response = error_response(error, request_id)
         except Exception:
             logger.exception(
                 "Unhandled error in %s %s (x-ms-request-id %s)",
@@ -289,15 +289,11 @@ class Router:
                 _path_only(request),
                 request_id,
             )
-            response = json_response(
-                500,
-                {
-                    "error": {
-                        "code": "InternalServerError",
-                        "message": f"The server encountered an internal error. Request id: {request_id}.",
-                    }
-                },
+            internal = BackupError(
+                f"The server encountered an internal error. Request id: {request_id}.",
+                code="InternalServerError",
             )
+            response = json_response(500, internal.to_arm_error(request_id))
         response.headers.update(_tracking_headers(request, request_id))
         return response
 
@@ -359,8 +355,10 @@ def _path_only(request: ApiRequest) -> str:
     return urlsplit(request.url).path[:300]
 
 
-def error_response(error: BackupError) -> ApiResponse:
-    body = error.to_arm_error()
+def error_response(error: BackupError, activity_id: str | None = None) -> ApiResponse:
+    """The ARM error body for ``error``; ``activity_id`` (the request's x-ms-request-id) becomes the
+    UserFacingError's ``properties.ActivityId``, so a user can quote it and we can find the logs."""
+    body = error.to_arm_error(activity_id)
     details = getattr(error, "details", None)
     if details:
         inner = body["error"]

@@ -14,9 +14,12 @@ Snapshot budget per disk
     on-demand backup.
 
     A policy's scheduled count is retention ÷ interval for the Default rule, plus the points
-    that only the Daily and Weekly rules keep alive beyond it, plus one for the newest point,
-    which is always kept (Azure's "n+1"). Counting that newest point makes us stricter than
-    Azure's worked example by one: every 12 hours allows 224 days here, not 225.
+    that only the Daily and Weekly rules keep alive beyond it, as Azure counts it: its worked
+    example, "a 12-hour schedule allows at most 225 days" (450 points), is accepted. The newest
+    point, which is always kept, is not counted again: it outlives its retention only when
+    backups have stopped, and then it is the only one. Between a point's expiry and its
+    deletion a disk can briefly hold one more, which the 50 on-demand snapshots' share of the
+    platform's 500 absorbs unless all 50 are live at that moment.
 
 Retention
     At most one year ("1 year or 450 disk snapshots, whichever reaches first"). The overview's

@@ -151,9 +151,9 @@ def check_retention_limits(policy: BackupPolicy) -> None:
             _fail(
                 PolicyErrorCode.TOO_MANY_RECOVERY_POINTS,
                 rule.target,
-                f"This policy would keep up to {count} scheduled snapshots per disk (including the newest, "
-                f"which is always kept); the limit is {MAX_SCHEDULED_RECOVERY_POINTS}. Shorten the retention "
-                "or back up less often.",
+                f"This policy would keep up to {count} scheduled snapshots per disk (retention divided "
+                f"by the backup interval); the limit is {MAX_SCHEDULED_RECOVERY_POINTS}: every 12 hours "
+                "allows at most 225 days, every 4 hours 75. Shorten the retention or back up less often.",
             )
 
 
@@ -163,8 +163,7 @@ def _scheduled_recovery_points_by_rule(policy: BackupPolicy) -> list[tuple[Reten
     interval = policy.schedule.interval
     default = policy.retention_rule(RetentionTag.DEFAULT)
     covered = default.delete_after.longest_span()
-    newest_kept = 1
-    count = math.ceil(covered / interval) + newest_kept
+    count = math.ceil(covered / interval)
     totals = [(default, count)]
     for tag in (RetentionTag.DAILY, RetentionTag.WEEKLY):
         if tag not in policy.tags:

@@ -425,7 +425,9 @@ class BackupRunner:
         point_id: str,
         disk: DiskInfo,
     ) -> SnapshotTags:
-        label = self._label(policy, instance, request, self._label_time(request))
+        # The snapshot is created now: its expiry counts from now, as Azure's do (the recorded
+        # point counts from ARM's timeCreated, see _record_taken).
+        label = self._label(policy, instance, request, self._label_time(request), self._clock.now())
         return SnapshotTags(
             vault_id=instance.vault.id,
             instance=instance.name,
@@ -450,21 +452,22 @@ class BackupRunner:
         instance = current.value
         point_id, _ = self._target(instance, request)
         label_time = self._label_time(request)
+        policy = self._policies.parse(instance.policy_document)
+        created_at = taken.time_created or self._clock.now()
         described = recovery_point_from_snapshot(taken)
         if described is not None and described.id == point_id:
-            retention_tag, earned, expires_at = (
-                described.retention_tag,
-                described.earned_tags,
-                described.expires_at,
-            )
+            retention_tag, earned = described.retention_tag, described.earned_tags
         else:  # someone retagged it since: label it again as the PUT did
-            label = self._label(self._policies.parse(instance.policy_document), instance, request, label_time)
-            retention_tag, earned, expires_at = label.retention_tag, label.earned_tags, label.expires_at
+            label = self._label(policy, instance, request, label_time, created_at)
+            retention_tag, earned = label.retention_tag, label.earned_tags
+        # Azure's points expire at their creation time plus the retention (not at the slot's):
+        # ARM's timeCreated is that time, the same for every re-PUT of the snapshot.
+        expires_at = expiry(policy, created_at, earned)
         point = RecoveryPoint(
             id=point_id,
             instance=instance.name,
             slot=request.slot,
-            created_at=taken.time_created or self._clock.now(),
+            created_at=created_at,
             retention_tag=retention_tag,
             earned_tags=earned,
             expires_at=expires_at,
@@ -477,13 +480,24 @@ class BackupRunner:
         return await self._record_success(current, request, point, finished, label_time)
 
     def _label(
-        self, policy: BackupPolicy, instance: BackupInstance, request: BackupRequest, at: datetime
+        self,
+        policy: BackupPolicy,
+        instance: BackupInstance,
+        request: BackupRequest,
+        at: datetime,
+        created_at: datetime,
     ) -> RetentionLabel:
+        """Tags judged at ``at`` (the slot, or the on-demand request time); expiry counted from
+        ``created_at``."""
         if request.kind != SCHEDULED:
-            return label_on_demand_backup(policy, at, request.retention_tag_override)
-        tags = earned_tags_after(policy, at, instance.last_tagged_at)
+            tag = label_on_demand_backup(policy, at, request.retention_tag_override).retention_tag
+            tags = frozenset({tag})
+        else:
+            tags = earned_tags_after(policy, at, instance.last_tagged_at)
         return RetentionLabel(
-            retention_tag=primary_tag(policy, tags), earned_tags=tags, expires_at=expiry(policy, at, tags)
+            retention_tag=primary_tag(policy, tags),
+            earned_tags=tags,
+            expires_at=expiry(policy, created_at, tags),
         )
 
     @staticmethod

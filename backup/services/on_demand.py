@@ -22,10 +22,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from backup.domain.burst import on_demand_burst_refusal
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
-from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW
+from backup.domain.limits import MAX_ON_DEMAND_BACKUPS_PER_DAY, ON_DEMAND_RATE_WINDOW, SNAPSHOT_BURST_LIMIT
 from backup.domain.models import JobOperation, ProtectionState, RecoveryPoint
 from backup.domain.records import Versioned
 from backup.domain.retention import (
@@ -33,10 +34,13 @@ from backup.domain.retention import (
     check_on_demand_backup_allowed,
     resolve_retention_tag_override,
 )
+from backup.domain.schedule import Schedule
+from backup.domain.snapshots import recovery_point_id
 from backup.errors import (
     BackupError,
     ConflictError,
     LimitExceededError,
+    ThrottledError,
     TransientError,
 )
 from backup.ports import SendMessages, VaultStore
@@ -49,6 +53,9 @@ _log = logging.getLogger(__name__)
 
 DAILY_LIMIT_CODE = "OnDemandBackupDailyLimitReached"
 NOT_PROTECTED_CODE = "UserErrorBackupInstanceNotProtected"
+SNAPSHOT_BURST_CODE = "UserErrorMaxConcurrentOperationLimitReached"
+"""Azure Backup's code for "too many operations on this item right now"; Azure documents no code
+for an on-demand backup refused by the disk's snapshot rate (README, "Limits refused up front")."""
 
 
 def check_takes_on_demand_backups(instance: BackupInstance) -> None:
@@ -111,12 +118,18 @@ class OnDemandBackups:
             points = await self._store.list_recovery_points(vault, instance.name)
             recent = recent_requests(instance.recent_on_demand_requests, now)
             _check_limits(points, now, recent)
+            _check_snapshot_burst(instance, policy.schedule, now)
             job = replace(
                 self._job(instance, now, requested_by),
                 policy_rule_name=policy.backup_rule_name,
                 retention_tag=tag.value,
             )
-            updated = replace(instance, recent_on_demand_requests=(*recent, now))
+            # The snapshot's reservation is taken now, under the same ETag as the job: the runner
+            # finds it held (same recovery point id) and takes no second one.
+            point_id = recovery_point_id(instance_key(instance.vault.id, instance.name), now, job.id)
+            updated = replace(instance, recent_on_demand_requests=(*recent, now)).with_snapshot_reserved(
+                point_id, now
+            )
             # A lost race (ConcurrencyError) reads the instance again and checks everything again.
             await self._store.accept_on_demand_backup(current, updated, job)
             await self._enqueue(instance, job, tag.value, requested_by)
@@ -173,9 +186,34 @@ def _check_limits(points: Sequence[RecoveryPoint], now: datetime, recent: Sequen
         if error.code != DAILY_LIMIT_CODE or len(recent) < MAX_ON_DEMAND_BACKUPS_PER_DAY:
             raise
         next_allowed = recent[-MAX_ON_DEMAND_BACKUPS_PER_DAY] + ON_DEMAND_RATE_WINDOW
+        when = next_allowed.isoformat().replace("+00:00", "Z")
         raise LimitExceededError(
-            f"{error.message} The next on-demand backup of this instance is allowed after "
-            f"{next_allowed.isoformat().replace('+00:00', 'Z')}.",
+            f"{error.message} The next on-demand backup of this instance is allowed after {when}.",
             code=error.code,
             target=error.target,
+            recommended_action=f"Request the on-demand backup again after {when}, when the oldest of the "
+            f"last {MAX_ON_DEMAND_BACKUPS_PER_DAY} requests leaves the rolling 24 hours; scheduled backups "
+            "go on meanwhile.",
         ) from None
+
+
+def _check_snapshot_burst(instance: BackupInstance, schedule: Schedule, now: datetime) -> None:
+    refusal = on_demand_burst_refusal(instance, schedule, now)
+    if refusal is None:
+        return
+    when = refusal.retry_after.isoformat().replace("+00:00", "Z")
+    kept = (
+        f", and {refusal.kept_for_schedule} is kept for the scheduled backup due in that window"
+        if refusal.kept_for_schedule
+        else ""
+    )
+    raise ThrottledError(
+        f"The disk already has {refusal.taken} incremental snapshots taken or under way in the last "
+        f"5 minutes{kept}; the platform allows {SNAPSHOT_BURST_LIMIT} per disk in any 5 minutes, so "
+        "this on-demand backup was not started.",
+        code=SNAPSHOT_BURST_CODE,
+        target="backupInstanceName",
+        retry_after=max(1.0, (refusal.retry_after - now).total_seconds()),
+        recommended_action=f"Request the on-demand backup again after {when}: by then an earlier "
+        f"snapshot of this disk has left the 5-minute window of {SNAPSHOT_BURST_LIMIT} snapshots.",
+    )

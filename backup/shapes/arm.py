@@ -25,13 +25,39 @@ def one_of(*values: str, description: str = "") -> msgspec.Meta:
     return msgspec.Meta(extra_json_schema={"enum": list(values)}, description=description or None)
 
 
-class ErrorDetail(msgspec.Struct, omit_defaults=True):
+class UserFacingErrorInfo(msgspec.Struct, rename="camel", omit_defaults=True):
+    """Azure Backup's UserFacingError: for a person, what happened and what to do about it."""
+
+    code: str
+    message: str
+    recommended_action: Annotated[
+        list[str],
+        msgspec.Meta(description="What to do: which role on which scope, which limit, when it frees up."),
+    ]
+    is_retryable: Annotated[bool, msgspec.Meta(description="Whether the same request may succeed later.")]
+    is_user_error: Annotated[
+        bool, msgspec.Meta(description="True when the request or its configuration must change.")
+    ]
+    properties: Annotated[
+        dict[str, str],
+        msgspec.Meta(description="ActivityId: the request's x-ms-request-id, or the operation's id."),
+    ]
+    target: str | None = None
+
+
+class ErrorAdditionalInfo(msgspec.Struct):
+    type: Annotated[str, msgspec.Meta(extra_json_schema={"enum": ["UserFacingError"]})]
+    info: UserFacingErrorInfo
+
+
+class ErrorDetail(msgspec.Struct, rename="camel", omit_defaults=True):
     code: Annotated[str, msgspec.Meta(description="Azure's error code, e.g. ResourceNotFound.")]
     message: str
     target: (
         Annotated[str, msgspec.Meta(description="The parameter or JSON path of the field at fault.")] | None
     ) = None
     details: list[ErrorDetail] | None = None
+    additional_info: list[ErrorAdditionalInfo] | None = None
 
 
 class ErrorResponse(msgspec.Struct):

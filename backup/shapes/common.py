@@ -5,6 +5,9 @@ msgspec can make into our :class:`~backup.errors.ValidationError` with the ARM e
 API has always answered and the JSON path of the offending field as ``target``
 (msgspec says ``... - at `$.policyRules[0].name```; the target is ``properties.policyRules[0].name``).
 
+Property names and ``objectType`` discriminators match in any letter case, as Azure's service
+matches them (:mod:`backup.shapes.casing`).
+
 ARM treats ``null`` like an absent property, so a ``null`` where a value is required is
 ``MissingProperty``, as a missing one is.
 """
@@ -18,6 +21,7 @@ from typing import Annotated, Any, Final, NoReturn, TypeVar
 import msgspec
 
 from backup.errors import ValidationError
+from backup.shapes.casing import canonicalize
 
 T = TypeVar("T")
 
@@ -106,8 +110,10 @@ def _character_classes(value: str, comma_spaced: bool) -> str:
 
 
 def member_object(body: Mapping[str, Any], key: str) -> dict[str, Any]:
-    """``body[key]``, which must be a JSON object (a resource's ``properties``, ...); absent is null."""
-    return decode(body.get(key), dict[str, Any], at=key)
+    """``body[key]``, which must be a JSON object (a resource's ``properties``, ...); absent is null.
+    The name matches in any letter case, as every property name does (:mod:`backup.shapes.casing`)."""
+    found = next((name for name in body if isinstance(name, str) and name.casefold() == key.casefold()), key)
+    return decode(body.get(found), dict[str, Any], at=key)
 
 
 def decode(
@@ -128,6 +134,9 @@ def decode(
     the code ``value_codes`` gives the field's name (``objectType`` -> ``UnsupportedObjectType``),
     else ``value_code``.
     """
+    # Property names and discriminators in any letter case, renamed in place to the declared
+    # spelling, so that what callers keep of the body afterwards is spelled canonically too.
+    value = canonicalize(value, shape, at=at)
     try:
         return msgspec.convert(value, shape, strict=True)
     except msgspec.ValidationError as error:

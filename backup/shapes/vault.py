@@ -29,6 +29,7 @@ from backup.domain.limits import (
 from backup.domain.resource_ids import GUID_TEXT
 from backup.domain.vault_security import BCDR_SECURITY_LEVELS, SECURE_SCORES
 from backup.shapes.arm import one_of
+from backup.shapes.casing import canonicalize
 from backup.shapes.common import (
     INVALID_PROPERTY_VALUE,
     MISSING_PROPERTY,
@@ -42,6 +43,11 @@ DATASTORE_TYPES: Final = ("OperationalStore", "VaultStore", "ArchiveStore")
 REDUNDANCY_TYPES: Final = ("LocallyRedundant", "GeoRedundant", "ZoneRedundant")
 ALERT_STATES: Final = ("Enabled", "Disabled")
 SOFT_DELETE_STATES: Final = ("Off", "On", "AlwaysOn")
+SOFT_DELETE_SYNONYMS: Final = {"Enabled": "On", "Disabled": "Off"}
+"""Spellings Azure's service takes besides its enum: its own PutBackupVault example sends
+``"state": "Enabled"``. They are stored and shown as the enum value they stand for."""
+DEFAULT_SOFT_DELETE_STATE: Final = "On"
+"""Azure: "Soft delete is enabled by default on newly created vaults", for 14 days."""
 IMMUTABILITY_STATES: Final = ("Disabled", "Unlocked", "Locked")
 
 LOCATION_PATTERN: Final = r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$"
@@ -59,7 +65,10 @@ _IDENTITY_TYPE = CaseInsensitive(IDENTITY_TYPES, comma_spaced=True, description=
 _DATASTORE_TYPE = CaseInsensitive(DATASTORE_TYPES)
 _REDUNDANCY = CaseInsensitive(REDUNDANCY_TYPES)
 _ALERT_STATE = CaseInsensitive(ALERT_STATES)
-_SOFT_DELETE_STATE = CaseInsensitive(SOFT_DELETE_STATES)
+_SOFT_DELETE_STATE = CaseInsensitive(
+    (*SOFT_DELETE_STATES, *SOFT_DELETE_SYNONYMS),
+    description="Default On. Enabled means On and Disabled means Off (shown as On and Off).",
+)
 _IMMUTABILITY_STATE = CaseInsensitive(IMMUTABILITY_STATES)
 
 # Enum fields of the wrong JSON type answer InvalidPropertyValue, as a wrong value does.
@@ -106,7 +115,8 @@ class MonitoringSettings(_Shape, kw_only=True):
 class SoftDeleteSettings(_Shape, kw_only=True):
     state: Annotated[str, _SOFT_DELETE_STATE.meta] | None = None
     retention_duration_in_days: (
-        Annotated[_Days, msgspec.Meta(description="Default 14 when soft delete is on, else 0.")] | None
+        Annotated[_Days, msgspec.Meta(description="Default 14 when soft delete is on (the default), else 0.")]
+        | None
     ) = None
 
 
@@ -201,7 +211,7 @@ PATCHABLE_PROPERTIES: Final = ("monitoringSettings", "securitySettings", "featur
 
 def parse_vault(body: object) -> BackupVaultResource:
     """A vault PUT body as the canonical resource (ValidationError naming the field)."""
-    _check_tags(body)
+    _check_tags(canonicalize(body, BackupVaultResource))
     shape = decode(body, BackupVaultResource, type_codes=_TYPE_CODES, value_codes=_VALUE_CODES)
     if not _LOCATION.fullmatch(shape.location):
         fail("InvalidResourceLocation", "location", f"'{shape.location[:80]}' is not an Azure location.")
@@ -224,7 +234,7 @@ def parse_vault(body: object) -> BackupVaultResource:
 
 def check_vault_patch(body: object) -> PatchResourceRequestInput:
     """A vault PATCH body, checked for shape (the merged vault is then checked as a PUT)."""
-    _check_tags(body)
+    _check_tags(canonicalize(body, PatchResourceRequestInput))
     return decode(body, PatchResourceRequestInput, type_codes=_TYPE_CODES, value_codes=_VALUE_CODES)
 
 
@@ -310,7 +320,11 @@ def _security(settings: SecuritySettings | None) -> SecuritySettings:
     base = "properties.securitySettings."
     soft = settings.soft_delete_settings if settings is not None else None
     state = soft.state if soft is not None else None
-    state = "Off" if state is None else _pick(state, _SOFT_DELETE_STATE, base + "softDeleteSettings.state")
+    if state is None:
+        state = DEFAULT_SOFT_DELETE_STATE
+    else:
+        state = _pick(state, _SOFT_DELETE_STATE, base + "softDeleteSettings.state")
+        state = SOFT_DELETE_SYNONYMS.get(state, state)
     days = soft.retention_duration_in_days if soft is not None else None
     if days is None:
         days = 0 if state == "Off" else DEFAULT_SOFT_DELETE_DAYS

@@ -74,6 +74,23 @@ async def test_a_scheduled_backup_records_point_snapshot_job_and_health(env: Env
     assert instance.health.last_successful_backup == point.created_at
 
 
+async def test_a_scheduled_point_expires_at_its_creation_time_plus_the_retention_as_azures_do(
+    env: Env,
+) -> None:
+    await env.protect("disk-a")
+    env.advance(timedelta(minutes=40))  # the 00:00 backup starts late (queue, ARM's budget)
+    assert await backup(env, scheduled()) is Outcome.RECORDED
+    [point] = await env.store.list_recovery_points(VAULT, "disk-a-instance")
+    assert point.slot == START
+    assert point.created_at == START + timedelta(minutes=40)
+    assert point.expires_at == START + timedelta(minutes=40) + timedelta(days=7)  # not START + 7 days
+    snapshot = await env.compute.get_snapshot(ComputeResourceId.snapshot(point.snapshot_id))
+    assert snapshot is not None
+    tags = SnapshotTags.from_tags(snapshot.tags, snapshot.location)
+    assert tags is not None
+    assert tags.expires_at == point.expires_at  # what reconciliation would rebuild it with
+
+
 async def test_a_duplicate_delivery_records_nothing_more(env: Env) -> None:
     await env.protect("disk-a")
     body = scheduled()

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
+from backup.domain.instance import instance_key
 from backup.domain.limits import MAX_DEQUEUE_COUNT, RESTORE_LEASE
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RetentionTag
 from backup.domain.resource_ids import ComputeResourceId
 from backup.domain.restore import TAG_RESTORE_JOB, TAG_RESTORED_RECOVERY_POINT, RestoreMessage
-from backup.domain.snapshots import TAG_RECOVERY_POINT
+from backup.domain.snapshots import TAG_RECOVERY_POINT, recovery_point_id
 from backup.errors import (
     AuthorizationError,
     ConcurrencyError,
@@ -96,6 +97,56 @@ async def test_the_eleventh_request_in_a_day_is_refused_with_the_time_it_is_allo
     env.clock.set(START + timedelta(days=1, seconds=1))
     await request_backup(env)
     assert len(env.queued()) == 11
+
+
+async def test_a_burst_of_ten_is_refused_up_front_beyond_the_disks_snapshot_rate_and_spares_the_schedule(
+    env: Env,
+) -> None:
+    await env.protect("disk-a")  # every 4 hours from START
+    assert await env.cycle() == [Outcome.RECORDED]  # the 00:00 slot
+    env.clock.set(START + timedelta(hours=3, minutes=57))  # the 04:00 slot falls inside the window
+    accepted, refusals = [], []
+    for _ in range(10):
+        try:
+            accepted.append(await request_backup(env))
+        except ThrottledError as error:
+            refusals.append(error)
+        env.advance(timedelta(seconds=1))
+
+    # 7 per disk per 5 minutes, one kept for the 04:00 backup: 6 accepted, 4 refused at once.
+    assert len(accepted) == 6
+    assert [(error.status, error.code) for error in refusals] == [
+        (429, "UserErrorMaxConcurrentOperationLimitReached")
+    ] * 4
+    # The first refused (03:57:06) may come back when the first accepted (03:57:00) leaves the window.
+    assert refusals[0].retry_after == timedelta(minutes=5, seconds=-6).total_seconds()
+    assert "2026-11-02T04:02:00Z" in refusals[0].recommended_action
+    assert "kept for the scheduled backup" in refusals[0].message
+    # A refusal writes nothing: no job, no request counted against the day's 10.
+    assert len(await env.store.list_jobs(VAULT)) == 1 + 6
+    assert len((await env.instance()).recent_on_demand_requests) == 6
+    assert len((await env.instance()).snapshot_reservations) == 6
+
+    assert await env.drain() == [Outcome.RECORDED] * 6
+    env.clock.set(START + timedelta(hours=4))
+    assert await env.cycle() == [Outcome.RECORDED]  # the scheduled backup still had its room
+    jobs = await env.store.list_jobs(VAULT)
+    assert len(jobs) == 8
+    assert all(job.status is JobStatus.COMPLETED for job in jobs)
+    assert (await env.instance()).protection_state is ProtectionState.PROTECTION_CONFIGURED
+
+
+async def test_an_on_demand_backup_takes_its_snapshot_reservation_when_accepted(env: Env) -> None:
+    await env.protect("disk-a")
+    env.clock.set(START + timedelta(hours=1))
+    job = await request_backup(env)
+    point_id = recovery_point_id(instance_key(VAULT.id, NAME), job.start_time, job.id)
+    assert dict((await env.instance()).snapshot_reservations) == {point_id: job.start_time}
+    # The runner finds the reservation held: it takes no second one and the point gets that id.
+    assert await env.drain() == [Outcome.RECORDED]
+    [point] = await env.store.list_recovery_points(VAULT, NAME)
+    assert point.id == point_id
+    assert dict((await env.instance()).snapshot_reservations) == {}
 
 
 @pytest.mark.parametrize(

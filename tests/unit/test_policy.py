@@ -52,7 +52,7 @@ def test_default_template_is_accepted_verbatim() -> None:
     assert policy.tagging_criteria == (TaggingCriterion(RetentionTag.DEFAULT, 99, None),)
     assert policy.retention_for(RetentionTag.DEFAULT).text == "P7D"
     assert policy.retention_for(RetentionTag.DEFAULT).exact == timedelta(days=7)
-    assert scheduled_recovery_points(policy) == 43  # 7 days / 4 hours + the newest, always kept
+    assert scheduled_recovery_points(policy) == 42  # 7 days / 4 hours, as Azure counts
     assert policy.to_json() == json.loads(raw)  # including the top-level "name" the parser ignores
 
 
@@ -641,14 +641,15 @@ def test_retention_up_to_one_calendar_year_is_accepted(duration: str) -> None:
 @pytest.mark.parametrize(
     ("interval", "default", "daily", "weekly", "expected"),
     [
-        ("PT4H", "P7D", None, None, 43),
-        ("PT1H", "P18D", None, None, 433),
-        ("PT12H", "P224D", None, None, 449),
-        ("P1D", "P1Y", None, None, 367),
-        ("PT4H", "P7D", "P30D", None, 42 + 23 + 1),
-        ("PT4H", "P7D", "P30D", "P12W", 42 + 23 + 8 + 1),  # 12 weeks beyond 30 days: 54 days, 8 weeks
-        ("PT4H", "P30D", "P7D", None, 180 + 1),  # a shorter Daily keeps nothing extra
-        ("PT12H", "P1D", None, "P1Y", 2 + 53 + 1),  # P1Y is at most 366 days; (366 - 1) / 7, rounded up
+        ("PT4H", "P7D", None, None, 42),
+        ("PT1H", "P18D", None, None, 432),
+        ("PT12H", "P224D", None, None, 448),
+        ("PT12H", "P225D", None, None, 450),  # Azure's documented edge: accepted
+        ("P1D", "P1Y", None, None, 366),
+        ("PT4H", "P7D", "P30D", None, 42 + 23),
+        ("PT4H", "P7D", "P30D", "P12W", 42 + 23 + 8),  # 12 weeks beyond 30 days: 54 days, 8 weeks
+        ("PT4H", "P30D", "P7D", None, 180),  # a shorter Daily keeps nothing extra
+        ("PT12H", "P1D", None, "P1Y", 2 + 53),  # P1Y is at most 366 days; (366 - 1) / 7, rounded up
     ],
 )
 def test_scheduled_recovery_point_count(
@@ -664,8 +665,8 @@ def test_scheduled_recovery_point_count(
 @pytest.mark.parametrize(
     ("kwargs", "target"),
     [
-        ({"interval": "R/2024-01-01T00:00:00Z/PT12H", "default": "P225D"}, DEFAULT_DURATION),
-        # Default alone is fine (169); the Daily rule is what takes it over 450.
+        ({"interval": "R/2024-01-01T00:00:00Z/PT12H", "default": "P226D"}, DEFAULT_DURATION),
+        # Default alone is fine (168); the Daily rule is what takes it over 450.
         (
             {"interval": "R/2024-01-01T00:00:00Z/PT1H", "default": "P7D", "daily": "P1Y"},
             "properties.policyRules[2].lifecycles[0].deleteAfter.duration",

@@ -126,3 +126,47 @@ def test_an_answer_echoing_a_value_in_another_letter_case_matches_the_published_
     assert [error.message for error in OAS30ReadValidator(root).iter_errors(answer)] == []
     properties["dataSourceInfo"]["datasourceType"] = "Microsoft.Compute/snapshots"
     assert list(OAS30ReadValidator(root).iter_errors(answer))
+
+
+# Azure's PutBackupVault example request (azure-rest-api-specs, 2025-07-01
+# examples/VaultCRUD/PutBackupVault.json), verbatim.
+PUT_BACKUP_VAULT_EXAMPLE: dict[str, Any] = {
+    "identity": {"type": "None"},
+    "location": "WestUS",
+    "properties": {
+        "featureSettings": {"crossRegionRestoreSettings": {"state": "Enabled"}},
+        "monitoringSettings": {"azureMonitorAlertSettings": {"alertsForAllJobFailures": "Enabled"}},
+        "securitySettings": {"softDeleteSettings": {"retentionDurationInDays": 14, "state": "Enabled"}},
+        "storageSettings": [{"type": "LocallyRedundant", "datastoreType": "VaultStore"}],
+    },
+    "tags": {"key1": "val1"},
+}
+
+
+def soft_delete_of(body: dict[str, Any]) -> tuple[str | None, float | None]:
+    settings = parse_vault(body).properties.security_settings
+    assert settings is not None
+    assert settings.soft_delete_settings is not None
+    return settings.soft_delete_settings.state, settings.soft_delete_settings.retention_duration_in_days
+
+
+def test_the_put_backup_vault_example_is_accepted_verbatim_and_enabled_means_on() -> None:
+    assert soft_delete_of(copy.deepcopy(PUT_BACKUP_VAULT_EXAMPLE)) == ("On", 14)
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        (None, ("On", 14)),  # Azure: enabled by default on new vaults, for 14 days
+        ({"softDeleteSettings": {"state": "disabled"}}, ("Off", 0)),
+        ({"softDeleteSettings": {"state": "Off"}}, ("Off", 0)),
+        ({"softDeleteSettings": {"state": "ALWAYSON", "retentionDurationInDays": 30}}, ("AlwaysOn", 30)),
+    ],
+)
+def test_soft_delete_is_on_by_default_and_is_shown_in_azures_enum(
+    settings: dict[str, Any] | None, expected: tuple[str, int]
+) -> None:
+    body = vault()
+    if settings is not None:
+        body["properties"]["securitySettings"] = settings
+    assert soft_delete_of(body) == expected

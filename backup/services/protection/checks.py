@@ -63,8 +63,9 @@ class ProtectionCheckError(ValidationError):
         code: str,
         target: str | None = None,
         details: list[dict[str, Any]] | None = None,
+        recommended_action: str | None = None,
     ) -> None:
-        super().__init__(message, code=code, target=target)
+        super().__init__(message, code=code, target=target, recommended_action=recommended_action)
         self.details = details or []
 
 
@@ -226,6 +227,12 @@ def _missing_permissions(missing: list[tuple[str, str, list[str]]]) -> Protectio
         code="UserErrorMissingRequiredPermissions",
         target=missing[0][1],
         details=details,
+        recommended_action=(
+            "Assign "
+            + "; and ".join(f"the '{role}' role on the scope '{scope}'" for role, scope, _ in missing)
+            + " to the backup vault's identity (the principalId a GET of the vault shows), wait a few "
+            "minutes for the assignments to apply, then configure protection again."
+        ),
     )
 
 

@@ -175,6 +175,8 @@ class RestoreService:
                 "the restore if you like).",
                 code=TARGET_RG_PERMISSIONS,
                 target="restoreTargetInfo.datasourceInfo.resourceID",
+                recommended_action=f"Assign the '{DISK_RESTORE_OPERATOR}' role on the resource group "
+                f"'{group}' to the backup vault's identity, wait a few minutes, then restore again.",
             )
         if await compute.find_disk(target) is not None:
             raise ConflictError(
@@ -207,6 +209,8 @@ class RestoreService:
                 f"'{group}'. Grant it the '{DISK_SNAPSHOT_CONTRIBUTOR}' role on '{group}' again.",
                 code=SNAPSHOT_RG_PERMISSIONS,
                 target="recoveryPointId",
+                recommended_action=f"Assign the '{DISK_SNAPSHOT_CONTRIBUTOR}' role on the snapshot resource "
+                f"group '{group}' to the backup vault's identity, wait a few minutes, then retry.",
             )
         snapshot = await compute.get_snapshot(snapshot_id)
         if snapshot is None:

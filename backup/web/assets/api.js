@@ -49,12 +49,14 @@ export class ApiError extends Error {
    * @param {string} code
    * @param {string} message
    * @param {ArmErrorDetail[]} [details]
+   * @param {string[]} [recommendedAction] the UserFacingError's advice, written for a person
    */
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, recommendedAction) {
     super(message);
     this.status = status;
     this.code = code;
     this.details = details || [];
+    this.recommendedAction = recommendedAction || [];
   }
 }
 
@@ -99,7 +101,8 @@ async function request(path, { method = "GET", body } = {}) {
     const message = error.message || (response.status === 401
       ? "The app wants a function key or a signed-in session."
       : `The app answered ${response.status} ${response.statusText}.`);
-    throw new ApiError(response.status, code, message, error.details);
+    const userFacing = (error.additionalInfo || []).find((entry) => entry.type === "UserFacingError");
+    throw new ApiError(response.status, code, message, error.details, userFacing?.info?.recommendedAction);
   }
   return { status: response.status, headers: response.headers, body: json };
 }

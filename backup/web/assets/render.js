@@ -87,11 +87,12 @@ export function readmeSection(section) {
 }
 
 /**
- * What went wrong and what to do: the hint for the code, the API's message, the code.
+ * What went wrong and what to do: the hint for the code (else the API's recommended action),
+ * the API's message, the code.
  * @param {ApiError} error
  */
 export function errorWords(error) {
-  const hint = HINTS[error.code];
+  const hint = HINTS[error.code] || (error.recommendedAction || []).join(" ");
   return h("div", {},
     hint ? h("p", {}, h("strong", {}, hint)) : null,
     h("p", {}, error.message),

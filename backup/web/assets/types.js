@@ -32,12 +32,13 @@
  */
 
 /**
- * The `error` of an ARM error body.
+ * The `error` of an ARM error body; `additionalInfo` carries Azure Backup's UserFacingError.
  * @typedef {object} ArmErrorDetail
  * @property {string} [code]
  * @property {string} [message]
  * @property {string} [target]
  * @property {ArmErrorDetail[]} [details]
+ * @property {{type?: string, info?: {recommendedAction?: string[]}}[]} [additionalInfo]
  */
 
 /**

@@ -15,6 +15,7 @@ from backup.cli import drain_backup_queue
 from backup.domain.jobs import Job
 from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint, RetentionTag
 from backup.domain.snapshots import recovery_point_id
+from backup.services.backup_runner import Outcome
 from backup.services.messages import BackupRequest
 from localdev.functions_host import FunctionsHost
 from tests.hosting import project_host
@@ -24,7 +25,7 @@ from tests.integration.api.test_through_host_and_sdk import (
 )
 from tests.integration.engine import conftest as engine
 from tests.integration.engine import test_restore
-from tests.integration.engine.conftest import VAULT, policy_document
+from tests.integration.engine.conftest import START, VAULT, policy_document
 from tests.integration.engine.test_restore import World
 
 pytestmark = pytest.mark.integration
@@ -58,7 +59,9 @@ async def test_on_demand_backup_with_a_retention_override_becomes_a_recovery_poi
     point = (await world.store.get_recovery_point(VAULT, INSTANCE, done.recovery_point_id)).value
     assert point.slot is None
     assert point.retention_tag is RetentionTag.WEEKLY
-    assert point.expires_at == requested_at + timedelta(days=28)
+    # Kept from its creation (the snapshot's timeCreated), as Azure's points are.
+    assert point.created_at >= requested_at
+    assert point.expires_at == point.created_at + timedelta(days=28)
     shown = await world.api.call("GET", world.instance_path(INSTANCE) + f"/recoveryPoints/{point.id}")
     assert shown.body["properties"]["retentionTagName"] == "Weekly"
 
@@ -103,6 +106,42 @@ async def test_ten_on_demand_backups_per_rolling_day_even_when_requests_race(wor
 
     sim.advance(timedelta(hours=24) - timedelta(minutes=8))  # the first request left the window
     assert (await world.request_backup(INSTANCE)).status == 202
+
+
+async def test_a_burst_of_ten_on_demand_backups_is_refused_up_front_and_spares_the_schedule(
+    world: World,
+) -> None:
+    sim = world.sim
+    await sim.protect("disk-a")  # every 4 hours from START
+    assert await sim.tick() == [Outcome.RECORDED]
+    sim.clock.set(START + timedelta(hours=3, minutes=57))  # the 04:00 slot falls in the 5 minutes
+    sim.sync_emulator_clock()
+    answers = []
+    for _ in range(10):
+        answers.append(await world.request_backup(INSTANCE))
+        sim.advance(timedelta(seconds=1))
+
+    # The emulator allows 7 snapshots per disk per 5 minutes; one is kept for the 04:00 backup.
+    assert [answer.status for answer in answers] == [202] * 6 + [429] * 4
+    refused = answers[6]
+    assert refused.code == "UserErrorMaxConcurrentOperationLimitReached"
+    assert refused.headers["Retry-After"] == str(5 * 60 - 6)
+    [entry] = refused.body["error"]["additionalInfo"]
+    assert entry["type"] == "UserFacingError"
+    info = entry["info"]
+    assert (info["isRetryable"], info["isUserError"]) == (True, False)
+    assert "after 2026-11-02T04:02:00Z" in info["recommendedAction"][0]
+    assert info["properties"]["ActivityId"] == refused.headers["x-ms-request-id"]
+
+    assert await sim.drain() == [Outcome.RECORDED] * 6
+    sim.clock.set(START + timedelta(hours=4))
+    sim.sync_emulator_clock()
+    assert await sim.tick() == [Outcome.RECORDED]  # the scheduled backup still had its room
+    jobs = await world.store.list_jobs(VAULT)
+    assert len(jobs) == 1 + 6 + 1
+    assert {job.status for job in jobs} == {JobStatus.COMPLETED}
+    instance = await world.store.get_instance(VAULT, INSTANCE)
+    assert instance.value.protection_state is ProtectionState.PROTECTION_CONFIGURED
 
 
 async def test_fifty_live_on_demand_recovery_points_at_most(world: World) -> None:

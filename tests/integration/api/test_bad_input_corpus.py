@@ -860,9 +860,20 @@ async def test_bad_input_is_refused_with_an_arm_error_and_changes_nothing(
     assert 400 <= answer.status < 500, (case.name, answer.status, answer.body)
     assert (answer.status, answer.code) == (case.status, case.code), (case.name, answer.body)
     error = answer.body["error"]
-    assert set(error) <= {"code", "message", "target", "details"}, error
+    assert set(error) <= {"code", "message", "target", "details", "additionalInfo"}, error
     assert isinstance(error["message"], str)
     assert error["message"].strip()
+    [user_facing] = error["additionalInfo"]
+    assert user_facing["type"] == "UserFacingError"
+    info = user_facing["info"]
+    assert (info["code"], info["message"], info.get("target")) == (
+        error["code"],
+        error["message"],
+        error.get("target"),
+    )
+    assert (info["isRetryable"], info["isUserError"]) == (False, True)
+    assert info["recommendedAction"][0].strip()
+    assert info["properties"]["ActivityId"] == answer.headers["x-ms-request-id"]
     if case.target is not None:
         assert error.get("target") == case.target, (case.name, error)
     assert await everything_stored(api) == before

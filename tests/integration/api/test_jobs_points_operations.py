@@ -201,9 +201,23 @@ async def test_operation_status_and_results_routes(api: Api, vault: VaultRef) ->
     assert failed.body["error"] == {
         "code": "UserErrorBusy",
         "message": "busy",
+        "additionalInfo": [
+            {
+                "type": "UserFacingError",
+                "info": {
+                    "code": "UserErrorBusy",
+                    "message": "busy",
+                    "recommendedAction": [ConflictError.recommended_action],
+                    "isRetryable": False,
+                    "isUserError": True,
+                    "properties": {"ActivityId": record.id},
+                },
+            }
+        ],
     }
     failed_result = await api.call("GET", location_result)
     assert (failed_result.status, failed_result.code) == (409, "UserErrorBusy")
+    assert failed_result.body["error"] == failed.body["error"]  # the same error, the same ActivityId
 
     other_sub = location_status.replace(SUB, "00000000-0000-0000-0000-0000000000ff")
     assert (await api.call("GET", other_sub)).status == 404

@@ -170,6 +170,11 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
         assert refused.value.status_code == 400
         assert refused.value.error is not None
         assert refused.value.error.code == "UnsupportedDatasourceType"
+        # azure-core reads the UserFacingError as ARM's additionalInfo: {type, info}.
+        [user_facing] = refused.value.error.additional_info
+        assert user_facing.type == "UserFacingError"
+        assert user_facing.info["isUserError"] is True
+        assert user_facing.info["recommendedAction"][0].startswith("Correct the property")
         client.backup_policies.delete(resource_group, vault.name, "DiskPolicy1")
         with pytest.raises(ResourceNotFoundError):
             client.backup_policies.get(resource_group, vault.name, "DiskPolicy1")

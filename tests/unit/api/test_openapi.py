@@ -165,7 +165,18 @@ def test_api_version_is_required_with_the_supported_versions(document: dict[str,
 def test_errors_are_arm_error_bodies_and_202s_carry_the_polling_headers(document: dict[str, Any]) -> None:
     error = document["components"]["schemas"]["ErrorResponse"]
     detail = resolve(document, error["properties"]["error"])
-    assert set(detail["properties"]) == {"code", "message", "target", "details"}
+    assert set(detail["properties"]) == {"code", "message", "target", "details", "additionalInfo"}
+    entry = resolve(document, detail["properties"]["additionalInfo"]["items"])
+    assert entry["properties"]["type"]["enum"] == ["UserFacingError"]
+    info = resolve(document, entry["properties"]["info"])
+    assert set(info["required"]) == {
+        "code",
+        "message",
+        "recommendedAction",
+        "isRetryable",
+        "isUserError",
+        "properties",
+    }
     accepted = 0
     for method, template, operation in operations(document):
         responses = operation["responses"]

@@ -14,7 +14,16 @@ from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
 from backup.domain.limits import MAX_REQUEST_BODY_BYTES
-from backup.errors import ConflictError
+from backup.errors import (
+    AuthorizationError,
+    BackupError,
+    ConflictError,
+    LimitExceededError,
+    NotFoundError,
+    ThrottledError,
+    TransientError,
+    ValidationError,
+)
 from backup.ports import VaultStore
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -186,15 +195,60 @@ async def test_oversize_bodies_are_refused_with_413() -> None:
 
 
 async def test_backup_errors_become_their_status_and_arm_body() -> None:
-    status, body, _ = await call("DELETE", VAULT_PATH)
+    status, body, headers = await call("DELETE", VAULT_PATH)
     assert status == 409
     assert body == {
         "error": {
             "code": "UserErrorVaultHasBackupInstances",
             "message": "vault has instances",
             "target": "vaultName",
+            "additionalInfo": [
+                {
+                    "type": "UserFacingError",
+                    "info": {
+                        "code": "UserErrorVaultHasBackupInstances",
+                        "message": "vault has instances",
+                        "target": "vaultName",
+                        "recommendedAction": [ConflictError.recommended_action],
+                        "isRetryable": False,
+                        "isUserError": True,
+                        "properties": {"ActivityId": headers["x-ms-request-id"]},
+                    },
+                }
+            ],
         }
     }
+
+
+async def test_a_recommended_action_given_at_the_raise_replaces_the_class_one() -> None:
+    error = ThrottledError("busy", retry_after=30, recommended_action="Retry after 12:05Z.")
+    [entry] = error.to_arm_error("activity-1")["error"]["additionalInfo"]  # type: ignore[index]
+    assert entry["info"]["recommendedAction"] == ["Retry after 12:05Z."]
+    assert (entry["info"]["isRetryable"], entry["info"]["isUserError"]) == (True, False)
+    assert entry["info"]["properties"] == {"ActivityId": "activity-1"}
+
+
+@pytest.mark.parametrize(
+    ("error_class", "retryable", "user_error"),
+    [
+        (ValidationError, False, True),
+        (AuthorizationError, False, True),
+        (NotFoundError, False, True),
+        (ConflictError, False, True),
+        (LimitExceededError, False, True),
+        (ThrottledError, True, False),
+        (TransientError, True, False),
+        (BackupError, False, False),
+    ],
+)
+def test_the_user_facing_error_follows_the_exception_tree(
+    error_class: type[BackupError], retryable: bool, user_error: bool
+) -> None:
+    info = error_class("it failed").error_detail("a")["additionalInfo"][0]["info"]  # type: ignore[index]
+    assert (info["isRetryable"], info["isUserError"]) == (retryable, user_error)
+    [action] = info["recommendedAction"]
+    assert action == error_class.recommended_action
+    assert len(action) > 40
 
 
 async def test_unexpected_exceptions_are_a_500_without_details() -> None:
