@@ -496,7 +496,6 @@ CASES = [
         VAULT_PATH,
         target="new-vault",
         enums=VAULT_ENUMS,
-        xfail="soft delete 'Enabled' refused, vault secureScore missing (issue 12 sections 2 and 5)",
     ),
     case("VaultCRUD/GetBackupVault.json", "GET", VAULT_PATH, enums=VAULT_ENUMS),
     case("VaultCRUD/PatchBackupVault.json", "PATCH", VAULT_PATH, target="vault", enums=VAULT_ENUMS),
@@ -629,7 +628,6 @@ CASES = [
         request=docs_cased_validate_restore_request,
         ignore=NO_VALIDATION_JOB,
         id="docs-casing",
-        xfail="names and objectType discriminators matched case-sensitively (issue 12 section 5)",
     ),
     case(
         "BackupInstanceOperations/TriggerRestore.json",
