@@ -853,6 +853,38 @@ async def test_the_backfill_indexes_older_rows_once_and_writes_keep_them_in_step
     ]
 
 
+async def test_the_backfill_gives_rows_that_hold_points_their_oldest_point_time(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    # disk-p: an older version took two points and counted them, wrote no OldestPointAt; a backup
+    # of this version then rewrote the row (indexing it) but could not know the oldest point.
+    older = make_instance(vault, "disk-p", live_recovery_points=2)
+    await write_as_older_version(store, older, request)
+    current = await store.get_instance(vault, "disk-p")
+    tombstoned, kept = make_point(older, T0), make_point(older, T0 + timedelta(hours=1))
+    for point in (tombstoned, kept):  # the older version's points, already in its count
+        current = await store.recover_point(current, current.value, point)
+    current, _ = await backed_up(store, current, T0 + timedelta(hours=4))
+    assert current.value.health.oldest_point_at is None
+    # Left marked deleted in the live range by a version before the audit range: not restorable.
+    await mark_deleted_in_place(store, vault, tombstoned, request)
+    # disk-e: a row from before the index, holding no point.
+    await write_as_older_version(store, make_instance(vault, "disk-e"), request)
+
+    assert await store.backfill_instance_index(vault) == 2
+    assert await store.backfill_instance_index(vault) == 0
+
+    with_points = await store.get_instance(vault, "disk-p")
+    assert with_points.value.health.oldest_point_at == kept.created_at
+    assert with_points.value.live_recovery_points == 3
+    empty = await store.get_instance(vault, "disk-e")
+    assert empty.value.health.oldest_point_at is None
+    assert await index_rows(store, vault, request) == sorted(
+        index_of("disk-e", "healthy", "protectionconfigured")
+        + index_of("disk-p", "healthy", "protectionconfigured")
+    )
+
+
 async def test_a_new_vault_has_a_complete_index_from_the_start(store: Any, vault: VaultRef) -> None:
     await store.register_vault(vault, {"id": vault.id, "location": "eastus"})
     assert await store.instance_index_ready(vault)

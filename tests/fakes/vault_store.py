@@ -111,6 +111,10 @@ def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[_Op]:
     ]
 
 
+def _oldest_point_unknown(instance: BackupInstance) -> bool:
+    return instance.live_recovery_points > 0 and instance.health.oldest_point_at is None
+
+
 def _instance_ops(
     current: Versioned[BackupInstance] | None, updated: BackupInstance
 ) -> tuple[list[_Op], BackupInstance]:
@@ -411,10 +415,23 @@ class FakeVaultStore:
         pending = [
             Versioned(found.value, found.etag)
             for _, found in self._range(partition, lower, upper)
-            if isinstance(found.value, BackupInstance) and found.value.stored_index is None
+            if isinstance(found.value, BackupInstance)
+            and (found.value.stored_index is None or _oldest_point_unknown(found.value))
         ]
         for current in pending:
-            self._transact(partition, _instance_ops(current, current.value)[0])
+            updated = current.value
+            if _oldest_point_unknown(updated):
+                live = self._range(partition, *keys.kind_range(keys.RECOVERY_POINT, updated.name))
+                oldest = min(
+                    (
+                        found.value.created_at
+                        for _, found in live
+                        if found.value.state is not RecoveryPointState.DELETING
+                    ),
+                    default=None,
+                )
+                updated = replace(updated, health=replace(updated.health, oldest_point_at=oldest))
+            self._transact(partition, _instance_ops(current, updated)[0])
         self._transact(partition, [_Op("upsert", keys.instance_index_layout_key(), "layout")])
         return len(pending)
 
