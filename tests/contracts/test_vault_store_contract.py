@@ -66,6 +66,7 @@ def make_point(instance: BackupInstance, slot: datetime, *, days: int = 7, **cha
         expires_at=slot + timedelta(days=days),
         snapshot_id=f"{instance.snapshot_resource_group_id}/providers/Microsoft.Compute/snapshots/adb-{point_id}",
         source_disk_tags=(("app", "web"),),
+        policy_name=instance.policy_name,  # the store records it with the point
     )
     return replace(point, **changes)
 
@@ -359,6 +360,27 @@ async def test_a_backup_records_point_job_and_instance_and_a_duplicate_is_refuse
     assert not isinstance(twice.value, ConcurrencyError)
     assert await store.get_instance(vault, current.value.name) == saved
     assert await store.list_recovery_points(vault, current.value.name) == [point]
+
+
+async def test_a_point_is_stored_with_the_policy_its_instance_is_under(store: Any, vault: VaultRef) -> None:
+    current = await created(store, make_instance(vault, policy_name="daily"))
+    taken = make_point(current.value, T0, policy_name=None)
+    updated = current.value.after_snapshot(
+        taken.created_at, earned=taken.earned_tags, on_demand=False, slot=T0
+    )
+    current = await store.record_backup(current, updated, taken, backup_job(current.value, T0))
+    recovered = make_point(current.value, T0 + timedelta(hours=4), policy_name=None)
+    await store.recover_point(current, replace(current.value, policy_name="weekly"), recovered)
+
+    page, more = await store.recovery_points_page(vault, current.value.name, limit=5)
+    assert [(point.id, point.policy_name) for point in page] == [
+        (recovered.id, "weekly"),
+        (taken.id, "daily"),
+    ]
+    assert not more
+    stored = await store.get_recovery_point(vault, current.value.name, taken.id)
+    assert stored is not None
+    assert stored.value == replace(taken, policy_name="daily")
 
 
 async def test_recovery_points_come_newest_first(store: Any, vault: VaultRef) -> None:

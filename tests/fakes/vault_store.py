@@ -29,6 +29,7 @@ from typing import Any
 
 from backup.adapters.tables import keys
 from backup.adapters.tables.instance_index import index_keys
+from backup.adapters.tables.recovery_points import under_policy
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
@@ -527,7 +528,7 @@ class FakeVaultStore:
     ) -> Versioned[BackupInstance]:
         self._fault("record_backup")
         operations, stored = _instance_ops(current, updated)
-        operations += [*self._point_ops(point), *_job_ops(job)]
+        operations += [*self._point_ops(under_policy(point, updated)), *_job_ops(job)]
         etags = self._transact(self.partition(updated.vault), operations)
         return Versioned(stored, etags[0])
 
@@ -536,7 +537,7 @@ class FakeVaultStore:
     ) -> Versioned[BackupInstance]:
         self._fault("recover_point")
         operations, stored = _instance_ops(current, updated)
-        operations += self._point_ops(point)
+        operations += self._point_ops(under_policy(point, updated))
         etags = self._transact(self.partition(updated.vault), operations)
         return Versioned(stored, etags[0])
 

@@ -20,6 +20,7 @@ costs the same; :meth:`RecoveryPointStore.list_recovery_points` reads them all, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from backup.adapters.tables import codecs, keys
@@ -57,8 +58,10 @@ class RecoveryPointStore(TableStore):
         job: Job,
     ) -> Versioned[BackupInstance]:
         """The worker's one write: recovery point, its expiry index row, the job (with its index
-        rows) and the instance (with its index rows), in one transaction."""
+        rows) and the instance (with its index rows), in one transaction. The point records the
+        instance's policy (:func:`under_policy`)."""
         operations, stored = instance_write_ops(current, updated)
+        point = under_policy(point, updated)
         operations += [
             ("create", codecs.recovery_point_entity(point, job.id)),
             ("create", codecs.expiry_entity(point)),
@@ -72,6 +75,7 @@ class RecoveryPointStore(TableStore):
     ) -> Versioned[BackupInstance]:
         """Reconciliation's write: a recovery point rebuilt from snapshot tags, and the instance's counts."""
         operations, stored = instance_write_ops(current, updated)
+        point = under_policy(point, updated)
         operations += [
             ("create", codecs.recovery_point_entity(point, None)),
             ("create", codecs.expiry_entity(point)),
@@ -136,7 +140,9 @@ class RecoveryPointStore(TableStore):
         page: list[RecoveryPoint] = []
         if lower >= upper:
             return page, False
-        async for entity in self._range(self.partition(vault), lower, upper, page_size=limit + 1):
+        partition = self.partition(vault)
+        columns = codecs.RECOVERY_POINT_COLUMNS
+        async for entity in self._range(partition, lower, upper, select=columns, page_size=limit + 1):
             point = codecs.recovery_point_from(entity)
             if point.state is RecoveryPointState.DELETING:
                 continue  # left in the live range by an older version, until the sweep moves it
@@ -279,6 +285,12 @@ class RecoveryPointStore(TableStore):
                 await self._transact(partition, [operation])
             except ConcurrencyError:
                 continue
+
+
+def under_policy(point: RecoveryPoint, instance: BackupInstance) -> RecoveryPoint:
+    """The point as stored: with the policy its instance is under as it is recorded (unless it
+    names one), so a page of points answers ``policyName`` without reading the instance."""
+    return point if point.policy_name is not None else replace(point, policy_name=instance.policy_name)
 
 
 def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[Operation]:
