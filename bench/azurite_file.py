@@ -13,6 +13,7 @@ the same folder (allow :data:`LOAD_SECONDS`), which loads them.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,3 +83,17 @@ def stored_entity(partition: str, entity: Mapping[str, Any], stamp: datetime, lo
         "meta": {"revision": 0, "created": int(stamp.timestamp() * 1000), "version": 0},
         "$loki": loki_id,
     }
+
+
+def wait_until_saved(location: Path, since: float, timeout: float = 180.0) -> None:
+    """Wait until the running Azurite at ``location`` has saved its table database after
+    ``since`` (a ``time.time()``), so a timed sample does not share Azurite's one thread with
+    the save: with a database of hundreds of thousands of rows, building its JSON stalls every
+    request for seconds (an artefact of the emulator's file store, not of Table Storage)."""
+    database = location / TABLE_DATABASE
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if database.stat().st_mtime > since:
+            return  # Loki writes the file aside and renames it: once it moved, the save is done
+        time.sleep(0.5)
+    raise RuntimeError(f"Azurite did not save its database within {timeout:.0f} s")

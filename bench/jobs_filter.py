@@ -122,7 +122,10 @@ def seed(location: Path, jobs: int) -> None:
         (partition, entity) for number in range(jobs) for _, entity, *_ in job_write_ops(bench_job(number))
     )
     azurite_file.add_rows(
-        location, VAULT_DATA_TABLE, rows, saved_row=(partition, keys.job_index_marker_key(partition))
+        location,
+        VAULT_DATA_TABLE,
+        rows,
+        saved_row=(keys.SYSTEM_PARTITION, keys.job_index_marker_key(partition)),
     )
 
 
