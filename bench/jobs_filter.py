@@ -50,6 +50,7 @@ from backup.domain.instance import VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, JobStatus
 from backup.names import VAULT_DATA_TABLE
+from bench import azurite_file
 from bench.output import format_figure
 from localdev.azurite import Azurite, AzuriteEndpoints
 
@@ -66,11 +67,6 @@ INSTANCES = 50
 DISKS = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-prod/providers/Microsoft.Compute/disks"
 API_BASE = "http://bench/api"
 API_VERSION = "2026-06-01"
-AZURITE_TABLE_DATABASE = "__azurite_db_table__.json"
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_AUTOSAVE_SECONDS = 6
-"""Azurite saves its database every 5 seconds (and when it stops, if given the time)."""
-AZURITE_LOAD_SECONDS = 600.0
 
 
 def bench_job(number: int) -> Job:
@@ -115,58 +111,22 @@ async def create_vault(endpoints: AzuriteEndpoints) -> str:
 def seed(location: Path, jobs: int) -> None:
     """The vault through the store, then ``jobs`` jobs' rows added to Azurite's database file.
 
-    Azurite applies each operation of a transaction with a scan of the partition and refuses
-    overlapping transactions, so writing 400,000 rows through it would take hours. The rows are
-    the ones every job writer writes (``job_write_ops``: the job and its index copies), stored as
-    Azurite stores an entity, while Azurite is stopped; it loads them when it starts again.
+    The rows are the ones every job writer writes (``job_write_ops``: the job and its index
+    copies), added while Azurite is stopped (:mod:`bench.azurite_file`); it loads them when it
+    starts again.
     """
     with Azurite(location=location) as endpoints:
         partition = asyncio.run(create_vault(endpoints))
-        time.sleep(AZURITE_AUTOSAVE_SECONDS)
-    database = location / AZURITE_TABLE_DATABASE
-    state = json.loads(database.read_text(encoding="utf-8"))
-    [collection] = [c for c in state["collections"] if c["name"] == f"{AZURITE_ACCOUNT}${VAULT_DATA_TABLE}"]
-    marker = keys.job_index_marker_key(partition)
-    if not any(doc["RowKey"] == marker for doc in collection["data"]):
-        raise RuntimeError("Azurite did not save the vault before it stopped")
-    stamp = datetime.now(UTC)
-    next_id = collection["maxId"] + 1
-    for number in range(jobs):
-        for _, entity, *_ in job_write_ops(bench_job(number)):
-            collection["data"].append(stored_entity(partition, entity, stamp, next_id))
-            next_id += 1
-    collection["maxId"] = next_id - 1
-    data = collection["data"]
-    for name, index in collection["binaryIndices"].items():
-        # Loki keeps, per indexed property, the positions of the documents in sorted order.
-        index["values"] = sorted(range(len(data)), key=lambda position: data[position][name])
-        index["dirty"] = False
-    database.write_text(json.dumps(state), encoding="utf-8")
-
-
-def stored_entity(partition: str, entity: dict[str, Any], stamp: datetime, loki_id: int) -> dict[str, Any]:
-    """One entity as Azurite keeps it (typed properties carry their ``@odata.type``)."""
-    moment = stamp.strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-    properties: dict[str, Any] = {"PartitionKey": partition, "RowKey": entity["RowKey"]}
-    for name, value in entity.items():
-        if name in ("PartitionKey", "RowKey") or value is None:
-            continue
-        if isinstance(value, datetime):
-            properties[name] = value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            properties[f"{name}@odata.type"] = "Edm.DateTime"
-        else:
-            properties[name] = value
-    properties["Timestamp"] = moment
-    properties["Timestamp@odata.type"] = "Edm.DateTime"
-    return {
-        "PartitionKey": partition,
-        "RowKey": entity["RowKey"],
-        "properties": properties,
-        "lastModifiedTime": moment,
-        "eTag": f"W/\"datetime'{quote(moment)}'\"",
-        "meta": {"revision": 0, "created": int(stamp.timestamp() * 1000), "version": 0},
-        "$loki": loki_id,
-    }
+        time.sleep(azurite_file.AUTOSAVE_SECONDS)
+    rows = (
+        (partition, entity) for number in range(jobs) for _, entity, *_ in job_write_ops(bench_job(number))
+    )
+    azurite_file.add_rows(
+        location,
+        VAULT_DATA_TABLE,
+        rows,
+        saved_row=(keys.SYSTEM_PARTITION, keys.job_index_marker_key(partition)),
+    )
 
 
 async def first_page(endpoints: AzuriteEndpoints, filter_text: str | None) -> tuple[float, int, int]:
@@ -251,7 +211,7 @@ def measure(jobs: int = JOBS, samples: int = SAMPLES) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-jobs-") as folder:
         location = Path(folder)
         seed(location, jobs)
-        with Azurite(location=location, startup_timeout=AZURITE_LOAD_SECONDS) as endpoints:
+        with Azurite(location=location, startup_timeout=azurite_file.LOAD_SECONDS) as endpoints:
             return asyncio.run(measure_on(endpoints, jobs, samples))
 
 

@@ -210,8 +210,8 @@ class BackupInstance:
 
     def _oldest_with(self, at: datetime) -> datetime | None:
         """The oldest live point's time once a point taken at ``at`` joins them. Unknown (``None``)
-        stays unknown while older points may exist (a row from before the column): retention
-        sets it when it next deletes this instance's points."""
+        stays unknown while older points may exist (a row from before the column): the vault's
+        index backfill sets it from the live points, or retention when it next deletes some."""
         oldest = self.health.oldest_point_at
         if self.live_recovery_points == 0:
             return at

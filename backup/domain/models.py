@@ -180,6 +180,12 @@ class RecoveryPoint:
     """Set by a restore that reads from this point; retention leaves it alone until then."""
     source_disk_tags: tuple[tuple[str, str], ...] = ()
     """The source disk's own tags at backup time, which a restored disk inherits."""
+    policy_name: str | None = None
+    """The policy its instance was under when the point was recorded (the store sets it), which
+    Azure reports as the point's ``policyName``; ``None`` on rows from before it was kept."""
+    policy_version: str | None = None
+    """That policy's ``policyVersion`` then (:func:`backup.domain.policy.policy_version`), set
+    with ``policy_name``."""
 
     def __post_init__(self) -> None:
         for name in ("slot", "created_at", "expires_at"):

@@ -74,8 +74,8 @@ class Overview:
 
 def _oldest_point_of(instance: BackupInstance) -> datetime | None:
     # The instance row's OldestPointAt, so the summary needs no other row. Rows written before
-    # it existed have none until retention next deletes their points: their points are counted
-    # as of unknown age.
+    # it existed have none until the vault's index backfill (or retention deleting their points)
+    # sets it: until then their points are counted as of unknown age.
     return instance.health.oldest_point_at
 
 

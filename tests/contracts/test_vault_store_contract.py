@@ -66,6 +66,7 @@ def make_point(instance: BackupInstance, slot: datetime, *, days: int = 7, **cha
         expires_at=slot + timedelta(days=days),
         snapshot_id=f"{instance.snapshot_resource_group_id}/providers/Microsoft.Compute/snapshots/adb-{point_id}",
         source_disk_tags=(("app", "web"),),
+        policy_name=instance.policy_name,  # the store records it with the point
     )
     return replace(point, **changes)
 
@@ -359,6 +360,27 @@ async def test_a_backup_records_point_job_and_instance_and_a_duplicate_is_refuse
     assert not isinstance(twice.value, ConcurrencyError)
     assert await store.get_instance(vault, current.value.name) == saved
     assert await store.list_recovery_points(vault, current.value.name) == [point]
+
+
+async def test_a_point_is_stored_with_the_policy_its_instance_is_under(store: Any, vault: VaultRef) -> None:
+    current = await created(store, make_instance(vault, policy_name="daily"))
+    taken = make_point(current.value, T0, policy_name=None)
+    updated = current.value.after_snapshot(
+        taken.created_at, earned=taken.earned_tags, on_demand=False, slot=T0
+    )
+    current = await store.record_backup(current, updated, taken, backup_job(current.value, T0))
+    recovered = make_point(current.value, T0 + timedelta(hours=4), policy_name=None)
+    await store.recover_point(current, replace(current.value, policy_name="weekly"), recovered)
+
+    page, more = await store.recovery_points_page(vault, current.value.name, limit=5)
+    assert [(point.id, point.policy_name) for point in page] == [
+        (recovered.id, "weekly"),
+        (taken.id, "daily"),
+    ]
+    assert not more
+    stored = await store.get_recovery_point(vault, current.value.name, taken.id)
+    assert stored is not None
+    assert stored.value == replace(taken, policy_name="daily")
 
 
 async def test_recovery_points_come_newest_first(store: Any, vault: VaultRef) -> None:
@@ -851,6 +873,38 @@ async def test_the_backfill_indexes_older_rows_once_and_writes_keep_them_in_step
         "n|s|protectionerror|disk-a",
         "n|s|protectionstopped|disk-b",
     ]
+
+
+async def test_the_backfill_gives_rows_that_hold_points_their_oldest_point_time(
+    store: Any, vault: VaultRef, request: pytest.FixtureRequest
+) -> None:
+    # disk-p: an older version took two points and counted them, wrote no OldestPointAt; a backup
+    # of this version then rewrote the row (indexing it) but could not know the oldest point.
+    older = make_instance(vault, "disk-p", live_recovery_points=2)
+    await write_as_older_version(store, older, request)
+    current = await store.get_instance(vault, "disk-p")
+    tombstoned, kept = make_point(older, T0), make_point(older, T0 + timedelta(hours=1))
+    for point in (tombstoned, kept):  # the older version's points, already in its count
+        current = await store.recover_point(current, current.value, point)
+    current, _ = await backed_up(store, current, T0 + timedelta(hours=4))
+    assert current.value.health.oldest_point_at is None
+    # Left marked deleted in the live range by a version before the audit range: not restorable.
+    await mark_deleted_in_place(store, vault, tombstoned, request)
+    # disk-e: a row from before the index, holding no point.
+    await write_as_older_version(store, make_instance(vault, "disk-e"), request)
+
+    assert await store.backfill_instance_index(vault) == 2
+    assert await store.backfill_instance_index(vault) == 0
+
+    with_points = await store.get_instance(vault, "disk-p")
+    assert with_points.value.health.oldest_point_at == kept.created_at
+    assert with_points.value.live_recovery_points == 3
+    empty = await store.get_instance(vault, "disk-e")
+    assert empty.value.health.oldest_point_at is None
+    assert await index_rows(store, vault, request) == sorted(
+        index_of("disk-e", "healthy", "protectionconfigured")
+        + index_of("disk-p", "healthy", "protectionconfigured")
+    )
 
 
 async def test_a_new_vault_has_a_complete_index_from_the_start(store: Any, vault: VaultRef) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from backup.adapters.tables import keys
 from backup.adapters.tables.instance_index import index_keys
+from backup.adapters.tables.recovery_points import under_policy
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
@@ -109,6 +110,10 @@ def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[_Op]:
             (point.instance, point.id),
         ),
     ]
+
+
+def _oldest_point_unknown(instance: BackupInstance) -> bool:
+    return instance.live_recovery_points > 0 and instance.health.oldest_point_at is None
 
 
 def _instance_ops(
@@ -411,10 +416,23 @@ class FakeVaultStore:
         pending = [
             Versioned(found.value, found.etag)
             for _, found in self._range(partition, lower, upper)
-            if isinstance(found.value, BackupInstance) and found.value.stored_index is None
+            if isinstance(found.value, BackupInstance)
+            and (found.value.stored_index is None or _oldest_point_unknown(found.value))
         ]
         for current in pending:
-            self._transact(partition, _instance_ops(current, current.value)[0])
+            updated = current.value
+            if _oldest_point_unknown(updated):
+                live = self._range(partition, *keys.kind_range(keys.RECOVERY_POINT, updated.name))
+                oldest = min(
+                    (
+                        found.value.created_at
+                        for _, found in live
+                        if found.value.state is not RecoveryPointState.DELETING
+                    ),
+                    default=None,
+                )
+                updated = replace(updated, health=replace(updated.health, oldest_point_at=oldest))
+            self._transact(partition, _instance_ops(current, updated)[0])
         self._transact(partition, [_Op("upsert", keys.instance_index_layout_key(), "layout")])
         return len(pending)
 
@@ -510,7 +528,7 @@ class FakeVaultStore:
     ) -> Versioned[BackupInstance]:
         self._fault("record_backup")
         operations, stored = _instance_ops(current, updated)
-        operations += [*self._point_ops(point), *_job_ops(job)]
+        operations += [*self._point_ops(under_policy(point, updated)), *_job_ops(job)]
         etags = self._transact(self.partition(updated.vault), operations)
         return Versioned(stored, etags[0])
 
@@ -519,7 +537,7 @@ class FakeVaultStore:
     ) -> Versioned[BackupInstance]:
         self._fault("recover_point")
         operations, stored = _instance_ops(current, updated)
-        operations += self._point_ops(point)
+        operations += self._point_ops(under_policy(point, updated))
         etags = self._transact(self.partition(updated.vault), operations)
         return Versioned(stored, etags[0])
 

@@ -330,8 +330,29 @@ def recovery_point_entity(point: RecoveryPoint, job_id: str | None) -> Entity:
             "InUseUntil": point.in_use_until,
             "SourceTagsJson": json.dumps(dict(point.source_disk_tags)) if point.source_disk_tags else None,
             "JobId": job_id,
+            "PolicyName": point.policy_name,
+            "PolicyVersion": point.policy_version,
         }
     )
+
+
+RECOVERY_POINT_COLUMNS = (
+    "Id",
+    "Instance",
+    "Slot",
+    "CreatedAt",
+    "RetentionTag",
+    "EarnedTags",
+    "ExpiresAt",
+    "SnapshotId",
+    "State",
+    "InUseUntil",
+    "SourceTagsJson",
+    "PolicyName",
+    "PolicyVersion",
+)
+"""What :func:`recovery_point_from` reads: a listing selects just these (not the row's
+``Timestamp``, ``JobId`` or keys), so each row costs less to send and to parse."""
 
 
 def recovery_point_from(entity: Mapping[str, Any]) -> RecoveryPoint:
@@ -348,6 +369,8 @@ def recovery_point_from(entity: Mapping[str, Any]) -> RecoveryPoint:
         state=RecoveryPointState(entity["State"]),
         in_use_until=optional_time(entity.get("InUseUntil")),
         source_disk_tags=tuple(sorted(json.loads(entity.get("SourceTagsJson") or "{}").items())),
+        policy_name=entity.get("PolicyName"),
+        policy_version=entity.get("PolicyVersion"),
     )
 
 

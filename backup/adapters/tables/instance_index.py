@@ -8,13 +8,16 @@ instance row records which index rows it has (``IndexKeysJson``, carried on the 
 ``stored_index``), so a write removes exactly those that no longer apply; a row written before the
 index existed records none and has none, until the vault's one-time backfill
 (:meth:`InstanceIndexStore.backfill_instance_index`) indexes it and writes the marker
-``v|instance-index``. Until then the lists read that vault the old way.
+``v|instance-index``. Until then the lists read that vault the old way. The backfill also gives
+such a row the ``OldestPointAt`` it never had, so the overview's oldest restorable point is
+known without waiting for retention to delete that instance's points.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import datetime
 
 from backup.adapters.tables import codecs, keys
 from backup.adapters.tables.base import (
@@ -29,6 +32,7 @@ from backup.adapters.tables.base import (
 from backup.adapters.tables.codecs import Entity
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.instance_status import instance_health, status_bucket
+from backup.domain.models import RecoveryPointState
 from backup.domain.records import Versioned
 from backup.errors import ConcurrencyError, ConflictError
 
@@ -117,8 +121,11 @@ class InstanceIndexStore(TableStore):
         """Index the vault's instance rows written before the index, then write the marker.
 
         Each instance row is replaced (with its ETag) in the transaction that inserts its index
-        rows, 33 instances a transaction. A chunk that lost a race (a writer changed a row
-        meanwhile) is left for the next sweep, and so is the marker. Returns how many were indexed."""
+        rows, 33 instances a transaction. A row that holds points but no ``OldestPointAt`` (every
+        row from before the column, and one a backup of this version has since rewritten, which
+        could not know it) gets it from its live points in the same write. A chunk that lost a
+        race (a writer changed a row meanwhile) is left for the next sweep, and so is the marker.
+        Returns how many instance rows it rewrote."""
         partition = self.partition(vault)
         if await self._point(partition, keys.instance_index_layout_key()) is not None:
             return 0
@@ -129,13 +136,20 @@ class InstanceIndexStore(TableStore):
                 "PartitionKey eq @pk and RowKey ge @lower and RowKey lt @upper and Kind eq 'instance'",
                 {"pk": partition, "lower": lower, "upper": upper},
             )
-            if not entity.get("IndexKeysJson")
+            if not entity.get("IndexKeysJson") or _oldest_point_unknown(entity)
         ]
         per_instance = 1 + INDEX_ROWS_PER_INSTANCE
         indexed, complete = 0, True
         for start in range(0, len(pending), MAX_BATCH // per_instance):
             chunk = pending[start : start + MAX_BATCH // per_instance]
-            operations = [op for current in chunk for op in instance_write_ops(current, current.value)[0]]
+            # Read after the instance rows, so a point added or deleted since changed the row's
+            # ETag and the chunk's write fails rather than storing a stale time.
+            updated = await asyncio.gather(*(self._with_oldest_point(partition, row.value) for row in chunk))
+            operations = [
+                op
+                for current, new in zip(chunk, updated, strict=True)
+                for op in instance_write_ops(current, new)[0]
+            ]
             try:
                 await self._transact(partition, operations)
             except (ConcurrencyError, ConflictError):
@@ -145,3 +159,29 @@ class InstanceIndexStore(TableStore):
         if complete:
             await self._transact(partition, [upsert_op(codecs.instance_index_marker())])
         return indexed
+
+    async def _with_oldest_point(self, partition: str, instance: BackupInstance) -> BackupInstance:
+        """``instance`` with ``OldestPointAt`` set from its live points when it holds some and has none."""
+        if instance.live_recovery_points == 0 or instance.health.oldest_point_at is not None:
+            return instance
+        oldest = await self._oldest_live_point_at(partition, instance.name)
+        return replace(instance, health=replace(instance.health, oldest_point_at=oldest))
+
+    async def _oldest_live_point_at(self, partition: str, instance: str) -> datetime | None:
+        """When the instance's oldest live point was taken. Ids sort newest first, so the oldest
+        is at the end of ``r|{instance}|``, which Tables cannot read backwards: the range is read
+        with just the two columns needed, once per instance and only by the backfill (O(live);
+        deleted history lives in ``d|`` and is not read)."""
+        oldest: datetime | None = None
+        live_range = keys.kind_range(keys.RECOVERY_POINT, instance)
+        async for entity in self._range(partition, *live_range, select=["CreatedAt", "State"]):
+            if entity.get("State") == RecoveryPointState.DELETING.value:
+                continue  # left in the live range by an older version, until the sweep moves it
+            created = codecs.aware(entity["CreatedAt"])
+            if oldest is None or created < oldest:
+                oldest = created
+        return oldest
+
+
+def _oldest_point_unknown(entity: Entity) -> bool:
+    return int(entity.get("LiveRecoveryPoints") or 0) > 0 and entity.get("OldestPointAt") is None

@@ -20,6 +20,7 @@ costs the same; :meth:`RecoveryPointStore.list_recovery_points` reads them all, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from backup.adapters.tables import codecs, keys
@@ -36,6 +37,7 @@ from backup.adapters.tables.job_rows import job_write_ops
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint, RecoveryPointState
+from backup.domain.policy import policy_version
 from backup.domain.records import ExpiryEntry, Versioned
 from backup.errors import ConcurrencyError, ConflictError
 
@@ -57,8 +59,10 @@ class RecoveryPointStore(TableStore):
         job: Job,
     ) -> Versioned[BackupInstance]:
         """The worker's one write: recovery point, its expiry index row, the job (with its index
-        rows) and the instance (with its index rows), in one transaction."""
+        rows) and the instance (with its index rows), in one transaction. The point records the
+        instance's policy (:func:`under_policy`)."""
         operations, stored = instance_write_ops(current, updated)
+        point = under_policy(point, updated)
         operations += [
             ("create", codecs.recovery_point_entity(point, job.id)),
             ("create", codecs.expiry_entity(point)),
@@ -72,6 +76,7 @@ class RecoveryPointStore(TableStore):
     ) -> Versioned[BackupInstance]:
         """Reconciliation's write: a recovery point rebuilt from snapshot tags, and the instance's counts."""
         operations, stored = instance_write_ops(current, updated)
+        point = under_policy(point, updated)
         operations += [
             ("create", codecs.recovery_point_entity(point, None)),
             ("create", codecs.expiry_entity(point)),
@@ -136,7 +141,9 @@ class RecoveryPointStore(TableStore):
         page: list[RecoveryPoint] = []
         if lower >= upper:
             return page, False
-        async for entity in self._range(self.partition(vault), lower, upper, page_size=limit + 1):
+        partition = self.partition(vault)
+        columns = codecs.RECOVERY_POINT_COLUMNS
+        async for entity in self._range(partition, lower, upper, select=columns, page_size=limit + 1):
             point = codecs.recovery_point_from(entity)
             if point.state is RecoveryPointState.DELETING:
                 continue  # left in the live range by an older version, until the sweep moves it
@@ -279,6 +286,17 @@ class RecoveryPointStore(TableStore):
                 await self._transact(partition, [operation])
             except ConcurrencyError:
                 continue
+
+
+def under_policy(point: RecoveryPoint, instance: BackupInstance) -> RecoveryPoint:
+    """The point as stored: with the policy its instance is under as it is recorded, and that
+    policy's version (unless it names one), so a page of points answers ``policyName`` and
+    ``policyVersion`` without reading the instance."""
+    if point.policy_name is not None:
+        return point
+    return replace(
+        point, policy_name=instance.policy_name, policy_version=policy_version(instance.policy_document)
+    )
 
 
 def _into_audit(point: RecoveryPoint, deleted_at: datetime) -> list[Operation]:

@@ -19,6 +19,11 @@ twice or go missing. The filter's times narrow that range too (ids start with th
 time), so a filtered page reads the points in the window, not the instance's whole list. Azure's
 API has no ``$top`` here, so neither has this one. A ``$skipToken`` this API did not issue is a
 400 ``InvalidQueryParameterValue``.
+
+``policyName`` is the policy the instance was under when the point was recorded (stored with
+the point), so a page is its one range query and the vault's registry row; the instance is read
+only for an empty page or a point stored before points kept their policy (then the instance's
+policy stands in, as it did for every point before).
 """
 
 from __future__ import annotations
@@ -54,11 +59,17 @@ _POINT_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def recovery_point_resource(
-    vault: VaultRef, instance: BackupInstance, point: RecoveryPoint
+    vault: VaultRef, point: RecoveryPoint, instance: BackupInstance | None
 ) -> dict[str, Any]:
+    """The point as Azure shows it; ``instance`` gives the policy of a point stored before points
+    recorded theirs (the instance as it is now, read only then)."""
+    if point.policy_name is not None or instance is None:
+        policy = (point.policy_name, point.policy_version)
+    else:
+        policy = (instance.policy_name, policy_version(instance.policy_document))
     friendly = str(uuid.UUID(hex=point.id))
     return {
-        "id": f"{vault.id}/backupInstances/{instance.name}/recoveryPoints/{point.id}",
+        "id": f"{vault.id}/backupInstances/{point.instance}/recoveryPoints/{point.id}",
         "name": point.id,
         "type": paths.RECOVERY_POINT_TYPE,
         "properties": {
@@ -67,8 +78,8 @@ def recovery_point_resource(
             "friendlyName": friendly,
             "recoveryPointTime": rfc3339(point.created_at),
             "recoveryPointType": "Incremental",
-            "policyName": instance.policy_name,
-            "policyVersion": policy_version(instance.policy_document),
+            "policyName": policy[0],
+            "policyVersion": policy[1],
             "retentionTagName": point.retention_tag.value,
             "retentionTagVersion": str(_ticks(point.created_at)),
             "expiryTime": rfc3339(point.expires_at),
@@ -125,7 +136,7 @@ async def get_recovery_point(ctx: RequestContext) -> ApiResponse:
             code="ResourceNotFound",
             target="recoveryPointId",
         )
-    return json_response(200, recovery_point_resource(vault, instance, point))
+    return json_response(200, recovery_point_resource(vault, point, instance))
 
 
 @routes.get(paths.RECOVERY_POINTS)
@@ -142,12 +153,12 @@ async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
     after = _after(ctx.query("$skipToken"))
     name = ctx.params["backupInstanceName"]
     store = ctx.api.store
-    # The vault, the instance and the page need nothing from one another (keys are the names in
-    # the path): one round trip's wait per page, not three. The page is served only once both
-    # exist, and a missing vault answers before a missing instance, as for every other call.
-    found_vault, found_instance, found_page = await asyncio.gather(
+    # The vault and the page need nothing from one another (keys are the names in the path): one
+    # round trip's wait per page. A page of points names its instance and policy itself, so the
+    # instance is read only when the page has none (to tell an empty list from a missing
+    # instance) or holds a point stored before points recorded their policy.
+    found_vault, found_page = await asyncio.gather(
         load_vault(ctx),
-        store.get_instance(ctx.vault, name),
         store.recovery_points_page(
             ctx.vault,
             name,
@@ -160,14 +171,16 @@ async def list_recovery_points(ctx: RequestContext) -> ApiResponse:
     )
     if isinstance(found_vault, BaseException):
         raise found_vault
-    if isinstance(found_instance, BaseException):
-        raise found_instance
-    if found_instance is None:
-        raise _instance_not_found(found_vault[0], name)
     if isinstance(found_page, BaseException):
         raise found_page
-    vault, instance, (points, more) = found_vault[0], found_instance.value, found_page
-    body: dict[str, Any] = {"value": [recovery_point_resource(vault, instance, point) for point in points]}
+    vault, (points, more) = found_vault[0], found_page
+    instance: BackupInstance | None = None
+    if not points or any(point.policy_name is None for point in points):
+        found_instance = await store.get_instance(ctx.vault, name)
+        if found_instance is None:
+            raise _instance_not_found(vault, name)
+        instance = found_instance.value
+    body: dict[str, Any] = {"value": [recovery_point_resource(vault, point, instance) for point in points]}
     if more:
         query = {"$skipToken": encode_skip_token(points[-1].id)}
         if filter_text:

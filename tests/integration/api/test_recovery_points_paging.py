@@ -5,14 +5,20 @@ serves every point once while points come and go, ``$filter`` windows hold acros
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, quote
 
 import pytest
+from azure.data.tables.aio import TableClient
 
+from backup.adapters.tables import codecs, keys
+from backup.adapters.tables.base import RowsRead
 from backup.domain.instance import VaultRef
 from backup.domain.models import RecoveryPoint, RetentionTag
 from backup.domain.snapshots import recovery_point_id
+from backup.names import VAULT_DATA_TABLE
+from localdev.azurite import AzuriteEndpoints
 from tests.integration.api.conftest import SUB, T0, Api, vault_path
 from tests.integration.api.test_vaults_and_policies import add_instance, create_vault
 
@@ -206,3 +212,35 @@ async def test_a_missing_vault_answers_before_a_missing_instance(api: Api, vault
     await add_instance(api, vault, INSTANCE)
     empty = await api.call("GET", points_path(vault))
     assert (empty.status, empty.body) == (200, {"value": []})
+
+
+async def test_points_name_the_policy_they_were_recorded_under_and_a_full_page_reads_no_instance(
+    api: Api, vault: VaultRef, azurite: AzuriteEndpoints
+) -> None:
+    recorded = await with_points(api, vault, 4)  # recorded while the instance is under p1
+    store = api.context.store
+    current = await store.get_instance(vault, INSTANCE)
+    assert current is not None
+    await store.update_instance(current, replace(current.value, policy_name="p2"))
+
+    before = RowsRead.count
+    page = await api.call("GET", points_path(vault))
+    # The vault's registry row, the page's 3 points and the one that says more follow: the
+    # instance is not read.
+    assert RowsRead.count - before == 1 + 3 + 1
+    assert [item["properties"]["policyName"] for item in page.body["value"]] == ["p1", "p1", "p1"]
+
+    # A point stored before points recorded their policy shows the instance's.
+    older = point_at(T0 - timedelta(hours=4))
+    partition = keys.vault_partition(vault.subscription_id, vault.resource_group, vault.name)
+    row = {**codecs.recovery_point_entity(older, None), "PartitionKey": partition}
+    assert "PolicyName" not in row
+    async with TableClient.from_connection_string(azurite.connection_string, VAULT_DATA_TABLE) as table:
+        await table.create_entity(row)
+    query = next_query(page.body)
+    assert query is not None
+    last = await api.call("GET", points_path(vault), query=query)
+    assert [(item["name"], item["properties"]["policyName"]) for item in last.body["value"]] == [
+        (recorded[0].id, "p1"),
+        (older.id, "p2"),
+    ]
