@@ -72,6 +72,11 @@ DEFAULT_HOLD_HORIZON: Final = 5.0
 turns out to grant less, so a bounded horizon bounds the overshoot after a cut; beyond it the
 caller is told to come back (a ticket) instead of being given a token."""
 
+TICKET_LEAD: Final = 1.0
+"""A caller turned away comes back this long before its token would be due: early enough that
+the queue's whole-second delays and its polling do not make it late, short enough that the
+wait it then sleeps in-process holds an execution slot only briefly."""
+
 
 _DUE: Final = 1e-6
 
@@ -167,7 +172,7 @@ def defer_beyond(
     first = state.next_token_at(now)
     if first - now <= horizon:
         return None
-    ticket = max(state.tickets, first - horizon / 2.0)
+    ticket = max(state.tickets, first - min(TICKET_LEAD, horizon / 2.0))
     return replace(state, tickets=ticket + count * state.interval), ticket - now
 
 

@@ -82,10 +82,11 @@ DATASOURCE_NOT_FOUND = "UserErrorManagedDiskNotFound"
 RETRIES_EXHAUSTED = "BackupRetriesExhausted"
 DEFER_AFTER_SECONDS = DEFAULT_HOLD_HORIZON
 """A held token due later than this is waited for as a delayed message, a shorter wait in-process.
-The budget holds tokens only this far ahead and brings a caller it turned away back shortly before
-its token, so a backup waiting for the budget costs one message more, not two: every message is a
-queue receive, a delete and an execution, which at estate scale was most of the engine's traffic
-(1.0 s here made a backlogged start take three messages; tests/service/test_budget_backlog.py)."""
+The budget holds tokens only this far ahead and brings a caller it turned away back shortly
+before its token (:data:`~backup.domain.pacing.TICKET_LEAD`), so a backup waiting for the budget
+costs one message more, not two: every message is a queue receive, a delete and an execution,
+which at estate scale was most of the engine's traffic (1.0 s here made a backlogged start take
+three messages; tests/service/test_budget_backlog.py)."""
 
 
 class Outcome(StrEnum):

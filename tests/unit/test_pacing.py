@@ -11,6 +11,7 @@ from backup.domain.pacing import (
     ARM_DEFAULT_LIMITS,
     DEFAULT_HOLD_HORIZON,
     RISE_GAIN,
+    TICKET_LEAD,
     BucketLimits,
     Category,
     LedgerState,
@@ -76,7 +77,7 @@ def test_a_token_beyond_the_horizon_is_not_held_and_callers_are_spread() -> None
     assert first is not None
     ledger_after, wait = first
     assert ledger_after.tat == ledger.tat  # nothing held
-    assert wait == pytest.approx(6.0 - 2.5)  # back when its token is half a horizon ahead
+    assert wait == pytest.approx(6.0 - TICKET_LEAD)  # back just before its token
     second = defer_beyond(ledger_after, 0.0, 1, horizon=5.0)
     assert second is not None
     assert second[1] == pytest.approx(wait + 1.0)  # the next one a token later

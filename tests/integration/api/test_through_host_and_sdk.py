@@ -133,7 +133,10 @@ async def test_the_official_sdk_drives_vaults_policies_jobs_and_recovery_points(
             APP_PRINCIPAL.tenant_id,
         )
         # Soft delete is on by default (as on Azure), immutability off: one of the two.
-        assert (created.properties.secure_score, created.properties.bcdr_security_level) == ("Minimum", "Fair")
+        assert (created.properties.secure_score, created.properties.bcdr_security_level) == (
+            "Minimum",
+            "Fair",
+        )
         with pytest.raises(HttpResponseError) as geo:
             client.backup_vaults.begin_create_or_update(
                 resource_group,
