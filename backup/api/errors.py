@@ -6,7 +6,7 @@ route does not take, a body that is too large or not JSON, a caller without a pr
 
 from __future__ import annotations
 
-from backup.errors import NotFoundError, PermanentError, ValidationError
+from backup.errors import AuthorizationError, NotFoundError, PermanentError, ValidationError
 
 
 class RouteNotFoundError(NotFoundError):
@@ -35,3 +35,16 @@ class InvalidRequestContentError(ValidationError):
 class AuthenticationError(PermanentError):
     status = 401
     code = "AuthenticationFailed"
+
+
+class UnsupportedMediaTypeError(PermanentError):
+    """A write whose body is not declared as JSON (ARM's own answer for one)."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+
+
+class CrossSiteRequestError(AuthorizationError):
+    """A write the browser says another site started: what a forged form would send."""
+
+    code = "CrossSiteRequestRefused"

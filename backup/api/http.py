@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff"}
+"""On every answer of the app (API, web page, health): a browser never guesses another type."""
 
 
 class Headers(Mapping[str, str]):
@@ -60,11 +62,17 @@ class ApiRequest:
         headers: Mapping[str, str] | None = None,
         body: bytes | str | None = None,
         json_body: Any = None,
+        content_type: str | None = "application/json",
     ) -> ApiRequest:
+        """A request as a JSON client sends it: a body is declared ``content_type`` unless
+        ``headers`` say otherwise (``None``: undeclared)."""
         if json_body is not None:
             body = json.dumps(json_body)
         data = body.encode() if isinstance(body, str) else (body or b"")
-        return cls(method.upper(), url, Headers(headers), data)
+        all_headers = dict(headers or {})
+        if data and content_type is not None and "content-type" not in Headers(all_headers):
+            all_headers["Content-Type"] = content_type
+        return cls(method.upper(), url, Headers(all_headers), data)
 
     @classmethod
     def from_functions(cls, request: func.HttpRequest) -> ApiRequest:
@@ -140,7 +148,7 @@ class ApiResponse:
         import azure.functions as func
 
         text = self.json_text()
-        headers = dict(self.headers)
+        headers = {**SECURITY_HEADERS, **self.headers}
         if text is not None:
             headers["Content-Type"] = JSON_CONTENT_TYPE
         return func.HttpResponse(body=text, status_code=self.status, headers=headers)
