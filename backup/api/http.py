@@ -118,16 +118,42 @@ def parse_json(body: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise InvalidRequestContentError("The request content is not valid UTF-8.") from error
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_object_without_duplicates)
     except json.JSONDecodeError as error:
         raise InvalidRequestContentError(
             f"The request content was invalid and could not be deserialized: {error.msg} "
             f"at line {error.lineno} column {error.colno}."
         ) from error
+    except DuplicateKeyError as error:
+        raise InvalidRequestContentError(str(error), target=error.key) from error
     except (RecursionError, ValueError) as error:
         raise InvalidRequestContentError(
             f"The request content was invalid and could not be deserialized: {error}"
         ) from error
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(
+            f"The request content was invalid: the property '{key[:100]}' appears more than once in one "
+            "object; each property may be given once."
+        )
+        self.key = key[:100]
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """One object, refused if a name repeats: two parsers reading one body differently (the first
+    value or the last) is how a check is bypassed. Names differing only in case repeat too, since
+    ARM reads property names case-insensitively."""
+    document: dict[str, Any] = {}
+    seen: set[str] = set()
+    for key, value in pairs:
+        folded = key.casefold()
+        if folded in seen:
+            raise DuplicateKeyError(key)
+        seen.add(folded)
+        document[key] = value
+    return document
 
 
 def _refuse_constant(name: str) -> Any:
