@@ -109,6 +109,18 @@ def parse_iso_datetime(text: str) -> datetime:
         raise ValueError(f"date-time out of range: {text!r}") from overflow
 
 
+def utc_moment(moment: datetime) -> datetime:
+    """An aware ``moment`` in UTC (a naive one is taken as UTC); ``ValueError`` when the offset
+    moves it outside the years 1-9999 (``0001-01-01T00:00:00+14:00``), which no comparison or
+    arithmetic could use."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as overflow:
+        raise ValueError(f"date-time out of range: {moment.isoformat()}") from overflow
+
+
 def _fixed_zone(offset: timedelta) -> tzinfo:
     return UTC if offset == _ZERO else timezone(offset)
 

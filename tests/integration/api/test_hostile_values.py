@@ -1,8 +1,11 @@
 """Values built to break a parser, through the router against Azurite: durations that overflow or
 are fractional, a property given twice, disk encryption set ids that escape their shape. Each is
-a 400 with an ARM error naming the property, and no stored row changes (as in the corpus)."""
+a 400 with an ARM error naming the property, and no stored row changes (as in the corpus).
+Date-times whose offset leaves the years 1-9999 are here too: they overflowed into 500s."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 import pytest
 
@@ -61,6 +64,7 @@ def _cases() -> list[Case]:
             "/backupPolicies/p2",
             body=policy(INTERVALS, [f"R/2020-04-05T13:00:00+00:00/{text}"]),
             code="InvalidRepeatingTimeInterval",
+            target=INTERVALS_TARGET,
         )
         for text in ("PT99999999999999999999H", "P1000000000D", "PT4.5H")
     ]
@@ -93,7 +97,31 @@ def _cases() -> list[Case]:
             ("another subscription", DES.replace(SUB, OTHER_SUB), "InvalidPropertyValue"),
         )
     ]
-    return durations + intervals + duplicates + encryption_sets
+    # A date-time whose offset moves it outside the years 1-9999 cannot be compared or added to.
+    times = [
+        Case(
+            f"restorable ranges: {field} {value}",
+            "POST",
+            "/backupInstances/bi-a/findRestorableTimeRanges",
+            body={"sourceDataStoreType": "OperationalStore", field: value},
+            code="InvalidPropertyValue",
+            target=field,
+        )
+        for field, value in (
+            ("startTime", "0001-01-01T00:00:00+14:00"),
+            ("endTime", "9999-12-31T23:59:59-14:00"),
+        )
+    ] + [
+        Case(
+            f"jobs filter: {value}",
+            "GET",
+            "/backupJobs",
+            query="$filter=" + quote(f"startTime ge '{value}'", safe=""),
+            code="InvalidQueryParameterValue",
+        )
+        for value in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+    ]
+    return durations + intervals + duplicates + encryption_sets + times
 
 
 _CASES = _cases()
@@ -105,13 +133,11 @@ async def test_a_hostile_value_is_a_400_naming_it_and_changes_nothing(
 ) -> None:
     api = prepared
     before = await everything_stored(api)
-    answer = await api.call(case.method, vault_path(vault) + case.path, case.body, raw=case.raw)
+    answer = await api.call(
+        case.method, vault_path(vault) + case.path, case.body, raw=case.raw, query=case.query
+    )
     assert (answer.status, answer.code) == (400, case.code), (case.name, answer.body)
     assert answer.body["error"]["message"].strip()
-    if case.code == "InvalidDuration":
-        assert answer.body["error"]["target"] == RETENTION_TARGET
-    elif case.code == "InvalidRepeatingTimeInterval":
-        assert answer.body["error"]["target"] == INTERVALS_TARGET
-    elif case.code != "InvalidRequestContent":
-        assert answer.body["error"]["target"] == DES_TARGET
+    if case.target is not None:
+        assert answer.body["error"]["target"] == case.target, (case.name, answer.body)
     assert await everything_stored(api) == before
