@@ -245,3 +245,11 @@ async def test_urls_keep_the_request_origin_and_route_prefix() -> None:
 def test_routes_with_unknown_parameters_are_refused_at_import() -> None:
     with pytest.raises(ValueError, match="no validator"):
         RouteTable().get("/subscriptions/{subscriptionId}/things/{thingName}")(get_vault)
+
+
+@pytest.mark.parametrize(
+    "response", [ApiResponse(200, {"a": 1}), ApiResponse(204), ApiResponse(500, {"error": {}})]
+)
+def test_every_api_answer_tells_browsers_not_to_sniff(response: ApiResponse) -> None:
+    answer = response.to_functions()
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
