@@ -10,8 +10,8 @@ nothing strips it, so the header is ignored and every key holder may do everythi
 Fail closed: ``WEBSITE_AUTH_ENABLED`` is an app setting a person can also set by hand, and
 nothing the code can see proves that Easy Auth really sits in front (every header it sends
 can be forged when it does not). So the setting never lowers the Functions host's guard: the
-key stays required with sign-in, and a forged principal can only narrow what a key holder,
-who may already do everything, may do.
+key stays required with sign-in, and a forged principal gives a key holder, who may already do
+everything, nothing more.
 
 App roles (declared on the app registration, assigned to users, groups or service principals):
 
