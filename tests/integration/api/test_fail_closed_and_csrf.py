@@ -98,7 +98,12 @@ async def test_the_sign_in_setting_without_easy_auth_in_front_grants_nothing_to_
         reader = {"X-MS-CLIENT-PRINCIPAL": forged_principal("BackupReader")}
         async with session.put(url, json=vault_body(), headers=reader) as response:
             assert response.status == 403
-    assert await api.context.store.get_vault(vault) is None
+        assert await api.context.store.get_vault(vault) is None
+        # What a signed-in operator sends (the key and, from the platform, the principal): allowed.
+        operator = {"X-MS-CLIENT-PRINCIPAL": forged_principal("BackupOperator")}
+        async with session.put(url, json=vault_body(), headers=operator) as response:
+            assert response.status == 201, await response.text()
+    assert await api.context.store.get_vault(vault) is not None
 
 
 def refused_writes(origin: str) -> list[tuple[str, dict[str, str], bytes, int, str]]:
