@@ -59,7 +59,8 @@ DEFAULT_BACKUP_START_WINDOW = "PT1H"
 ARM_BUDGET_LIMITS = "ARM_BUDGET_LIMITS"
 
 # Set by the platform (never by us) when App Service Authentication is on; only then is the
-# X-MS-CLIENT-PRINCIPAL header trusted.
+# X-MS-CLIENT-PRINCIPAL header trusted. A person can set it too, so it never lowers the function
+# key requirement (backup/api/auth.py, "fail closed").
 WEBSITE_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
 PLATFORM_SET = frozenset({WEBSITE_AUTH_ENABLED})
 

@@ -272,7 +272,11 @@ class VaultStore(Protocol):
         job: Job,
         point: Versioned[RecoveryPoint],
         in_use_until: datetime,
-    ) -> None: ...
+    ) -> None:
+        """Count the restore, create its job and lease the point, atomically. A lost race (the
+        count or the point changed since read, or the count was created since its absence was
+        read) raises :class:`~backup.errors.ConcurrencyError` and writes nothing."""
+        ...
 
 
 class InstanceRows(Protocol):

@@ -36,6 +36,9 @@ param alertEmailAddresses string = ''
 @description('Client (application) id of the Entra app registration that protects the API (AUTH_CLIENT_ID). Empty: App Service Authentication stays off.')
 param authClientId string = ''
 
+@description('Private networking (PRIVATE_NETWORKING): a virtual network the app integrates with, and storage reachable only through private endpoints in it (no public network access). Deploying the code then needs a machine that can reach the storage account (inside the network or peered).')
+param privateNetworking bool = false
+
 @description('Resource group or subscription ids where the app identity gets Disk Backup Reader (read source disks, beginGetAccess).')
 param diskBackupReaderScopes array = []
 
@@ -125,6 +128,18 @@ module storage 'core/storage/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: 'app-package-${resourceToken}'
+    privateNetworking: privateNetworking
+  }
+}
+
+module network 'core/network/network.bicep' = if (privateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountId: storage.outputs.id
   }
 }
 
@@ -162,6 +177,8 @@ module functionApp 'app/function.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     authClientId: authClientId
+    // With private networking the app also waits for the storage's private endpoints (through this output).
+    appSubnetId: privateNetworking ? network.outputs.appSubnetId : ''
   }
   // The host needs its storage roles before it starts, or the first start fails and backs off.
   dependsOn: [

@@ -1,11 +1,17 @@
 """Who is calling, and what they may do.
 
-The Functions key (auth level FUNCTION) lets a request in. When App Service Authentication
-("Easy Auth") is on, which the platform signals with ``WEBSITE_AUTH_ENABLED=true``, the
-front end validates the caller's token and passes the principal in ``X-MS-CLIENT-PRINCIPAL``
-(base64 JSON: ``{"auth_typ", "name_typ", "role_typ", "claims": [{"typ", "val"}]}``); it
-strips any such header a client sent. Without Easy Auth nothing strips it, so the header is
-ignored and every key holder may do everything.
+The Functions key (auth level FUNCTION) lets a request in, always: with or without sign-in.
+When App Service Authentication ("Easy Auth") is on, which the platform signals with
+``WEBSITE_AUTH_ENABLED=true``, the front end validates the caller's token and passes the
+principal in ``X-MS-CLIENT-PRINCIPAL`` (base64 JSON: ``{"auth_typ", "name_typ", "role_typ",
+"claims": [{"typ", "val"}]}``); it strips any such header a client sent. Without Easy Auth
+nothing strips it, so the header is ignored and every key holder may do everything.
+
+Fail closed: ``WEBSITE_AUTH_ENABLED`` is an app setting a person can also set by hand, and
+nothing the code can see proves that Easy Auth really sits in front (every header it sends
+can be forged when it does not). So the setting never lowers the Functions host's guard: the
+key stays required with sign-in, and a forged principal gives a key holder, who may already do
+everything, nothing more.
 
 App roles (declared on the app registration, assigned to users, groups or service principals):
 
@@ -62,6 +68,10 @@ class Role(StrEnum):
 
 ALL_ROLES = frozenset(Role)
 
+API_AUTH_LEVEL = func.AuthLevel.FUNCTION
+"""How the Functions host guards every API route: a function key, whatever the sign-in setting
+(see the module's "fail closed")."""
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -98,16 +108,6 @@ KEY_HOLDER = Caller("function-key", ALL_ROLES, authenticated=False)
 def auth_enabled_from_env(environ: Mapping[str, str] | None = None) -> bool:
     env = os.environ if environ is None else environ
     return env.get(AUTH_ENABLED_SETTING, "").strip().lower() == "true"
-
-
-def api_auth_level(environ: Mapping[str, str] | None = None) -> func.AuthLevel:
-    """How the Functions host guards the API, decided when the app is indexed.
-
-    With App Service Authentication on, the platform admits only signed-in callers and the
-    API checks their app roles, so the host asks for no function key on top (it cannot take a
-    sign-in in place of a key). Without it, a function key is the only guard.
-    """
-    return func.AuthLevel.ANONYMOUS if auth_enabled_from_env(environ) else func.AuthLevel.FUNCTION
 
 
 def caller_from_headers(headers: Mapping[str, str], *, auth_enabled: bool) -> Caller:

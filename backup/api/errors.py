@@ -6,7 +6,7 @@ route does not take, a body that is too large or not JSON, a caller without a pr
 
 from __future__ import annotations
 
-from backup.errors import NotFoundError, PermanentError, ValidationError
+from backup.errors import AuthorizationError, NotFoundError, PermanentError, ValidationError
 
 
 class RouteNotFoundError(NotFoundError):
@@ -44,6 +44,25 @@ class AuthenticationError(PermanentError):
     status = 401
     code = "AuthenticationFailed"
     recommended_action = (
-        "Sign in again: send a bearer token for the app's Entra application (az account get-access-token "
-        "--resource <the app's application id URI>), or the function key where sign-in is off."
+        "Send the app's function key (the x-functions-key header or the code query parameter); with "
+        "sign-in on, send a bearer token for the app's Entra application too (az account "
+        "get-access-token --resource <the app's application id URI>)."
+    )
+
+
+class UnsupportedMediaTypeError(PermanentError):
+    """A write whose body is not declared as JSON (ARM's own answer for one)."""
+
+    status = 415
+    code = "UnsupportedMediaType"
+    recommended_action = "Send the request body as JSON, with the header Content-Type: application/json."
+
+
+class CrossSiteRequestError(AuthorizationError):
+    """A write the browser says another site started: what a forged form would send."""
+
+    code = "CrossSiteRequestRefused"
+    recommended_action = (
+        "Send writes from Backup Center itself or from a client outside a browser (the Azure SDK, az rest, "
+        "curl); a page of another site cannot change backups."
     )

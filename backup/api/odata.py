@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from backup.domain.durations import utc_moment
 from backup.errors import ValidationError
 
 T = TypeVar("T")
@@ -72,9 +73,12 @@ def parse_time(value: str, target: str = "$filter") -> datetime:
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
+        utc_moment(moment)  # an offset that leaves the years 1-9999 would overflow a comparison later
     except ValueError as error:
         raise ValidationError(
-            f"'{value}' is not an ISO 8601 date and time.", code="InvalidQueryParameterValue", target=target
+            f"'{value}' is not an ISO 8601 date and time in the years 1-9999 (UTC).",
+            code="InvalidQueryParameterValue",
+            target=target,
         ) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

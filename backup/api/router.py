@@ -47,6 +47,7 @@ from backup.api.auth import Caller, Role, caller_from_headers
 from backup.api.dependencies import ApiContext
 from backup.api.errors import InvalidRequestContentError, MethodNotAllowedError, RouteNotFoundError
 from backup.api.http import ApiRequest, ApiResponse, json_response, parse_json, url_with_query
+from backup.api.request_guard import check_write
 from backup.api.versions import check_api_version
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
@@ -308,6 +309,7 @@ class Router:
         arm = segments[start:]
         route, raw_params = self._match(request, arm, extension)
         request.checked_body()
+        check_write(request)
         api_version = check_api_version(request.query.get("api-version"))
         params = {name: PARAM_VALIDATORS[name](value) for name, value in raw_params.items()}
         caller = caller_from_headers(request.headers, auth_enabled=context.auth_enabled)

@@ -15,6 +15,10 @@ from decimal import Decimal
 import isodate
 
 _ZERO = timedelta(0)
+_LONGEST_YEARS = 100
+LONGEST_DURATION = timedelta(days=366 * _LONGEST_YEARS)
+"""No schedule, retention or setting of this app needs more than a century, and anything longer
+than the ``datetime`` range would overflow when added to a date."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +61,22 @@ class IsoDuration:
 
 
 def parse_iso_duration(text: str) -> IsoDuration:
-    """Parse ``text``; raises ``ValueError`` for anything that is not a whole-unit ISO 8601 duration."""
+    """Parse ``text``; raises ``ValueError`` for anything that is not a whole-unit ISO 8601 duration
+    of at most :data:`LONGEST_DURATION` (fractions, ``P1.5D`` or ``PT0,5H``, are refused: Azure
+    writes whole units, and a fraction of a month or year has no meaning)."""
+    if "." in text or "," in text:
+        raise ValueError(f"fractional durations are not supported: {text[:100]!r}")
+    try:
+        duration = _parsed(text)
+        too_long = duration.longest_span() > LONGEST_DURATION or duration.exact < -LONGEST_DURATION
+    except OverflowError as overflow:  # isodate builds a timedelta or C int beyond its range
+        raise ValueError(f"duration out of range: {text[:100]!r}") from overflow
+    if too_long:
+        raise ValueError(f"duration out of range (longer than {LONGEST_DURATION.days} days): {text[:100]!r}")
+    return duration
+
+
+def _parsed(text: str) -> IsoDuration:
     parsed: object = isodate.parse_duration(text)
     if isinstance(parsed, timedelta):
         return IsoDuration(text=text, months=0, exact=parsed)
@@ -67,6 +86,8 @@ def parse_iso_duration(text: str) -> IsoDuration:
         exact = parsed.tdelta
         if not isinstance(exact, timedelta):  # pragma: no cover - isodate contract
             raise TypeError("isodate.Duration.tdelta is not a timedelta")
+        if abs(years) > _LONGEST_YEARS or abs(months) > _LONGEST_YEARS * 12:
+            raise OverflowError("too many years or months")
         return IsoDuration(text=text, months=years * 12 + months, exact=exact)
     raise ValueError(f"not an ISO 8601 duration: {text!r}")  # pragma: no cover - isodate contract
 
@@ -86,6 +107,18 @@ def parse_iso_datetime(text: str) -> datetime:
         return parsed.astimezone(UTC).astimezone(_fixed_zone(offset))
     except OverflowError as overflow:
         raise ValueError(f"date-time out of range: {text!r}") from overflow
+
+
+def utc_moment(moment: datetime) -> datetime:
+    """An aware ``moment`` in UTC (a naive one is taken as UTC); ``ValueError`` when the offset
+    moves it outside the years 1-9999 (``0001-01-01T00:00:00+14:00``), which no comparison or
+    arithmetic could use."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as overflow:
+        raise ValueError(f"date-time out of range: {moment.isoformat()}") from overflow
 
 
 def _fixed_zone(offset: timedelta) -> tzinfo:

@@ -128,7 +128,7 @@ class ComputeResourceId:
             or parts[6].lower() != resource_type.lower()
         ):
             raise _fail(value, expected, target)
-        noun = "disk" if resource_type == "disks" else "snapshot"
+        noun = {"disks": "disk", "snapshots": "snapshot"}.get(resource_type, "disk encryption set")
         return cls(
             check_subscription(parts[1], target),
             check_resource_group_name(parts[3], target),
@@ -143,6 +143,10 @@ class ComputeResourceId:
     @classmethod
     def snapshot(cls, value: object, target: str = "snapshotId") -> ComputeResourceId:
         return cls.parse(value, "snapshots", target)
+
+    @classmethod
+    def disk_encryption_set(cls, value: object, target: str = "diskEncryptionSetId") -> ComputeResourceId:
+        return cls.parse(value, "diskEncryptionSets", target)
 
     @property
     def resource_group_id(self) -> ResourceGroupId:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from backup.api.auth import api_auth_level
+from backup.api.auth import API_AUTH_LEVEL
 from backup.api.http import ApiRequest
 from backup.entrypoints import deferred
 
@@ -21,7 +21,7 @@ blueprint = func.Blueprint()
 @blueprint.route(
     route="subscriptions/{*armPath}",
     methods=["GET", "PUT", "POST", "PATCH", "DELETE"],
-    auth_level=api_auth_level(),
+    auth_level=API_AUTH_LEVEL,
 )
 async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
     response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())
@@ -31,7 +31,7 @@ async def arm_api(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(
     route="providers/{*providerPath}",
     methods=["GET", "POST"],
-    auth_level=api_auth_level(),
+    auth_level=API_AUTH_LEVEL,
 )
 async def provider_api(req: func.HttpRequest) -> func.HttpResponse:
     """The provider's tenant-level calls (``GET /providers/Microsoft.DataProtection/operations``)."""
@@ -42,7 +42,7 @@ async def provider_api(req: func.HttpRequest) -> func.HttpResponse:
 @blueprint.route(
     route="x/subscriptions/{*productPath}",
     methods=["GET", "PUT", "POST", "PATCH", "DELETE"],
-    auth_level=api_auth_level(),
+    auth_level=API_AUTH_LEVEL,
 )
 async def product_api(req: func.HttpRequest) -> func.HttpResponse:
     response = await deferred.router().handle(ApiRequest.from_functions(req), deferred.get_context())

@@ -16,6 +16,13 @@ blueprint = func.Blueprint()
 
 @blueprint.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    from backup.api.http import SECURITY_HEADERS
     from backup.api.openapi import document_text
 
-    return func.HttpResponse(document_text(), status_code=200, mimetype="application/json", charset="utf-8")
+    return func.HttpResponse(
+        document_text(),
+        status_code=200,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=SECURITY_HEADERS,
+    )

@@ -38,7 +38,7 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from backup.api.auth import Role, api_auth_level, caller_from_headers
+from backup.api.auth import API_AUTH_LEVEL, Role, caller_from_headers
 from backup.api.render import rfc3339
 from backup.entrypoints.deferred import error_response, get_context
 from backup.errors import BackupError
@@ -141,7 +141,7 @@ def backup_center_asset(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @blueprint.function_name("backup-center-whoami")
-@blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=api_auth_level())
+@blueprint.route(route="backupcenter/whoami", methods=["GET"], auth_level=API_AUTH_LEVEL)
 async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
     context = get_context()
     try:

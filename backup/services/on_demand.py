@@ -9,9 +9,11 @@ recovery points, 10 requests per rolling 24 hours).
 The request time is written onto the instance row with the ETag it was read at, in the same
 entity-group transaction that creates the InProgress job. Two concurrent requests therefore
 cannot both take the last slot of the day: the slower one's write fails with 412, it re-reads
-the instance and checks the limits again. Then a :class:`BackupRequest` goes on the backup
-queue; :class:`~backup.services.backup_runner.BackupRunner` takes the snapshot and replaces
-the InProgress job row with the final one (same job id).
+the instance and checks the limits again. Requests for one instance in one worker queue behind
+each other first (:mod:`backup.services.serial`), so a burst does not exhaust the retries.
+Then a :class:`BackupRequest` goes on the backup queue;
+:class:`~backup.services.backup_runner.BackupRunner` takes the snapshot and replaces the
+InProgress job row with the final one (same job id).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from backup.ports import SendMessages, VaultStore
 from backup.services.etag_retry import raising, write_with_retry
 from backup.services.messages import ON_DEMAND, BackupRequest
 from backup.services.policies import PolicyCache
+from backup.services.serial import KeyedLocks
 
 _log = logging.getLogger(__name__)
 
@@ -96,6 +99,7 @@ class OnDemandBackups:
         self._clock = clock
         self._send = send_backup_requests
         self._policies = policies or PolicyCache()
+        self._accepting = KeyedLocks()
 
     async def request(
         self,
@@ -135,17 +139,19 @@ class OnDemandBackups:
             await self._enqueue(instance, job, tag.value, requested_by)
             return job
 
-        return await write_with_retry(
-            accept,
-            lambda: self._store.get_instance(vault, instance_name),
-            gone=raising(lambda: instance_not_found(vault, instance_name)),
-            exhausted=raising(
-                lambda: TransientError(
-                    "The backup instance kept changing while the request was being accepted; try again.",
-                    code="ConcurrentUpdate",
-                )
-            ),
-        )
+        # Requests for one instance in this worker queue here rather than race for its row.
+        async with self._accepting.hold(instance_key(vault.id, instance_name)):
+            return await write_with_retry(
+                accept,
+                lambda: self._store.get_instance(vault, instance_name),
+                gone=raising(lambda: instance_not_found(vault, instance_name)),
+                exhausted=raising(
+                    lambda: TransientError(
+                        "The backup instance kept changing while the request was being accepted; try again.",
+                        code="ConcurrentUpdate",
+                    )
+                ),
+            )
 
     def _job(self, instance: BackupInstance, now: datetime, requested_by: str) -> Job:
         key = instance_key(instance.vault.id, instance.name)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import msgspec
 
+from backup.domain.durations import utc_moment
 from backup.domain.policy import OPERATIONAL_STORE
 from backup.shapes.arm import Time, one_of
 from backup.shapes.backup_instance import BackupInstance
@@ -123,4 +124,8 @@ def _time(text: str | None, field: str) -> datetime | None:
         fail("InvalidPropertyValue", field, f"'{field}' is not an ISO 8601 time: '{text[:60]}'. {_TIME_TEXT}")
     if moment.tzinfo is None:
         fail("InvalidPropertyValue", field, f"'{field}' needs an offset (Z or +hh:mm). {_TIME_TEXT}")
+    try:
+        utc_moment(moment)
+    except ValueError:
+        fail("InvalidPropertyValue", field, f"'{field}' is outside the years 1-9999 in UTC: '{text[:60]}'.")
     return moment

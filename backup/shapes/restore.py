@@ -242,11 +242,13 @@ def parse_restore_request(body: object, path: str = "") -> RestoreSpec:
             f"'{source_path}resourceLocation' ('{resource_location[:100]}') must be restoreLocation "
             f"('{location}').",
         )
-    overrides = _overrides(datasource.resource_properties, f"{source_path}resourceProperties.")
+    overrides = _overrides(datasource.resource_properties, f"{source_path}resourceProperties.", target)
     return RestoreSpec(compact.lower(), target, location, overrides)
 
 
-def _overrides(value: DefaultResourceProperties | None, path: str) -> DiskOverrides:
+def _overrides(
+    value: DefaultResourceProperties | None, path: str, target: ComputeResourceId
+) -> DiskOverrides:
     if value is None:
         return DiskOverrides()
     _expect(
@@ -273,11 +275,26 @@ def _overrides(value: DefaultResourceProperties | None, path: str) -> DiskOverri
         sku=sku,
         zone=zone,
         tier=None if value.tier is None else value.tier.strip(),
-        disk_encryption_set_id=None
-        if value.disk_encryption_set_id is None
-        else value.disk_encryption_set_id.strip(),
+        disk_encryption_set_id=_disk_encryption_set(value.disk_encryption_set_id, path, target),
         tags=dict(value.tags or {}),
     )
+
+
+def _disk_encryption_set(value: str | None, path: str, target: ComputeResourceId) -> str | None:
+    """The id in full and exactly (no ``..``, no other provider or type), in the restore target's
+    subscription, as Azure requires of a disk's encryption set."""
+    if value is None:
+        return None
+    where = path + "diskEncryptionSetId"
+    encryption_set = ComputeResourceId.disk_encryption_set(value.strip(), where)
+    if encryption_set.subscription_id.lower() != target.subscription_id.lower():
+        fail(
+            INVALID_PROPERTY_VALUE,
+            where,
+            f"The disk encryption set must be in the restore target's subscription "
+            f"('{target.subscription_id}'), not '{encryption_set.subscription_id}'.",
+        )
+    return str(encryption_set)
 
 
 def _expect(value: str | None, expected: CaseInsensitive, target: str, code: str, why: str) -> None:

@@ -47,6 +47,9 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
+@description('Subnet the app integrates with (private networking: its outbound calls, storage included, go through the virtual network). Empty: no VNet integration.')
+param appSubnetId string = ''
+
 @description('Client id of the Entra app registration that protects the API. Empty: no App Service Authentication.')
 param authClientId string = ''
 
@@ -101,6 +104,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(appSubnetId) ? null : appSubnetId
     keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
@@ -193,6 +197,24 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         }
       ]
     }
+  }
+}
+
+// No publishing with a user name and password: azd deploys Flex through the blob container with
+// the deployer's Entra identity, so the SCM (Kudu) and FTP basic credentials stay off.
+resource scmBasicCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
   }
 }
 

@@ -585,7 +585,9 @@ async def test_a_restore_lease_is_counted_set_on_both_copies_and_released_only_b
         await store.accept_restore(
             vault, name, usage=usage, recent_restores=[T0, T0], job=again, point=versioned, in_use_until=lease
         )
-    with pytest.raises(ConflictError):  # a count row exists: it must be replaced by its ETag
+    # A count row exists: it must be replaced by its ETag. Created since its absence was read, it
+    # is a lost race (read again and retry), not a conflict to report.
+    with pytest.raises(ConcurrencyError):
         await store.accept_restore(
             vault, name, usage=None, recent_restores=[T0], job=again, point=leased, in_use_until=lease
         )

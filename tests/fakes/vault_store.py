@@ -916,22 +916,27 @@ class FakeVaultStore:
         usage_key = _restore_usage_key(instance)
         value = point.value
         leased = replace(value, in_use_until=in_use_until)
-        self._transact(
-            self.partition(vault),
-            [
-                _Op("create", usage_key, times)
-                if usage is None
-                else _Op("replace", usage_key, times, etag=usage.etag),
-                *_job_ops(job, create=True),
-                _Op("merge", keys.recovery_point_key(instance, value.id), leased, etag=point.etag),
-                _Op(
-                    "merge",
-                    keys.expiry_key(value.expires_at, value.instance, value.id),
-                    leased,
-                    must_exist=True,
-                ),
-            ],
-        )
+        try:
+            self._transact(
+                self.partition(vault),
+                [
+                    _Op("create", usage_key, times)
+                    if usage is None
+                    else _Op("replace", usage_key, times, etag=usage.etag),
+                    *_job_ops(job, create=True),
+                    _Op("merge", keys.recovery_point_key(instance, value.id), leased, etag=point.etag),
+                    _Op(
+                        "merge",
+                        keys.expiry_key(value.expires_at, value.instance, value.id),
+                        leased,
+                        must_exist=True,
+                    ),
+                ],
+            )
+        except ConflictError as error:
+            if usage is None and not isinstance(error, ConcurrencyError):
+                raise ConcurrencyError("The restore count was created since it was read.") from error
+            raise
 
     async def release_recovery_point(
         self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime

@@ -37,11 +37,32 @@ def test_health_says_what_is_missing_when_the_app_is_not_configured(
     for name in ("AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(bootstrap, "_runtime", None)
+    monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+    # Anonymous: whether, not why (the reasons name internal endpoints).
     response = asyncio.run(indexed_functions["health"](func.HttpRequest("GET", "/api/health", body=b"")))
+    assert response.status_code == 503
+    assert json.loads(response.get_body()) == {"status": "unavailable"}
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Behind the function key (the host checks it): why.
+    details = indexed_functions["health-details"]
+    assert details.binding("httpTrigger")["authLevel"].lower() == "function"
+    response = asyncio.run(details(func.HttpRequest("GET", "/api/x/health", body=b"")))
     assert response.status_code == 503
     body = json.loads(response.get_body())
     assert body["status"] == "unavailable"
     assert any("storage" in reason for reason in body["reasons"])
+
+
+def test_health_details_need_an_app_role_with_sign_in(
+    indexed_functions: dict[str, IndexedFunction], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "true")
+    details = indexed_functions["health-details"]
+    response = asyncio.run(details(func.HttpRequest("GET", "/api/x/health", body=b"")))
+    assert response.status_code == 401
+    assert "reasons" not in json.loads(response.get_body())
 
 
 def test_engine_timers_read_their_schedules_from_app_settings(
@@ -80,11 +101,10 @@ def test_importing_the_app_builds_no_clients() -> None:
     subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, check=True)
 
 
-@pytest.mark.parametrize(("auth_enabled", "level"), [("", "function"), ("true", "anonymous")])
-def test_the_api_needs_a_key_unless_app_service_authentication_guards_it(
-    auth_enabled: str, level: str
-) -> None:
-    # Indexed in a fresh interpreter: the auth level is fixed when the worker indexes the app.
+@pytest.mark.parametrize("auth_enabled", ["", "true", "True"])
+def test_the_api_needs_a_key_whatever_the_sign_in_setting_says(auth_enabled: str) -> None:
+    # Fail closed: WEBSITE_AUTH_ENABLED set by hand, without Easy Auth in front, must not open
+    # the API. Indexed in a fresh interpreter: the auth level is fixed when the worker indexes the app.
     probe = "\n".join(
         (
             "import json, function_app",
@@ -102,7 +122,8 @@ def test_the_api_needs_a_key_unless_app_service_authentication_guards_it(
             [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
         ).stdout
     )
-    assert levels["arm_api"].lower() == level
-    assert levels["provider_api"].lower() == level
-    assert levels["backup-center-whoami"].lower() == level
+    assert levels["arm_api"].lower() == "function"
+    assert levels["provider_api"].lower() == "function"
+    assert levels["product_api"].lower() == "function"
+    assert levels["backup-center-whoami"].lower() == "function"
     assert levels["health"].lower() == "anonymous"

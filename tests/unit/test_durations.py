@@ -31,6 +31,35 @@ def test_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("P1000000000D", "out of range"),
+        ("PT99999999999999999999H", "out of range"),
+        ("P1000000000W", "out of range"),
+        ("P99999999999M", "out of range"),
+        ("P1000000000Y", "out of range"),
+        ("P101Y", "out of range"),
+        ("P36601D", "out of range"),
+        ("PT999999999999S", "out of range"),
+        ("P1.5D", "fractional"),
+        ("P1,5D", "fractional"),
+        ("PT0.5H", "fractional"),
+        ("PT1.5S", "fractional"),
+        ("P1.0Y", "fractional"),
+    ],
+)
+def test_overflowing_and_fractional_durations_are_value_errors(text: str, reason: str) -> None:
+    # A ValueError is what every caller turns into a 400; an OverflowError would be a 500.
+    with pytest.raises(ValueError, match=reason):
+        parse_iso_duration(text)
+
+
+@pytest.mark.parametrize("text", ["P100Y", "P1200M", "P36600D"])
+def test_a_century_is_still_a_duration(text: str) -> None:
+    assert parse_iso_duration(text).is_positive()
+
+
+@pytest.mark.parametrize(
     ("text", "days"),
     [("P1Y", 366), ("P12M", 366), ("P1M", 31), ("P2M", 62), ("P11M", 337), ("P1M1D", 32), ("P52W", 364)],
 )

@@ -21,7 +21,7 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.models import RecoveryPoint
 from backup.domain.records import Versioned
-from backup.errors import ConcurrencyError
+from backup.errors import ConcurrencyError, ConflictError
 
 _LEASE_MATCH_SECONDS = 1
 """How close a lease's stored time must be to this restore's to be this restore's lease."""
@@ -63,27 +63,34 @@ class UsageStore(TableStore):
         read) and on its expiry-index copy (which retention reads), so retention skips the point."""
         usage_entity = codecs.restore_usage_entity(instance, recent_restores)
         value = point.value
-        await self._transact(
-            self.partition(vault),
-            [
-                ("create", usage_entity) if usage is None else replace_op(usage_entity, usage.etag),
-                *job_write_ops(job, create=True),
-                merge_op(
-                    {"RowKey": keys.recovery_point_key(instance, value.id), "InUseUntil": in_use_until},
-                    point.etag,
-                ),
-                (
-                    # An update, not an upsert: had retention removed the copy since the point was
-                    # read, the restore loses the race instead of writing a partial expiry row.
-                    "update",
-                    {
-                        "RowKey": keys.expiry_key(value.expires_at, value.instance, value.id),
-                        "InUseUntil": in_use_until,
-                    },
-                    {"mode": UpdateMode.MERGE},
-                ),
-            ],
-        )
+        try:
+            await self._transact(
+                self.partition(vault),
+                [
+                    ("create", usage_entity) if usage is None else replace_op(usage_entity, usage.etag),
+                    *job_write_ops(job, create=True),
+                    merge_op(
+                        {"RowKey": keys.recovery_point_key(instance, value.id), "InUseUntil": in_use_until},
+                        point.etag,
+                    ),
+                    (
+                        # An update, not an upsert: had retention removed the copy since the point was
+                        # read, the restore loses the race instead of writing a partial expiry row.
+                        "update",
+                        {
+                            "RowKey": keys.expiry_key(value.expires_at, value.instance, value.id),
+                            "InUseUntil": in_use_until,
+                        },
+                        {"mode": UpdateMode.MERGE},
+                    ),
+                ],
+            )
+        except ConflictError as error:
+            if usage is None and not isinstance(error, ConcurrencyError):
+                # Another restore created the count after this one read its absence: a lost race
+                # like any other (read again, check the limit again), not a conflict to report.
+                raise ConcurrencyError("The restore count was created since it was read.") from error
+            raise
 
     async def release_recovery_point(
         self, vault: VaultRef, point: RecoveryPoint, in_use_until: datetime

@@ -71,6 +71,7 @@ from backup.errors import (
 )
 from backup.ports import ArmGateway, SendMessages, VaultStore
 from backup.services.etag_retry import raising, retry_lost_races
+from backup.services.serial import KeyedLocks
 from backup.shapes.restore import LOCATION_MISMATCH, RestoreSpec
 from backup.telemetry import Telemetry
 
@@ -102,6 +103,7 @@ class RestoreService:
         self._clock = clock
         self._send = send_restore_requests
         self._telemetry = telemetry
+        self._accepting = KeyedLocks()
 
     async def validate(self, vault: VaultRef, instance_name: str, spec: RestoreSpec) -> RestorePlan:
         """Every check a restore makes before it is accepted; raises the first that fails."""
@@ -259,15 +261,17 @@ class RestoreService:
             await self._enqueue(message, job, plan.point.value)
             return job
 
-        return await retry_lost_races(
-            accept,
-            exhausted=raising(
-                lambda: TransientError(
-                    "The recovery point kept changing while the restore was being accepted; try again.",
-                    code="ConcurrentUpdate",
-                )
-            ),
-        )
+        # Restores of one instance in this worker queue here rather than race for its count.
+        async with self._accepting.hold(instance_key(vault.id, instance_name)):
+            return await retry_lost_races(
+                accept,
+                exhausted=raising(
+                    lambda: TransientError(
+                        "The recovery point kept changing while the restore was being accepted; try again.",
+                        code="ConcurrentUpdate",
+                    )
+                ),
+            )
 
     def _job(self, plan: RestorePlan, now: datetime, requested_by: str) -> Job:
         instance = plan.instance

@@ -57,7 +57,7 @@ function askForKey(error) {
       h("span", { class: "mono" }, "az functionapp keys list -g <group> -n <app>"),
       "). It is kept in this browser tab only, until the tab closes."),
     form,
-    h("p", {}, "If the app uses Microsoft Entra ID sign-in instead, ",
+    h("p", {}, "If the app also uses Microsoft Entra ID sign-in, ",
       h("a", { href: `/.auth/login/aad?post_login_redirect_uri=${encodeURIComponent(location.pathname + location.search)}` }, "sign in with your organisation account"),
       ".")));
   input.focus();

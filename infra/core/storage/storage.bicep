@@ -17,6 +17,9 @@ param deploymentContainerName string
 @description('Replication of the metadata account. Geo-redundant by default: the tables are the only record of which snapshots are recovery points.')
 param skuName string = 'Standard_GRS'
 
+@description('Private networking: no public network access; the app reaches the account through private endpoints only (core/network/network.bicep).')
+param privateNetworking bool = false
+
 // The product's tables and queues (backup/names.py; tests/infra checks they agree).
 // Each queue the app triggers on has its -poison twin, where the host moves a message after
 // host.json maxDequeueCount failed attempts; creating them up front lets alerts and tools read them.
@@ -50,12 +53,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    //checkov:skip=CKV_AZURE_59:Public endpoint kept for the Flex app without VNet integration and for azd's package upload; keys are disabled and every caller needs an Entra role.
-    publicNetworkAccess: 'Enabled'
-    //checkov:skip=CKV_AZURE_35:The Flex app reaches storage without VNet integration in this template; keys are disabled and every caller needs an Entra role.
+    //checkov:skip=CKV_AZURE_59:Public by default (no VNet, azd uploads the package from the deployer's machine); privateNetworking=true disables it. Keys are off; every caller needs an Entra role.
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    //checkov:skip=CKV_AZURE_35:Allow by default for the same reason; privateNetworking=true denies everything but the private endpoints and trusted Azure services.
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
     encryption: {
       keySource: 'Microsoft.Storage'

@@ -92,7 +92,10 @@ async def test_http_errors_are_arm_errors_and_keys_are_required(served: tuple[Fu
         async with session.get(url + "?api-version=2026-06-01") as response:
             assert response.status == 401  # no function key
         headers = {"x-functions-key": HOST_KEY, "x-ms-client-request-id": "client-1"}
-        async with session.put(url + "?api-version=2026-06-01", data=b"{nope", headers=headers) as response:
+        json_headers = {**headers, "Content-Type": "application/json"}
+        async with session.put(
+            url + "?api-version=2026-06-01", data=b"{nope", headers=json_headers
+        ) as response:
             assert response.status == 400
             assert (await response.json())["error"]["code"] == "InvalidRequestContent"
             assert response.headers["x-ms-correlation-request-id"] == "client-1"

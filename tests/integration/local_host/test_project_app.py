@@ -85,7 +85,10 @@ async def test_health_is_503_with_the_reason_when_arm_cannot_be_reached(azurite:
         session.get(f"{host.api_base_url}/health") as response,
     ):
         assert response.status == 503
-        body = await response.json()
+        assert await response.json() == {"status": "unavailable"}  # anonymous: no internal endpoints
+        async with session.get(f"{host.api_base_url}/x/health") as details:  # keys not enforced here
+            assert details.status == 503
+            body = await details.json()
     assert body["status"] == "unavailable"
     assert len(body["reasons"]) == 1
     assert body["reasons"][0].startswith("Azure Resource Manager is not reachable")

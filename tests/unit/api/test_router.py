@@ -175,6 +175,23 @@ async def test_malformed_json_is_a_400_invalid_request_content(body: bytes) -> N
     assert answer["error"]["code"] == "InvalidRequestContent"
 
 
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('{"location": "westus", "location": "eastus"}', "location"),
+        ('{"properties": {"a": 1, "b": {"c": 1, "c": 2}}}', "c"),
+        ('{"location": "westus", "Location": "eastus"}', "Location"),
+        ('[{"x": 1, "x": 1}]', "x"),
+    ],
+)
+async def test_a_property_given_twice_is_a_400_naming_it(body: str, key: str) -> None:
+    # Two parsers reading one body differently (first value or last) is a classic bypass.
+    status, answer, _ = await call("PUT", VAULT_PATH, body=body)
+    assert (status, answer["error"]["code"]) == (400, "InvalidRequestContent")
+    assert answer["error"]["target"] == key
+    assert f"'{key}' appears more than once" in answer["error"]["message"]
+
+
 async def test_a_json_body_that_is_not_an_object_is_refused() -> None:
     status, answer, _ = await call("PUT", VAULT_PATH, body="[1]")
     assert (status, answer["error"]["code"]) == (400, "InvalidRequestContent")
@@ -282,3 +299,11 @@ async def test_urls_keep_the_request_origin_and_route_prefix() -> None:
 def test_routes_with_unknown_parameters_are_refused_at_import() -> None:
     with pytest.raises(ValueError, match="no validator"):
         RouteTable().get("/subscriptions/{subscriptionId}/things/{thingName}")(get_vault)
+
+
+@pytest.mark.parametrize(
+    "response", [ApiResponse(200, {"a": 1}), ApiResponse(204), ApiResponse(500, {"error": {}})]
+)
+def test_every_api_answer_tells_browsers_not_to_sniff(response: ApiResponse) -> None:
+    answer = response.to_functions()
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
