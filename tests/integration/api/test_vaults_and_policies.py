@@ -54,10 +54,10 @@ async def test_vault_create_get_update_list_delete(api: Api, vault: VaultRef) ->
     assert created["identity"]["principalId"] == APP_PRINCIPAL.id
     assert created["identity"]["tenantId"] == APP_PRINCIPAL.tenant_id
     assert created["tags"] == {"env": "test"}
-    # No soft delete, no immutability: Azure's lowest levels.
+    # Soft delete on by default (as on Azure), no immutability: one of the two.
     assert (created["properties"]["secureScore"], created["properties"]["bcdrSecurityLevel"]) == (
-        "None",
-        "Poor",
+        "Minimum",
+        "Fair",
     )
 
     upper = VaultRef(vault.subscription_id, vault.resource_group.upper(), vault.name.upper())
