@@ -76,14 +76,29 @@ def holds_role(holders: Iterable[str], principal: str) -> bool:
     return any(holder.casefold() == principal.casefold() for holder in holders)
 
 
-def refused_grant(holders: Iterable[str], granter: str, requester: str, duration: timedelta) -> str | None:
+@dataclass(frozen=True)
+class GrantRefusal:
+    reason: str
+    forbidden: bool
+    """True when the granter may not grant at all (403); False when the request is malformed (400)."""
+
+
+def refused_grant(
+    holders: Iterable[str], granter: str, requester: str, duration: timedelta
+) -> GrantRefusal | None:
     """Why ``granter`` may not approve ``requester`` for ``duration``, or ``None``."""
     if not holds_role(holders, granter):
-        return f"'{granter}' holds no role on this resource guard and cannot approve requests on it."
+        return GrantRefusal(
+            f"'{granter}' holds no role on this resource guard and cannot approve requests on it.", True
+        )
     if granter.casefold() == requester.casefold():
-        return "A request must be approved by another principal than the one who makes it."
+        return GrantRefusal(
+            "A request must be approved by another principal than the one who makes it.", True
+        )
     if not timedelta(0) < duration <= MAX_APPROVAL:
-        return f"An approval lasts more than zero and at most {MAX_APPROVAL} (asked: {duration})."
+        return GrantRefusal(
+            f"An approval lasts more than zero and at most {MAX_APPROVAL} (asked: {duration}).", False
+        )
     return None
 
 

@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 
 from backup.domain.limits import DEFAULT_SOFT_DELETE_DAYS
+from backup.domain.policy import BackupPolicy
 
 
 class SoftDelete(StrEnum):
@@ -132,3 +133,20 @@ def weakening_operations(before: VaultSecurity, after: VaultSecurity) -> list[Cr
     if before.immutable and not after.immutable:
         operations.append(CriticalOperation.DISABLE_IMMUTABILITY)
     return operations
+
+
+def retention_shortened(before: BackupPolicy, after: BackupPolicy) -> str | None:
+    """How ``after`` keeps some kind of recovery point for less time than ``before`` did, or ``None``.
+
+    Per retention tag: a tag ``after`` drops, or a duration with fewer months or a shorter exact
+    part (durations with months are compared part by part, never resolved against a date)."""
+    for tag in before.tags:
+        old = before.retention_for(tag)
+        if tag not in after.tags:
+            return (
+                f"the new policy keeps no {tag.value} recovery points; the current one keeps them {old.text}"
+            )
+        new = after.retention_for(tag)
+        if new.months < old.months or new.exact < old.exact:
+            return f"{tag.value} recovery points would be kept {new.text} instead of {old.text}"
+    return None
