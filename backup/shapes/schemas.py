@@ -38,6 +38,15 @@ from backup.shapes.provider import (
     FeatureValidationResponse,
 )
 from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
+from backup.shapes.resource_guard import (
+    GuardApprovalList,
+    GuardApprovalRequest,
+    GuardApprovalResource,
+    ResourceGuardProxyBaseResource,
+    ResourceGuardResource,
+    UnlockDeleteRequest,
+    UnlockDeleteResponse,
+)
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
 
@@ -50,6 +59,8 @@ LISTED: tuple[type[msgspec.Struct], ...] = (
     BackupInstanceSummaryResource,
     AzureBackupJobResource,
     AzureBackupRecoveryPointResource,
+    ResourceGuardResource,
+    ResourceGuardProxyBaseResource,
 )
 """Resources the API lists: each gets a ``{name}List`` page (``value``, ``nextLink``)."""
 SHAPES: tuple[type[msgspec.Struct], ...] = (
@@ -75,6 +86,11 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     FeatureValidationResponse,
     ClientDiscoveryResponse,
     ExportJobsResult,
+    UnlockDeleteRequest,
+    UnlockDeleteResponse,
+    GuardApprovalRequest,
+    GuardApprovalResource,
+    GuardApprovalList,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -48,8 +48,8 @@ from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.domain.vault_security import CriticalOperation, VaultSecurity, retention_shortened
 from backup.errors import ConcurrencyError, ConflictError, NotFoundError
 from backup.ports import ArmGateway, VaultStore
-from backup.services.etag_retry import raising, write_with_retry
 from backup.services.critical_operations import CriticalOperationGate
+from backup.services.etag_retry import raising, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.protection.checks import ProtectionCheckError, ProtectionChecks, ValidatedProtection
 from backup.services.protection.claims import DatasourceClaims
