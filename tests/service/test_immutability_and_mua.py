@@ -102,7 +102,8 @@ async def test_an_immutable_vault_refuses_to_delete_an_instance_with_unexpired_p
         await env.protection.delete(VAULT, NAME)
     assert refused.value.code == "UserErrorImmutableVaultOperationNotAllowed"
     instance = await env.store.get_instance(VAULT, NAME)
-    assert instance is not None and not instance.value.is_soft_deleted
+    assert instance is not None
+    assert not instance.value.is_soft_deleted
 
 
 async def test_an_immutable_vault_lets_an_instance_without_points_go(env: Env) -> None:
@@ -115,7 +116,8 @@ async def test_the_purge_keeps_every_point_an_immutable_vault_holds_until_it_exp
     await protect(env, soft="On", days=14)
     await env.run_slots(2)
     deleted = await env.protection.delete(VAULT, NAME)
-    assert deleted is not None and deleted.purge_at is not None
+    assert deleted is not None
+    assert deleted.purge_at is not None
     await set_security(env, soft="On", days=14, lock="Unlocked")
     snapshots = sorted(env.arm.snapshot_ids())
 
@@ -128,7 +130,8 @@ async def test_the_purge_keeps_every_point_an_immutable_vault_holds_until_it_exp
 
     env.advance(30 * DAY)  # past the points' P30D expiry: the hold ends
     result = await env.purger.purge_due()
-    assert len(result.purged) == 1 and result.snapshots_deleted == 2
+    assert len(result.purged) == 1
+    assert result.snapshots_deleted == 2
     assert env.arm.snapshot_ids() == []
     assert await env.store.get_instance(VAULT, NAME) is None
 
@@ -137,10 +140,12 @@ async def test_the_same_purge_without_immutability_deletes_at_the_purge_date(env
     await protect(env, soft="On", days=14)
     await env.run_slots(2)
     deleted = await env.protection.delete(VAULT, NAME)
-    assert deleted is not None and deleted.purge_at is not None
+    assert deleted is not None
+    assert deleted.purge_at is not None
     env.advance(deleted.purge_at - env.now)
     result = await env.purger.purge_due()
-    assert len(result.purged) == 1 and result.snapshots_deleted == 2
+    assert len(result.purged) == 1
+    assert result.snapshots_deleted == 2
 
 
 async def test_an_immutable_vault_refuses_a_policy_with_shorter_retention(env: Env) -> None:
@@ -150,10 +155,12 @@ async def test_an_immutable_vault_refuses_a_policy_with_shorter_retention(env: E
     assert refused.value.code == "UserErrorImmutableVaultOperationNotAllowed"
     assert "P7D instead of P30D" in refused.value.message
     current = await env.store.get_instance(VAULT, NAME)
-    assert current is not None and current.value.policy_name == "Policy"
+    assert current is not None
+    assert current.value.policy_name == "Policy"
     await protect(env, policy="Longer")  # lengthening is always allowed
     current = await env.store.get_instance(VAULT, NAME)
-    assert current is not None and current.value.policy_name == "Longer"
+    assert current is not None
+    assert current.value.policy_name == "Longer"
 
 
 # --- multi-user authorization ---------------------------------------------------------------------
@@ -183,7 +190,8 @@ async def test_a_guarded_delete_needs_an_approval_from_another_holder(env: Env) 
 
     await gate.grant(GUARD, ADMIN, OPERATOR.upper(), timedelta(hours=1))
     deleted = await env.protection.delete(VAULT, NAME, requester=OPERATOR)
-    assert deleted is not None and deleted.is_soft_deleted
+    assert deleted is not None
+    assert deleted.is_soft_deleted
 
 
 async def test_an_approval_ends_at_its_expiry(env: Env) -> None:
@@ -214,7 +222,8 @@ async def test_a_guarded_move_to_shorter_retention_needs_an_approval(env: Env) -
     await gate.grant(GUARD, ADMIN, OPERATOR, timedelta(hours=1))
     await protect(env, policy="Shorter")
     current = await env.store.get_instance(VAULT, NAME)
-    assert current is not None and current.value.policy_name == "Shorter"
+    assert current is not None
+    assert current.value.policy_name == "Shorter"
 
 
 async def test_an_excluded_operation_needs_no_approval(env: Env) -> None:
