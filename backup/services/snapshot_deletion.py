@@ -15,7 +15,7 @@ import logging
 from datetime import datetime
 from enum import StrEnum
 
-from backup.domain.custody import DeletionTerms, judge
+from backup.domain.custody import DeletionTerms, immutability_hold, judge
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, RecoveryPoint
@@ -69,6 +69,10 @@ async def delete_point_snapshot(
 
     A snapshot that fails verification is reported (``telemetry``, under ``path``) and kept.
     """
+    if immutability_hold(point.expires_at, terms) is not None:
+        # Custody would hold it whatever the snapshot says (the recorded expiry decides): no ARM
+        # read for each held point on every purge run.
+        return SnapshotFate.HELD, point.snapshot_id
     snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
     snapshot = await compute.get_snapshot(snapshot_id)
     if snapshot is None:
