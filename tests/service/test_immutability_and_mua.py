@@ -247,3 +247,19 @@ async def test_a_deleted_guard_protects_nothing(env: Env) -> None:
     assert record is not None
     await env.store.delete_resource_guard(GUARD, record.etag)
     assert await env.protection.delete(VAULT, NAME, requester=OPERATOR) is not None
+
+
+@pytest.mark.parametrize("operation", list(CriticalOperation))
+async def test_each_critical_operation_of_a_linked_vault_needs_an_approval(
+    env: Env, operation: CriticalOperation
+) -> None:
+    await protect(env)
+    gate = await link_guard(env)
+    with pytest.raises(AuthorizationError) as refused:
+        await gate.require(VAULT, operation, OPERATOR)
+    assert operation.value in refused.value.message
+    await gate.grant(GUARD, ADMIN, OPERATOR, timedelta(minutes=5))
+    await gate.require(VAULT, operation, OPERATOR)
+    approval = await gate.approval_of(VAULT, OPERATOR)
+    assert approval is not None
+    assert approval.expires_at == env.now + timedelta(minutes=5)
