@@ -82,21 +82,27 @@ class VaultSecurity:
 
 
 class CriticalOperation(StrEnum):
-    """Operations multi-user authorization guards, named as Azure's ``vaultCriticalOperation``."""
+    """Operations multi-user authorization guards, named as Azure's ``vaultCriticalOperation``
+    (the instance update that shortens retention is this app's name: Azure documents none for
+    Backup vaults)."""
 
     DELETE_BACKUP_INSTANCE = "Microsoft.DataProtection/backupVaults/backupInstances/delete"
     DISABLE_SOFT_DELETE = "Microsoft.DataProtection/backupVaults/write#reduceSoftDeleteSecurity"
-    DISABLE_IMMUTABILITY = "Microsoft.DataProtection/backupVaults/write#disableImmutability"
-    REDUCE_RETENTION = "Microsoft.DataProtection/backupVaults/backupPolicies/write#reduceRetention"
+    DISABLE_IMMUTABILITY = "Microsoft.DataProtection/backupVaults/write#reduceImmutabilityState"
     MODIFY_PROTECTION = "Microsoft.DataProtection/backupVaults/backupInstances/write#reduceRetention"
     DELETE_GUARD_PROXY = "Microsoft.DataProtection/backupVaults/backupResourceGuardProxies/delete"
 
+
+ALWAYS_GUARDED: frozenset[CriticalOperation] = frozenset(
+    {CriticalOperation.DISABLE_SOFT_DELETE, CriticalOperation.DELETE_GUARD_PROXY}
+)
+"""What a guard can never exclude (Azure refuses such an exclusion list): the operations that
+would disarm the guard itself."""
 
 CRITICAL_OPERATION_REQUESTS: Mapping[CriticalOperation, str] = {
     CriticalOperation.DELETE_BACKUP_INSTANCE: "deleteBackupInstanceRequests",
     CriticalOperation.DISABLE_SOFT_DELETE: "disableSoftDeleteRequests",
     CriticalOperation.DISABLE_IMMUTABILITY: "disableSoftDeleteRequests",
-    CriticalOperation.REDUCE_RETENTION: "updateProtectionPolicyRequests",
     CriticalOperation.MODIFY_PROTECTION: "updateProtectedItemRequests",
     CriticalOperation.DELETE_GUARD_PROXY: "deleteResourceGuardProxyRequests",
 }

@@ -17,7 +17,7 @@ from typing import Any
 from backup.domain.clock import Clock
 from backup.domain.guards import GuardApproval, GuardRef, active_approval, refused_grant
 from backup.domain.instance import VaultRef
-from backup.domain.vault_security import CriticalOperation
+from backup.domain.vault_security import ALWAYS_GUARDED, CriticalOperation
 from backup.errors import AuthorizationError, NotFoundError, ValidationError
 from backup.ports import VaultStore
 
@@ -62,7 +62,9 @@ class CriticalOperationGate:
         record = await self._store.get_resource_guard(guard) if guard is not None else None
         if guard is None or record is None:
             return
-        if operation.value.casefold() in excluded_operations(record.value):
+        if operation not in ALWAYS_GUARDED and operation.value.casefold() in excluded_operations(
+            record.value
+        ):
             return
         approvals = await self._store.list_guard_approvals(guard)
         if active_approval(approvals, requester, self._clock.now()) is not None:

@@ -226,17 +226,21 @@ async def test_a_guarded_move_to_shorter_retention_needs_an_approval(env: Env) -
     assert current.value.policy_name == "Shorter"
 
 
-async def test_an_excluded_operation_needs_no_approval(env: Env) -> None:
+async def test_an_excluded_operation_needs_no_approval_unless_it_disarms_the_guard(env: Env) -> None:
     await protect(env)
-    await link_guard(env)
+    gate = await link_guard(env)
     record = await env.store.get_resource_guard(GUARD)
     assert record is not None
-    excluded = {
-        "properties": {
-            "vaultCriticalOperationExclusionList": [CriticalOperation.DELETE_BACKUP_INSTANCE.value]
-        }
-    }
-    await env.store.put_resource_guard(GUARD, {**record.value, "resource": excluded}, record.etag)
+    excluded = [
+        CriticalOperation.DELETE_BACKUP_INSTANCE.value,
+        CriticalOperation.DISABLE_SOFT_DELETE.value,
+        CriticalOperation.DELETE_GUARD_PROXY.value,
+    ]
+    resource = {"properties": {"vaultCriticalOperationExclusionList": excluded}}
+    await env.store.put_resource_guard(GUARD, {**record.value, "resource": resource}, record.etag)
+    for always in (CriticalOperation.DISABLE_SOFT_DELETE, CriticalOperation.DELETE_GUARD_PROXY):
+        with pytest.raises(AuthorizationError):
+            await gate.require(VAULT, always, OPERATOR)
     assert await env.protection.delete(VAULT, NAME, requester=OPERATOR) is not None
 
 

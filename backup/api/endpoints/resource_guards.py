@@ -24,7 +24,7 @@ from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.guards import GUARD_TYPE, PROXY_TYPE, GuardApproval, GuardRef, holds_role
 from backup.domain.instance import VaultRef
-from backup.domain.vault_security import CRITICAL_OPERATION_REQUESTS, CriticalOperation
+from backup.domain.vault_security import ALWAYS_GUARDED, CRITICAL_OPERATION_REQUESTS, CriticalOperation
 from backup.errors import AuthorizationError, ConflictError, NotFoundError, ValidationError
 from backup.services.critical_operations import (
     LINKED_AUTHORIZATION_FAILED,
@@ -119,7 +119,14 @@ async def put_resource_guard(ctx: RequestContext) -> ApiResponse:
         requested.properties.vault_critical_operation_exclusion_list if requested.properties else None
     ) or []
     known = {operation.value.casefold(): operation.value for operation in CriticalOperation}
+    never = {operation.value.casefold() for operation in ALWAYS_GUARDED}
     for index, name in enumerate(excluded):
+        if name.casefold() in never:
+            raise ValidationError(
+                f"'{name}' disarms the guard itself and can never be excluded.",
+                code="BMSUserErrorInvalidCriticalOperationExclusionList",
+                target=f"properties.vaultCriticalOperationExclusionList[{index}]",
+            )
         if name.casefold() not in known:
             raise ValidationError(
                 f"'{name[:200]}' is not a critical operation of this resource guard; one of "

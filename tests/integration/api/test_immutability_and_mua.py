@@ -336,6 +336,15 @@ async def test_only_the_guards_holder_changes_or_deletes_it(env: Env, vault: Vau
         headers=principal(ADMIN),
     )
     assert unknown.status == 400
+    disarming = {
+        "vaultCriticalOperationExclusionList": [
+            "Microsoft.DataProtection/backupVaults/write#reduceSoftDeleteSecurity"
+        ]
+    }
+    refused = await env.api.call(
+        "PUT", guard_path(vault), {**excluded, "properties": disarming}, headers=principal(ADMIN)
+    )
+    assert (refused.status, refused.code) == (400, "BMSUserErrorInvalidCriticalOperationExclusionList")
 
     # The holder excludes instance deletion: the operator may delete without an approval.
     assert (await env.api.call("PUT", guard_path(vault), excluded, headers=principal(ADMIN))).status == 200
