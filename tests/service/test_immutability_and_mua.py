@@ -267,3 +267,26 @@ async def test_each_critical_operation_of_a_linked_vault_needs_an_approval(
     approval = await gate.approval_of(VAULT, OPERATOR)
     assert approval is not None
     assert approval.expires_at == env.now + timedelta(minutes=5)
+
+
+async def test_the_purge_holds_an_unrecorded_snapshot_by_its_tags_expiry(env: Env) -> None:
+    """A backup that was running when the instance was deleted leaves a snapshot no row names:
+    custody verifies it from its tags, and immutability holds it until the tags' expiry."""
+    await protect(env, soft="On", days=14)
+    await env.run_slots(1)
+    [point] = await env.store.list_recovery_points(VAULT, NAME)
+    await env.store.delete_recovery_points(VAULT, [point], [])  # its row is gone, its snapshot is not
+    deleted = await env.protection.delete(VAULT, NAME)
+    assert deleted is not None
+    assert deleted.purge_at is not None
+    await set_security(env, soft="On", days=14, lock="Locked")
+
+    env.advance(deleted.purge_at - env.now)
+    result = await env.purger.purge_due()
+    assert result.purged == []
+    assert [s.lower() for s in env.arm.snapshot_ids()] == [point.snapshot_id.lower()]
+
+    env.advance(point.expires_at - env.now)
+    result = await env.purger.purge_due()
+    assert len(result.purged) == 1
+    assert env.arm.snapshot_ids() == []
