@@ -16,10 +16,11 @@ a change that Azure forbids (Locked immutability undone, AlwaysOn soft delete tu
 delete turned off or shortened while immutable) is refused with 409 and changes nothing. Under
 multi-user authorization, turning soft delete off or immutability off needs an approval
 (:mod:`backup.services.critical_operations`). Azure does not apply immutability to
-operational-tier disk snapshots; this app does (README, "Immutable vaults"). Vaults have no identity of their
-own: the identity shows the principals the vault's ARM calls are made as (the app's for
-SystemAssigned, each attached identity's for UserAssigned), filled in on every answer and never
-stored (see :mod:`backup.services.vault_identity`).
+operational-tier disk snapshots; this app does (README, "Immutable vaults, soft delete and
+multi-user authorization"). Vaults have no identity of their own: the identity shows the
+principals the vault's ARM calls are made as (the app's for SystemAssigned, each attached
+identity's for UserAssigned), filled in on every answer and never stored (see
+:mod:`backup.services.vault_identity`).
 """
 
 from __future__ import annotations

@@ -24,10 +24,9 @@ Repeating an operation in its target state is a no-op success. The vault's secur
 recovery point has not expired (custody's :func:`~backup.domain.custody.immutability_hold`), as
 Azure refuses stop-protection-with-delete there; an update that moves an instance to a policy
 with shorter retention is refused in an immutable vault. Under multi-user authorization both
-are critical operations (:mod:`backup.services.critical_operations`) the requester needs an approval for.
-Resuming marks the slots of the pause as skipped, so the first backup after a resume is the next
-slot, not a catch-up. The purge
-is :mod:`backup.services.protection.purge`.
+are critical operations (:mod:`backup.services.critical_operations`) that need the requester's
+approval. Resuming marks the slots of the pause as skipped, so the first backup after a resume
+is the next slot, not a catch-up. The purge is :mod:`backup.services.protection.purge`.
 """
 
 from __future__ import annotations
