@@ -171,6 +171,7 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
             }
         },
     ),
+    "PatchResourceGuardInput": ("Tag the guard", {"tags": {"owner": "security"}}),
     "UnlockDeleteRequest": ("Before deleting a backup instance", {"resourceGuardOperationRequests": []}),
     "GuardApprovalRequest": (
         "Approve another operator for one hour",

@@ -475,6 +475,14 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         description="The creator holds the standing role on the guard: only that principal may change or "
         "delete it or approve requests on it (403 LinkedAuthorizationFailed for anyone else).",
     ),
+    ("PATCH", resource_guards.RESOURCE_GUARD): Operation(
+        "ResourceGuards_Patch",
+        "Update a resource guard's tags",
+        _G,
+        {200: "ResourceGuardResource"},
+        body="PatchResourceGuardInput",
+        description="By its holder only (403 LinkedAuthorizationFailed for anyone else).",
+    ),
     ("GET", resource_guards.RESOURCE_GUARD): Operation(
         "ResourceGuards_Get", "Get a resource guard", _G, {200: "ResourceGuardResource"}
     ),

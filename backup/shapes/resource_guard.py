@@ -60,6 +60,12 @@ class ResourceGuardResource(_Shape, kw_only=True):
     properties: ResourceGuard | None = None
 
 
+class PatchResourceGuardInput(_Shape, kw_only=True):
+    """A resource guard PATCH body: its tags, replaced."""
+
+    tags: Tags | None = None
+
+
 class ResourceGuardOperationDetail(_Shape, kw_only=True):
     vault_critical_operation: str | None = None
     default_resource_request: str | None = None
@@ -122,6 +128,10 @@ class GuardApprovalList(_Shape, kw_only=True):
 
 def parse_resource_guard(body: object) -> ResourceGuardResource:
     return decode(body, ResourceGuardResource)
+
+
+def parse_guard_patch(body: object) -> PatchResourceGuardInput:
+    return decode(body, PatchResourceGuardInput)
 
 
 def parse_guard_proxy(body: object) -> tuple[ResourceGuardProxyBaseResource, GuardRef]:

@@ -43,6 +43,7 @@ from backup.shapes.resource_guard import (
     UnlockDeleteResponse,
     as_json,
     parse_approval,
+    parse_guard_patch,
     parse_guard_proxy,
     parse_resource_guard,
     parse_unlock_delete,
@@ -156,6 +157,22 @@ async def put_resource_guard(ctx: RequestContext) -> ApiResponse:
         await ctx.api.store.put_resource_guard(guard, record)
         return json_response(201, resource)
     await ctx.api.store.put_resource_guard(guard, record, current.etag)
+    return json_response(200, resource)
+
+
+@routes.patch(RESOURCE_GUARD)
+async def patch_resource_guard(ctx: RequestContext) -> ApiResponse:
+    """PatchResourceGuardInput: the guard's tags, replaced (by its holder)."""
+    guard = _guard(ctx)
+    patch = parse_guard_patch(ctx.json_object())
+    current = await ctx.api.store.get_resource_guard(guard)
+    if current is None:
+        raise _guard_not_found(guard)
+    _require_holder(ctx, guard, current.value, "change")
+    resource = dict(guard_resource(current.value))
+    if patch.tags is not None:
+        resource["tags"] = patch.tags
+        await ctx.api.store.put_resource_guard(guard, {**current.value, "resource": resource}, current.etag)
     return json_response(200, resource)
 
 

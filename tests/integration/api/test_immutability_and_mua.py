@@ -327,6 +327,12 @@ async def test_only_the_guards_holder_changes_or_deletes_it(env: Env, vault: Vau
     }
     weakened = await env.api.call("PUT", guard_path(vault), excluded, headers=principal(OPERATOR))
     assert (weakened.status, weakened.code) == (403, LINKED)
+    retagged = await env.api.call(
+        "PATCH", guard_path(vault), {"tags": {"a": "b"}}, headers=principal(OPERATOR)
+    )
+    assert (retagged.status, retagged.code) == (403, LINKED)
+    retagged = await env.api.call("PATCH", guard_path(vault), {"tags": {"a": "b"}}, headers=principal(ADMIN))
+    assert (retagged.status, retagged.body["tags"]) == (200, {"a": "b"})
     removed = await env.api.call("DELETE", guard_path(vault), headers=principal(OPERATOR))
     assert (removed.status, removed.code) == (403, LINKED)
     unknown = await env.api.call(

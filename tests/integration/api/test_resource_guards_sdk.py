@@ -41,6 +41,9 @@ async def test_the_sdk_manages_a_resource_guard_and_a_vaults_link_to_it(
         operations = {op.vault_critical_operation for op in guard.properties.resource_guard_operations or []}
         assert "Microsoft.DataProtection/backupVaults/backupInstances/delete" in operations
         assert client.resource_guards.get(resource_group, "guard").name == "guard"
+        assert client.resource_guards.patch(resource_group, "guard", {"tags": {"team": "sec"}}).tags == {
+            "team": "sec"
+        }
         listed = list(client.resource_guards.get_resources_in_resource_group(resource_group))
         assert [item.name for item in listed] == ["guard"]
 

@@ -27,6 +27,7 @@ from backup.shapes.policy import parse_backup_policy
 from backup.shapes.provider import parse_check_name_availability, parse_feature_validation
 from backup.shapes.resource_guard import (
     parse_approval,
+    parse_guard_patch,
     parse_guard_proxy,
     parse_resource_guard,
     parse_unlock_delete,
@@ -102,6 +103,7 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "ResourceGuardResource": parse_resource_guard,
     "ResourceGuardProxyBaseResource": parse_guard_proxy,
     "UnlockDeleteRequest": parse_unlock_delete,
+    "PatchResourceGuardInput": parse_guard_patch,
     "GuardApprovalRequest": parse_approval,
 }
 
