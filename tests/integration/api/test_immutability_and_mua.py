@@ -86,6 +86,15 @@ async def patch_security(
     )
 
 
+async def undelete(env: Env, vault: VaultRef, headers: dict[str, str] | None = None) -> None:
+    """Bring a deleted instance back: Azurite outlives a test, and another test's purge must not
+    find this one due."""
+    answer = await env.api.call(
+        "POST", vault_path(vault) + "/deletedBackupInstances/bi/undelete", headers=headers
+    )
+    assert answer.status == 202, answer.body
+
+
 # --- vault settings ---------------------------------------------------------------------------------
 
 
@@ -139,6 +148,7 @@ async def test_a_deleted_instance_is_kept_for_the_vaults_soft_delete_period(
     deleted = await env.api.call("GET", vault_path(vault) + "/deletedBackupInstances/bi")
     scheduled = deleted.body["properties"]["deletionInfo"]["scheduledPurgeTime"]
     assert scheduled == (T0 + purge_after).isoformat().replace("+00:00", "Z")
+    await undelete(env, vault)
 
 
 # --- what an immutable vault refuses ------------------------------------------------------------------
@@ -301,6 +311,7 @@ async def test_every_critical_operation_needs_an_approval_by_another_holder(
     shown = await env.api.call("GET", vault_path(vault), headers=principal(OPERATOR))
     assert shown.body["properties"]["isVaultProtectedByResourceGuard"] is False
     assert shown.body["properties"]["securitySettings"]["softDeleteSettings"]["state"] == "Off"
+    await undelete(env, vault, principal(OPERATOR))
 
 
 async def test_an_approval_lapses_and_belongs_to_its_principal(env: Env, vault: VaultRef) -> None:
@@ -356,6 +367,7 @@ async def test_only_the_guards_holder_changes_or_deletes_it(env: Env, vault: Vau
     assert (await env.api.call("PUT", guard_path(vault), excluded, headers=principal(ADMIN))).status == 200
     deleted = await env.api.call("DELETE", instance_path(vault, "bi"), headers=principal(OPERATOR))
     assert deleted.status == 202, deleted.body
+    await undelete(env, vault, principal(OPERATOR))
     listed = await env.api.call(
         "GET",
         guard_group(vault) + "/providers/Microsoft.DataProtection/resourceGuards",
