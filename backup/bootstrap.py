@@ -244,7 +244,6 @@ class Runtime:
             self.store,
             self.compute,
             self.clock,
-            soft_delete_days=self.settings.soft_delete_retention_days,
             policies=self.policies,
         )
 

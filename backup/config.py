@@ -44,8 +44,6 @@ APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 
 # Days a deleted backup instance ("stop protection and delete data") stays soft-deleted, with
 # its snapshots, before it is purged; undelete is possible until then.
-SOFT_DELETE_RETENTION_DAYS = "SOFT_DELETE_RETENTION_DAYS"
-DEFAULT_SOFT_DELETE_RETENTION_DAYS = 14
 
 # The latest a scheduled backup may start after its slot (ISO 8601 duration, e.g. PT1H); a slot
 # whose backup cannot start by then is recorded as missed (backup/domain/slots.py explains it).
@@ -91,7 +89,6 @@ class Settings:
     storage_client_id: str | None = None
     clock_speed: float | None = None
     clock_origin: str | None = None
-    soft_delete_retention_days: int = DEFAULT_SOFT_DELETE_RETENTION_DAYS
     backup_start_window: timedelta = DEFAULT_START_WINDOW
     arm_budget_limits: Mapping[Category, BucketLimits] = field(default_factory=lambda: ARM_DEFAULT_LIMITS)
 
@@ -116,7 +113,6 @@ class Settings:
             storage_client_id=optional(STORAGE_CLIENT_ID),
             clock_speed=_speed(optional(CLOCK_SPEED)),
             clock_origin=optional(CLOCK_ORIGIN),
-            soft_delete_retention_days=_days(optional(SOFT_DELETE_RETENTION_DAYS)),
             backup_start_window=_start_window(optional(BACKUP_START_WINDOW)),
             arm_budget_limits=_budget_limits(optional(ARM_BUDGET_LIMITS)),
         )
@@ -154,20 +150,6 @@ def _speed(value: str | None) -> float | None:
         return float(value)
     except ValueError:
         raise ValueError(f"{CLOCK_SPEED} must be a number, not {value!r}") from None
-
-
-def _days(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_SOFT_DELETE_RETENTION_DAYS
-    try:
-        days = int(value)
-    except ValueError:
-        days = -1
-    if not 1 <= days <= 180:
-        raise ValueError(
-            f"{SOFT_DELETE_RETENTION_DAYS} must be a whole number of days from 1 to 180, not {value!r}"
-        )
-    return days
 
 
 def _start_window(value: str | None) -> timedelta:

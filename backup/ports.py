@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from backup.domain.arm import ArmPrincipal, DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
+from backup.domain.guards import GuardApproval, GuardRef
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexScan
 from backup.domain.lro import Accepted, InProgress
@@ -277,6 +278,32 @@ class VaultStore(Protocol):
         count or the point changed since read, or the count was created since its absence was
         read) raises :class:`~backup.errors.ConcurrencyError` and writes nothing."""
         ...
+
+    # multi-user authorization: resource guards, their approvals, a vault's link to a guard
+
+    async def put_resource_guard(
+        self, guard: GuardRef, record: Mapping[str, Any], etag: str | None = None
+    ) -> str: ...
+
+    async def get_resource_guard(self, guard: GuardRef) -> Versioned[Mapping[str, Any]] | None: ...
+
+    async def list_resource_guards(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[tuple[str, Versioned[Mapping[str, Any]]]]: ...
+
+    async def delete_resource_guard(self, guard: GuardRef, etag: str) -> None: ...
+
+    async def put_guard_approval(self, guard: GuardRef, approval: GuardApproval) -> None: ...
+
+    async def list_guard_approvals(self, guard: GuardRef) -> list[GuardApproval]: ...
+
+    async def put_guard_proxy(
+        self, vault: VaultRef, document: Mapping[str, Any], etag: str | None = None
+    ) -> str: ...
+
+    async def get_guard_proxy(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None: ...
+
+    async def delete_guard_proxy(self, vault: VaultRef, etag: str) -> None: ...
 
 
 class InstanceRows(Protocol):

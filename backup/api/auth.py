@@ -20,7 +20,8 @@ App roles (declared on the app registration, assigned to users, groups or servic
                           checkFeatureSupport, findRestorableTimeRanges, exportBackupJobs
 ``BackupOperator``        GET, create/update/delete vaults and policies, configure
                           protection (and validateForBackup / validateForModifyBackup),
-                          sync, on-demand backups, stop/suspend/resume
+                          sync, on-demand backups, stop/suspend/resume; resource guards,
+                          vault links to them, approvals on a guard (the guard's holder only)
 ``RestoreOperator``       GET and restore
 ========================  ==================================================================
 

@@ -157,5 +157,25 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
             "featureName": _DISK_TYPE,
         },
     ),
+    "ResourceGuardResource": (
+        "A resource guard that protects every critical operation",
+        {"location": "westus"},
+    ),
+    "ResourceGuardProxyBaseResource": (
+        "Link the vault to a resource guard",
+        {
+            "properties": {
+                "resourceGuardResourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/"
+                "resourceGroups/"
+                "rg-security/providers/Microsoft.DataProtection/resourceGuards/guard"
+            }
+        },
+    ),
+    "PatchResourceGuardInput": ("Tag the guard", {"tags": {"owner": "security"}}),
+    "UnlockDeleteRequest": ("Before deleting a backup instance", {"resourceGuardOperationRequests": []}),
+    "GuardApprovalRequest": (
+        "Approve another operator for one hour",
+        {"principalName": "operator@contoso.com", "durationInMinutes": 60},
+    ),
 }
 """Request body schema name -> (summary, example)."""

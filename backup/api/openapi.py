@@ -45,6 +45,7 @@ from backup.api.endpoints import (
     overview,
     provider,
     recovery_points,
+    resource_guards,
 )
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import EXTENSION_SEGMENT, PARAM_PATTERNS, Route, Router
@@ -92,6 +93,7 @@ _J = "Jobs"
 _R = "Recovery points"
 _O = "Operations"
 _X = "Product extensions"
+_G = "Resource guards"
 
 _OVERVIEW_TEXT = (
     "A product extension: Azure has no such call, so it lives under /x/ and no Azure client "
@@ -200,7 +202,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {202: None, 204: None},
         errors=(409,),
         description="The instance becomes a deleted backup instance (undelete brings it back) until the "
-        "vault's soft-delete retention ends. 204 when there is no such instance.",
+        "vault's soft-delete retention ends (Off: purged by the next retention run). 204 when there is no "
+        "such instance. 409 UserErrorImmutableVaultOperationNotAllowed in an immutable vault while a "
+        "recovery point has not expired; 403 LinkedAuthorizationFailed when the vault is linked to a "
+        "resource guard and the caller has no active approval on it.",
     ),
     ("GET", paths.BACKUP_INSTANCES): Operation(
         "BackupInstances_List",
@@ -467,6 +472,101 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         body="FeatureValidationRequest",
         description="Microsoft.Compute/disks is GenerallyAvailable; any other datasource type NotSupported.",
     ),
+    # --- multi-user authorization -------------------------------------------------------------------
+    ("PUT", resource_guards.RESOURCE_GUARD): Operation(
+        "ResourceGuards_Put",
+        "Create or update a resource guard",
+        _G,
+        {200: "ResourceGuardResource", 201: "ResourceGuardResource"},
+        body="ResourceGuardResource",
+        description="The creator holds the standing role on the guard: only that principal may change or "
+        "delete it or approve requests on it (403 LinkedAuthorizationFailed for anyone else).",
+    ),
+    ("PATCH", resource_guards.RESOURCE_GUARD): Operation(
+        "ResourceGuards_Patch",
+        "Update a resource guard's tags",
+        _G,
+        {200: "ResourceGuardResource"},
+        body="PatchResourceGuardInput",
+        description="By its holder only (403 LinkedAuthorizationFailed for anyone else).",
+    ),
+    ("GET", resource_guards.RESOURCE_GUARD): Operation(
+        "ResourceGuards_Get", "Get a resource guard", _G, {200: "ResourceGuardResource"}
+    ),
+    ("DELETE", resource_guards.RESOURCE_GUARD): Operation(
+        "ResourceGuards_Delete",
+        "Delete a resource guard",
+        _G,
+        {200: None, 204: None},
+        description="By its holder only. Vaults linked to it are no longer protected by it, as in Azure.",
+    ),
+    ("GET", resource_guards.RESOURCE_GUARDS): Operation(
+        "ResourceGuards_GetResourcesInResourceGroup",
+        "List the resource guards of a resource group",
+        _G,
+        {200: "ResourceGuardResourceList"},
+        query=("skipToken",),
+    ),
+    ("GET", resource_guards.RESOURCE_GUARDS_IN_SUBSCRIPTION): Operation(
+        "ResourceGuards_GetResourcesInSubscription",
+        "List the resource guards of a subscription",
+        _G,
+        {200: "ResourceGuardResourceList"},
+        query=("skipToken",),
+    ),
+    ("PUT", resource_guards.GUARD_PROXY): Operation(
+        "DppResourceGuardProxy_CreateOrUpdate",
+        "Link a vault to a resource guard",
+        _G,
+        {200: "ResourceGuardProxyBaseResource"},
+        body="ResourceGuardProxyBaseResource",
+        errors=(409,),
+        description="From then on the vault's critical operations need an approval on the guard. 409 when "
+        "the vault is linked to another guard already.",
+    ),
+    ("GET", resource_guards.GUARD_PROXY): Operation(
+        "DppResourceGuardProxy_Get",
+        "Get a vault's link to a resource guard",
+        _G,
+        {200: "ResourceGuardProxyBaseResource"},
+    ),
+    ("GET", resource_guards.GUARD_PROXIES): Operation(
+        "DppResourceGuardProxy_List",
+        "List a vault's links to resource guards",
+        _G,
+        {200: "ResourceGuardProxyBaseResourceList"},
+    ),
+    ("DELETE", resource_guards.GUARD_PROXY): Operation(
+        "DppResourceGuardProxy_Delete",
+        "Unlink a vault from its resource guard",
+        _G,
+        {200: None, 204: None},
+        description="A critical operation: 403 LinkedAuthorizationFailed without an active approval.",
+    ),
+    ("POST", resource_guards.UNLOCK_DELETE): Operation(
+        "DppResourceGuardProxy_UnlockDelete",
+        "Check the caller's approval before a guarded delete",
+        _G,
+        {200: "UnlockDeleteResponse"},
+        body="UnlockDeleteRequest",
+        description="Answers when the caller's approval ends; 403 LinkedAuthorizationFailed without one.",
+    ),
+    ("POST", resource_guards.GUARD_APPROVALS): Operation(
+        "ResourceGuards_Approve",
+        "Approve another principal's critical operations for a while",
+        _X,
+        {200: "GuardApprovalResource"},
+        body="GuardApprovalRequest",
+        description="A product extension standing in for Azure's PIM activation of a role on the guard: "
+        "the caller must hold the guard's role and cannot approve themselves (403 "
+        "LinkedAuthorizationFailed); the approval lasts durationInMinutes (at most 24 hours).",
+    ),
+    ("GET", resource_guards.GUARD_APPROVALS): Operation(
+        "ResourceGuards_ListApprovals",
+        "List the approvals on a resource guard that have not expired",
+        _X,
+        {200: "GuardApprovalList"},
+    ),
     # --- product extensions (no Azure equivalent; under /x/) ------------------------------------
     ("GET", overview.OVERVIEW_OF_SUBSCRIPTION): Operation(
         "Overview_GetInSubscription",
@@ -485,7 +585,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 """Per-route metadata, keyed by ``(method, template)`` exactly as the route tables declare them."""
 
-TAGS = (_V, _P, _I, _D, _A, _J, _R, _O, _X)
+TAGS = (_V, _P, _I, _D, _A, _J, _R, _O, _G, _X)
 
 _STATUS_TEXT = {
     200: "OK",
@@ -547,6 +647,8 @@ _PATH_PARAMETER_TEXT = {
     "location": "The Azure location of the operation.",
     "operationId": "The operation id, from a 202's URLs.",
     "diskName": "The managed disk (the datasource of an extension-routed list).",
+    "resourceGuardsName": "The resource guard.",
+    "resourceGuardProxyName": "The vault's link to a resource guard (a vault has at most one).",
 }
 # The router's own patterns: what the document publishes is what the router enforces.
 _PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {

@@ -84,6 +84,8 @@ PARAM_PATTERNS: dict[str, str] = {
     "location": r"^[A-Za-z0-9][A-Za-z0-9 -]{0,63}$",
     "operationId": r"^[A-Za-z0-9_-]{1,600}$",
     "diskName": COMPUTE_NAME_PATTERN,
+    "resourceGuardsName": DATAPROTECTION_NAME_PATTERN,
+    "resourceGuardProxyName": DATAPROTECTION_NAME_PATTERN,
 }
 """The pattern each path parameter must match: the validators below use these, the OpenAPI
 document publishes them, so the two cannot drift."""
@@ -140,6 +142,8 @@ PARAM_VALIDATORS: dict[str, Callable[[str], str]] = {
     "location": _location,
     "operationId": _operation_id,
     "diskName": lambda value: check_compute_name(value, "disk", "diskName"),
+    "resourceGuardsName": _name("resource guard", "resourceGuardsName"),
+    "resourceGuardProxyName": _name("resource guard proxy", "resourceGuardProxyName"),
 }
 """Path parameter name -> validator returning the value to use (or raising ValidationError)."""
 

@@ -29,7 +29,14 @@ Extending the decision (the security and off-site-copy issues): a new rule is on
 function in :data:`_PROVENANCE_RULES` (what makes a snapshot this instance's, e.g. a copy whose
 source is one of the instance's verified snapshots) or in :data:`_DELETION_HOLDS` (what keeps a
 verified snapshot from being deleted, e.g. immutability until a date); each returns ``None``
-when it has nothing to say. Pure: no I/O, time comes from the snapshot.
+when it has nothing to say. Pure: no I/O; time comes from the snapshot, and for deletion from
+the :class:`DeletionTerms` the caller passes.
+
+Immutability (:mod:`backup.domain.vault_security`) is one deletion hold: while the vault is
+immutable, a point is not deleted before its expiry (the store's expiry when the caller has the
+point, else its tags'), whichever path asks (retention, the purge after soft delete, a delete
+refused up front by the API). :func:`immutability_hold` is that rule on its own, for the API to
+refuse an operation before anything is soft-deleted.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from backup.domain.arm import SnapshotInfo, recovery_point_from_snapshot
@@ -103,7 +110,7 @@ class CustodyVerdict:
     """One sentence an operator can act on: what was expected and what the snapshot has."""
     tags: SnapshotTags | None = None
     holds: tuple[str, ...] = ()
-    """Why a verified snapshot must not be deleted yet (no rule holds one today)."""
+    """Why a verified snapshot must not be deleted yet (immutability until its expiry)."""
 
     @property
     def verified(self) -> bool:
@@ -125,12 +132,28 @@ class CustodyVerdict:
 
 
 @dataclass(frozen=True)
+class DeletionTerms:
+    """What the instance's vault says about deleting now: whether it is immutable, and when now is."""
+
+    now: datetime
+    immutable: bool
+
+
+def immutability_hold(expires_at: datetime, terms: DeletionTerms) -> str | None:
+    """Why a point expiring at ``expires_at`` may not be deleted under ``terms``, or ``None``."""
+    if terms.immutable and expires_at > terms.now:
+        return f"the vault is immutable and the recovery point expires only at {expires_at.isoformat()}"
+    return None
+
+
+@dataclass(frozen=True)
 class _Evidence:
     snapshot: SnapshotInfo
     tags: SnapshotTags
     instance: BackupInstance
     recorded: RecoveryPoint | None
     disk_unique_id: str | None
+    terms: DeletionTerms | None
 
 
 _Rule = Callable[[_Evidence], tuple[Finding, str] | None]
@@ -210,8 +233,15 @@ def _deletion_holds(evidence: _Evidence) -> tuple[str, ...]:
     return tuple(hold for rule in _DELETION_HOLDS if (hold := rule(evidence)) is not None)
 
 
-_DELETION_HOLDS: tuple[Callable[[_Evidence], str | None], ...] = ()
-"""What keeps a verified snapshot from being deleted (immutability, legal hold: none yet)."""
+def _immutable_until_expiry(evidence: _Evidence) -> str | None:
+    if evidence.terms is None:
+        return None
+    expires_at = evidence.recorded.expires_at if evidence.recorded is not None else evidence.tags.expires_at
+    return immutability_hold(expires_at, evidence.terms)
+
+
+_DELETION_HOLDS: tuple[Callable[[_Evidence], str | None], ...] = (_immutable_until_expiry,)
+"""What keeps a verified snapshot from being deleted: immutability until its expiry."""
 
 
 def judge(
@@ -220,13 +250,16 @@ def judge(
     *,
     recorded: RecoveryPoint | None = None,
     disk_unique_id: str | None = None,
+    terms: DeletionTerms | None = None,
 ) -> CustodyVerdict:
     """Whether ``snapshot`` may be used as, and deleted as, a recovery point of ``instance``.
 
     ``instance`` is the instance the snapshot's tags name (``None`` when there is none);
     ``recorded`` is the store's recovery point the snapshot stands behind, when the caller has
     one (restore, retention, purge); without it the snapshot is judged for adoption.
-    ``disk_unique_id`` is the unique id of the instance's disk, when known.
+    ``disk_unique_id`` is the unique id of the instance's disk, when known. ``terms`` are the
+    vault's deletion terms: every path that deletes passes them (without them no hold is known,
+    which is right only for adoption and restore).
     """
     if not is_ours(snapshot.tags):
         return CustodyVerdict(Finding.NOT_OURS, "it does not carry the product's adb-managed-by tag")
@@ -246,7 +279,7 @@ def judge(
             Finding.OTHER_INSTANCE, f"its tags name instance '{tags.instance}', not '{instance.name}'", tags
         )
     # The one place the instance's own record of its disk's unique id joins, once it keeps one.
-    evidence = _Evidence(snapshot, tags, instance, recorded, disk_unique_id)
+    evidence = _Evidence(snapshot, tags, instance, recorded, disk_unique_id, terms)
     identity: _Rule = _is_the_recorded_point if recorded is not None else _is_a_point_we_derive
     for rule in (*_PROVENANCE_RULES, identity):
         failed = rule(evidence)

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from backup.domain.clock import Clock
+from backup.domain.custody import DeletionTerms
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job
 from backup.domain.limits import DELETED_RECOVERY_POINT_AUDIT, RECOVERY_POINTS_PER_TABLE_TRANSACTION
@@ -38,7 +39,12 @@ from backup.domain.retention import select_expired
 from backup.errors import BackupError, ConcurrencyError, ConflictError
 from backup.ports import ArmGateway, VaultStore
 from backup.services.etag_retry import raising, write_with_retry
-from backup.services.snapshot_deletion import SnapshotFate, delete_point_snapshot, deletion_job
+from backup.services.snapshot_deletion import (
+    SnapshotFate,
+    delete_point_snapshot,
+    deletion_job,
+    deletion_terms,
+)
 from backup.telemetry import RETENTION_DELETION_SPAN, Telemetry
 
 _log = logging.getLogger(__name__)
@@ -51,6 +57,8 @@ class SweepResult:
     skipped_in_use: int = 0
     not_ours: list[str] = field(default_factory=list)
     """Snapshots behind expired points that custody did not verify: reported, never deleted."""
+    held: int = 0
+    """Points the vault holds (immutable, not yet expired by the store's record): kept."""
     already_gone: int = 0
     recorded_by_another: int = 0
     """Points another sweeper deleted and recorded first (a race lost, and nothing to redo)."""
@@ -98,8 +106,13 @@ class RetentionSweeper:
         by_instance: dict[str, list[ExpiryEntry]] = defaultdict(list)
         for entry in await self._store.expired(vault, now):
             by_instance[entry.instance].append(entry)
+        terms = await deletion_terms(self._store, vault, now) if by_instance else None
         await asyncio.gather(
-            *(self._sweep_instance(vault, name, entries, result) for name, entries in by_instance.items())
+            *(
+                self._sweep_instance(vault, name, entries, result, terms)
+                for name, entries in by_instance.items()
+                if terms is not None
+            )
         )
         await self._keep_history(
             vault, result, self._store.purge_deleted_history(vault, now - self._audit_retention), "purged"
@@ -135,11 +148,16 @@ class RetentionSweeper:
             result.history_purged += count
 
     async def _sweep_instance(
-        self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
+        self,
+        vault: VaultRef,
+        name: str,
+        entries: list[ExpiryEntry],
+        result: SweepResult,
+        terms: DeletionTerms,
     ) -> None:
         async with self._gate:
             try:
-                await self._sweep_instance_unguarded(vault, name, entries, result)
+                await self._sweep_instance_unguarded(vault, name, entries, result, terms)
             except BackupError as error:
                 # One instance's trouble (a revoked role, throttling) must not stop the sweep;
                 # its points stay and the next sweep tries again.
@@ -147,7 +165,12 @@ class RetentionSweeper:
                 result.errors.append(f"{name}: {error.code}")
 
     async def _sweep_instance_unguarded(
-        self, vault: VaultRef, name: str, entries: list[ExpiryEntry], result: SweepResult
+        self,
+        vault: VaultRef,
+        name: str,
+        entries: list[ExpiryEntry],
+        result: SweepResult,
+        terms: DeletionTerms,
     ) -> None:
         current = await self._store.get_instance(vault, name)
         if current is None:
@@ -177,7 +200,7 @@ class RetentionSweeper:
             removed: list[tuple[RecoveryPoint, ExpiryEntry | None]] = []
             jobs: list[Job] = []
             for point in chunk:
-                job = await self._delete_snapshot(current.value, point, result)
+                job = await self._delete_snapshot(current.value, point, result, terms)
                 if job is not None:
                     removed.append((point, points[point.id][1]))
                     jobs.append(job)
@@ -191,7 +214,7 @@ class RetentionSweeper:
                     self._telemetry.recovery_points_deleted(vault.id, name, len(recorded))
 
     async def _delete_snapshot(
-        self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult
+        self, instance: BackupInstance, point: RecoveryPoint, result: SweepResult, terms: DeletionTerms
     ) -> Job | None:
         started = self._clock.now()
         job = deletion_job(instance, point, started=started, id_time=started, why="retention")
@@ -204,10 +227,17 @@ class RetentionSweeper:
             job_type=job.operation.value,
         ):
             fate, snapshot_id = await delete_point_snapshot(
-                self._compute.for_identity(instance.identity), instance, point, telemetry=self._telemetry
+                self._compute.for_identity(instance.identity),
+                instance,
+                point,
+                terms=terms,
+                telemetry=self._telemetry,
             )
             if fate is SnapshotFate.NOT_OURS:
                 result.not_ours.append(snapshot_id)
+                return None
+            if fate is SnapshotFate.HELD:
+                result.held += 1
                 return None
             if fate is SnapshotFate.ALREADY_GONE:
                 result.already_gone += 1

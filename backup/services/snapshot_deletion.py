@@ -3,8 +3,10 @@
 Retention and the purge of soft-deleted instances both end a recovery point's life; both go
 through :func:`delete_point_snapshot`, which reads the snapshot again and asks
 :func:`backup.domain.custody.judge` whether it is this very recovery point of this instance
-(its tags, its real source disk, its id): a snapshot that fails is left alone and reported as a
-look-alike. The job that records the deletion lives here too.
+(its tags, its real source disk, its id) and whether the vault's terms hold it (an immutable
+vault keeps a point until its expiry): a snapshot that fails is left alone and reported as a
+look-alike, one that is held is left alone until its hold ends. The job that records the
+deletion lives here too.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import logging
 from datetime import datetime
 from enum import StrEnum
 
-from backup.domain.custody import judge
-from backup.domain.instance import BackupInstance
+from backup.domain.custody import DeletionTerms, immutability_hold, judge
+from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, RecoveryPoint
 from backup.domain.resource_ids import ComputeResourceId
-from backup.ports import ArmGateway
+from backup.domain.vault_security import VaultSecurity
+from backup.ports import ArmGateway, VaultStore
 from backup.telemetry import Telemetry
 
 _log = logging.getLogger(__name__)
@@ -29,6 +32,15 @@ class SnapshotFate(StrEnum):
     ALREADY_GONE = "AlreadyGone"
     NOT_OURS = "NotOurs"
     """Custody did not verify it as this recovery point of this instance: left alone, reported."""
+    HELD = "Held"
+    """Verified, but the vault holds it (immutable until its expiry): left alone for now."""
+
+
+async def deletion_terms(store: VaultStore, vault: VaultRef, now: datetime) -> DeletionTerms:
+    """The vault's deletion terms now, from its stored settings (a vault gone holds nothing)."""
+    stored = await store.get_vault(vault)
+    security = VaultSecurity.from_document(stored.value if stored is not None else None)
+    return DeletionTerms(now=now, immutable=security.immutable)
 
 
 def deletion_job(
@@ -49,6 +61,7 @@ async def delete_point_snapshot(
     instance: BackupInstance,
     point: RecoveryPoint,
     *,
+    terms: DeletionTerms,
     telemetry: Telemetry | None = None,
     path: str = "retention",
 ) -> tuple[SnapshotFate, str]:
@@ -56,11 +69,18 @@ async def delete_point_snapshot(
 
     A snapshot that fails verification is reported (``telemetry``, under ``path``) and kept.
     """
+    if immutability_hold(point.expires_at, terms) is not None:
+        # Custody would hold it whatever the snapshot says (the recorded expiry decides): no ARM
+        # read for each held point on every purge run.
+        return SnapshotFate.HELD, point.snapshot_id
     snapshot_id = ComputeResourceId.snapshot(point.snapshot_id)
     snapshot = await compute.get_snapshot(snapshot_id)
     if snapshot is None:
         return SnapshotFate.ALREADY_GONE, point.snapshot_id
-    verdict = judge(snapshot, instance, recorded=point)
+    verdict = judge(snapshot, instance, recorded=point, terms=terms)
+    if verdict.verified and verdict.holds:
+        _log.info("keeping %s behind recovery point %s: %s", snapshot.id, point.id, "; ".join(verdict.holds))
+        return SnapshotFate.HELD, snapshot.id
     if not verdict.may_delete:
         _log.error(
             "not deleting %s behind recovery point %s of %s: %s",

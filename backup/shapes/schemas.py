@@ -38,6 +38,16 @@ from backup.shapes.provider import (
     FeatureValidationResponse,
 )
 from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
+from backup.shapes.resource_guard import (
+    GuardApprovalList,
+    GuardApprovalRequest,
+    GuardApprovalResource,
+    PatchResourceGuardInput,
+    ResourceGuardProxyBaseResource,
+    ResourceGuardResource,
+    UnlockDeleteRequest,
+    UnlockDeleteResponse,
+)
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
 
@@ -50,6 +60,8 @@ LISTED: tuple[type[msgspec.Struct], ...] = (
     BackupInstanceSummaryResource,
     AzureBackupJobResource,
     AzureBackupRecoveryPointResource,
+    ResourceGuardResource,
+    ResourceGuardProxyBaseResource,
 )
 """Resources the API lists: each gets a ``{name}List`` page (``value``, ``nextLink``)."""
 SHAPES: tuple[type[msgspec.Struct], ...] = (
@@ -75,6 +87,12 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     FeatureValidationResponse,
     ClientDiscoveryResponse,
     ExportJobsResult,
+    UnlockDeleteRequest,
+    UnlockDeleteResponse,
+    PatchResourceGuardInput,
+    GuardApprovalRequest,
+    GuardApprovalResource,
+    GuardApprovalList,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

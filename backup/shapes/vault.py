@@ -133,9 +133,10 @@ FeatureSettings = Annotated[dict[str, Any], msgspec.Meta(description="Echoed; no
 
 
 class BackupVault(_Shape, kw_only=True):
-    """A vault's ``properties``. Storage and security settings are validated and echoed: disk
-    backups are snapshots in the operational store whatever the vault's redundancy, and Azure's soft
-    delete and immutability do not cover operational-tier backups either."""
+    """A vault's ``properties``. Storage settings are validated and echoed: disk backups are
+    snapshots in the operational store whatever the vault's redundancy. Security settings are
+    enforced (soft delete of deleted instances, immutability of recovery points; see the README),
+    beyond Azure, whose soft delete and immutability do not cover operational-tier backups."""
 
     provisioning_state: Annotated[str, _READ_ONLY] | None = None
     resource_move_state: Annotated[str, _READ_ONLY] | None = None

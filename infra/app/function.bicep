@@ -28,7 +28,6 @@ param countOverviewSchedule string
 @description('Days a deleted backup instance keeps its snapshots (soft delete) before they are purged.')
 @minValue(1)
 @maxValue(180)
-param softDeleteRetentionDays int = 14
 
 @description('The latest a scheduled backup may start after its slot (ISO 8601 duration); later, the slot is recorded as missed (BackupSlotMissed).')
 param backupStartWindow string = 'PT1H'
@@ -174,10 +173,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'COUNT_OVERVIEW_SCHEDULE'
           value: countOverviewSchedule
-        }
-        {
-          name: 'SOFT_DELETE_RETENTION_DAYS'
-          value: string(softDeleteRetentionDays)
         }
         {
           name: 'BACKUP_START_WINDOW'

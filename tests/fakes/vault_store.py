@@ -27,9 +27,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from backup.adapters.tables import guards as guard_keys
 from backup.adapters.tables import keys
 from backup.adapters.tables.instance_index import index_keys
 from backup.adapters.tables.recovery_points import under_policy
+from backup.domain.guards import GuardApproval, GuardRef
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
@@ -295,6 +297,76 @@ class FakeVaultStore:
             return
         self._transact(partition, [_Op("delete", row, etag=etag)], table=_REGISTRY)
         self._tables[_DATA].pop(self.partition(vault), None)
+
+    # --- multi-user authorization: guards, approvals, a vault's link ----------------------------
+
+    async def put_resource_guard(
+        self, guard: GuardRef, record: Mapping[str, Any], etag: str | None = None
+    ) -> str:
+        self._fault("put_resource_guard")
+        row = guard_keys.guard_key(guard)
+        value = _json_copy(record)
+        op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
+        return self._transact(guard_keys.guard_partition(guard.subscription_id), [op])[0]
+
+    async def get_resource_guard(self, guard: GuardRef) -> Versioned[Mapping[str, Any]] | None:
+        self._fault("get_resource_guard")
+        found = self._read(guard_keys.guard_partition(guard.subscription_id), guard_keys.guard_key(guard))
+        return Versioned(_frozen(found.value), found.etag) if found else None
+
+    async def list_resource_guards(
+        self, subscription_id: str, resource_group: str | None = None
+    ) -> list[tuple[str, Versioned[Mapping[str, Any]]]]:
+        self._fault("list_resource_guards")
+        if resource_group is None:
+            lower, upper = keys.kind_range(guard_keys.GUARD)
+        else:
+            lower = (
+                keys.row_key(guard_keys.GUARD, keys.validated_name(resource_group, what="resourceGroup"))
+                + ":"
+            )
+            upper = lower[:-1] + chr(ord(":") + 1)
+        return [
+            (row, Versioned(_frozen(found.value), found.etag))
+            for row, found in self._range(guard_keys.guard_partition(subscription_id), lower, upper)
+        ]
+
+    async def delete_resource_guard(self, guard: GuardRef, etag: str) -> None:
+        self._fault("delete_resource_guard")
+        partition = guard_keys.guard_partition(guard.subscription_id)
+        self._transact(partition, [_Op("delete", guard_keys.guard_key(guard), etag=etag)])
+        lower, upper = guard_keys.approval_range(guard)
+        for row, _ in self._range(partition, lower, upper):
+            self._transact(partition, [_Op("delete", row)])
+
+    async def put_guard_approval(self, guard: GuardRef, approval: GuardApproval) -> None:
+        self._fault("put_guard_approval")
+        row = guard_keys.approval_key(guard, approval.principal)
+        self._transact(guard_keys.guard_partition(guard.subscription_id), [_Op("upsert", row, approval)])
+
+    async def list_guard_approvals(self, guard: GuardRef) -> list[GuardApproval]:
+        self._fault("list_guard_approvals")
+        lower, upper = guard_keys.approval_range(guard)
+        partition = guard_keys.guard_partition(guard.subscription_id)
+        return [found.value for _, found in self._range(partition, lower, upper)]
+
+    async def put_guard_proxy(
+        self, vault: VaultRef, document: Mapping[str, Any], etag: str | None = None
+    ) -> str:
+        self._fault("put_guard_proxy")
+        value = _json_copy(document)
+        row = guard_keys.PROXY_ROW
+        op = _Op("create", row, value) if etag is None else _Op("replace", row, value, etag=etag)
+        return self._transact(self.partition(vault), [op])[0]
+
+    async def get_guard_proxy(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None:
+        self._fault("get_guard_proxy")
+        found = self._read(self.partition(vault), guard_keys.PROXY_ROW)
+        return Versioned(_frozen(found.value), found.etag) if found else None
+
+    async def delete_guard_proxy(self, vault: VaultRef, etag: str) -> None:
+        self._fault("delete_guard_proxy")
+        self._transact(self.partition(vault), [_Op("delete", guard_keys.PROXY_ROW, etag=etag)])
 
     # --- policies -----------------------------------------------------------------------------
 

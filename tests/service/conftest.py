@@ -229,7 +229,7 @@ def build_env() -> Env:
     store, compute, backups, restores = FakeVaultStore(), FakeComputeGateway(arm), FakeQueue(), FakeQueue()
     runtime = Runtime.from_settings(
         # Never connected: every port the services use is a fake.
-        Settings(storage_connection_string="UseDevelopmentStorage=true", soft_delete_retention_days=14),
+        Settings(storage_connection_string="UseDevelopmentStorage=true"),
         clock=clock,
         store=store,
         compute=compute,

@@ -18,7 +18,6 @@ from backup.config import (
     ARM_STATIC_TOKENS,
     BACKUP_START_WINDOW,
     CLOCK_SPEED,
-    SOFT_DELETE_RETENTION_DAYS,
     STORAGE_CONNECTION_STRING,
     STORAGE_QUEUE_URI,
     STORAGE_TABLE_URI,
@@ -72,7 +71,6 @@ def test_a_malformed_setting_is_named_in_one_line() -> None:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        (SOFT_DELETE_RETENTION_DAYS, "soon"),
         (ARM_STATIC_TOKENS, "[1, 2]"),
         (ARM_STATIC_TOKENS, "{"),
         (CLOCK_SPEED, "x"),

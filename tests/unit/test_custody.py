@@ -17,6 +17,7 @@ from backup.domain.arm import SnapshotInfo
 from backup.domain.custody import (
     CLOCK_SKEW,
     LOOKALIKE_FINDINGS,
+    DeletionTerms,
     Finding,
     adoptable_point,
     judge,
@@ -309,3 +310,35 @@ def test_a_deletion_hold_keeps_a_verified_snapshot_usable_but_undeletable(
     verdict = judge(GENUINE, INSTANCE, recorded=RECORDED)
     assert (verdict.verified, verdict.may_use, verdict.may_delete) == (True, True, False)
     assert verdict.holds == ("immutable until 2027-01-01",)
+
+
+@pytest.mark.parametrize(
+    ("immutable", "now", "deletable"),
+    [
+        (True, SLOT + timedelta(days=7) - timedelta(seconds=1), False),
+        (True, SLOT + timedelta(days=7), True),
+        (False, SLOT, True),
+    ],
+)
+def test_an_immutable_vault_holds_a_point_until_its_recorded_expiry(
+    immutable: bool, now: datetime, deletable: bool
+) -> None:
+    terms = DeletionTerms(now=now, immutable=immutable)
+    verdict = judge(GENUINE, INSTANCE, recorded=RECORDED, terms=terms)
+    assert (verdict.may_use, verdict.may_delete) == (True, deletable)
+    assert bool(verdict.holds) is not deletable
+
+
+def test_the_stores_expiry_decides_not_the_tags() -> None:
+    """A tag writer cannot shorten a hold: the recorded point's expiry is the one that counts."""
+    early = replace(GENUINE, tags=tags(expires_at=SLOT + timedelta(hours=1)))
+    terms = DeletionTerms(now=SLOT + timedelta(days=1), immutable=True)
+    verdict = judge(early, INSTANCE, recorded=RECORDED, terms=terms)
+    assert verdict.verified
+    assert not verdict.may_delete
+
+
+def test_without_a_record_the_tags_expiry_holds_an_unrecorded_snapshot() -> None:
+    terms = DeletionTerms(now=SLOT + timedelta(days=1), immutable=True)
+    assert not judge(GENUINE, INSTANCE, terms=terms).may_delete
+    assert judge(GENUINE, INSTANCE, terms=replace(terms, now=SLOT + timedelta(days=8))).may_delete

@@ -14,11 +14,20 @@ import pytest
 BACKUP = Path(__file__).resolve().parents[2] / "backup"
 
 SHARED_SERVICE_MODULES = frozenset(
-    {"messages", "policies", "snapshot_deletion", "etag_retry", "serial", "slot_accounting"}
+    {
+        "messages",
+        "policies",
+        "snapshot_deletion",
+        "etag_retry",
+        "serial",
+        "slot_accounting",
+        "critical_operations",
+    }
 )
 """Service-layer modules with one shared job each (a message format, the policy cache, deleting
 a recovery point's snapshot, retrying a write that lost an ETag race, queueing requests for one
-key within a worker, recording a missed slot); any service may import them."""
+key within a worker, recording a missed slot, asking a vault's resource guard whether a critical
+operation is approved); any service may import them."""
 
 COMPOSED_USE_CASES = {"maintenance": frozenset({"retention", "protection", "reconcile"})}
 """A use case made of other services: it takes them in its constructor (the root builds them)."""

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from backup.api.endpoints.instances import deleted_instance_resource, instance_properties
-from backup.config import DEFAULT_SOFT_DELETE_RETENTION_DAYS, SOFT_DELETE_RETENTION_DAYS, Settings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.instance_status import STATUS_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
@@ -222,14 +221,6 @@ def test_an_instance_is_shown_with_its_state_and_last_error() -> None:
     assert gone["properties"]["deletionInfo"]["deletionTime"] == "2026-11-26T04:00:00Z"
     assert gone["properties"]["deletionInfo"]["scheduledPurgeTime"] == "2026-12-10T04:00:00Z"
     assert gone["properties"]["protectionStatus"]["status"] == "SoftDeleted"
-
-
-def test_the_soft_delete_period_setting() -> None:
-    assert Settings.from_env({}).soft_delete_retention_days == DEFAULT_SOFT_DELETE_RETENTION_DAYS == 14
-    assert Settings.from_env({SOFT_DELETE_RETENTION_DAYS: "30"}).soft_delete_retention_days == 30
-    for bad in ("0", "181", "two weeks"):
-        with pytest.raises(ValueError, match=SOFT_DELETE_RETENTION_DAYS):
-            Settings.from_env({SOFT_DELETE_RETENTION_DAYS: bad})
 
 
 def test_parsing_does_not_change_the_input() -> None:

@@ -9,6 +9,7 @@ inheritance adds no state, and a family can be built and tested on its own.
 from __future__ import annotations
 
 from backup.adapters.tables.datasources import DatasourceClaimStore
+from backup.adapters.tables.guards import GuardStore
 from backup.adapters.tables.instance_index import InstanceIndexStore
 from backup.adapters.tables.instances import InstanceStore
 from backup.adapters.tables.jobs import JobStore
@@ -32,6 +33,7 @@ FAMILIES = (
     DatasourceClaimStore,
     UsageStore,
     OverviewStore,
+    GuardStore,
 )
 """Every row family; no two may declare the same method (``tests/unit/test_table_codecs.py``)."""
 
@@ -48,5 +50,6 @@ class VaultStore(
     DatasourceClaimStore,
     UsageStore,
     OverviewStore,
+    GuardStore,
 ):
     """Every row family of the ``vaults`` and ``vaultdata`` tables, built from one ``StorageClients``."""

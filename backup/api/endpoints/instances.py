@@ -339,7 +339,11 @@ async def put_instance(ctx: RequestContext) -> ApiResponse:
         parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
     )
     instance, is_new = await _service(ctx).configure(
-        vault, stored.value["location"], ctx.params["backupInstanceName"], request
+        vault,
+        stored.value["location"],
+        ctx.params["backupInstanceName"],
+        request,
+        requester=ctx.caller.principal_name,
     )
     if not is_new:
         return json_response(200, instance_resource(instance))
@@ -380,7 +384,9 @@ async def list_instances(ctx: RequestContext) -> ApiResponse:
 @routes.delete(paths.BACKUP_INSTANCE)
 async def delete_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
-    deleted = await _service(ctx).delete(vault, ctx.params["backupInstanceName"])
+    deleted = await _service(ctx).delete(
+        vault, ctx.params["backupInstanceName"], requester=ctx.caller.principal_name
+    )
     if deleted is None:
         return ApiResponse(204)
     record = await _finished_operation(ctx, vault, stored.value["location"], "DeleteBackupInstance")

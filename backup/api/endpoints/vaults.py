@@ -9,12 +9,18 @@ updating is synchronous: the answer is 201 (created) or 200 (updated) with
 The body's shape, its checks and the answer's shape are declared once in
 :mod:`backup.shapes.vault`. ``storageSettings`` are validated and echoed (disk backups live in
 the OperationalStore, as snapshots in the disk's subscription, whatever the vault's
-redundancy). ``securitySettings``, ``monitoringSettings`` and ``featureSettings`` are validated
-and echoed too; they do not change what happens to disk backups (Azure's soft delete and
-immutability do not cover operational-tier backups either). Vaults have no identity of their
-own: the identity shows the principals the vault's ARM calls are made as (the app's for
-SystemAssigned, each attached identity's for UserAssigned), filled in on every answer and never
-stored (see :mod:`backup.services.vault_identity`).
+redundancy). ``monitoringSettings`` and ``featureSettings`` are validated and echoed.
+``securitySettings`` are enforced (:mod:`backup.domain.vault_security`): the soft-delete period
+of deleted instances is the vault's, an immutable vault keeps every point until its expiry, and
+a change that Azure forbids (Locked immutability undone, AlwaysOn soft delete turned back, soft
+delete turned off or shortened while immutable) is refused with 409 and changes nothing. Under
+multi-user authorization, turning soft delete off or immutability off needs an approval
+(:mod:`backup.services.critical_operations`). Azure does not apply immutability to
+operational-tier disk snapshots; this app does (README, "Immutable vaults, soft delete and
+multi-user authorization"). Vaults have no identity of their own: the identity shows the
+principals the vault's ARM calls are made as (the app's for SystemAssigned, each attached
+identity's for UserAssigned), filled in on every answer and never stored (see
+:mod:`backup.services.vault_identity`).
 """
 
 from __future__ import annotations
@@ -31,8 +37,15 @@ from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef
-from backup.domain.vault_security import bcdr_security_level, secure_score
+from backup.domain.vault_security import (
+    VaultSecurity,
+    bcdr_security_level,
+    refused_change,
+    secure_score,
+    weakening_operations,
+)
 from backup.errors import ConflictError, ValidationError
+from backup.services.critical_operations import CriticalOperationGate
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault
 
 routes = RouteTable()
@@ -45,6 +58,8 @@ async def put_vault(ctx: RequestContext) -> ApiResponse:
     current = await ctx.api.store.get_vault(requested)
     vault = stored_vault_ref(current.value, requested) if current else requested
     document = _vault_document(vault, body, current.value if current else None)
+    if current is not None:
+        await _check_security_change(ctx, vault, current.value, document)
     if current is None:
         await ctx.api.store.register_vault(requested, document)
         return json_response(201, await _shown(ctx, document))
@@ -79,6 +94,7 @@ async def patch_vault(ctx: RequestContext) -> ApiResponse:
                 merged["properties"][key] = body["properties"][key]
     vault = stored_vault_ref(current.value, requested)
     document = _vault_document(vault, merged, current.value)
+    await _check_security_change(ctx, vault, current.value, document)
     if document != current.value:
         await ctx.api.store.register_vault(requested, document, current.etag)
     return json_response(200, await _shown(ctx, document))
@@ -124,6 +140,23 @@ async def list_vaults_in_subscription(ctx: RequestContext) -> ApiResponse:
     return await _page(ctx, rows, paths.VAULTS_IN_SUBSCRIPTION)
 
 
+async def _check_security_change(
+    ctx: RequestContext, vault: VaultRef, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """Refuse what Azure forbids outright (409), then ask the vault's guard about what weakens it."""
+    old, new = VaultSecurity.from_document(before), VaultSecurity.from_document(after)
+    refused = refused_change(old, new)
+    if refused is not None:
+        raise ConflictError(refused, code=SECURITY_CHANGE_REFUSED, target="properties.securitySettings")
+    gate = CriticalOperationGate(ctx.api.store, ctx.api.clock)
+    for operation in weakening_operations(old, new):
+        await gate.require(vault, operation, ctx.caller.principal_name)
+
+
+SECURITY_CHANGE_REFUSED = "UserErrorSecuritySettingsChangeNotAllowed"
+"""Azure documents no code of its own for these refusals."""
+
+
 async def _shown(ctx: RequestContext, document: Mapping[str, Any]) -> dict[str, Any]:
     """The vault as answered: its derived security figures and its identities' principals."""
     return await ctx.api.services.vault_identities.shown(shown_vault(document))
@@ -164,7 +197,11 @@ def _vault_document(
             resource.properties,
             provisioning_state="Succeeded",
             resource_move_state="Unknown",
-            is_vault_protected_by_resource_guard=False,
+            # Kept up to date by linking and unlinking a resource guard (resource_guards.py).
+            is_vault_protected_by_resource_guard=bool(
+                existing is not None
+                and (existing.get("properties") or {}).get("isVaultProtectedByResourceGuard")
+            ),
         ),
     )
     document: dict[str, Any] = msgspec.to_builtins(answer)

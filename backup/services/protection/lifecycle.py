@@ -18,19 +18,25 @@ sync                       Error                       Configured     active
 purge (timer)              SoftDeleted past purge_at   rows removed   removed
 =========================  ==========================  =============  ==================
 
-Repeating an operation in its target state is a no-op success. Resuming marks the slots of the
-pause as skipped, so the first backup after a resume is the next slot, not a catch-up. The purge
-is :mod:`backup.services.protection.purge`.
+Repeating an operation in its target state is a no-op success. The vault's security settings
+(:mod:`backup.domain.vault_security`) govern DELETE: the soft-delete period is the vault's
+(``Off``: purged by the next retention run), and an immutable vault refuses it while any
+recovery point has not expired (custody's :func:`~backup.domain.custody.immutability_hold`), as
+Azure refuses stop-protection-with-delete there; an update that moves an instance to a policy
+with shorter retention is refused in an immutable vault. Under multi-user authorization both
+are critical operations (:mod:`backup.services.critical_operations`) that need the requester's
+approval. Resuming marks the slots of the pause as skipped, so the first backup after a resume
+is the next slot, not a catch-up. The purge is :mod:`backup.services.protection.purge`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
 
 from backup.domain.arm import DiskInfo
 from backup.domain.clock import Clock
+from backup.domain.custody import DeletionTerms, immutability_hold
 from backup.domain.instance import BackupInstance, TransitionRefused, VaultRef
 from backup.domain.instance_status import status_bucket
 from backup.domain.models import ProtectionState
@@ -38,14 +44,19 @@ from backup.domain.policy import BackupPolicy
 from backup.domain.protection import check_unchangeable, document_with_defaults
 from backup.domain.records import PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.vault_security import CriticalOperation, VaultSecurity, retention_shortened
 from backup.errors import ConcurrencyError, ConflictError, NotFoundError
 from backup.ports import ArmGateway, VaultStore
+from backup.services.critical_operations import CriticalOperationGate
 from backup.services.etag_retry import raising, write_with_retry
 from backup.services.policies import PolicyCache
 from backup.services.protection.checks import ProtectionCheckError, ProtectionChecks, ValidatedProtection
 from backup.services.protection.claims import DatasourceClaims
 from backup.services.protection.listing import InstanceListing
 from backup.shapes.backup_instance import ProtectionRequest
+
+IMMUTABLE_VAULT = "UserErrorImmutableVaultOperationNotAllowed"
+"""The refusal of an operation an immutable vault forbids (Azure documents no code of its own)."""
 
 
 class ProtectionService:
@@ -55,12 +66,11 @@ class ProtectionService:
         compute: ArmGateway,
         clock: Clock,
         *,
-        soft_delete_days: int = 14,
         policies: PolicyCache | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
-        self._soft_delete = timedelta(days=soft_delete_days)
+        self._gate = CriticalOperationGate(store, clock)
         self._policies = policies or PolicyCache()
         self._claims = DatasourceClaims(store, clock)
         self._checks = ProtectionChecks(store, compute, self._claims, self._policies)
@@ -87,9 +97,18 @@ class ProtectionService:
     # configure --------------------------------------------------------------------------------
 
     async def configure(
-        self, vault: VaultRef, vault_location: str, name: str, request: ProtectionRequest
+        self,
+        vault: VaultRef,
+        vault_location: str,
+        name: str,
+        request: ProtectionRequest,
+        *,
+        requester: str = "",
     ) -> tuple[BackupInstance, bool]:
-        """Create the instance (True) or update its policy / properties (False), after every check."""
+        """Create the instance (True) or update its policy / properties (False), after every check.
+
+        An update to a policy with shorter retention is refused in an immutable vault and needs
+        ``requester``'s approval under multi-user authorization."""
         current = await self._store.get_instance(vault, name)
         if current is not None:
             check_unchangeable(current.value, request.disk, request.snapshot_resource_group)
@@ -97,7 +116,22 @@ class ProtectionService:
         validated = await self.validate_for_backup(vault, vault_location, request, instance=name)
         if current is None:
             return await self._create(vault, name, validated), True
+        before = self._policies.parse(current.value.policy_document)
+        shortened = retention_shortened(before, validated.policy)
+        if shortened is not None:
+            if (await self._security(vault)).immutable:
+                raise ConflictError(
+                    f"The backup vault '{vault.name}' is immutable: the retention of backup instance "
+                    f"'{name}' cannot be shortened ({shortened}).",
+                    code=IMMUTABLE_VAULT,
+                    target="properties.policyInfo.policyId",
+                )
+            await self._gate.require(vault, CriticalOperation.MODIFY_PROTECTION, requester)
         return await self._update(current, validated), False
+
+    async def _security(self, vault: VaultRef) -> VaultSecurity:
+        stored = await self._store.get_vault(vault)
+        return VaultSecurity.from_document(stored.value if stored is not None else None)
 
     async def _create(self, vault: VaultRef, name: str, validated: ValidatedProtection) -> BackupInstance:
         disk = validated.disk
@@ -231,22 +265,40 @@ class ProtectionService:
 
         return await self._mutate(current, change)
 
-    async def delete(self, vault: VaultRef, name: str) -> BackupInstance | None:
-        """Stop protection and delete data: soft delete now, purge after the retention period.
+    async def delete(self, vault: VaultRef, name: str, *, requester: str = "") -> BackupInstance | None:
+        """Stop protection and delete data: soft delete now, purge after the vault's soft-delete period.
 
         Scheduled backups stop at once (plan row inactive, state ``SoftDeleted``); recovery points
-        and snapshots stay until :meth:`purge_due` runs after ``purge_at``. ``None`` when there
-        is no visible instance of that name (ARM answers 204).
+        and snapshots stay until the purge runs after ``purge_at``. ``None`` when there is no
+        visible instance of that name (ARM answers 204). Refused (409) in an immutable vault
+        while a recovery point has not expired; under multi-user authorization ``requester``
+        needs an approval.
         """
         current = await self._store.get_instance(vault, name)
         if current is None or current.value.is_soft_deleted:
             return None
         now = self._clock.now()
+        security = await self._security(vault)
+        if security.immutable:
+            terms = DeletionTerms(now=now, immutable=True)
+            points = await self._store.list_recovery_points(vault, current.value.name)
+            held = [point for point in points if immutability_hold(point.expires_at, terms) is not None]
+            if held:
+                last = max(point.expires_at for point in held)
+                raise ConflictError(
+                    f"The backup vault '{vault.name}' is immutable and backup instance '{name}' has "
+                    f"{len(held)} recovery point(s) that expire only at {last.isoformat()} at the latest: "
+                    "it cannot be deleted before then. Stop protection and keep its data instead.",
+                    code=IMMUTABLE_VAULT,
+                    target="backupInstanceName",
+                )
+        await self._gate.require(vault, CriticalOperation.DELETE_BACKUP_INSTANCE, requester)
+        period = security.soft_delete_period
 
         def change(instance: BackupInstance) -> BackupInstance:
             if instance.is_soft_deleted:
                 return instance
-            return instance.soft_deleted(now, now + self._soft_delete)
+            return instance.soft_deleted(now, now + period)
 
         return await self._mutate(current, change)
 

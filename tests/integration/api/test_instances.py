@@ -482,6 +482,10 @@ async def test_stop_suspend_and_resume(env: Env, vault: VaultRef) -> None:
 async def test_soft_delete_undelete_and_purge_after_the_period(env: Env, vault: VaultRef) -> None:
     api, store = env.api, env.api.context.store
     await make_vault(env, vault)
+    # The purge date is the vault's soft-delete period (test_immutability_and_mua covers others).
+    soft_delete = {"softDeleteSettings": {"state": "On", "retentionDurationInDays": 14}}
+    patched = await api.call("PATCH", vault_path(vault), {"properties": {"securitySettings": soft_delete}})
+    assert patched.status == 200
     await protect(env, vault, "bi-a")
     await back_up(env, vault, "bi-a", datetime(2026, 11, 26, 1, 0, tzinfo=UTC))
     env.advance(timedelta(hours=4))

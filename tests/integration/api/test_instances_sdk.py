@@ -55,7 +55,11 @@ async def test_the_sdk_configures_and_manages_protection(hosted: tuple[Functions
                 "location": "westus",
                 "identity": {"type": "SystemAssigned"},
                 "properties": {
-                    "storageSettings": [{"datastoreType": "OperationalStore", "type": "LocallyRedundant"}]
+                    "storageSettings": [{"datastoreType": "OperationalStore", "type": "LocallyRedundant"}],
+                    # The deleted instance's purge date below is the vault's soft-delete period.
+                    "securitySettings": {
+                        "softDeleteSettings": {"state": "On", "retentionDurationInDays": 14}
+                    },
                 },
             },
         ).result()

@@ -38,6 +38,8 @@ SAMPLE_PARAMS = {
     "location": "westus",
     "operationId": "b3BlcmF0aW9u",
     "diskName": "disk-1",
+    "resourceGuardsName": "guard-1",
+    "resourceGuardProxyName": "proxy-1",
 }
 
 
@@ -239,6 +241,14 @@ def test_product_extensions_are_marked_and_only_they_live_under_x(document: dict
         == {
             ("GET", "/x/subscriptions/{subscriptionId}/overview"),
             ("GET", "/x/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/overview"),
+            *(
+                (
+                    method,
+                    "/x/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/"
+                    "Microsoft.DataProtection/resourceGuards/{resourceGuardsName}/approvals",
+                )
+                for method in ("GET", "POST")
+            ),
         }
     )
     assert all(openapi.EXTENSION_MARK not in op for m, t, op in operations(document) if (m, t) not in marked)

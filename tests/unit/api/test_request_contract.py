@@ -25,6 +25,13 @@ from backup.shapes.instance_operations import parse_find_restorable_time_ranges,
 from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.policy import parse_backup_policy
 from backup.shapes.provider import parse_check_name_availability, parse_feature_validation
+from backup.shapes.resource_guard import (
+    parse_approval,
+    parse_guard_patch,
+    parse_guard_proxy,
+    parse_resource_guard,
+    parse_unlock_delete,
+)
 from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
 from backup.shapes.vault import check_vault_patch, parse_vault
 
@@ -93,6 +100,11 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "AzureBackupFindRestorableTimeRangesRequest": parse_find_restorable_time_ranges,
     "CheckNameAvailabilityRequest": parse_check_name_availability,
     "FeatureValidationRequest": parse_feature_validation,
+    "ResourceGuardResource": parse_resource_guard,
+    "ResourceGuardProxyBaseResource": parse_guard_proxy,
+    "UnlockDeleteRequest": parse_unlock_delete,
+    "PatchResourceGuardInput": parse_guard_patch,
+    "GuardApprovalRequest": parse_approval,
 }
 
 
@@ -187,6 +199,8 @@ SAMPLES = {
     "location": ["eastus", "East US", "west-europe2", " eastus", "e" * 64, "e" * 65],
     "operationId": ["abc_DEF-123", "a" * 600, "a" * 601, "a.b", ""],
     "diskName": ["disk-a", "Disk_1.data_", "ends-with-a-dot.", "d" * 80, "d" * 81, "-dash", "a b", ""],
+    "resourceGuardsName": ["guard-1", "g.a_b", "-dash", "g" * 150, "g" * 151, "a/b", ""],
+    "resourceGuardProxyName": ["DppResourceGuardProxy", "p" * 151, "a b"],
 }
 
 
