@@ -29,6 +29,7 @@ from backup.domain.models import (
     RecoveryPointState,
     RetentionTag,
 )
+from backup.domain.policy import policy_version
 from backup.domain.slots import SkipReason, SkipSpan
 from backup.domain.snapshots import recovery_point_id
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
@@ -380,7 +381,10 @@ async def test_a_point_is_stored_with_the_policy_its_instance_is_under(store: An
     assert not more
     stored = await store.get_recovery_point(vault, current.value.name, taken.id)
     assert stored is not None
-    assert stored.value == replace(taken, policy_name="daily")
+    assert stored.value == replace(
+        taken, policy_name="daily", policy_version=policy_version(current.value.policy_document)
+    )
+    assert [point.policy_version for point in page] == [policy_version(current.value.policy_document)] * 2
 
 
 async def test_recovery_points_come_newest_first(store: Any, vault: VaultRef) -> None:
