@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backup import names
 from backup.config import Settings
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
         ArmGateway,
         FilePublisher,
         InstanceRows,
+        RoleAssignmentStore,
         SendLater,
         SendMessages,
         VaultStore,
@@ -139,6 +140,8 @@ class Runtime:
     """ARM's request budget shared by every process; ``None``: unpaced."""
     files: FilePublisher | None = None
     """Where the jobs export is written; ``None``: the host's blob endpoint, if it has one."""
+    role_assignments: RoleAssignmentStore | None = None
+    """The stored role grants; ``None``: the store's own (the table store serves both ports)."""
 
     @classmethod
     def from_settings(
@@ -160,6 +163,7 @@ class Runtime:
         send_backup_later: SendLater | None = None,
         budget: ArmBudget | None = None,
         arm_clock: Clock | None = None,
+        role_assignments: RoleAssignmentStore | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
         hooks and the waits, and pass fakes for any port (store, ARM, queues, ARM's budget)."""
@@ -201,6 +205,7 @@ class Runtime:
             auth_enabled=auth_enabled,
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
+            role_assignments=role_assignments,
         )
 
     def replacing(self, **changes: Any) -> Runtime:
@@ -309,10 +314,21 @@ class Runtime:
             store=self.store,
             clock=self.clock,
             services=self,
+            role_assignments=self._role_assignments(),
             auth_enabled=self.auth_enabled,
             retry_after_seconds=self.retry_after_seconds,
             page_size=self.page_size,
         )
+
+    def _role_assignments(self) -> RoleAssignmentStore:
+        if self.role_assignments is not None:
+            return self.role_assignments
+        if hasattr(self.store, "role_assignments_of"):
+            # The table store (and its in-memory fake) hold the grants next to everything else.
+            return cast("RoleAssignmentStore", self.store)
+        from backup.adapters.tables.store import VaultStore as TableVaultStore
+
+        return TableVaultStore(self.storage)
 
     async def check_health(self) -> HealthReport:
         """The health endpoint's report: storage and ARM each asked once."""

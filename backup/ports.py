@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from backup.domain.access import RoleAssignment, Scope
 from backup.domain.arm import ArmPrincipal, DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.instance import BackupInstance, VaultRef
@@ -32,6 +33,7 @@ __all__ = [
     "InstanceRows",
     "PublishedFile",
     "Reachable",
+    "RoleAssignmentStore",
     "SendLater",
     "SendMessages",
     "VaultStore",
@@ -273,6 +275,34 @@ class VaultStore(Protocol):
         point: Versioned[RecoveryPoint],
         in_use_until: datetime,
     ) -> None: ...
+
+
+class RoleAssignmentStore(Protocol):
+    """Who holds which app role at which scope (:mod:`backup.domain.access`), as stored grants.
+
+    An assignment's name (a GUID) is unique across every scope, as in Azure; a principal holds
+    a role at a scope at most once. Reads serve the two questions the API asks: the grants of a
+    caller (by its principal ids) and the assignments at given scopes (a scope's list).
+    """
+
+    async def create_role_assignment(self, assignment: RoleAssignment) -> None:
+        """Store a new assignment; :class:`~backup.errors.ConflictError` ``RoleAssignmentExists``
+        when its name is taken (at any scope) or the principal already holds the role there."""
+        ...
+
+    async def get_role_assignment(self, scope: Scope, name: str) -> RoleAssignment | None: ...
+
+    async def delete_role_assignment(self, assignment: RoleAssignment) -> None:
+        """Remove it (every row of it); an assignment already gone is no error."""
+        ...
+
+    async def role_assignments_at(self, scopes: Sequence[Scope]) -> list[RoleAssignment]:
+        """The assignments made exactly at each of these scopes (not below), by scope then name."""
+        ...
+
+    async def role_assignments_of(self, principal_ids: Iterable[str]) -> list[RoleAssignment]:
+        """Every assignment naming one of these principals, at any scope."""
+        ...
 
 
 class InstanceRows(Protocol):

@@ -15,6 +15,7 @@ from backup.api.endpoints import (
     policies,
     provider,
     recovery_points,
+    role_assignments,
     vaults,
 )
 from backup.api.router import Router
@@ -36,5 +37,6 @@ def build_router() -> Router:
             instance_operations.routes,
             provider.routes,
             job_export.routes,
+            role_assignments.routes,
         ]
     )

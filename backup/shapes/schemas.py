@@ -39,6 +39,11 @@ from backup.shapes.provider import (
 )
 from backup.shapes.recovery_point import AzureBackupRecoveryPointResource
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
+from backup.shapes.role_assignment import (
+    RoleAssignment,
+    RoleAssignmentCreateParameters,
+    RoleAssignmentListResult,
+)
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
 
 REF_TEMPLATE = "#/components/schemas/{name}"
@@ -75,6 +80,9 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     FeatureValidationResponse,
     ClientDiscoveryResponse,
     ExportJobsResult,
+    RoleAssignment,
+    RoleAssignmentCreateParameters,
+    RoleAssignmentListResult,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -34,6 +34,7 @@ from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.overview import VaultOverview
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
+from tests.fakes.role_assignments import FakeRoleAssignments
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 
 SYSTEM_PARTITION = "_system"
@@ -140,10 +141,12 @@ def _vault_of(job: Job) -> VaultRef:
     return VaultRef(parts[2], parts[4], parts[8])
 
 
-class FakeVaultStore:
-    """Everything ``VaultStore`` offers the services, in memory."""
+class FakeVaultStore(FakeRoleAssignments):
+    """Everything ``VaultStore`` offers the services, in memory (and, as the table store does,
+    the role assignments)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._tables: dict[str, dict[str, dict[str, _Row]]] = {_REGISTRY: {}, _DATA: {}}
         self._etags = 0
         self._faults: dict[str, list[BaseException]] = {}

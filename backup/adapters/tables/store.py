@@ -18,6 +18,7 @@ from backup.adapters.tables.overview import OverviewStore
 from backup.adapters.tables.policies import PolicyStore
 from backup.adapters.tables.recovery_points import RecoveryPointStore
 from backup.adapters.tables.registry import VaultRegistry
+from backup.adapters.tables.role_assignments import RoleAssignmentRows
 from backup.adapters.tables.usage import UsageStore
 
 FAMILIES = (
@@ -32,6 +33,7 @@ FAMILIES = (
     DatasourceClaimStore,
     UsageStore,
     OverviewStore,
+    RoleAssignmentRows,
 )
 """Every row family; no two may declare the same method (``tests/unit/test_table_codecs.py``)."""
 
@@ -48,5 +50,6 @@ class VaultStore(
     DatasourceClaimStore,
     UsageStore,
     OverviewStore,
+    RoleAssignmentRows,
 ):
     """Every row family of the ``vaults`` and ``vaultdata`` tables, built from one ``StorageClients``."""

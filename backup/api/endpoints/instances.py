@@ -464,11 +464,15 @@ async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
     scope = _scope(ctx)
     listing = _service(ctx).listing
     if scope.datasource_id is not None:
-        found = [s for s in await listing.for_datasource(scope) if _matches_all(s, clauses)]
+        found = [
+            s
+            for s in await listing.for_datasource(scope)
+            if _matches_all(s, clauses) and ctx.access.sees(s.instance.vault)
+        ]
         return _listing([summary_resource(summary) for summary in found], None)
     token = decode_skip_token(ctx.query("$skipToken"))
     after = Position.decode(token) if token is not None else None
-    vaults = await listing.vaults(scope)
+    vaults = [listed for listed in await listing.vaults(scope) if ctx.access.sees(listed.vault)]
     vault_names = {c.value.casefold() for c in clauses if c.field == "vaultName"}
     if vault_names:
         vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]

@@ -9,7 +9,8 @@ GET /x/subscriptions/{s}[/resourceGroups/{rg}]/overview  200 ``SubscriptionOverv
 =======================================================  ==========================================
 
 It reads the vault registry and one summary row per vault (:mod:`backup.services.overview`),
-so its cost grows with the vaults, not with the instances or jobs in them.
+so its cost grows with the vaults, not with the instances or jobs in them. It counts only the
+vaults the caller holds a role on (:meth:`backup.domain.access.Access.sees`).
 """
 
 from __future__ import annotations
@@ -69,14 +70,14 @@ def overview_body(scope: str, overview: Overview) -> dict[str, Any]:
 @routes.get(OVERVIEW_OF_SUBSCRIPTION, extension=True)
 async def subscription_overview(ctx: RequestContext) -> ApiResponse:
     subscription = ctx.params["subscriptionId"]
-    overview = await ctx.api.services.overview.overview(subscription)
+    overview = await ctx.api.services.overview.overview(subscription, visible=ctx.access.sees)
     return json_response(200, overview_body(f"/subscriptions/{subscription}", overview))
 
 
 @routes.get(OVERVIEW_OF_RESOURCE_GROUP, extension=True)
 async def resource_group_overview(ctx: RequestContext) -> ApiResponse:
     subscription, group = ctx.params["subscriptionId"], ctx.params["resourceGroupName"]
-    overview = await ctx.api.services.overview.overview(subscription, group)
+    overview = await ctx.api.services.overview.overview(subscription, group, visible=ctx.access.sees)
     return json_response(
         200, overview_body(f"/subscriptions/{subscription}/resourceGroups/{group}", overview)
     )

@@ -29,8 +29,9 @@ from backup.api.endpoints._common import stored_vault_ref, vault_not_found
 from backup.api.http import ApiResponse, json_response
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
+from backup.domain.access import Role, Scope
 from backup.domain.arm import normalize_location
-from backup.domain.instance import VaultRef
+from backup.domain.instance import VaultRef, vault_of_document
 from backup.errors import ConflictError, ValidationError
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault
 
@@ -42,6 +43,8 @@ async def put_vault(ctx: RequestContext) -> ApiResponse:
     requested = ctx.vault
     body = ctx.json_object()
     current = await ctx.api.store.get_vault(requested)
+    if current is None:
+        ctx.require(Role.OWNER, Scope.of_vault(requested), "create the backup vault (an owner's act)")
     vault = stored_vault_ref(current.value, requested) if current else requested
     document = _vault_document(vault, body, current.value if current else None)
     if current is None:
@@ -91,7 +94,7 @@ async def get_vault(ctx: RequestContext) -> ApiResponse:
     return json_response(200, await _shown(ctx, stored.value))
 
 
-@routes.delete(paths.VAULT)
+@routes.delete(paths.VAULT, role=Role.OWNER)
 async def delete_vault(ctx: RequestContext) -> ApiResponse:
     stored = await ctx.api.store.get_vault(ctx.vault)
     if stored is None:
@@ -128,6 +131,7 @@ async def _shown(ctx: RequestContext, document: Mapping[str, Any]) -> dict[str, 
 
 
 async def _page(ctx: RequestContext, rows: list[Any], template: str) -> ApiResponse:
+    rows = [row for row in rows if (vault := vault_of_document(row[1].value)) and ctx.access.sees(vault)]
     after = decode_skip_token(ctx.query("$skipToken"))
     page, token = page_after(
         [row[1].value for row in rows], [row[0] for row in rows], after, ctx.api.page_size

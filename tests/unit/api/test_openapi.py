@@ -20,6 +20,7 @@ from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
 from backup.ports import VaultStore
+from tests.fakes.role_assignments import FakeRoleAssignments
 from tests.paths import REPO_ROOT
 
 COMMITTED = REPO_ROOT / "docs" / "openapi.json"
@@ -38,6 +39,7 @@ SAMPLE_PARAMS = {
     "location": "westus",
     "operationId": "b3BlcmF0aW9u",
     "diskName": "disk-1",
+    "roleAssignmentName": "3f2b8c1e-5a6d-4e7f-8091-a2b3c4d5e6f7",
 }
 
 
@@ -106,6 +108,7 @@ async def test_every_documented_operation_reaches_its_route(document: dict[str, 
         store=cast(VaultStore, None),
         clock=SystemClock(),
         services=cast(ApiServices, None),
+        role_assignments=FakeRoleAssignments(),
     )
     router = build_router()
     for method, template, _ in operations(document):

@@ -26,6 +26,7 @@ from backup.shapes.on_demand import parse_trigger_backup_request
 from backup.shapes.policy import parse_backup_policy
 from backup.shapes.provider import parse_check_name_availability, parse_feature_validation
 from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
+from backup.shapes.role_assignment import parse_role_assignment_request
 from backup.shapes.vault import check_vault_patch, parse_vault
 
 REPO_ROOT = Path(__file__).parents[3]
@@ -93,6 +94,7 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "AzureBackupFindRestorableTimeRangesRequest": parse_find_restorable_time_ranges,
     "CheckNameAvailabilityRequest": parse_check_name_availability,
     "FeatureValidationRequest": parse_feature_validation,
+    "RoleAssignmentCreateParameters": parse_role_assignment_request,
 }
 
 
@@ -186,6 +188,11 @@ SAMPLES = {
     "recoveryPointId": ["0" * 32, "ABCDEF" + "0" * 26, "0" * 31, "g" * 32],
     "location": ["eastus", "East US", "west-europe2", " eastus", "e" * 64, "e" * 65],
     "operationId": ["abc_DEF-123", "a" * 600, "a" * 601, "a.b", ""],
+    "roleAssignmentName": [
+        "3f2b8c1e-5a6d-4e7f-8091-a2b3c4d5e6f7",
+        "3F2B8C1E-5A6D-4E7F-8091-A2B3C4D5E6F7",
+        "x",
+    ],
     "diskName": ["disk-a", "Disk_1.data_", "ends-with-a-dot.", "d" * 80, "d" * 81, "-dash", "a b", ""],
 }
 

@@ -16,6 +16,7 @@ from backup.domain.clock import SystemClock
 from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 from backup.errors import ConflictError
 from backup.ports import VaultStore
+from tests.fakes.role_assignments import FakeRoleAssignments
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 VAULT_PATH = (
@@ -66,6 +67,7 @@ def context(*, auth_enabled: bool = False) -> ApiContext:
         store=cast(VaultStore, None),
         clock=SystemClock(),
         services=cast(ApiServices, None),
+        role_assignments=FakeRoleAssignments(),
         auth_enabled=auth_enabled,
     )
 
