@@ -34,8 +34,8 @@ from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.overview import VaultOverview
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
-from tests.fakes.role_assignments import FakeRoleAssignments
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
+from tests.fakes.role_assignments import FakeRoleAssignments
 
 SYSTEM_PARTITION = "_system"
 DATASOURCE_PARTITION = "_datasources"
