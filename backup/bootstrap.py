@@ -75,7 +75,17 @@ def arm_credential(settings: Settings) -> AsyncTokenCredential:
 
 
 def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredential:
-    """A vault's own user-assigned identity (its ARM resource id), attached to the app."""
+    """A vault's own user-assigned identity (its ARM resource id), attached to the app.
+
+    The one place a credential for such an identity is made: one the deployer bound to no vault
+    (``VAULT_IDENTITY_BINDINGS``) gets none, whatever asks; which vault may use a bound one is
+    checked where the vault is known (the API, the backup and restore workers)."""
+    if identity.lower() not in settings.identity_bindings.scopes:
+        raise AuthorizationError(
+            f"The user-assigned identity '{identity}' is bound to no backup vault "
+            "(app setting VAULT_IDENTITY_BINDINGS): nothing runs as it.",
+            code="UserErrorIdentityNotBoundToVault",
+        )
     if settings.arm_static_token:
         token = settings.arm_static_tokens.get(identity.lower())
         if token is None:
@@ -237,6 +247,7 @@ class Runtime:
             send_later=self.send_backup_later,
             budget=self.budget,
             start_window=self.settings.backup_start_window,
+            identity_bindings=self.settings.identity_bindings,
         )
 
     @cached_property
@@ -276,7 +287,12 @@ class Runtime:
     @cached_property
     def restores(self) -> RestoreService:
         return RestoreService(
-            self.store, self.compute, self.clock, self.send_restore_requests, telemetry=self.telemetry
+            self.store,
+            self.compute,
+            self.clock,
+            self.send_restore_requests,
+            telemetry=self.telemetry,
+            identity_bindings=self.settings.identity_bindings,
         )
 
     @cached_property
@@ -285,7 +301,13 @@ class Runtime:
 
     @cached_property
     def restore_runner(self) -> RestoreRunner:
-        return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
+        return RestoreRunner(
+            self.store,
+            self.compute,
+            self.clock,
+            self.telemetry,
+            identity_bindings=self.settings.identity_bindings,
+        )
 
     @cached_property
     def exports(self) -> FilePublisher | None:

@@ -329,7 +329,9 @@ def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse
 async def put_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
+        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault),
+        stored.value,
+        ctx.api.settings.identity_bindings,
     )
     instance, created = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
@@ -389,6 +391,7 @@ async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
             member_object(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
         ),
         stored.value,
+        ctx.api.settings.identity_bindings,
     )
     service = _service(ctx)
     _, policy = await service.check_request(vault, request)

@@ -47,6 +47,7 @@ async def put_vault(ctx: RequestContext) -> ApiResponse:
         ctx.require(Role.OWNER, Scope.of_vault(requested), "create the backup vault (an owner's act)")
     vault = stored_vault_ref(current.value, requested) if current else requested
     document = _vault_document(vault, body, current.value if current else None)
+    _check_identities_bound(ctx, vault, document)
     if current is None:
         await ctx.api.store.register_vault(requested, document)
         return json_response(201, await _shown(ctx, document))
@@ -81,6 +82,7 @@ async def patch_vault(ctx: RequestContext) -> ApiResponse:
                 merged["properties"][key] = body["properties"][key]
     vault = stored_vault_ref(current.value, requested)
     document = _vault_document(vault, merged, current.value)
+    _check_identities_bound(ctx, vault, document)
     if document != current.value:
         await ctx.api.store.register_vault(requested, document, current.etag)
     return json_response(200, await _shown(ctx, document))
@@ -124,6 +126,17 @@ async def list_vaults_in_resource_group(ctx: RequestContext) -> ApiResponse:
 async def list_vaults_in_subscription(ctx: RequestContext) -> ApiResponse:
     rows = await ctx.api.store.list_vault_documents(ctx.params["subscriptionId"])
     return await _page(ctx, rows, paths.VAULTS_IN_SUBSCRIPTION)
+
+
+def _check_identities_bound(ctx: RequestContext, vault: VaultRef, document: Mapping[str, Any]) -> None:
+    """403 ``UserErrorIdentityNotBoundToVault`` for a user-assigned identity the deployer did not
+    bind to this vault: a caller cannot borrow an identity attached to the app for another purpose."""
+    identity = document.get("identity")
+    named = identity.get("userAssignedIdentities") if isinstance(identity, Mapping) else None
+    for identity_id in named or {}:
+        ctx.api.settings.identity_bindings.require(
+            identity_id, vault, target="identity.userAssignedIdentities"
+        )
 
 
 async def _shown(ctx: RequestContext, document: Mapping[str, Any]) -> dict[str, Any]:
