@@ -99,8 +99,9 @@ def with_vault_identity(
         chosen = attached[wanted.casefold()]
     elif "SystemAssigned" not in kind and len(attached) == 1:
         chosen = next(iter(attached.values()))
-    vault = vault_of_document(vault_document)
-    if bindings is not None and chosen is not None and vault is not None:
+    if bindings is not None and chosen is not None:
+        # A document without its id binds to no vault: the check fails closed.
+        vault = vault_of_document(vault_document) or VaultRef("-", "-", "-")
         bindings.require(chosen, vault, target="properties.identityDetails.userAssignedIdentityArmUrl")
     return replace(request, identity=chosen)
 
