@@ -111,6 +111,11 @@ async def delete_vault(ctx: RequestContext) -> ApiResponse:
             target="vaultName",
         )
     await ctx.api.store.delete_vault(ctx.vault, stored.etag)
+    # Grants at the vault's scope go with it: a vault created later under the same name starts
+    # with none (Azure leaves them orphaned; here they would silently apply to the newcomer).
+    assignments = ctx.api.role_assignments
+    for assignment in await assignments.role_assignments_at([Scope.of_vault(ctx.vault)]):
+        await assignments.delete_role_assignment(assignment)
     return ApiResponse(200)
 
 

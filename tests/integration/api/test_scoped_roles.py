@@ -325,7 +325,16 @@ async def test_creating_and_deleting_vaults_and_granting_roles_are_an_owners_act
     ).status == 204
     # The bootstrap owner (an app role) creates and deletes vaults anywhere.
     assert (await world.call(world.owner, "PUT", vault_path(new_in_a), vault_body())).status == 201
+    grant_on_new = assignments_path(vault_path(new_in_a), str(uuid.uuid4()))
+    assert (
+        await world.call(world.owner, "PUT", grant_on_new, grant_body(Role.OWNER, alice.object_id))
+    ).status == 201
+    assert (await world.call(alice, "GET", vault_path(new_in_a))).status == 200
     assert (await world.call(world.owner, "DELETE", vault_path(new_in_a))).status == 200
+    # Its grants went with it: a namesake created later does not inherit them.
+    assert (await world.call(world.owner, "PUT", vault_path(new_in_a), vault_body())).status == 201
+    assert _denied(await world.call(alice, "GET", vault_path(new_in_a)))
+    assert (await world.call(world.owner, "GET", grant_on_new)).status == 404
 
 
 async def test_role_assignments_list_what_applies_at_a_scope_to_those_who_may_read_there(
