@@ -20,6 +20,9 @@ from backup.domain.access import Scope
 from backup.domain.instance import VaultRef
 from backup.errors import AuthorizationError, ValidationError
 
+NOT_BOUND = "UserErrorIdentityNotBoundToVault"
+"""The error code of a vault using an identity the deployer did not bind to it."""
+
 
 @dataclass(frozen=True)
 class IdentityBindings:
@@ -68,6 +71,6 @@ class IdentityBindings:
             f"The user-assigned identity '{identity}' is not bound to the backup vault '{vault.id}': "
             f"a deployer binds identities to vaults in the app setting {VAULT_IDENTITY_BINDINGS} "
             "(Bicep parameter vaultIdentityBindings); a vault cannot choose one it is not bound to.",
-            code="UserErrorIdentityNotBoundToVault",
+            code=NOT_BOUND,
             target=target,
         )

@@ -24,7 +24,7 @@ from backup import names
 from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.custody import judge
-from backup.domain.identity_bindings import IdentityBindings
+from backup.domain.identity_bindings import NOT_BOUND, IdentityBindings
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
 from backup.domain.limits import MAX_DEQUEUE_COUNT
@@ -75,6 +75,8 @@ def restore_error(error: BackupError) -> BackupError:
             code=SAME_NAME_DISK,
         )
     if isinstance(error, AuthorizationError):
+        if code == NOT_BOUND:
+            return error  # the deployer's binding, not a missing role: said as it is
         if code == "LinkedAuthorizationFailed":
             return AuthorizationError(
                 f"The backup app's identity cannot read the snapshot; grant it '{DISK_SNAPSHOT_CONTRIBUTOR}' "
