@@ -28,6 +28,7 @@ from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 __all__ = [
     "ArmBudget",
     "ArmGateway",
+    "CallerRights",
     "Clock",
     "FilePublisher",
     "InstanceRows",
@@ -382,6 +383,18 @@ class ArmGateway(Protocol):
     async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions: ...
 
     async def close(self) -> None: ...
+
+
+class CallerRights(Protocol):
+    """The caller's own Azure rights (linked checks), asked of ARM's permissions API with the
+    caller's own ARM access token: what the app may do is not what the caller may."""
+
+    async def missing(
+        self, token: str, scope: ResourceGroupId | ComputeResourceId, actions: tuple[str, ...]
+    ) -> list[str]:
+        """The ``actions`` the token's principal may not perform at ``scope``;
+        :class:`~backup.errors.NotFoundError` when the scope does not exist."""
+        ...
 
 
 class ArmBudget(Protocol):
