@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from backup.ports import (
         ArmBudget,
         ArmGateway,
+        CallerRights,
         FilePublisher,
         InstanceRows,
         RoleAssignmentStore,
@@ -152,6 +153,8 @@ class Runtime:
     """Where the jobs export is written; ``None``: the host's blob endpoint, if it has one."""
     role_assignments: RoleAssignmentStore | None = None
     """The stored role grants; ``None``: the store's own (the table store serves both ports)."""
+    caller_rights: CallerRights | None = None
+    """The signed-in caller's own ARM rights; ``None``: ARM's permissions API with the caller's token."""
 
     @classmethod
     def from_settings(
@@ -174,6 +177,7 @@ class Runtime:
         budget: ArmBudget | None = None,
         arm_clock: Clock | None = None,
         role_assignments: RoleAssignmentStore | None = None,
+        caller_rights: CallerRights | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
         hooks and the waits, and pass fakes for any port (store, ARM, queues, ARM's budget)."""
@@ -216,6 +220,7 @@ class Runtime:
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
             role_assignments=role_assignments,
+            caller_rights=caller_rights,
         )
 
     def replacing(self, **changes: Any) -> Runtime:
@@ -337,10 +342,18 @@ class Runtime:
             clock=self.clock,
             services=self,
             role_assignments=self._role_assignments(),
+            caller_rights=self._caller_rights(),
             auth_enabled=self.auth_enabled,
             retry_after_seconds=self.retry_after_seconds,
             page_size=self.page_size,
         )
+
+    def _caller_rights(self) -> CallerRights:
+        if self.caller_rights is not None:
+            return self.caller_rights
+        from backup.adapters.caller_rights import ArmCallerRights
+
+        return ArmCallerRights(self.settings)
 
     def _role_assignments(self) -> RoleAssignmentStore:
         if self.role_assignments is not None:

@@ -53,6 +53,7 @@ from typing import Any
 from backup.api import paths
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse, json_response
+from backup.api.linked_checks import DISK_READ, require_caller_may
 from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
 from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
@@ -333,6 +334,7 @@ async def put_instance(ctx: RequestContext) -> ApiResponse:
         stored.value,
         ctx.api.settings.identity_bindings,
     )
+    await _caller_may_read(ctx, request.disk, "properties.dataSourceInfo.resourceID")
     instance, created = await _service(ctx).configure(
         vault, stored.value["location"], ctx.params["backupInstanceName"], request
     )
@@ -393,6 +395,7 @@ async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
         stored.value,
         ctx.api.settings.identity_bindings,
     )
+    await _caller_may_read(ctx, request.disk, "backupInstance.dataSourceInfo.resourceID")
     service = _service(ctx)
     _, policy = await service.check_request(vault, request)
     location = stored.value["location"]
@@ -532,3 +535,9 @@ def _summary_field(summary: InstanceSummary, name: str) -> str:
         "protectionStatus": protection_status(state),
     }[name]
     return value.casefold()
+
+
+async def _caller_may_read(ctx: RequestContext, disk: ComputeResourceId, field: str) -> None:
+    """The signed-in caller may itself read the disk it asks to protect (a linked check): the
+    app's identity reading it is not enough, or anyone could back up another team's disk."""
+    await require_caller_may(ctx, disk, (DISK_READ,), why="protecting a disk copies its data", target=field)

@@ -19,7 +19,7 @@ from backup.api.router import PARAM_VALIDATORS, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
-from backup.ports import VaultStore
+from backup.ports import CallerRights, VaultStore
 from tests.fakes.role_assignments import FakeRoleAssignments
 from tests.paths import REPO_ROOT
 
@@ -109,6 +109,7 @@ async def test_every_documented_operation_reaches_its_route(document: dict[str, 
         clock=SystemClock(),
         services=cast(ApiServices, None),
         role_assignments=FakeRoleAssignments(),
+        caller_rights=cast(CallerRights, None),
     )
     router = build_router()
     for method, template, _ in operations(document):

@@ -15,7 +15,7 @@ from backup.config import Settings
 from backup.domain.clock import SystemClock
 from backup.domain.limits import MAX_REQUEST_BODY_BYTES
 from backup.errors import ConflictError
-from backup.ports import VaultStore
+from backup.ports import CallerRights, VaultStore
 from tests.fakes.role_assignments import FakeRoleAssignments
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -68,6 +68,7 @@ def context(*, auth_enabled: bool = False) -> ApiContext:
         clock=SystemClock(),
         services=cast(ApiServices, None),
         role_assignments=FakeRoleAssignments(),
+        caller_rights=cast(CallerRights, None),
         auth_enabled=auth_enabled,
     )
 
