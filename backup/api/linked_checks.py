@@ -2,7 +2,8 @@
 
 The app's identity may read every team's disks; a caller may not. So configuring protection asks
 ARM, as the caller, whether the caller may read the disk, and a restore whether the caller may
-write disks in the target resource group (as Azure Backup's own linked authorization does).
+write disks in the target resource group (as Azure Backup's own linked authorization does), and
+creating a vault whether the caller may read its resource group (which must exist).
 Azure answers a refusal with ``LinkedAuthorizationFailed``; so does this app.
 
 The caller's ARM token arrives in ``X-MS-TOKEN-AAD-ACCESS-TOKEN``: App Service Authentication's
@@ -23,6 +24,7 @@ from backup.errors import AuthorizationError, NotFoundError
 TOKEN_HEADER = "X-MS-TOKEN-AAD-ACCESS-TOKEN"
 DISK_READ = "Microsoft.Compute/disks/read"
 DISK_WRITE = "Microsoft.Compute/disks/write"
+GROUP_READ = "Microsoft.Resources/subscriptions/resourceGroups/read"
 LINKED_AUTHORIZATION_FAILED = "LinkedAuthorizationFailed"
 
 
@@ -65,10 +67,10 @@ async def require_caller_may(
         )
     try:
         missing = await ctx.api.caller_rights.missing(token, scope, actions)
-    except NotFoundError:
+    except NotFoundError as error:
         raise NotFoundError(
             f"'{scope}' does not exist, or the client '{caller.principal_name}' cannot see it.",
-            code="ResourceNotFound",
+            code=error.code if error.code == "ResourceGroupNotFound" else "ResourceNotFound",
             target=target,
         ) from None
     if missing:

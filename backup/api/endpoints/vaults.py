@@ -27,11 +27,13 @@ import msgspec
 from backup.api import paths
 from backup.api.endpoints._common import stored_vault_ref, vault_not_found
 from backup.api.http import ApiResponse, json_response
+from backup.api.linked_checks import GROUP_READ, require_caller_may
 from backup.api.odata import decode_skip_token, page_after
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.access import Role, Scope
 from backup.domain.arm import normalize_location
 from backup.domain.instance import VaultRef, vault_of_document
+from backup.domain.resource_ids import ResourceGroupId
 from backup.errors import ConflictError, ValidationError
 from backup.shapes.vault import PATCHABLE_PROPERTIES, check_vault_patch, parse_vault
 
@@ -45,6 +47,14 @@ async def put_vault(ctx: RequestContext) -> ApiResponse:
     current = await ctx.api.store.get_vault(requested)
     if current is None:
         ctx.require(Role.OWNER, Scope.of_vault(requested), "create the backup vault (an owner's act)")
+        # The vault's resource group must exist and be the caller's to read (a linked check).
+        await require_caller_may(
+            ctx,
+            ResourceGroupId(requested.subscription_id, requested.resource_group),
+            (GROUP_READ,),
+            why="a vault is created in it",
+            target="resourceGroupName",
+        )
     vault = stored_vault_ref(current.value, requested) if current else requested
     document = _vault_document(vault, body, current.value if current else None)
     _check_identities_bound(ctx, vault, document)

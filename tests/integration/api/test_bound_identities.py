@@ -18,6 +18,8 @@ from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator.tokens import access_token
+from tests.fakes.caller_rights import FakeCallerRights
+from tests.fakes.compute import FakeArm
 from tests.integration.api.conftest import APP_PRINCIPAL, T0, Api, vault_body, vault_path
 from tests.integration.api.test_scoped_roles import Principal
 
@@ -30,6 +32,19 @@ IDENTITIES = (
 TEAM_A_IDENTITY = f"{IDENTITIES}/id-team-a"
 PRIVILEGED_IDENTITY = f"{IDENTITIES}/id-platform-admin"
 """Attached to the app for something else; bound to no vault."""
+
+
+OWNER = Principal("owner@example.com", app_roles=("BackupOwner",))
+OPERATOR = Principal("operator@example.com", app_roles=("BackupOperator",))
+
+
+def caller_rights_for(group: str) -> FakeCallerRights:
+    """The owner may read the groups its vaults go in (vault creation's linked check, at our port)."""
+    arm = FakeArm(ManualClock(T0))
+    for name in (group, group + "-x"):
+        arm.add_group(f"/subscriptions/{SUB}/resourceGroups/{name}")
+    arm.grant(OWNER.object_id, "Reader", f"/subscriptions/{SUB}")
+    return FakeCallerRights(arm, {OWNER.arm_token: OWNER.object_id})
 
 
 @pytest.fixture
@@ -45,6 +60,7 @@ async def api(azurite: AzuriteEndpoints) -> AsyncIterator[tuple[Api, str]]:
         clock=ManualClock(T0),
         auth_enabled=True,
         retry_after_seconds=0,
+        caller_rights=caller_rights_for(group),
     )
     yield Api(runtime), group
     await runtime.close()
@@ -52,10 +68,6 @@ async def api(azurite: AzuriteEndpoints) -> AsyncIterator[tuple[Api, str]]:
 
 def user_assigned(*identities: str) -> dict[str, Any]:
     return {"type": "UserAssigned", "userAssignedIdentities": {identity: {} for identity in identities}}
-
-
-OWNER = Principal("owner@example.com", app_roles=("BackupOwner",))
-OPERATOR = Principal("operator@example.com", app_roles=("BackupOperator",))
 
 
 async def test_an_unbound_identity_is_refused_on_create_and_update_and_nothing_changes(

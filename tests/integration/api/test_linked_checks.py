@@ -117,7 +117,7 @@ async def _call(
 
 
 async def _vault(env: Env, owner: Caller) -> VaultRef:
-    vault = VaultRef(env.subscription, "rg-" + uuid.uuid4().hex[:8], "vault-linked")
+    vault = VaultRef(env.subscription, "rg-src", "vault-" + uuid.uuid4().hex[:8])
     assert (await _call(env, owner, "PUT", vault_path(vault), vault_body())).status == 201
     policy = await _call(
         env, owner, "PUT", vault_path(vault) + "/backupPolicies/p1", {"properties": DEFAULT_POLICY}
@@ -211,3 +211,27 @@ async def test_a_key_holder_without_sign_in_is_not_asked_for_an_arm_token(
         await make_vault(world, vault)
         answer = await world.api.call("PUT", instance_path(vault, "disk-a"), instance_body(world, vault))
         assert answer.status == 201, answer.body
+
+
+async def test_a_vault_goes_only_in_a_resource_group_that_exists_and_the_caller_may_read(
+    env: tuple[Env, dict[str, Caller]],
+) -> None:
+    world, callers = env
+    alice, bob = callers["alice"], callers["bob"]
+    # Bob (BackupOwner in the app, no Azure rights) cannot put a vault in rg-src.
+    refused = await _call(
+        world, bob, "PUT", vault_path(VaultRef(world.subscription, "rg-src", "v-bob")), vault_body()
+    )
+    _linked_failure(refused, "Microsoft.Resources/subscriptions/resourceGroups/read", "rg-src")
+    # A resource group that does not exist: 404, whoever asks.
+    nowhere = await _call(
+        world, alice, "PUT", vault_path(VaultRef(world.subscription, "rg-nowhere", "v")), vault_body()
+    )
+    assert (nowhere.status, nowhere.code) == (404, "ResourceGroupNotFound"), nowhere.body
+    assert (
+        await _call(world, alice, "GET", vault_path(VaultRef(world.subscription, "rg-src", "v-bob")), None)
+    ).status == 404
+    created = await _call(
+        world, alice, "PUT", vault_path(VaultRef(world.subscription, "rg-src", "v-alice")), vault_body()
+    )
+    assert created.status == 201, created.body

@@ -23,7 +23,10 @@ from backup.domain.jobs import Job, job_id
 from backup.domain.models import JobOperation, ProtectionState
 from backup.domain.records import DatasourceClaim, PlanState
 from localdev.azurite import AzuriteEndpoints
+from localdev.compute_emulator.tokens import Principal as EmulatorPrincipal
 from localdev.compute_emulator.tokens import access_token
+from tests.fakes.caller_rights import FakeCallerRights
+from tests.fakes.compute import FakeArm
 from tests.integration.api.conftest import (
     APP_PRINCIPAL,
     DEFAULT_POLICY,
@@ -52,7 +55,12 @@ class Principal:
             *({"typ": "groups", "val": group} for group in self.groups),
         ]
         encoded = base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
-        return {"X-MS-CLIENT-PRINCIPAL": encoded}
+        # The token store's ARM token for this principal (linked checks ask ARM with it).
+        return {"X-MS-CLIENT-PRINCIPAL": encoded, "X-MS-TOKEN-AAD-ACCESS-TOKEN": self.arm_token}
+
+    @property
+    def arm_token(self) -> str:
+        return access_token(EmulatorPrincipal(self.object_id))
 
 
 @dataclass
@@ -125,24 +133,21 @@ RESTORES = {"owner": {"A", "A2", "B"}, "rob": {"A", "A2"}, "bob": {"B"}}
 OWNS = {"owner": {"A", "A2", "B"}, "bob": {"B"}}
 
 
+def caller_rights(subscription: str, readers: list[Principal]) -> FakeCallerRights:
+    """The caller's own Azure rights, at our port: the subscription's resource groups exist, and
+    ``readers`` may read them (vault creation's linked check; its real ARM side is tested in
+    test_linked_checks.py against the emulator)."""
+    arm = FakeArm(ManualClock(T0))
+    for group in ("rg-a", "rg-b"):
+        arm.add_group(f"/subscriptions/{subscription}/resourceGroups/{group}")
+    for reader in readers:
+        arm.grant(reader.object_id, "Reader", f"/subscriptions/{subscription}")
+    return FakeCallerRights(arm, {reader.arm_token: reader.object_id for reader in readers})
+
+
 @pytest.fixture
 async def world(azurite: AzuriteEndpoints) -> AsyncIterator[World]:
-    runtime = Runtime.from_settings(
-        Settings(
-            storage_connection_string=azurite.connection_string, arm_static_token=access_token(APP_PRINCIPAL)
-        ),
-        clock=ManualClock(T0),
-        auth_enabled=True,
-        retry_after_seconds=0,
-        page_size=100,
-    )
-    api = Api(runtime)
     subscription = str(uuid.uuid4())  # fresh: this test's vaults are the subscription's only ones
-    a, a2, b = (
-        VaultRef(subscription, "rg-a", "vault-a"),
-        VaultRef(subscription, "rg-a", "vault-a2"),
-        VaultRef(subscription, "rg-b", "vault-b"),
-    )
     owner = Principal("owner@example.com", app_roles=("BackupOwner",))
     principals = {
         "owner": owner,
@@ -153,6 +158,22 @@ async def world(azurite: AzuriteEndpoints) -> AsyncIterator[World]:
         "member": Principal("member@example.com", groups=(GROUP,)),
         "nobody": Principal("nobody@example.com"),
     }
+    runtime = Runtime.from_settings(
+        Settings(
+            storage_connection_string=azurite.connection_string, arm_static_token=access_token(APP_PRINCIPAL)
+        ),
+        clock=ManualClock(T0),
+        auth_enabled=True,
+        retry_after_seconds=0,
+        page_size=100,
+        caller_rights=caller_rights(subscription, [owner, principals["bob"]]),
+    )
+    api = Api(runtime)
+    a, a2, b = (
+        VaultRef(subscription, "rg-a", "vault-a"),
+        VaultRef(subscription, "rg-a", "vault-a2"),
+        VaultRef(subscription, "rg-b", "vault-b"),
+    )
     world = World(api, subscription, a, a2, b, owner, principals)
     for vault in (a, a2, b):
         assert (await world.call(owner, "PUT", vault_path(vault), vault_body())).status == 201
