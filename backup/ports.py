@@ -24,6 +24,7 @@ from backup.domain.overview import VaultOverview
 from backup.domain.pacing import BudgetScope, Category
 from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.vault_limits import VaultLimits
 
 __all__ = [
     "ArmBudget",
@@ -250,6 +251,14 @@ class VaultStore(Protocol):
     async def put_vault_overview(self, summary: VaultOverview) -> None: ...
 
     async def get_vault_overview(self, vault: VaultRef) -> VaultOverview | None: ...
+
+    async def put_vault_limits(self, vault: VaultRef, limits: VaultLimits) -> None:
+        """Replace the vault's scope limits whole."""
+        ...
+
+    async def get_vault_limits(self, vault: VaultRef) -> VaultLimits | None:
+        """The vault's scope limits; ``None`` when an owner never set them."""
+        ...
 
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None: ...
 

@@ -16,6 +16,7 @@ from backup.api.endpoints import (
     provider,
     recovery_points,
     role_assignments,
+    vault_limits,
     vaults,
 )
 from backup.api.router import Router
@@ -38,5 +39,6 @@ def build_router() -> Router:
             provider.routes,
             job_export.routes,
             role_assignments.routes,
+            vault_limits.routes,
         ]
     )

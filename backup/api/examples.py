@@ -126,6 +126,13 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
     "BackupInstanceResource": ("Protect a disk", INSTANCE),
     "ValidateForBackupRequest": ("Can this disk be protected?", {"backupInstance": INSTANCE_PROPERTIES}),
     "ResourceGuardOperationRequest": ("No resource guard", {}),
+    "VaultScopeLimits": (
+        "Disks from rg-workload only; restores into rg-restore only",
+        {
+            "datasourceScopes": [f"{_GROUPS}/rg-workload"],
+            "restoreTargetScopes": [f"{_GROUPS}/rg-restore"],
+        },
+    ),
     "RoleAssignmentCreateParameters": (
         "Make a principal BackupOperator of this vault",
         {

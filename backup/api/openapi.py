@@ -46,6 +46,7 @@ from backup.api.endpoints import (
     provider,
     recovery_points,
     role_assignments,
+    vault_limits,
 )
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import EXTENSION_SEGMENT, PARAM_PATTERNS, Route, Router
@@ -469,6 +470,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         _X,
         {200: "SubscriptionOverview"},
         description=_OVERVIEW_TEXT,
+    ),
+    ("GET", vault_limits.SCOPE_LIMITS): Operation(
+        "VaultScopeLimits_Get",
+        "Where a vault's protected disks and restore targets may be",
+        _X,
+        {200: "VaultScopeLimits"},
+        description="A product extension (under /x/). {} when an owner never set them: unbounded.",
+    ),
+    ("PUT", vault_limits.SCOPE_LIMITS): Operation(
+        "VaultScopeLimits_Put",
+        "Bound where a vault's protected disks and restore targets may be (BackupOwner)",
+        _X,
+        {200: "VaultScopeLimits"},
+        body="VaultScopeLimits",
+        description="A product extension (under /x/). Replaces the limits whole. Configuring protection "
+        "of a disk outside datasourceScopes, or restoring into a group outside restoreTargetScopes, is "
+        "then a 403 UserErrorOutsideVaultScopeLimits, whoever asks (a function key included).",
     ),
     ("GET", overview.OVERVIEW_OF_RESOURCE_GROUP): Operation(
         "Overview_GetInResourceGroup",

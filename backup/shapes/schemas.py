@@ -45,6 +45,7 @@ from backup.shapes.role_assignment import (
     RoleAssignmentListResult,
 )
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
+from backup.shapes.vault_limits import VaultScopeLimits
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 LISTED: tuple[type[msgspec.Struct], ...] = (
@@ -83,6 +84,7 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     RoleAssignment,
     RoleAssignmentCreateParameters,
     RoleAssignmentListResult,
+    VaultScopeLimits,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -33,6 +33,7 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.overview import VaultOverview
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from tests.fakes.role_assignments import FakeRoleAssignments
@@ -845,6 +846,15 @@ class FakeVaultStore(FakeRoleAssignments):
         self._fault("get_vault_overview")
         row = self._read(self.partition(vault), keys.overview_key())
         return None if row is None else _frozen(row.value)
+
+    async def put_vault_limits(self, vault: VaultRef, limits: VaultLimits) -> None:
+        self._fault("put_vault_limits")
+        self._transact(self.partition(vault), [_Op("upsert", keys.vault_limits_key(), limits)])
+
+    async def get_vault_limits(self, vault: VaultRef) -> VaultLimits | None:
+        self._fault("get_vault_limits")
+        row = self._read(self.partition(vault), keys.vault_limits_key())
+        return None if row is None else row.value
 
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None:
         self._fault("get_datasource_claim")

@@ -34,6 +34,7 @@ INSTANCE_INDEX = "n"
 HEALTH_INDEX = "h"
 STATUS_INDEX = "s"
 COUNTS = "c"
+LIMITS = "l"
 PLAN_SUFFIX = "plan"
 SEPARATOR = "|"
 # The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
@@ -218,6 +219,11 @@ def history_layout_key() -> str:
     """A vault's marker that its recovery-point history is in the current layout (no deleted
     points left in the live range)."""
     return row_key(LAYOUT, "history")
+
+
+def vault_limits_key() -> str:
+    """``l|scopes``: the vault's scope limits (one row)."""
+    return row_key(LIMITS, "scopes")
 
 
 def overview_key() -> str:

@@ -20,6 +20,7 @@ from backup.adapters.tables.recovery_points import RecoveryPointStore
 from backup.adapters.tables.registry import VaultRegistry
 from backup.adapters.tables.role_assignments import RoleAssignmentRows
 from backup.adapters.tables.usage import UsageStore
+from backup.adapters.tables.vault_limits import VaultLimitsStore
 
 FAMILIES = (
     VaultRegistry,
@@ -34,6 +35,7 @@ FAMILIES = (
     UsageStore,
     OverviewStore,
     RoleAssignmentRows,
+    VaultLimitsStore,
 )
 """Every row family; no two may declare the same method (``tests/unit/test_table_codecs.py``)."""
 
@@ -51,5 +53,6 @@ class VaultStore(
     UsageStore,
     OverviewStore,
     RoleAssignmentRows,
+    VaultLimitsStore,
 ):
     """Every row family of the ``vaults`` and ``vaultdata`` tables, built from one ``StorageClients``."""

@@ -34,6 +34,7 @@ from backup.api.linked_checks import DISK_WRITE, require_caller_may
 from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
 from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.vault_limits import VaultLimits
 from backup.services.on_demand import OnDemandBackups
 from backup.services.restore import RestoreService
 from backup.shapes.on_demand import parse_trigger_backup_request
@@ -106,7 +107,10 @@ async def trigger_restore(ctx: RequestContext) -> ApiResponse:
 
 
 async def _caller_may_restore_into(ctx: RequestContext, target: ComputeResourceId, field: str) -> None:
-    """The signed-in caller may itself create disks in the target resource group (a linked check)."""
+    """The target group is inside the vault's restore-target scopes (whoever asks), and the
+    signed-in caller may itself create disks there (a linked check)."""
+    limits = await ctx.api.store.get_vault_limits(ctx.vault) or VaultLimits()
+    limits.check_restore_target(target.resource_group_id, target=field)
     await require_caller_may(
         ctx,
         target.resource_group_id,

@@ -64,6 +64,7 @@ from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import BackupError, ValidationError
 from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
 from backup.services.protection.listing import (
@@ -538,6 +539,8 @@ def _summary_field(summary: InstanceSummary, name: str) -> str:
 
 
 async def _caller_may_read(ctx: RequestContext, disk: ComputeResourceId, field: str) -> None:
-    """The signed-in caller may itself read the disk it asks to protect (a linked check): the
-    app's identity reading it is not enough, or anyone could back up another team's disk."""
+    """The disk is inside the vault's datasource scopes (whoever asks), and the signed-in caller
+    may itself read it (a linked check): the app's identity reading it is not enough, or anyone
+    could back up another team's disk."""
+    (await ctx.api.store.get_vault_limits(ctx.vault) or VaultLimits()).check_datasource(disk, target=field)
     await require_caller_may(ctx, disk, (DISK_READ,), why="protecting a disk copies its data", target=field)

@@ -235,3 +235,49 @@ async def test_a_vault_goes_only_in_a_resource_group_that_exists_and_the_caller_
         world, alice, "PUT", vault_path(VaultRef(world.subscription, "rg-src", "v-alice")), vault_body()
     )
     assert created.status == 201, created.body
+
+
+async def test_a_vaults_scope_limits_bound_what_a_key_holder_may_protect_and_restore_into(
+    azurite: AzuriteEndpoints, compute_emulator: EmulatorServer
+) -> None:
+    # A function key has no Azure rights to check: the owner's per-vault limits are the bound.
+    async with instance_env(azurite, compute_emulator) as world:
+        vault = VaultRef(world.subscription, "rg-key", "vault-limited")
+        await make_vault(world, vault)
+        limits_path = "/x" + vault_path(vault) + "/scopeLimits"
+        assert (await world.api.call("GET", limits_path)).body == {}
+        east = f"/subscriptions/{world.subscription}/resourceGroups/rg-east"
+        limits = {"datasourceScopes": [east], "restoreTargetScopes": [east]}
+        stored = await world.api.call("PUT", limits_path, limits)
+        assert (stored.status, stored.body) == (200, limits)
+        assert (await world.api.call("GET", limits_path)).body == limits
+
+        outside = await world.api.call("PUT", instance_path(vault, "disk-a"), instance_body(world, vault))
+        assert (outside.status, outside.code) == (403, "UserErrorOutsideVaultScopeLimits"), outside.body
+        assert "rg-east" in outside.body["error"]["message"]
+        assert (await world.api.call("GET", instance_path(vault, "disk-a"))).status == 404
+        validate = await world.api.call(
+            "POST",
+            vault_path(vault) + "/validateForBackup",
+            {"backupInstance": instance_body(world, vault)["properties"]},
+        )
+        assert validate.code == "UserErrorOutsideVaultScopeLimits"
+
+        # Restores into a group outside restoreTargetScopes are refused before anything else.
+        await world.api.call("PUT", limits_path, {"restoreTargetScopes": [east]})
+        protected = await world.api.call("PUT", instance_path(vault, "disk-a"), instance_body(world, vault))
+        assert protected.status == 201, protected.body
+        request = copy.deepcopy(RESTORE)
+        source_group = f"/subscriptions/{world.subscription}/resourceGroups/rg-src"
+        request["restoreTargetInfo"]["datasourceInfo"]["resourceID"] = (
+            f"{source_group}/providers/Microsoft.Compute/disks/copy"
+        )
+        request["restoreTargetInfo"]["datasourceInfo"]["resourceName"] = "copy"
+        restore = await world.api.call("POST", instance_path(vault, "disk-a") + "/restore", request)
+        assert (restore.status, restore.code) == (403, "UserErrorOutsideVaultScopeLimits"), restore.body
+
+        bad = await world.api.call("PUT", limits_path, {"datasourceScopes": [vault_path(vault)]})
+        assert bad.status == 400
+        unknown = await world.api.call("PUT", limits_path, {"sources": []})
+        assert (unknown.status, unknown.body["error"]["target"]) == (400, "sources")
+        assert (await world.api.call("GET", limits_path)).body == {"restoreTargetScopes": [east]}

@@ -13,7 +13,7 @@ from openapi_spec_validator import validate
 from backup.api import openapi
 from backup.api.app import build_router
 from backup.api.dependencies import ApiContext, ApiServices
-from backup.api.endpoints import job_export
+from backup.api.endpoints import job_export, vault_limits
 from backup.api.http import ApiRequest
 from backup.api.router import PARAM_VALIDATORS, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
@@ -232,6 +232,8 @@ def test_product_extensions_are_marked_and_only_they_live_under_x(document: dict
         == {
             ("GET", "/x/subscriptions/{subscriptionId}/overview"),
             ("GET", "/x/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/overview"),
+            ("GET", "/x" + vault_limits.SCOPE_LIMITS),
+            ("PUT", "/x" + vault_limits.SCOPE_LIMITS),
         }
     )
     assert all(openapi.EXTENSION_MARK not in op for m, t, op in operations(document) if (m, t) not in marked)

@@ -17,6 +17,7 @@ from backup.api import openapi
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import PARAM_PATTERNS, PARAM_VALIDATORS
 from backup.domain.instance import VaultRef
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import ValidationError
 from backup.shapes.arm import ResourceGuardOperationRequest
 from backup.shapes.backup_instance import parse_backup_instance
@@ -95,6 +96,7 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "CheckNameAvailabilityRequest": parse_check_name_availability,
     "FeatureValidationRequest": parse_feature_validation,
     "RoleAssignmentCreateParameters": parse_role_assignment_request,
+    "VaultScopeLimits": VaultLimits.parse,
 }
 
 
