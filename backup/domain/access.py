@@ -162,6 +162,34 @@ class Access:
     def roles(self) -> frozenset[Role]:
         return frozenset(grant.role for grant in self.grants)
 
+    def listing_plan(self, target: Scope) -> ListingPlan:
+        """What a list over ``target`` (a subscription or a resource group) must read to show
+        every vault the caller sees there, and no more: the whole scope when a grant covers it,
+        else only the resource groups and vaults granted inside it (so a principal with one vault
+        in a subscription of thousands reads one registry row, not thousands)."""
+        if self.allows(Role.READER, target):
+            return ListingPlan(whole=True)
+        inside = [
+            grant.scope for grant in self.grants if target.covers(grant.scope) and grant.scope != target
+        ]
+        groups = sorted({scope.parts[1] for scope in inside if scope.vault is None and scope.resource_group})
+        vaults = sorted({(scope.parts[1], scope.parts[2]) for scope in inside if scope.vault is not None})
+        return ListingPlan(
+            whole=False,
+            groups=tuple(groups),
+            vaults=tuple(pair for pair in vaults if pair[0] not in groups),
+        )
+
+
+@dataclass(frozen=True)
+class ListingPlan:
+    whole: bool
+    """Read the whole scope (a grant covers it)."""
+    groups: tuple[str, ...] = ()
+    """Else: the resource groups (lower case) to read whole."""
+    vaults: tuple[tuple[str, str], ...] = ()
+    """And the single vaults (resource group, vault; lower case) outside those groups."""
+
 
 ROLE_DEFINITION_IDS: dict[Role, str] = {
     Role.READER: "79455755-f0d1-5d10-a05e-5d2d91c63c9b",

@@ -82,20 +82,13 @@ class OverviewService:
         _log.info("overview counts recomputed for %d of %d vaults", done, len(vaults))
         return done
 
-    async def overview(
-        self,
-        subscription_id: str,
-        resource_group: str | None = None,
-        *,
-        visible: Callable[[VaultRef], bool] | None = None,
-    ) -> Overview:
-        """The totals over the vaults of a subscription (or one resource group) that ``visible``
-        lets the caller see, from their summary rows; a vault without one is summarised now."""
+    async def overview(self, subscription_id: str, resource_group: str | None = None) -> Overview:
+        """The totals over the vaults of a subscription (or one resource group), from their
+        summary rows; a vault without one is summarised now."""
         vaults = [
             vault
             for _, document in await self._store.list_vault_documents(subscription_id, resource_group)
             if (vault := vault_of_document(document.value)) is not None
-            and (visible is None or visible(vault))
         ]
         return await self.overview_of(vaults)
 

@@ -10,6 +10,7 @@ from backup.domain.access import (
     ROLE_DEFINITION_IDS,
     Access,
     Grant,
+    ListingPlan,
     Role,
     Scope,
     implies,
@@ -154,3 +155,25 @@ def test_other_role_definitions_are_a_400_listing_the_app_roles(definition: obje
         role_of_definition(definition)
     assert raised.value.code == "RoleDefinitionDoesNotExist"
     assert ROLE_DEFINITION_IDS[Role.OWNER] in str(raised.value)
+
+
+def test_a_list_reads_the_whole_scope_only_when_a_grant_covers_it() -> None:
+    sub, group_a, group_b = Scope(SUB), Scope(SUB, "rg-team-a"), Scope(SUB, "rg-team-b")
+    assert Access.everywhere([Role.READER]).listing_plan(sub) == ListingPlan(whole=True)
+    assert Access(frozenset({Grant(Role.OPERATOR, sub)})).listing_plan(group_a) == ListingPlan(whole=True)
+    narrow = Access(
+        frozenset(
+            {
+                Grant(Role.READER, Scope.of_vault(VAULT_A)),  # inside a granted group: read with it
+                Grant(Role.OPERATOR, Scope(SUB, "RG-Team-A")),
+                Grant(Role.RESTORE_OPERATOR, Scope.of_vault(VAULT_B)),
+                Grant(Role.OWNER, Scope.of_vault(VAULT_C)),  # another subscription
+            }
+        )
+    )
+    assert narrow.listing_plan(sub) == ListingPlan(
+        whole=False, groups=("rg-team-a",), vaults=(("rg-team-b", "vault-b"),)
+    )
+    assert narrow.listing_plan(group_b) == ListingPlan(whole=False, vaults=(("rg-team-b", "vault-b"),))
+    assert narrow.listing_plan(group_a) == ListingPlan(whole=True)
+    assert Access(frozenset()).listing_plan(sub) == ListingPlan(whole=False)

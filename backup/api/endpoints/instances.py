@@ -51,14 +51,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import load_vault
+from backup.api.endpoints._common import load_vault, visible_vault_documents
 from backup.api.http import ApiResponse, json_response
 from backup.api.linked_checks import DISK_READ, require_caller_may
 from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
 from backup.api.operations import OperationRecord, accepted, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, vault_of_document
 from backup.domain.instance_status import HEALTH_VALUES, protection_status, states_with_status
 from backup.domain.models import ProtectionState
 from backup.domain.protection import InstanceSummary
@@ -72,6 +72,7 @@ from backup.services.protection.listing import (
     STATUS_INDEX,
     IndexChoice,
     InstanceScope,
+    ListedVault,
     Position,
 )
 from backup.shapes.backup_instance import parse_backup_instance
@@ -479,7 +480,11 @@ async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
         return _listing([summary_resource(summary) for summary in found], None)
     token = decode_skip_token(ctx.query("$skipToken"))
     after = Position.decode(token) if token is not None else None
-    vaults = [listed for listed in await listing.vaults(scope) if ctx.access.sees(listed.vault)]
+    vaults = [
+        ListedVault(key, vault)
+        for key, document in await visible_vault_documents(ctx, scope.subscription_id, scope.resource_group)
+        if (vault := vault_of_document(document.value)) is not None and ctx.access.sees(vault)
+    ]
     vault_names = {c.value.casefold() for c in clauses if c.field == "vaultName"}
     if vault_names:
         vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]

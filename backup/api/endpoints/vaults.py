@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 
 from backup.api import paths
-from backup.api.endpoints._common import stored_vault_ref, vault_not_found
+from backup.api.endpoints._common import stored_vault_ref, vault_not_found, visible_vault_documents
 from backup.api.http import ApiResponse, json_response
 from backup.api.linked_checks import GROUP_READ, require_caller_may
 from backup.api.odata import decode_skip_token, page_after
@@ -131,15 +131,13 @@ async def delete_vault(ctx: RequestContext) -> ApiResponse:
 
 @routes.get(paths.VAULTS)
 async def list_vaults_in_resource_group(ctx: RequestContext) -> ApiResponse:
-    rows = await ctx.api.store.list_vault_documents(
-        ctx.params["subscriptionId"], ctx.params["resourceGroupName"]
-    )
+    rows = await visible_vault_documents(ctx, ctx.params["subscriptionId"], ctx.params["resourceGroupName"])
     return await _page(ctx, rows, paths.VAULTS)
 
 
 @routes.get(paths.VAULTS_IN_SUBSCRIPTION)
 async def list_vaults_in_subscription(ctx: RequestContext) -> ApiResponse:
-    rows = await ctx.api.store.list_vault_documents(ctx.params["subscriptionId"])
+    rows = await visible_vault_documents(ctx, ctx.params["subscriptionId"])
     return await _page(ctx, rows, paths.VAULTS_IN_SUBSCRIPTION)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from backup.adapters.tables.base import RowsRead
 from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.domain.access import ROLE_DEFINITION_IDS, Role
@@ -448,3 +449,27 @@ async def test_another_vaults_operation_status_is_not_found(world: World) -> Non
     # Vault B's operation, to a principal without a role on B: as if it did not exist.
     assert (hidden.status, hidden.code) == (404, "OperationNotFound")
     assert world.b.name not in json.dumps(hidden.body)
+
+
+async def test_a_narrow_principals_list_reads_only_what_its_grants_reach(world: World) -> None:
+    # Twenty more vaults next to hers in rg-a: Alice's lists read her one
+    # vault's registry row (and its instances), not theirs; the owner's read them all.
+    others = [VaultRef(world.subscription, "rg-a", f"vault-other-{i:02d}") for i in range(20)]
+    for vault in others:
+        assert (await world.call(world.owner, "PUT", vault_path(vault), vault_body())).status == 201
+    sub = f"/subscriptions/{world.subscription}/providers/Microsoft.DataProtection"
+    alice = world.principals["alice"]
+    for path in (
+        f"{sub}/backupVaults",
+        f"{sub}/backupInstances",
+        f"/x/subscriptions/{world.subscription}/overview",
+    ):
+        before = RowsRead.count
+        answer = await world.call(alice, "GET", path)
+        alice_rows = RowsRead.count - before
+        assert answer.status == 200, answer.body
+        before = RowsRead.count
+        assert (await world.call(world.owner, "GET", path)).status == 200
+        owner_rows = RowsRead.count - before
+        assert alice_rows <= 6, (path, alice_rows)
+        assert owner_rows >= len(others), (path, owner_rows)
