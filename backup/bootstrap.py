@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from backup import names
 from backup.config import Settings
@@ -48,8 +48,10 @@ if TYPE_CHECKING:
     from backup.ports import (
         ArmBudget,
         ArmGateway,
+        CallerRights,
         FilePublisher,
         InstanceRows,
+        RoleAssignmentStore,
         SendLater,
         SendMessages,
         VaultStore,
@@ -74,7 +76,17 @@ def arm_credential(settings: Settings) -> AsyncTokenCredential:
 
 
 def identity_credential(settings: Settings, identity: str) -> AsyncTokenCredential:
-    """A vault's own user-assigned identity (its ARM resource id), attached to the app."""
+    """A vault's own user-assigned identity (its ARM resource id), attached to the app.
+
+    The one place a credential for such an identity is made: one the deployer bound to no vault
+    (``VAULT_IDENTITY_BINDINGS``) gets none, whatever asks; which vault may use a bound one is
+    checked where the vault is known (the API, the backup and restore workers)."""
+    if identity.lower() not in settings.identity_bindings.scopes:
+        raise AuthorizationError(
+            f"The user-assigned identity '{identity}' is bound to no backup vault "
+            "(app setting VAULT_IDENTITY_BINDINGS): nothing runs as it.",
+            code="UserErrorIdentityNotBoundToVault",
+        )
     if settings.arm_static_token:
         token = settings.arm_static_tokens.get(identity.lower())
         if token is None:
@@ -139,6 +151,10 @@ class Runtime:
     """ARM's request budget shared by every process; ``None``: unpaced."""
     files: FilePublisher | None = None
     """Where the jobs export is written; ``None``: the host's blob endpoint, if it has one."""
+    role_assignments: RoleAssignmentStore | None = None
+    """The stored role grants; ``None``: the store's own (the table store serves both ports)."""
+    caller_rights: CallerRights | None = None
+    """The signed-in caller's own ARM rights; ``None``: ARM's permissions API with the caller's token."""
 
     @classmethod
     def from_settings(
@@ -160,6 +176,8 @@ class Runtime:
         send_backup_later: SendLater | None = None,
         budget: ArmBudget | None = None,
         arm_clock: Clock | None = None,
+        role_assignments: RoleAssignmentStore | None = None,
+        caller_rights: CallerRights | None = None,
     ) -> Runtime:
         """Production adapters from the settings; tests and benchmarks override the clock, the
         hooks and the waits, and pass fakes for any port (store, ARM, queues, ARM's budget)."""
@@ -201,6 +219,8 @@ class Runtime:
             auth_enabled=auth_enabled,
             retry_after_seconds=retry_after_seconds,
             page_size=page_size,
+            role_assignments=role_assignments,
+            caller_rights=caller_rights,
         )
 
     def replacing(self, **changes: Any) -> Runtime:
@@ -232,6 +252,7 @@ class Runtime:
             send_later=self.send_backup_later,
             budget=self.budget,
             start_window=self.settings.backup_start_window,
+            identity_bindings=self.settings.identity_bindings,
         )
 
     @cached_property
@@ -270,7 +291,12 @@ class Runtime:
     @cached_property
     def restores(self) -> RestoreService:
         return RestoreService(
-            self.store, self.compute, self.clock, self.send_restore_requests, telemetry=self.telemetry
+            self.store,
+            self.compute,
+            self.clock,
+            self.send_restore_requests,
+            telemetry=self.telemetry,
+            identity_bindings=self.settings.identity_bindings,
         )
 
     @cached_property
@@ -279,7 +305,13 @@ class Runtime:
 
     @cached_property
     def restore_runner(self) -> RestoreRunner:
-        return RestoreRunner(self.store, self.compute, self.clock, self.telemetry)
+        return RestoreRunner(
+            self.store,
+            self.compute,
+            self.clock,
+            self.telemetry,
+            identity_bindings=self.settings.identity_bindings,
+        )
 
     @cached_property
     def exports(self) -> FilePublisher | None:
@@ -308,10 +340,29 @@ class Runtime:
             store=self.store,
             clock=self.clock,
             services=self,
+            role_assignments=self._role_assignments(),
+            caller_rights=self._caller_rights(),
             auth_enabled=self.auth_enabled,
             retry_after_seconds=self.retry_after_seconds,
             page_size=self.page_size,
         )
+
+    def _caller_rights(self) -> CallerRights:
+        if self.caller_rights is not None:
+            return self.caller_rights
+        from backup.adapters.caller_rights import ArmCallerRights
+
+        return ArmCallerRights(self.settings)
+
+    def _role_assignments(self) -> RoleAssignmentStore:
+        if self.role_assignments is not None:
+            return self.role_assignments
+        if hasattr(self.store, "role_assignments_of"):
+            # The table store (and its in-memory fake) hold the grants next to everything else.
+            return cast("RoleAssignmentStore", self.store)
+        from backup.adapters.tables.store import VaultStore as TableVaultStore
+
+        return TableVaultStore(self.storage)
 
     async def check_health(self) -> HealthReport:
         """The health endpoint's report: storage and ARM each asked once."""

@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from backup.domain.durations import parse_iso_duration
+from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.pacing import ARM_DEFAULT_LIMITS, BucketLimits, Category
 from backup.domain.slots import DEFAULT_START_WINDOW
 
@@ -29,6 +30,11 @@ STORAGE_BLOB_URI = "AzureWebJobsStorage__blobServiceUri"
 
 # Managed identity used for ARM calls when a vault names no identity of its own.
 AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
+
+# Which vaults may use which user-assigned identity: a JSON object of identity resource id to the
+# scopes (vault ids, resource groups, subscriptions, "/") whose vaults may name it. An identity
+# not listed can be used by no vault (backup/domain/identity_bindings.py).
+VAULT_IDENTITY_BINDINGS = "VAULT_IDENTITY_BINDINGS"
 
 ARM_ENDPOINT = "ARM_ENDPOINT"
 ARM_CA_BUNDLE = "ARM_CA_BUNDLE"
@@ -91,6 +97,7 @@ class Settings:
     clock_origin: str | None = None
     backup_start_window: timedelta = DEFAULT_START_WINDOW
     arm_budget_limits: Mapping[Category, BucketLimits] = field(default_factory=lambda: ARM_DEFAULT_LIMITS)
+    identity_bindings: IdentityBindings = field(default_factory=IdentityBindings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -115,6 +122,9 @@ class Settings:
             clock_origin=optional(CLOCK_ORIGIN),
             backup_start_window=_start_window(optional(BACKUP_START_WINDOW)),
             arm_budget_limits=_budget_limits(optional(ARM_BUDGET_LIMITS)),
+            identity_bindings=IdentityBindings.parse(
+                optional(VAULT_IDENTITY_BINDINGS), VAULT_IDENTITY_BINDINGS
+            ),
         )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from backup.domain.access import RoleAssignment, Scope
 from backup.domain.arm import ArmPrincipal, DiskInfo, Permissions, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.guards import GuardApproval, GuardRef
@@ -24,15 +25,18 @@ from backup.domain.overview import VaultOverview
 from backup.domain.pacing import BudgetScope, Category
 from backup.domain.records import DatasourceClaim, ExpiryEntry, PlanState, Versioned
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.vault_limits import VaultLimits
 
 __all__ = [
     "ArmBudget",
     "ArmGateway",
+    "CallerRights",
     "Clock",
     "FilePublisher",
     "InstanceRows",
     "PublishedFile",
     "Reachable",
+    "RoleAssignmentStore",
     "SendLater",
     "SendMessages",
     "VaultStore",
@@ -249,6 +253,14 @@ class VaultStore(Protocol):
 
     async def get_vault_overview(self, vault: VaultRef) -> VaultOverview | None: ...
 
+    async def put_vault_limits(self, vault: VaultRef, limits: VaultLimits) -> None:
+        """Replace the vault's scope limits whole."""
+        ...
+
+    async def get_vault_limits(self, vault: VaultRef) -> VaultLimits | None:
+        """The vault's scope limits; ``None`` when an owner never set them."""
+        ...
+
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None: ...
 
     async def put_datasource_claim(self, claim: DatasourceClaim, etag: str | None = None) -> str: ...
@@ -304,6 +316,34 @@ class VaultStore(Protocol):
     async def get_guard_proxy(self, vault: VaultRef) -> Versioned[Mapping[str, Any]] | None: ...
 
     async def delete_guard_proxy(self, vault: VaultRef, etag: str) -> None: ...
+
+
+class RoleAssignmentStore(Protocol):
+    """Who holds which app role at which scope (:mod:`backup.domain.access`), as stored grants.
+
+    An assignment's name (a GUID) is unique across every scope, as in Azure; a principal holds
+    a role at a scope at most once. Reads serve the two questions the API asks: the grants of a
+    caller (by its principal ids) and the assignments at given scopes (a scope's list).
+    """
+
+    async def create_role_assignment(self, assignment: RoleAssignment) -> None:
+        """Store a new assignment; :class:`~backup.errors.ConflictError` ``RoleAssignmentExists``
+        when its name is taken (at any scope) or the principal already holds the role there."""
+        ...
+
+    async def get_role_assignment(self, scope: Scope, name: str) -> RoleAssignment | None: ...
+
+    async def delete_role_assignment(self, assignment: RoleAssignment) -> None:
+        """Remove it (every row of it); an assignment already gone is no error."""
+        ...
+
+    async def role_assignments_at(self, scopes: Sequence[Scope]) -> list[RoleAssignment]:
+        """The assignments made exactly at each of these scopes (not below), by scope then name."""
+        ...
+
+    async def role_assignments_of(self, principal_ids: Iterable[str]) -> list[RoleAssignment]:
+        """Every assignment naming one of these principals, at any scope."""
+        ...
 
 
 class InstanceRows(Protocol):
@@ -383,6 +423,18 @@ class ArmGateway(Protocol):
     async def permissions(self, scope: ResourceGroupId | ComputeResourceId) -> Permissions: ...
 
     async def close(self) -> None: ...
+
+
+class CallerRights(Protocol):
+    """The caller's own Azure rights (linked checks), asked of ARM's permissions API with the
+    caller's own ARM access token: what the app may do is not what the caller may."""
+
+    async def missing(
+        self, token: str, scope: ResourceGroupId | ComputeResourceId, actions: tuple[str, ...]
+    ) -> list[str]:
+        """The ``actions`` the token's principal may not perform at ``scope``;
+        :class:`~backup.errors.NotFoundError` when the scope does not exist."""
+        ...
 
 
 class ArmBudget(Protocol):

@@ -51,6 +51,9 @@ param diskRestoreOperatorScopes array = []
 @description('Extra user-assigned identities attached to the app (vaults with their own identity): objects { resourceId, diskBackupReaderScopes?, diskSnapshotContributorScopes?, diskRestoreOperatorScopes? }.')
 param extraUserAssignedIdentities array = []
 
+@description('Which vaults may use which extra identity (VAULT_IDENTITY_BINDINGS): an object of identity resource id to the scopes whose vaults may name it (vault ids, resource group or subscription ids, or /). An identity not listed serves no vault; a caller cannot choose it.')
+param vaultIdentityBindings object = {}
+
 @description('NCRONTAB (6 fields, UTC) of the planner that enqueues due backups.')
 param planBackupsSchedule string = '0 */5 * * * *'
 
@@ -168,6 +171,7 @@ module functionApp 'app/function.bicep' = {
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
     extraIdentities: extraIdentityObject
+    vaultIdentityBindings: string(vaultIdentityBindings)
     storageAccountName: storage.outputs.name
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName

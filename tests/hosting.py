@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from localdev.functions_host import FunctionsHost
+from localdev.functions_host.easy_auth import EasyAuthStandIn
 from tests.paths import REPO_ROOT
 
 HOST_KEY = "test-host-key"
@@ -22,13 +23,16 @@ def project_host(
     *,
     project_dir: Path = REPO_ROOT,
     host_keys: Sequence[str] = (HOST_KEY,),
+    easy_auth: EasyAuthStandIn | None = None,
     **settings: str,
 ) -> FunctionsHost:
-    """The app on a free port, on Azurite, with quiet timers; ``settings`` add or override."""
+    """The app on a free port, on Azurite, with quiet timers; ``settings`` add or override;
+    ``easy_auth`` puts App Service Authentication's stand-in in front."""
     return FunctionsHost(
         "function_app",
         project_dir,
         settings={"AzureWebJobsStorage": storage_connection_string, **QUIET_SCHEDULES, **settings},
         local_settings=None,
         host_keys=list(host_keys),
+        easy_auth=easy_auth,
     )

@@ -16,6 +16,8 @@ from backup.api.endpoints import (
     provider,
     recovery_points,
     resource_guards,
+    role_assignments,
+    vault_limits,
     vaults,
 )
 from backup.api.router import Router
@@ -38,5 +40,7 @@ def build_router() -> Router:
             provider.routes,
             job_export.routes,
             resource_guards.routes,
+            role_assignments.routes,
+            vault_limits.routes,
         ]
     )

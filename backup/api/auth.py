@@ -13,19 +13,29 @@ can be forged when it does not). So the setting never lowers the Functions host'
 key stays required with sign-in, and a forged principal gives a key holder, who may already do
 everything, nothing more.
 
-App roles (declared on the app registration, assigned to users, groups or service principals):
+App roles (declared on the app registration, assigned to users, groups or service principals)
+hold at a scope (:mod:`backup.domain.access`). A role in the token's ``roles`` claim holds at
+``/``, everywhere: that keeps deployments that assign app roles working unchanged, and is how the
+first owner exists before any role assignment does (assign ``BackupOwner`` in Entra to the
+deployer). Narrower grants are role assignments stored by the app, made by an owner through
+``.../providers/Microsoft.Authorization/roleAssignments/{id}`` at a vault, resource group or
+subscription; they name the principal by its Entra object id (the token's ``oid`` claim) or a
+group it belongs to (the ``groups`` claim).
 
 ========================  ==================================================================
 ``BackupReader``          GET anything, and the POSTs that only read: checkNameAvailability,
                           checkFeatureSupport, findRestorableTimeRanges, exportBackupJobs
-``BackupOperator``        GET, create/update/delete vaults and policies, configure
+``BackupOperator``        GET, update vaults, create/update/delete policies, configure
                           protection (and validateForBackup / validateForModifyBackup),
                           sync, on-demand backups, stop/suspend/resume; resource guards,
                           vault links to them, approvals on a guard (the guard's holder only)
 ``RestoreOperator``       GET and restore
+``BackupOwner``           all of the above, and the owner's acts: create and delete vaults,
+                          grant and revoke roles
 ========================  ==================================================================
 
-Every role can read; the other two are not implied by each other.
+Every role can read; only the owner implies the others. A key holder without Easy Auth is an
+administrator: it holds ``BackupOwner`` everywhere.
 """
 
 from __future__ import annotations
@@ -36,19 +46,33 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 import azure.functions as func
 
 from backup.api.errors import AuthenticationError
 from backup.config import WEBSITE_AUTH_ENABLED
+from backup.domain.access import ALL_ROLES, Access, Role, implies
+from backup.domain.resource_ids import GUID
 from backup.errors import AuthorizationError
+
+__all__ = [
+    "ALL_ROLES",
+    "API_AUTH_LEVEL",
+    "KEY_HOLDER",
+    "PRINCIPAL_HEADER",
+    "Caller",
+    "Role",
+    "auth_enabled_from_env",
+    "caller_from_headers",
+]
 
 AUTH_ENABLED_SETTING = WEBSITE_AUTH_ENABLED
 PRINCIPAL_HEADER = "X-MS-CLIENT-PRINCIPAL"
 PRINCIPAL_NAME_HEADER = "X-MS-CLIENT-PRINCIPAL-NAME"
 _ROLE_CLAIM_TYPES = ("roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role")
+_OBJECT_ID_CLAIM_TYPES = ("oid", "http://schemas.microsoft.com/identity/claims/objectidentifier")
+_GROUP_CLAIM_TYPES = ("groups",)
 _NAME_CLAIM_TYPES = (
     "name",
     "preferred_username",
@@ -60,14 +84,6 @@ _NAME_CLAIM_TYPES = (
     "oid",
 )
 
-
-class Role(StrEnum):
-    READER = "BackupReader"
-    OPERATOR = "BackupOperator"
-    RESTORE_OPERATOR = "RestoreOperator"
-
-
-ALL_ROLES = frozenset(Role)
 
 API_AUTH_LEVEL = func.AuthLevel.FUNCTION
 """How the Functions host guards every API route: a function key, whatever the sign-in setting
@@ -81,16 +97,22 @@ class Caller:
     roles: frozenset[Role]
     authenticated: bool = False
     """True when Easy Auth vouched for the principal; False for a key holder without Easy Auth."""
+    principal_ids: frozenset[str] = frozenset()
+    """The object ids role assignments may name: the principal's own and its groups', lower case."""
 
     def allows(self, role: Role) -> bool:
-        if role is Role.READER:
-            return bool(self.roles)
-        return role in self.roles
+        """Whether an app role from the token grants ``role`` (everywhere)."""
+        return any(implies(held, role) for held in self.roles)
+
+    @property
+    def app_wide_access(self) -> Access:
+        """The token's app roles, each held at ``/``."""
+        return Access.everywhere(self.roles)
 
     def require(self, role: Role, action: str = "this operation") -> None:
         if self.allows(role):
             return
-        required = "any of the app roles BackupReader, BackupOperator or RestoreOperator"
+        required = "any of the app roles BackupReader, BackupOperator, RestoreOperator or BackupOwner"
         if role is not Role.READER:
             required = f"the app role '{role.value}'"
         raise AuthorizationError(
@@ -130,7 +152,15 @@ def caller_from_headers(headers: Mapping[str, str], *, auth_enabled: bool) -> Ca
         for claim in claims
         if claim.get("typ") in role_types and str(claim.get("val", "")).lower() in known
     )
-    return Caller(_principal_name(principal, claims, headers), roles, authenticated=True)
+    principal_ids = frozenset(
+        str(claim.get("val", "")).lower()
+        for claim in claims
+        if claim.get("typ") in (*_OBJECT_ID_CLAIM_TYPES, *_GROUP_CLAIM_TYPES)
+        and GUID.fullmatch(str(claim.get("val", "")))
+    )
+    return Caller(
+        _principal_name(principal, claims, headers), roles, authenticated=True, principal_ids=principal_ids
+    )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

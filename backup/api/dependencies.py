@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from backup.config import Settings
 from backup.domain.clock import Clock
-from backup.ports import FilePublisher, VaultStore
+from backup.ports import CallerRights, FilePublisher, RoleAssignmentStore, VaultStore
 
 if TYPE_CHECKING:
     from backup.services.on_demand import OnDemandBackups
@@ -53,6 +53,9 @@ class ApiContext:
     store: VaultStore
     clock: Clock
     services: ApiServices
+    role_assignments: RoleAssignmentStore
+    caller_rights: CallerRights
+    """The signed-in caller's own ARM rights (linked checks, :mod:`backup.api.linked_checks`)."""
     auth_enabled: bool = False
     retry_after_seconds: int = 10
     """``Retry-After`` on 202 answers; tests use 0."""

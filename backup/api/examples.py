@@ -126,6 +126,24 @@ REQUEST_EXAMPLES: Final[dict[str, tuple[str, dict[str, Any]]]] = {
     "BackupInstanceResource": ("Protect a disk", INSTANCE),
     "ValidateForBackupRequest": ("Can this disk be protected?", {"backupInstance": INSTANCE_PROPERTIES}),
     "ResourceGuardOperationRequest": ("No resource guard", {}),
+    "VaultScopeLimits": (
+        "Disks from rg-workload only; restores into rg-restore only",
+        {
+            "datasourceScopes": [f"{_GROUPS}/rg-workload"],
+            "restoreTargetScopes": [f"{_GROUPS}/rg-restore"],
+        },
+    ),
+    "RoleAssignmentCreateParameters": (
+        "Make a principal BackupOperator of this vault",
+        {
+            "properties": {
+                "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/"
+                "37b09aef-9445-5726-a29a-30f6dabff511",
+                "principalId": "11111111-2222-4333-8444-555555555555",
+                "principalType": "User",
+            }
+        },
+    ),
     "TriggerBackupRequest": ("Back up now, kept by the Default retention rule", ON_DEMAND_BACKUP),
     "AzureBackupRecoveryPointBasedRestoreRequest": ("Restore as a new disk in rg-restore", RESTORE),
     "ValidateRestoreRequestObject": (

@@ -46,6 +46,8 @@ from backup.api.endpoints import (
     provider,
     recovery_points,
     resource_guards,
+    role_assignments,
+    vault_limits,
 )
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import EXTENSION_SEGMENT, PARAM_PATTERNS, Route, Router
@@ -94,6 +96,7 @@ _R = "Recovery points"
 _O = "Operations"
 _X = "Product extensions"
 _G = "Resource guards"
+_RA = "Role assignments"
 
 _OVERVIEW_TEXT = (
     "A product extension: Azure has no such call, so it lives under /x/ and no Azure client "
@@ -575,6 +578,23 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: "SubscriptionOverview"},
         description=_OVERVIEW_TEXT,
     ),
+    ("GET", vault_limits.SCOPE_LIMITS): Operation(
+        "VaultScopeLimits_Get",
+        "Where a vault's protected disks and restore targets may be",
+        _X,
+        {200: "VaultScopeLimits"},
+        description="A product extension (under /x/). {} when an owner never set them: unbounded.",
+    ),
+    ("PUT", vault_limits.SCOPE_LIMITS): Operation(
+        "VaultScopeLimits_Put",
+        "Bound where a vault's protected disks and restore targets may be (BackupOwner)",
+        _X,
+        {200: "VaultScopeLimits"},
+        body="VaultScopeLimits",
+        description="A product extension (under /x/). Replaces the limits whole. Configuring protection "
+        "of a disk outside datasourceScopes, or restoring into a group outside restoreTargetScopes, is "
+        "then a 403 UserErrorOutsideVaultScopeLimits, whoever asks (a function key included).",
+    ),
     ("GET", overview.OVERVIEW_OF_RESOURCE_GROUP): Operation(
         "Overview_GetInResourceGroup",
         "Counts over every vault of a resource group (Backup Center's tiles)",
@@ -585,7 +605,50 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 }
 """Per-route metadata, keyed by ``(method, template)`` exactly as the route tables declare them."""
 
-TAGS = (_V, _P, _I, _D, _A, _J, _R, _O, _G, _X)
+_ROLE_ASSIGNMENT_TEXT = (
+    "This app's own role assignments, in Azure's Microsoft.Authorization shape (api-version "
+    "2022-04-01 is accepted): the app stores and enforces them; Azure RBAC is not involved. "
+    "Creating and deleting needs BackupOwner at the scope or above; reading, any role there."
+)
+for _scope_name, _list_template, _item_template in zip(
+    ("Vault", "ResourceGroup", "Subscription"), role_assignments.LISTS, role_assignments.ITEMS, strict=True
+):
+    OPERATIONS[("PUT", _item_template)] = Operation(
+        f"RoleAssignments_CreateAt{_scope_name}",
+        f"Grant an app role at a {_scope_name.lower()} scope",
+        _RA,
+        {200: "RoleAssignment", 201: "RoleAssignment"},
+        body="RoleAssignmentCreateParameters",
+        errors=(409,),
+        description=_ROLE_ASSIGNMENT_TEXT + " 200 when the same grant exists under this name; "
+        "409 RoleAssignmentExists (the name or the grant exists elsewhere) or "
+        "RoleAssignmentUpdateNotPermitted.",
+    )
+    OPERATIONS[("GET", _item_template)] = Operation(
+        f"RoleAssignments_GetAt{_scope_name}",
+        f"Get a role assignment at a {_scope_name.lower()} scope",
+        _RA,
+        {200: "RoleAssignment"},
+        description=_ROLE_ASSIGNMENT_TEXT,
+    )
+    OPERATIONS[("DELETE", _item_template)] = Operation(
+        f"RoleAssignments_DeleteAt{_scope_name}",
+        f"Revoke a role assignment at a {_scope_name.lower()} scope",
+        _RA,
+        {200: "RoleAssignment", 204: None},
+        description=_ROLE_ASSIGNMENT_TEXT,
+    )
+    OPERATIONS[("GET", _list_template)] = Operation(
+        f"RoleAssignments_ListAt{_scope_name}",
+        f"List the role assignments that apply at a {_scope_name.lower()} scope",
+        _RA,
+        {200: "RoleAssignmentListResult"},
+        description=_ROLE_ASSIGNMENT_TEXT + " Lists those made at the scope and at every scope above it; "
+        "$filter=atScope() means the same, principalId eq '{id}' narrows to one principal.",
+        query=("roleAssignmentsFilter",),
+    )
+
+TAGS = (_V, _P, _I, _D, _A, _J, _R, _O, _G, _RA, _X)
 
 _STATUS_TEXT = {
     200: "OK",
@@ -600,7 +663,7 @@ _ERROR_RESPONSES = {
         "or a body that is not JSON or fails a check (target names the field).",
     ),
     401: ("Unauthorized", "App Service Authentication is on and the request carries no principal."),
-    403: ("Forbidden", "The caller lacks the app role the operation needs."),
+    403: ("Forbidden", "The caller lacks the role the operation needs at the scope it names."),
     404: ("NotFound", "The resource, or one it belongs to, does not exist."),
     409: ("Conflict", "The resource's state or a limit forbids the operation."),
     413: ("PayloadTooLarge", f"The body is larger than {MAX_REQUEST_BODY_BYTES} bytes."),
@@ -649,6 +712,7 @@ _PATH_PARAMETER_TEXT = {
     "diskName": "The managed disk (the datasource of an extension-routed list).",
     "resourceGuardsName": "The resource guard.",
     "resourceGuardProxyName": "The vault's link to a resource guard (a vault has at most one).",
+    "roleAssignmentName": "The role assignment's name (a GUID).",
 }
 # The router's own patterns: what the document publishes is what the router enforces.
 _PATH_PARAMETERS: dict[str, tuple[Schema, str]] = {
@@ -694,6 +758,10 @@ def _parameters() -> dict[str, Schema]:
         "backupInstancesFilter": (
             instances.SUMMARY_FILTER_FIELDS,
             "backup instances; values case-insensitive",
+        ),
+        "roleAssignmentsFilter": (
+            role_assignments.FILTER_FIELDS,
+            "role assignments (atScope() is accepted too and filters nothing)",
         ),
     }
     for key, (fields, what) in filters.items():

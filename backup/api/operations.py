@@ -269,6 +269,8 @@ async def _find(ctx: RequestContext, *, vault_from_path: bool = False) -> Operat
         raise _not_found(operation_id)
     if vault_from_path and vault.name.lower() != ctx.params["vaultName"].lower():
         raise _not_found(operation_id)
+    if not ctx.access.sees(vault):
+        raise _not_found(operation_id)  # another vault's operation: as if it did not exist
     record = await load_operation(ctx.api.store, vault, operation_id)
     if record is None:
         raise _not_found(operation_id)

@@ -26,8 +26,9 @@ caller's spelling.
 
 Before the handler runs the router has: matched the route (404 ``InvalidResourceType``,
 405 with ``Allow``), capped the body (413), required a supported ``api-version`` (400),
-validated path parameters (400), and resolved the :class:`~backup.api.auth.Caller` and
-checked the route's role (401/403). Every :class:`~backup.errors.BackupError` a handler
+validated path parameters (400), and resolved the :class:`~backup.api.auth.Caller`, its grants
+and checked the route's role at the scope the path names (401/403, :mod:`backup.api.access`).
+Every :class:`~backup.errors.BackupError` a handler
 raises becomes its status and ARM error body; anything else is logged and answered 500
 ``InternalServerError`` without details. Every answer carries ``x-ms-request-id`` and
 ``x-ms-correlation-request-id``.
@@ -43,12 +44,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backup.api.access import access_of, authorize, require, scope_of_request
 from backup.api.auth import Caller, Role, caller_from_headers
 from backup.api.dependencies import ApiContext
 from backup.api.errors import InvalidRequestContentError, MethodNotAllowedError, RouteNotFoundError
 from backup.api.http import ApiRequest, ApiResponse, json_response, parse_json, url_with_query
 from backup.api.request_guard import check_write
 from backup.api.versions import check_api_version
+from backup.domain.access import Access, Scope
 from backup.domain.instance import VaultRef
 from backup.domain.resource_ids import (
     COMPUTE_NAME_PATTERN,
@@ -86,6 +89,7 @@ PARAM_PATTERNS: dict[str, str] = {
     "diskName": COMPUTE_NAME_PATTERN,
     "resourceGuardsName": DATAPROTECTION_NAME_PATTERN,
     "resourceGuardProxyName": DATAPROTECTION_NAME_PATTERN,
+    "roleAssignmentName": GUID_PATTERN,
 }
 """The pattern each path parameter must match: the validators below use these, the OpenAPI
 document publishes them, so the two cannot drift."""
@@ -127,6 +131,16 @@ def _operation_id(value: str) -> str:
     return value
 
 
+def _role_assignment_name(value: str) -> str:
+    if not GUID.fullmatch(value):
+        raise ValidationError(
+            f"'{value[:80]}' is not a role assignment name (a GUID).",
+            code="InvalidRoleAssignmentName",
+            target="roleAssignmentName",
+        )
+    return value.lower()
+
+
 def _name(what: str, target: str) -> Callable[[str], str]:
     return lambda value: check_dataprotection_name(value, what, target)
 
@@ -144,6 +158,7 @@ PARAM_VALIDATORS: dict[str, Callable[[str], str]] = {
     "diskName": lambda value: check_compute_name(value, "disk", "diskName"),
     "resourceGuardsName": _name("resource guard", "resourceGuardsName"),
     "resourceGuardProxyName": _name("resource guard proxy", "resourceGuardProxyName"),
+    "roleAssignmentName": _role_assignment_name,
 }
 """Path parameter name -> validator returning the value to use (or raising ValidationError)."""
 
@@ -227,6 +242,8 @@ class RequestContext:
     caller: Caller
     api_version: str
     route: Route
+    access: Access
+    """What the caller holds where; lists show only the vaults :meth:`Access.sees` allows."""
     prefix: str = ""
     """The URL path before ``/subscriptions`` (the Functions route prefix, normally ``/api``)."""
     _json: Any = field(default=None, repr=False)
@@ -241,6 +258,10 @@ class RequestContext:
         return VaultRef(
             self.params["subscriptionId"], self.params["resourceGroupName"], self.params["vaultName"]
         )
+
+    def require(self, role: Role, scope: Scope, action: str) -> None:
+        """403 unless the caller holds ``role`` at ``scope`` or above (checks beyond the route's)."""
+        require(self.caller, self.access, role, scope, action)
 
     def query(self, name: str) -> str | None:
         return self.request.query.get(name)
@@ -317,8 +338,10 @@ class Router:
         api_version = check_api_version(request.query.get("api-version"))
         params = {name: PARAM_VALIDATORS[name](value) for name, value in raw_params.items()}
         caller = caller_from_headers(request.headers, auth_enabled=context.auth_enabled)
-        caller.require(route.role, f"{route.method} on {_path_only(request)}")
-        ctx = RequestContext(request, params, context, caller, api_version, route, prefix)
+        access = await access_of(caller, context.role_assignments)
+        action = f"{route.method} on {_path_only(request)}"
+        authorize(caller, access, route.role, scope_of_request(params), action)
+        ctx = RequestContext(request, params, context, caller, api_version, route, access, prefix)
         return await route.handler(ctx)
 
     def _match(self, request: ApiRequest, arm: list[str], extension: bool) -> tuple[Route, dict[str, str]]:

@@ -38,7 +38,8 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from backup.api.auth import API_AUTH_LEVEL, Role, caller_from_headers
+from backup.api.access import access_of
+from backup.api.auth import API_AUTH_LEVEL, caller_from_headers
 from backup.api.render import rfc3339
 from backup.entrypoints.deferred import error_response, get_context
 from backup.errors import BackupError
@@ -146,9 +147,11 @@ async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
     context = get_context()
     try:
         caller = caller_from_headers(dict(req.headers), auth_enabled=context.auth_enabled)
+        access = await access_of(caller, context.role_assignments)
         subscriptions: list[str] = []
-        if caller.allows(Role.READER):
-            vaults = await context.store.list_vaults()
+        if access.grants:
+            # Only the subscriptions of vaults the caller may see: another team's stay unnamed.
+            vaults = access.visible(await context.store.list_vaults())
             subscriptions = sorted({vault.subscription_id.lower() for vault in vaults})
     except BackupError as error:
         return error_response(error).to_functions()
@@ -156,7 +159,11 @@ async def backup_center_whoami(req: func.HttpRequest) -> func.HttpResponse:
         "principalName": caller.principal_name,
         "authenticated": caller.authenticated,
         "authEnabled": context.auth_enabled,
-        "roles": sorted(role.value for role in caller.roles),
+        "roles": sorted(role.value for role in access.roles),
+        "grants": sorted(
+            ({"role": grant.role.value, "scope": grant.scope.id} for grant in access.grants),
+            key=lambda grant: (grant["scope"], grant["role"]),
+        ),
         "subscriptions": subscriptions,
         "now": rfc3339(context.clock.now()),
     }

@@ -38,6 +38,7 @@ from backup import names
 from backup.domain.arm import DiskInfo, SnapshotInfo, recovery_point_from_snapshot
 from backup.domain.clock import Clock
 from backup.domain.custody import adoptable_point, judge
+from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.instance import DISK_FACTS_REFRESH_PERIOD, BackupInstance, instance_key
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.limits import MAX_DEQUEUE_COUNT
@@ -119,8 +120,11 @@ class BackupRunner:
         disk_refresh_period: timedelta = DISK_FACTS_REFRESH_PERIOD,
         start_window: timedelta = DEFAULT_START_WINDOW,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        identity_bindings: IdentityBindings | None = None,
     ) -> None:
         self._store = store
+        self._bindings = identity_bindings or IdentityBindings()
+        """Which vaults may act as which user-assigned identity; none bound: only the app's own."""
         self._compute = compute
         self._clock = clock
         self._telemetry = telemetry
@@ -134,6 +138,12 @@ class BackupRunner:
         self._disk_refresh_period = disk_refresh_period
         self._start_window = start_window
         self._sleep = sleep
+
+    def _acting_for(self, instance: BackupInstance) -> ArmGateway:
+        """ARM as the instance's identity, only while the deployer binds it to the instance's vault
+        (a binding removed later fails the backup with ``UserErrorIdentityNotBoundToVault``)."""
+        self._bindings.require(instance.identity, instance.vault)
+        return self._compute.for_identity(instance.identity)
 
     @property
     def defer_after(self) -> float:
@@ -281,7 +291,7 @@ class BackupRunner:
             )
             return Outcome.FAILED
         self._check_limits(instance, point_id, now)
-        compute = self._compute.for_identity(instance.identity)
+        compute = self._acting_for(instance)
         if not request.reserved:
             delay = await self._hold(compute, snapshot.subscription_id, Category.WRITES)
             if delay > DEFER_AFTER_SECONDS:
@@ -322,7 +332,7 @@ class BackupRunner:
         assert request.operation_url is not None, "validated by BackupRequest.from_json"
         instance = current.value
         _, snapshot = self._target(instance, request)
-        compute = self._compute.for_identity(instance.identity)
+        compute = self._acting_for(instance)
         if not request.reserved:
             delay = await self._hold(compute, snapshot.subscription_id, Category.READS)
             if delay > DEFER_AFTER_SECONDS:
@@ -532,7 +542,7 @@ class BackupRunner:
         """
         try:
             point_id, snapshot_id = self._target(current.value, request)
-            compute = self._compute.for_identity(current.value.identity)
+            compute = self._acting_for(current.value)
             snapshot = await compute.get_snapshot(snapshot_id)
             # Custody decides, as everywhere: a snapshot at our name taken from another disk
             # (or wearing copied tags) is neither recorded nor deleted, only reported.

@@ -49,7 +49,13 @@ from backup.shapes.resource_guard import (
     UnlockDeleteResponse,
 )
 from backup.shapes.restore import AzureBackupRecoveryPointBasedRestoreRequest, ValidateRestoreRequestObject
+from backup.shapes.role_assignment import (
+    RoleAssignment,
+    RoleAssignmentCreateParameters,
+    RoleAssignmentListResult,
+)
 from backup.shapes.vault import BackupVaultResource, PatchResourceRequestInput
+from backup.shapes.vault_limits import VaultScopeLimits
 
 REF_TEMPLATE = "#/components/schemas/{name}"
 LISTED: tuple[type[msgspec.Struct], ...] = (
@@ -93,6 +99,10 @@ SHAPES: tuple[type[msgspec.Struct], ...] = (
     GuardApprovalRequest,
     GuardApprovalResource,
     GuardApprovalList,
+    RoleAssignment,
+    RoleAssignmentCreateParameters,
+    RoleAssignmentListResult,
+    VaultScopeLimits,
 )
 """Every request and response shape the document publishes, by its OpenAPI component name (the
 class name), with the shapes they contain."""

@@ -35,6 +35,9 @@ param backupStartWindow string = 'PT1H'
 @description('ARM request limits lower than the published ones the app paces itself to, e.g. writes=100+5/s,reads=120+12/s (a bucket of that many requests refilled at that rate); empty: ARM\'s published limits.')
 param armBudgetLimits string = ''
 
+@description('JSON: user-assigned identity resource id -> scopes whose vaults may use it (VAULT_IDENTITY_BINDINGS); {}: no vault may use an extra identity.')
+param vaultIdentityBindings string = '{}'
+
 @allowed([
   512
   2048
@@ -183,6 +186,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
           value: armBudgetLimits
         }
         {
+          name: 'VAULT_IDENTITY_BINDINGS'
+          value: vaultIdentityBindings
+        }
+        {
           name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
           value: applicationInsights.properties.ConnectionString
         }
@@ -215,8 +222,9 @@ resource ftpBasicCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPoli
 
 // App Service Authentication (Easy Auth v2) with Entra ID, on when authClientId is set. Bearer
 // tokens only: no client secret, no token store. The token's app roles (BackupReader,
-// BackupOperator, RestoreOperator) reach the code in the X-MS-CLIENT-PRINCIPAL header; the code
-// decides what each role may do. Declared even when off (platform.enabled false), so that turning
+// BackupOperator, RestoreOperator, BackupOwner) reach the code in the X-MS-CLIENT-PRINCIPAL header;
+// the code decides what each role may do, held everywhere (narrower grants are the app's own role
+// assignments, stored in its tables). Declared even when off (platform.enabled false), so that turning
 // it off again is one re-provision, and because checkov 3.3 does not look inside conditional
 // resources.
 var authEnabled = !empty(authClientId)

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from localdev.functions_host.clock import AcceleratedClock, Clock, ClockWaiter, SystemClock
 from localdev.functions_host.config import Environment, HostConfig, LocalSettings, storage_connection_string
+from localdev.functions_host.easy_auth import EasyAuthStandIn
 from localdev.functions_host.http import HttpRoute, HttpServer, Keys, build_routes, describe_routes
 from localdev.functions_host.indexing import (
     HTTP_TRIGGER,
@@ -63,6 +64,7 @@ class FunctionsHost:
         queue_lease: timedelta = timedelta(minutes=10),
         drain_timeout: float = 5.0,
         max_workers: int | None = None,
+        easy_auth: EasyAuthStandIn | None = None,
     ) -> None:
         if clock is not None and speed is not None:
             raise ValueError("pass either clock or speed, not both")
@@ -74,6 +76,10 @@ class FunctionsHost:
         self.local_settings_path = None if local_settings is None else self.project_dir / local_settings
         self.clock: Clock = clock or (AcceleratedClock(speed=speed) if speed is not None else SystemClock())
         self.keys = Keys(host_keys, master_key)
+        self.easy_auth = easy_auth
+        """App Service Authentication's stand-in; on, the app is told so (WEBSITE_AUTH_ENABLED)."""
+        if easy_auth is not None:
+            self.settings.setdefault("WEBSITE_AUTH_ENABLED", "true")
         self.past_due_after = past_due_after
         self.timer_step = timer_step
         self.queue_lease = queue_lease
@@ -166,7 +172,7 @@ class FunctionsHost:
         self._executor = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="functions-host")
         self._store = QueueStore(self.config.queues.message_encoding)
         self.routes = build_routes(by_type.get(HTTP_TRIGGER, []))
-        server = HttpServer(self.routes, self.config.route_prefix, self.keys, self._invoke)
+        server = HttpServer(self.routes, self.config.route_prefix, self.keys, self._invoke, self.easy_auth)
         self._runner = web.AppRunner(
             server.application(), access_log=None, shutdown_timeout=self.drain_timeout
         )

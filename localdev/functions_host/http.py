@@ -13,6 +13,7 @@ from azure.functions import _abc as func_abc
 from azure.functions.http import HttpRequest as WorkerHttpRequest
 from multidict import CIMultiDict
 
+from localdev.functions_host.easy_auth import EasyAuthStandIn
 from localdev.functions_host.indexing import IndexedFunction, Outcome
 from localdev.functions_host.routing import RouteTemplate
 
@@ -100,8 +101,16 @@ def _joined(pairs: Iterable[tuple[str, str]], separator: str) -> dict[str, str]:
 
 
 class HttpServer:
-    def __init__(self, routes: list[HttpRoute], route_prefix: str, keys: Keys, invoke: Invoker) -> None:
+    def __init__(
+        self,
+        routes: list[HttpRoute],
+        route_prefix: str,
+        keys: Keys,
+        invoke: Invoker,
+        easy_auth: EasyAuthStandIn | None = None,
+    ) -> None:
         self.routes = routes
+        self.easy_auth = easy_auth
         self.prefix = [segment for segment in route_prefix.split("/") if segment]
         self.keys = keys
         self._invoke = invoke
@@ -133,11 +142,17 @@ class HttpServer:
         if not self.keys.allows(route.auth_level, key):
             return web.Response(status=401)
 
+        headers = _joined(request.headers.items(), ", ")
+        if self.easy_auth is not None:
+            signed_in = self.easy_auth.principal_headers(headers)
+            if signed_in is None and route.auth_level != "anonymous":
+                return web.Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+            headers = signed_in if signed_in is not None else self.easy_auth.stripped(headers)
         body = await request.read()
         worker_request = WorkerHttpRequest(
             method=request.method,
             url=str(request.url),
-            headers=_joined(request.headers.items(), ", "),
+            headers=headers,
             params=_joined(request.query.items(), ","),
             route_params=values,
             body_type="bytes",

@@ -308,6 +308,45 @@ async def test_a_reader_sees_no_actions_and_the_api_refuses_them_anyway(
     assert page.js_errors == operator.js_errors == anonymous.js_errors == nobody.js_errors == []
 
 
+async def test_a_principal_with_a_role_on_one_vault_sees_that_vault_alone_and_its_access(
+    center_with_easy_auth: Center, browser: Any
+) -> None:
+    center = center_with_easy_auth
+    object_id = "0b0b0b0b-0000-4000-8000-00000000000b"
+    grant = (
+        vault_path(VAULT)
+        + "/providers/Microsoft.Authorization/roleAssignments/1c1c1c1c-0000-4000-8000-00000000000c"
+    )
+    operator = "/providers/Microsoft.Authorization/roleDefinitions/37b09aef-9445-5726-a29a-30f6dabff511"
+    granted = await center.call(
+        "PUT", grant, {"properties": {"roleDefinitionId": operator, "principalId": object_id}}
+    )
+    assert granted.status == 201, granted.body
+    olga = principal("olga@example.com")
+    olga["claims"].append({"typ": "oid", "val": object_id})
+    page = await center.page(browser, principal=olga)
+    await page.goto(center.url + "&view=instance&id=" + VAULT.id + "/backupInstances/disk-a-instance")
+    await page.get_by_test_id("timeline").wait_for()
+    assert await page.get_by_test_id("roles").inner_text() == "(BackupOperator)"
+    # Her role holds on this vault: the backup action shows, the restore action does not.
+    await page.get_by_role("button", name="Back up now").wait_for()
+    assert await page.get_by_role("button", name="Validate and restore").count() == 0
+    access = page.get_by_test_id("access")
+    assert "BackupOperator" in await access.inner_text()
+    assert object_id in await access.inner_text()
+    # The overview counts her vault only; the other vault's instances are not listed.
+    await page.goto(center.url)
+    await page.get_by_role("link", name="disk-a", exact=True).wait_for()
+    listed = await page.locator("body").inner_text()
+    assert SECOND_VAULT.name not in listed
+    # disk-c is protected in the other vault: an owner's overview lists it, hers does not.
+    assert await page.get_by_role("link", name="disk-c", exact=True).count() == 0
+    owner = await center.page(browser, principal=principal("owner@example.com", "BackupOwner"))
+    await owner.goto(center.url)
+    await owner.get_by_role("link", name="disk-c", exact=True).wait_for()
+    assert page.js_errors == owner.js_errors == []
+
+
 async def test_jobs_across_vaults_filter_by_type_status_and_time_and_the_page_works_narrow(
     center: Center, browser: Any
 ) -> None:

@@ -36,8 +36,10 @@ from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.jobs import Job, JobIndexField, JobIndexScan
 from backup.domain.models import JobStatus, ProtectionState, RecoveryPoint, RecoveryPointState
 from backup.domain.overview import VaultOverview
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import ConcurrencyError, ConflictError, ValidationError
 from tests.fakes._types import DatasourceClaim, ExpiryEntry, PlanState, Versioned
+from tests.fakes.role_assignments import FakeRoleAssignments
 
 SYSTEM_PARTITION = "_system"
 DATASOURCE_PARTITION = "_datasources"
@@ -147,10 +149,12 @@ def _vault_of(job: Job) -> VaultRef:
     return VaultRef(parts[2], parts[4], parts[8])
 
 
-class FakeVaultStore:
-    """Everything ``VaultStore`` offers the services, in memory."""
+class FakeVaultStore(FakeRoleAssignments):
+    """Everything ``VaultStore`` offers the services, in memory (and, as the table store does,
+    the role assignments)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._tables: dict[str, dict[str, dict[str, _Row]]] = {_REGISTRY: {}, _DATA: {}}
         self._etags = 0
         self._faults: dict[str, list[BaseException]] = {}
@@ -932,6 +936,15 @@ class FakeVaultStore:
         self._fault("get_vault_overview")
         row = self._read(self.partition(vault), keys.overview_key())
         return None if row is None else _frozen(row.value)
+
+    async def put_vault_limits(self, vault: VaultRef, limits: VaultLimits) -> None:
+        self._fault("put_vault_limits")
+        self._transact(self.partition(vault), [_Op("upsert", keys.vault_limits_key(), limits)])
+
+    async def get_vault_limits(self, vault: VaultRef) -> VaultLimits | None:
+        self._fault("get_vault_limits")
+        row = self._read(self.partition(vault), keys.vault_limits_key())
+        return None if row is None else row.value
 
     async def get_datasource_claim(self, disk_id: str) -> Versioned[DatasourceClaim] | None:
         self._fault("get_datasource_claim")

@@ -218,6 +218,7 @@ def test_whoami_answers_the_callers_roles_and_the_subscriptions_with_vaults(
         "authenticated": True,
         "authEnabled": True,
         "roles": ["BackupReader"],
+        "grants": [{"role": "BackupReader", "scope": "/"}],
         "subscriptions": [SUB, "44444444-0000-4000-8000-000000000003"],
         "now": "2026-11-02T08:30:00Z",
     }

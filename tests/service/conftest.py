@@ -8,6 +8,8 @@ adapters by ``tests/contracts``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +19,7 @@ import pytest
 from backup.bootstrap import Runtime
 from backup.config import Settings
 from backup.domain.clock import ManualClock
+from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.instance import BackupInstance, VaultRef
 from backup.domain.models import ProtectionState
 from backup.services.backup_runner import BackupRunner, Outcome
@@ -79,6 +82,13 @@ class Env:
     backups: FakeQueue
     restores: FakeQueue
     runtime: Runtime
+
+    def bind_identity(self, identity: str, *scopes: str) -> None:
+        """The deployer binds a user-assigned identity to vaults (everywhere by default); the
+        services are built afresh over the same fakes."""
+        text = json.dumps({identity: list(scopes or ("/",))})
+        settings = dataclasses.replace(self.runtime.settings, identity_bindings=IdentityBindings.parse(text))
+        self.runtime = self.runtime.replacing(settings=settings)
 
     @property
     def telemetry(self) -> Telemetry:

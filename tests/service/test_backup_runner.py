@@ -500,6 +500,7 @@ async def test_a_vault_identity_spends_its_own_budget(env: Env) -> None:
     identity = IDENTITY
     env.arm.attach_identity(identity)
     env.arm.grant(identity.lower(), "Disk Backup Reader", SRC_RG)
+    env.bind_identity(IDENTITY)
     env.arm.grant(identity.lower(), "Disk Snapshot Contributor", SNAP_RG)
     budget = ScriptedBudget()
     runner = env.runtime.replacing(budget=budget).runner

@@ -33,6 +33,7 @@ from tests.fakes.compute import APP_PRINCIPAL
 from tests.service.conftest import (
     RESTORE_RG,
     SNAP_RG,
+    SRC_RG,
     START,
     VAULT,
     Env,
@@ -397,3 +398,37 @@ async def test_a_restore_queue_outage_fails_the_job_and_releases_the_point(env: 
     [failed] = [j for j in await env.store.list_jobs(VAULT) if j.operation is JobOperation.RESTORE]
     assert (failed.status, failed.error_code) == (JobStatus.FAILED, "RestoreQueueUnavailable")
     assert (await env.store.get_recovery_point(VAULT, NAME, point.id)).value.in_use_until is None
+
+
+IDENTITY = "/subscriptions/x/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a"
+
+
+async def test_a_restore_as_an_identity_unbound_since_the_backup_is_refused_and_creates_nothing(
+    env: Env,
+) -> None:
+    env.arm.attach_identity(IDENTITY)
+    for role, scope in (
+        ("Disk Backup Reader", SRC_RG),
+        ("Disk Snapshot Contributor", SNAP_RG),
+        ("Disk Restore Operator", RESTORE_RG),
+    ):
+        env.arm.grant(IDENTITY.lower(), role, scope)
+    env.bind_identity(IDENTITY, VAULT.id)
+    await env.protect("disk-a", identity=IDENTITY)
+    await env.run_slots(1)
+    [point] = await env.store.list_recovery_points(VAULT, NAME)
+    # Accepted while bound; the worker then finds the binding gone and fails closed.
+    accepted = await env.restore_service.trigger(VAULT, NAME, spec(point), requested_by="bob")
+    env.bind_identity(IDENTITY, "/subscriptions/00000000-0000-0000-0000-0000000000ff")
+    assert await env.drain_restores() == [RestoreOutcome.FAILED]
+    failed = await env.store.get_job(VAULT, accepted.id)
+    assert (failed.status, failed.error_code) == (JobStatus.FAILED, "UserErrorIdentityNotBoundToVault")
+    # A new request is refused up front.
+    with pytest.raises(AuthorizationError) as refused:
+        await env.restore_service.trigger(VAULT, NAME, spec(point, "restored-2"), requested_by="bob")
+    assert refused.value.code == "UserErrorIdentityNotBoundToVault"
+    assert env.arm.calls.get("Disks_CreateOrUpdate", 0) == 0
+    # And the scheduled backups stop with the same error.
+    await env.run_slots(1)
+    jobs = [job for job in await env.store.list_jobs(VAULT) if job.operation is JobOperation.SCHEDULED_BACKUP]
+    assert jobs[0].error_code == "UserErrorIdentityNotBoundToVault"

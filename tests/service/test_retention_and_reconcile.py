@@ -122,6 +122,7 @@ async def test_a_point_a_restore_holds_is_skipped_until_its_lease_ends(env: Env)
 
 async def test_one_instances_missing_role_does_not_stop_the_sweep(env: Env) -> None:
     env.arm.attach_identity(IDENTITY)
+    env.bind_identity(IDENTITY)
     env.arm.grant(IDENTITY, "Disk Backup Reader", SRC_RG)
     env.arm.grant(IDENTITY, "Disk Snapshot Contributor", SNAP_RG)
     await env.protect("disk-a", policy_document(default="P1D"))

@@ -34,6 +34,7 @@ INSTANCE_INDEX = "n"
 HEALTH_INDEX = "h"
 STATUS_INDEX = "s"
 COUNTS = "c"
+LIMITS = "l"
 PLAN_SUFFIX = "plan"
 SEPARATOR = "|"
 # The character right after the separator: ``prefix + SEPARATOR`` .. ``prefix + RANGE_END``
@@ -46,6 +47,12 @@ DATASOURCE_PARTITION = "_datasources"
 """Not a vault: one row per protected disk, naming the instance that protects it."""
 BUDGET_PARTITION = "_armbudget"
 """Not a vault: one ARM budget ledger per (subscription, principal, category)."""
+ACCESS_PARTITION = "_access"
+"""Not a vault: role assignments, each as three rows (by scope, by principal, by name)."""
+ASSIGNMENT_BY_SCOPE = "a"
+ASSIGNMENT_BY_PRINCIPAL = "b"
+ASSIGNMENT_NAME = "g"
+ROOT_SCOPE_KEY = "*"
 APP_PRINCIPAL = "app"
 
 
@@ -214,6 +221,11 @@ def history_layout_key() -> str:
     return row_key(LAYOUT, "history")
 
 
+def vault_limits_key() -> str:
+    """``l|scopes``: the vault's scope limits (one row)."""
+    return row_key(LIMITS, "scopes")
+
+
 def overview_key() -> str:
     """A vault's summary for the overview (counts by health and state, points held, failed jobs)."""
     return row_key(COUNTS, "overview")
@@ -299,3 +311,40 @@ def _hex_id(value: str) -> str:
             target="recoveryPointId",
         )
     return value
+
+
+def scope_key(scope_parts: tuple[str, ...]) -> str:
+    """A role assignment scope as a key part: ``*`` for everything, else its names joined by ``:``."""
+    if not scope_parts:
+        return ROOT_SCOPE_KEY
+    subscription, *names = scope_parts
+    checked = [validated_subscription(subscription), *(validated_name(n, what="scope") for n in names)]
+    return ":".join(checked)
+
+
+def _guid(value: str, what: str) -> str:
+    if not GUID.fullmatch(value):
+        raise ValidationError(f"'{value}' is not a {what} (a GUID).", code="InvalidGuid", target=what)
+    return value.lower()
+
+
+def assignment_by_scope_key(scope_parts: tuple[str, ...], name: str) -> str:
+    return row_key(ASSIGNMENT_BY_SCOPE, scope_key(scope_parts), _guid(name, "roleAssignmentName"))
+
+
+def assignments_at_scope_range(scope_parts: tuple[str, ...]) -> tuple[str, str]:
+    return kind_range(ASSIGNMENT_BY_SCOPE, scope_key(scope_parts))
+
+
+def assignment_by_principal_key(principal_id: str, name: str) -> str:
+    return row_key(
+        ASSIGNMENT_BY_PRINCIPAL, _guid(principal_id, "principalId"), _guid(name, "roleAssignmentName")
+    )
+
+
+def assignments_of_principal_range(principal_id: str) -> tuple[str, str]:
+    return kind_range(ASSIGNMENT_BY_PRINCIPAL, _guid(principal_id, "principalId"))
+
+
+def assignment_name_key(name: str) -> str:
+    return row_key(ASSIGNMENT_NAME, _guid(name, "roleAssignmentName"))

@@ -19,7 +19,9 @@ from backup.adapters.tables.overview import OverviewStore
 from backup.adapters.tables.policies import PolicyStore
 from backup.adapters.tables.recovery_points import RecoveryPointStore
 from backup.adapters.tables.registry import VaultRegistry
+from backup.adapters.tables.role_assignments import RoleAssignmentRows
 from backup.adapters.tables.usage import UsageStore
+from backup.adapters.tables.vault_limits import VaultLimitsStore
 
 FAMILIES = (
     VaultRegistry,
@@ -34,6 +36,8 @@ FAMILIES = (
     UsageStore,
     OverviewStore,
     GuardStore,
+    RoleAssignmentRows,
+    VaultLimitsStore,
 )
 """Every row family; no two may declare the same method (``tests/unit/test_table_codecs.py``)."""
 
@@ -51,5 +55,7 @@ class VaultStore(
     UsageStore,
     OverviewStore,
     GuardStore,
+    RoleAssignmentRows,
+    VaultLimitsStore,
 ):
     """Every row family of the ``vaults`` and ``vaultdata`` tables, built from one ``StorageClients``."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from backup.api.router import RequestContext
+from backup.domain.access import Scope
 from backup.domain.instance import VaultRef, vault_of_document
 from backup.domain.records import Versioned
 from backup.errors import NotFoundError
@@ -33,3 +34,23 @@ def vault_not_found(vault: VaultRef) -> NotFoundError:
         code="ResourceNotFound",
         target="vaultName",
     )
+
+
+async def visible_vault_documents(
+    ctx: RequestContext, subscription_id: str, resource_group: str | None = None
+) -> list[tuple[str, Versioned[Mapping[str, Any]]]]:
+    """The vault documents of a subscription (or a resource group) the caller may see, as
+    ``(registry row key, document)`` in key order, reading only what its grants reach
+    (:meth:`backup.domain.access.Access.listing_plan`)."""
+    store = ctx.api.store
+    plan = ctx.access.listing_plan(Scope(subscription_id, resource_group))
+    if plan.whole:
+        return await store.list_vault_documents(subscription_id, resource_group)
+    rows: dict[str, Versioned[Mapping[str, Any]]] = {}
+    for group in plan.groups:
+        rows.update(await store.list_vault_documents(subscription_id, group))
+    for group, name in plan.vaults:
+        found = await store.get_vault(VaultRef(subscription_id, group, name))
+        if found is not None:
+            rows[f"{group}:{name}"] = found  # the registry's RowKey, lower case
+    return sorted(rows.items(), key=lambda row: row[0])

@@ -30,8 +30,11 @@ from backup.api import paths
 from backup.api.auth import Role
 from backup.api.endpoints._common import load_vault
 from backup.api.http import ApiResponse
+from backup.api.linked_checks import DISK_WRITE, require_caller_may
 from backup.api.operations import accepted, save_operation, start_operation
 from backup.api.router import RequestContext, RouteTable
+from backup.domain.resource_ids import ComputeResourceId
+from backup.domain.vault_limits import VaultLimits
 from backup.services.on_demand import OnDemandBackups
 from backup.services.restore import RestoreService
 from backup.shapes.on_demand import parse_trigger_backup_request
@@ -79,6 +82,7 @@ async def adhoc_backup(ctx: RequestContext) -> ApiResponse:
 async def validate_restore(ctx: RequestContext) -> ApiResponse:
     spec = parse_validate_restore_request(ctx.json_object())
     vault, stored = await load_vault(ctx)
+    await _caller_may_restore_into(ctx, spec.target, "restoreRequestObject.restoreTargetInfo")
     await _restores(ctx).validate(vault, ctx.params["backupInstanceName"], spec)
     operation = await start_operation(
         ctx, vault=vault, location=_vault_location(stored.value), name="ValidateRestore"
@@ -91,6 +95,7 @@ async def validate_restore(ctx: RequestContext) -> ApiResponse:
 async def trigger_restore(ctx: RequestContext) -> ApiResponse:
     spec = parse_restore_request(ctx.json_object())
     vault, stored = await load_vault(ctx)
+    await _caller_may_restore_into(ctx, spec.target, "restoreTargetInfo")
     job = await _restores(ctx).trigger(
         vault, ctx.params["backupInstanceName"], spec, requested_by=ctx.caller.principal_name
     )
@@ -99,3 +104,17 @@ async def trigger_restore(ctx: RequestContext) -> ApiResponse:
     )
     await save_operation(ctx.api.store, operation.succeeded(ctx.now, job_id=job.id))
     return accepted(ctx, operation)
+
+
+async def _caller_may_restore_into(ctx: RequestContext, target: ComputeResourceId, field: str) -> None:
+    """The target group is inside the vault's restore-target scopes (whoever asks), and the
+    signed-in caller may itself create disks there (a linked check)."""
+    limits = await ctx.api.store.get_vault_limits(ctx.vault) or VaultLimits()
+    limits.check_restore_target(target.resource_group_id, target=field)
+    await require_caller_may(
+        ctx,
+        target.resource_group_id,
+        (DISK_WRITE,),
+        why="a restore creates a disk there",
+        target=field,
+    )

@@ -92,7 +92,9 @@ async def validate_for_modify_backup(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     properties = member_object(ctx.json_object(), "backupInstance")
     request = with_vault_identity(
-        parse_backup_instance(properties, vault, path="backupInstance"), stored.value
+        parse_backup_instance(properties, vault, path="backupInstance"),
+        stored.value,
+        ctx.api.settings.identity_bindings,
     )
     service = ctx.api.services.protection
     current = await service.get(vault, ctx.params["backupInstanceName"])

@@ -53,19 +53,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from backup.api import paths
-from backup.api.endpoints._common import load_vault
+from backup.api.endpoints._common import load_vault, visible_vault_documents
 from backup.api.http import ApiResponse, json_response
+from backup.api.linked_checks import DISK_READ, require_caller_may
 from backup.api.odata import Comparison, decode_skip_token, encode_skip_token, parse_filter
 from backup.api.operations import OperationRecord, accepted, created, new_operation_id
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
-from backup.domain.instance import BackupInstance, VaultRef
+from backup.domain.instance import BackupInstance, VaultRef, vault_of_document
 from backup.domain.instance_status import HEALTH_VALUES, buckets_with_status, protection_status, status_bucket
 from backup.domain.models import ProtectionState
 from backup.domain.policy import policy_version
 from backup.domain.protection import InstanceSummary
 from backup.domain.resource_ids import ComputeResourceId, check_dataprotection_name
 from backup.domain.summary import describe_policy
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import BackupError, ValidationError
 from backup.services.protection import ProtectionCheckError, ProtectionService, with_vault_identity
 from backup.services.protection.listing import (
@@ -73,6 +75,7 @@ from backup.services.protection.listing import (
     STATUS_INDEX,
     IndexChoice,
     InstanceScope,
+    ListedVault,
     Position,
 )
 from backup.shapes.backup_instance import parse_backup_instance
@@ -336,8 +339,11 @@ def _listing(values: list[dict[str, Any]], next_link: str | None) -> ApiResponse
 async def put_instance(ctx: RequestContext) -> ApiResponse:
     vault, stored = await load_vault(ctx)
     request = with_vault_identity(
-        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault), stored.value
+        parse_backup_instance(member_object(ctx.json_object(), "properties"), vault),
+        stored.value,
+        ctx.api.settings.identity_bindings,
     )
+    await _caller_may_read(ctx, request.disk, "properties.dataSourceInfo.resourceID")
     instance, is_new = await _service(ctx).configure(
         vault,
         stored.value["location"],
@@ -421,7 +427,9 @@ async def validate_for_backup(ctx: RequestContext) -> ApiResponse:
             member_object(ctx.json_object(), "backupInstance"), vault, path="backupInstance"
         ),
         stored.value,
+        ctx.api.settings.identity_bindings,
     )
+    await _caller_may_read(ctx, request.disk, "backupInstance.dataSourceInfo.resourceID")
     service = _service(ctx)
     _, policy = await service.check_request(vault, request)
     location = stored.value["location"]
@@ -496,11 +504,19 @@ async def _summaries(ctx: RequestContext, template: str) -> ApiResponse:
     scope = _scope(ctx)
     listing = _service(ctx).listing
     if scope.datasource_id is not None:
-        found = [s for s in await listing.for_datasource(scope) if _matches_all(s, clauses)]
+        found = [
+            s
+            for s in await listing.for_datasource(scope)
+            if _matches_all(s, clauses) and ctx.access.sees(s.instance.vault)
+        ]
         return _listing([summary_resource(summary) for summary in found], None)
     token = decode_skip_token(ctx.query("$skipToken"))
     after = Position.decode(token) if token is not None else None
-    vaults = await listing.vaults(scope)
+    vaults = [
+        ListedVault(key, vault)
+        for key, document in await visible_vault_documents(ctx, scope.subscription_id, scope.resource_group)
+        if (vault := vault_of_document(document.value)) is not None and ctx.access.sees(vault)
+    ]
     vault_names = {c.value.casefold() for c in clauses if c.field == "vaultName"}
     if vault_names:
         vaults = [v for v in vaults if {v.vault.name.casefold()} >= vault_names]
@@ -562,3 +578,11 @@ def _summary_field(summary: InstanceSummary, name: str) -> str:
         "protectionStatus": protection_status(state),
     }[name]
     return value.casefold()
+
+
+async def _caller_may_read(ctx: RequestContext, disk: ComputeResourceId, field: str) -> None:
+    """The disk is inside the vault's datasource scopes (whoever asks), and the signed-in caller
+    may itself read it (a linked check): the app's identity reading it is not enough, or anyone
+    could back up another team's disk."""
+    (await ctx.api.store.get_vault_limits(ctx.vault) or VaultLimits()).check_datasource(disk, target=field)
+    await require_caller_may(ctx, disk, (DISK_READ,), why="protecting a disk copies its data", target=field)

@@ -9,7 +9,8 @@ GET /x/subscriptions/{s}[/resourceGroups/{rg}]/overview  200 ``SubscriptionOverv
 =======================================================  ==========================================
 
 It reads the vault registry and one summary row per vault (:mod:`backup.services.overview`),
-so its cost grows with the vaults, not with the instances or jobs in them.
+so its cost grows with the vaults, not with the instances or jobs in them. It counts only the
+vaults the caller holds a role on (:meth:`backup.domain.access.Access.sees`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from __future__ import annotations
 from typing import Any
 
 from backup.api import paths
+from backup.api.endpoints._common import visible_vault_documents
 from backup.api.http import ApiResponse, json_response
 from backup.api.render import rfc3339
 from backup.api.router import RequestContext, RouteTable
+from backup.domain.instance import VaultRef, vault_of_document
 from backup.domain.overview import Overview, OverviewFigures, VaultOverview
 
 routes = RouteTable()
@@ -69,14 +72,22 @@ def overview_body(scope: str, overview: Overview) -> dict[str, Any]:
 @routes.get(OVERVIEW_OF_SUBSCRIPTION, extension=True)
 async def subscription_overview(ctx: RequestContext) -> ApiResponse:
     subscription = ctx.params["subscriptionId"]
-    overview = await ctx.api.services.overview.overview(subscription)
+    overview = await ctx.api.services.overview.overview_of(await _visible(ctx, subscription))
     return json_response(200, overview_body(f"/subscriptions/{subscription}", overview))
 
 
 @routes.get(OVERVIEW_OF_RESOURCE_GROUP, extension=True)
 async def resource_group_overview(ctx: RequestContext) -> ApiResponse:
     subscription, group = ctx.params["subscriptionId"], ctx.params["resourceGroupName"]
-    overview = await ctx.api.services.overview.overview(subscription, group)
+    overview = await ctx.api.services.overview.overview_of(await _visible(ctx, subscription, group))
     return json_response(
         200, overview_body(f"/subscriptions/{subscription}/resourceGroups/{group}", overview)
     )
+
+
+async def _visible(ctx: RequestContext, subscription: str, group: str | None = None) -> list[VaultRef]:
+    return [
+        vault
+        for _, document in await visible_vault_documents(ctx, subscription, group)
+        if (vault := vault_of_document(document.value)) is not None and ctx.access.sees(vault)
+    ]

@@ -80,6 +80,13 @@ def action_name(route: Route) -> str:
     return "/".join([_PROVIDER_NAME, *literals, _VERBS[route.method]])
 
 
+def of_this_provider(route: Route) -> bool:
+    """Whether the route's resource is Microsoft.DataProtection's (role assignments are
+    Microsoft.Authorization's: Azure lists them under that provider, not this one)."""
+    providers = [s for s in route.template.split("/") if s.casefold().startswith("microsoft.")]
+    return not providers or providers[-1].casefold() == _PROVIDER_NAME.casefold()
+
+
 def _resource_display(name: str) -> str:
     """``Microsoft.DataProtection/backupVaults/backupInstances/sync/action`` -> ``Backup Instances``."""
     parts = name.split("/")[1:-1]
@@ -97,7 +104,7 @@ def provider_operations() -> list[dict[str, Any]]:
 
     entries: list[dict[str, Any]] = []
     for route in sorted(build_router().routes, key=lambda r: (r.template.lower(), r.method)):
-        if route.extension:
+        if route.extension or not of_this_provider(route):
             continue
         meta = OPERATIONS[(route.method, route.template)]
         name = action_name(route)

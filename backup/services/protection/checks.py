@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from backup.domain.arm import DISK_BACKUP_READER, DISK_SNAPSHOT_CONTRIBUTOR, SUPPORTED_DISK_SKUS, DiskInfo
-from backup.domain.instance import VaultRef
+from backup.domain.identity_bindings import IdentityBindings
+from backup.domain.instance import VaultRef, vault_of_document
 from backup.domain.policy import BackupPolicy, check_policy_supports_disk_sku
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
 from backup.errors import AuthorizationError, NotFoundError, ValidationError
@@ -69,12 +70,18 @@ class ProtectionCheckError(ValidationError):
         self.details = details or []
 
 
-def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str, Any]) -> ProtectionRequest:
+def with_vault_identity(
+    request: ProtectionRequest,
+    vault_document: Mapping[str, Any],
+    bindings: IdentityBindings | None = None,
+) -> ProtectionRequest:
     """Which identity backs this instance up, as Azure decides it.
 
     ``identityDetails.userAssignedIdentityArmUrl`` (with ``useSystemAssignedIdentity`` false)
     names one of the vault's user-assigned identities; otherwise a vault that has only a
     user-assigned identity uses it; otherwise the system-assigned identity, which is the app's.
+    With ``bindings``, a user-assigned identity the deployer did not bind to the vault is a 403
+    (``UserErrorIdentityNotBoundToVault``).
     """
     identity = vault_document.get("identity") or {}
     kind = str(identity.get("type") or "None")
@@ -93,6 +100,10 @@ def with_vault_identity(request: ProtectionRequest, vault_document: Mapping[str,
         chosen = attached[wanted.casefold()]
     elif "SystemAssigned" not in kind and len(attached) == 1:
         chosen = next(iter(attached.values()))
+    if bindings is not None and chosen is not None:
+        # A document without its id binds to no vault: the check fails closed.
+        vault = vault_of_document(vault_document) or VaultRef("-", "-", "-")
+        bindings.require(chosen, vault, target="properties.identityDetails.userAssignedIdentityArmUrl")
     return replace(request, identity=chosen)
 
 

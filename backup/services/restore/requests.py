@@ -37,6 +37,7 @@ from backup.domain.arm import (
 )
 from backup.domain.clock import Clock
 from backup.domain.custody import CustodyVerdict, judge
+from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.instance import BackupInstance, VaultRef, instance_key, instance_not_found
 from backup.domain.jobs import Job, job_id
 from backup.domain.limits import RESTORE_LEASE
@@ -97,8 +98,11 @@ class RestoreService:
         clock: Clock,
         send_restore_requests: SendMessages,
         telemetry: Telemetry | None = None,
+        identity_bindings: IdentityBindings | None = None,
     ) -> None:
         self._store = store
+        self._bindings = identity_bindings or IdentityBindings()
+        """Which vaults may act as which user-assigned identity; none bound: only the app's own."""
         self._compute = compute
         self._clock = clock
         self._send = send_restore_requests
@@ -117,6 +121,7 @@ class RestoreService:
                 code="UserErrorBackupInstanceSoftDeleted",
                 target="backupInstanceName",
             )
+        self._bindings.require(instance.identity, instance.vault)
         compute = self._compute.for_identity(instance.identity)
         await self._check_target(spec.target, compute)
         point = await self._store.get_recovery_point(vault, instance.name, spec.recovery_point_id)
@@ -199,6 +204,7 @@ class RestoreService:
             code=SNAPSHOT_NOT_FOUND,
             target="recoveryPointId",
         )
+        self._bindings.require(instance.identity, instance.vault)
         compute = self._compute.for_identity(instance.identity)
         try:
             permissions = await compute.permissions(group)

@@ -24,6 +24,7 @@ from backup import names
 from backup.domain.arm import DISK_RESTORE_OPERATOR, DISK_SNAPSHOT_CONTRIBUTOR, SnapshotInfo
 from backup.domain.clock import Clock
 from backup.domain.custody import judge
+from backup.domain.identity_bindings import NOT_BOUND, IdentityBindings
 from backup.domain.instance import BackupInstance
 from backup.domain.jobs import Job
 from backup.domain.limits import MAX_DEQUEUE_COUNT
@@ -74,6 +75,8 @@ def restore_error(error: BackupError) -> BackupError:
             code=SAME_NAME_DISK,
         )
     if isinstance(error, AuthorizationError):
+        if code == NOT_BOUND:
+            return error  # the deployer's binding, not a missing role: said as it is
         if code == "LinkedAuthorizationFailed":
             return AuthorizationError(
                 f"The backup app's identity cannot read the snapshot; grant it '{DISK_SNAPSHOT_CONTRIBUTOR}' "
@@ -99,8 +102,17 @@ def restore_error(error: BackupError) -> BackupError:
 
 
 class RestoreRunner:
-    def __init__(self, store: VaultStore, compute: ArmGateway, clock: Clock, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        store: VaultStore,
+        compute: ArmGateway,
+        clock: Clock,
+        telemetry: Telemetry,
+        identity_bindings: IdentityBindings | None = None,
+    ) -> None:
         self._store = store
+        self._bindings = identity_bindings or IdentityBindings()
+        """Which vaults may act as which user-assigned identity; none bound: only the app's own."""
         self._compute = compute
         self._clock = clock
         self._telemetry = telemetry
@@ -161,7 +173,9 @@ class RestoreRunner:
     async def _attempt(self, message: RestoreMessage, job: Job) -> RestoreOutcome:
         target = ComputeResourceId.disk(message.target_id, target="target")
         instance = await self._store.get_instance(message.vault, message.instance)
-        compute = self._compute.for_identity(instance.value.identity if instance is not None else None)
+        identity = instance.value.identity if instance is not None else None
+        self._bindings.require(identity, message.vault)
+        compute = self._compute.for_identity(identity)
         if (job.progress_percent or 0) < PROGRESS_CREATING:
             # Nothing was created for this job yet: a disk of that name belongs to someone else.
             if await compute.find_disk(target) is not None:

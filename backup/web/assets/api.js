@@ -5,6 +5,7 @@
 /** @typedef {import("./types.js").WhoAmI} WhoAmI */
 /** @typedef {import("./types.js").Vault} Vault */
 /** @typedef {import("./types.js").BackupInstance} BackupInstance */
+/** @typedef {import("./types.js").RoleAssignment} RoleAssignment */
 /** @typedef {import("./types.js").RecoveryPoint} RecoveryPoint */
 /** @typedef {import("./types.js").Job} Job */
 /** @typedef {import("./types.js").Policy} Policy */
@@ -229,6 +230,14 @@ export async function findInstance(subscription, vaultName, instanceId) {
     if (found || !page.next) return found;
     page = await nextInstancesPage(page.next);
   }
+}
+/**
+ * The role assignments that apply at a vault: made at it and at every scope above it.
+ * @param {string} vaultId
+ * @returns {Promise<RoleAssignment[]>}
+ */
+export async function listRoleAssignments(vaultId) {
+  return /** @type {RoleAssignment[]} */ (await listAll(`${vaultId}/providers/Microsoft.Authorization/roleAssignments`));
 }
 /**
  * @param {string} instanceId

@@ -2,7 +2,7 @@
 // One backup instance: facts, the actions the caller's roles allow, the recovery-point
 // timeline and table, and its recent jobs.
 
-import { ApiError, findInstance, getPolicy, listJobs, listRecoveryPoints, odata } from "./api.js";
+import { ApiError, findInstance, getPolicy, listJobs, listRecoveryPoints, listRoleAssignments, odata } from "./api.js";
 import { backupAction, restoreAction } from "./actions.js";
 import { h, loading, main, show } from "./dom.js";
 import { armPart, lastSegment } from "./format.js";
@@ -18,6 +18,7 @@ import { HEALTH, jobKind } from "./words.js";
 /** @typedef {import("./types.js").Job} Job */
 /** @typedef {import("./types.js").Policy} Policy */
 /** @typedef {import("./types.js").RecoveryPoint} RecoveryPoint */
+/** @typedef {import("./types.js").RoleAssignment} RoleAssignment */
 /** @typedef {import("./dom.js").Child} Child */
 
 /**
@@ -38,12 +39,16 @@ export async function instanceView(id) {
   let points;
   /** @type {Job[]} */
   let jobs;
+  /** @type {RoleAssignment[]} */
+  let assignments;
   try {
-    const [found, pointList, jobList] = await Promise.all([
+    const [found, pointList, jobList, assignmentList] = await Promise.all([
       findInstance(/** @type {string} */ (state.sub), vaultName, id),
       listRecoveryPoints(id),
       listJobs(vaultId, [`backupInstanceName eq ${odata(name)}`]),
+      listRoleAssignments(vaultId),
     ]);
+    assignments = assignmentList;
     item = found;
     if (!item) throw new ApiError(404, "ResourceNotFound", `The backup instance '${name}' was not found in vault '${vaultName}'.`);
     policy = await getPolicy(item.properties.policyInfo.policyId);
@@ -83,8 +88,8 @@ export async function instanceView(id) {
 
   /** @type {HTMLElement[]} */
   const actions = [];
-  if (can("BackupOperator")) actions.push(backupAction(item, backupRule, Object.keys(retention)));
-  if (can("RestoreOperator")) actions.push(restoreAction(item, points));
+  if (can("BackupOperator", vaultId)) actions.push(backupAction(item, backupRule, Object.keys(retention)));
+  if (can("RestoreOperator", vaultId)) actions.push(restoreAction(item, points));
   const reload = () => { if (generation === state.generation) route(); };
 
   show(
@@ -95,9 +100,31 @@ export async function instanceView(id) {
     h("h2", { id: "timeline-title" }, "Recovery points"),
     points.length ? timeline(points, retention, onDemand) : h("div", { class: "state" }, h("p", {}, "No recovery point yet. ",
       isProtected(item) ? "The first appears after the next scheduled backup" : "Protection is not active, so none will be taken",
-      can("BackupOperator") && isProtected(item) ? ", or take one now with “Back up now”." : ".")),
+      can("BackupOperator", vaultId) && isProtected(item) ? ", or take one now with “Back up now”." : ".")),
     points.length ? pointsTable(points, onDemand) : null,
     h("h2", { id: "jobs-title" }, "Recent jobs"),
-    jobs.length ? jobsTable(jobs.slice(0, 20), { instanceColumn: false, labelledBy: "jobs-title" }) : h("div", { class: "state" }, h("p", {}, "No job yet for this instance.")));
+    jobs.length ? jobsTable(jobs.slice(0, 20), { instanceColumn: false, labelledBy: "jobs-title" }) : h("div", { class: "state" }, h("p", {}, "No job yet for this instance.")),
+    h("h2", { id: "access-title" }, "Access to this vault"),
+    accessTable(assignments));
   state.reloadInstance = reload;
+}
+
+/**
+ * Who holds which role on the vault: its role assignments and those above it (app roles from
+ * the token hold everywhere and are not listed; whoever can sign in with one sees it in the header).
+ * @param {RoleAssignment[]} assignments
+ */
+function accessTable(assignments) {
+  if (!assignments.length) {
+    return h("div", { class: "state", "data-testid": "access" },
+      h("p", {}, "No role assignment on this vault or above it: only the app roles in Entra give access."));
+  }
+  const rows = assignments.map((a) => h("tr", {},
+    h("td", {}, a.properties.roleDefinitionName || ""),
+    h("td", { class: "mono" }, a.properties.principalId),
+    h("td", {}, a.properties.principalType || ""),
+    h("td", { class: "mono" }, a.properties.scope || "")));
+  return h("table", { class: "access", "data-testid": "access", "aria-labelledby": "access-title" },
+    h("thead", {}, h("tr", {}, h("th", {}, "Role"), h("th", {}, "Principal"), h("th", {}, "Type"), h("th", {}, "Scope"))),
+    h("tbody", {}, ...rows));
 }

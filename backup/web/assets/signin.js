@@ -21,7 +21,7 @@ export function failure(error, retry) {
   /** @type {Record<number, string>} */
   const advice = {
     0: "Check that the function app is running, then retry.",
-    403: "Your account can sign in but has none of the app roles this page needs (BackupReader, BackupOperator or RestoreOperator). Ask an administrator to assign one in Enterprise applications, then reload.",
+    403: "Your account can sign in but has no role here (BackupReader, BackupOperator, RestoreOperator or BackupOwner, as an app role in Enterprise applications or a role assignment on a vault). Ask an owner for one, then reload.",
     404: "It may have been deleted. Go back to the overview.",
   };
   const what = advice[error.status] || "Retry; if it keeps failing, the app's logs (Application Insights) have the request id.";

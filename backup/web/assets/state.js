@@ -38,8 +38,22 @@ export const start = () => entry.start();
 /** The server's clock, ms. */
 export const now = () => Date.now() + state.offset;
 
-/** @param {string} role */
-export const can = (role) => Boolean(state.who && state.who.roles.includes(role));
+/**
+ * Whether the caller holds ``role`` (or BackupOwner) at a scope that covers ``resourceId``:
+ * the grants whoami lists, each a role at ``/``, a subscription, a resource group or a vault.
+ * The API decides anyway; this only keeps buttons it would refuse off the page.
+ * @param {string} role
+ * @param {string} resourceId
+ */
+export const can = (role, resourceId) => Boolean(state.who && (state.who.grants || []).some((grant) =>
+  (grant.role === role || grant.role === "BackupOwner") && covers(grant.scope, resourceId)));
+
+/**
+ * @param {string} scope
+ * @param {string} resourceId
+ */
+const covers = (scope, resourceId) => scope === "/" ||
+  `${resourceId.toLowerCase()}/`.startsWith(`${scope.toLowerCase()}/`);
 
 export function params() { return new URLSearchParams(location.search); }
 

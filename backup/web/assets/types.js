@@ -9,9 +9,25 @@
  * @property {string} principalName
  * @property {boolean} authenticated
  * @property {boolean} authEnabled
- * @property {string[]} roles  app roles: BackupReader, BackupOperator, RestoreOperator
+ * @property {string[]} roles  the roles held somewhere: BackupReader, BackupOperator, RestoreOperator, BackupOwner
+ * @property {Grant[]} [grants]  each role with the scope it holds at
  * @property {string[]} subscriptions  lower-case ids of subscriptions that have backup vaults
  * @property {string} now  the server's clock (RFC 3339), against which ages are measured
+ */
+
+/**
+ * A role held at a scope (``/``, a subscription, a resource group or a vault).
+ * @typedef {object} Grant
+ * @property {string} role
+ * @property {string} scope
+ */
+
+/**
+ * One of the app's role assignments (Microsoft.Authorization's RoleAssignment shape).
+ * @typedef {object} RoleAssignment
+ * @property {string} id
+ * @property {string} name
+ * @property {{ roleDefinitionName?: string, principalId: string, principalType?: string, scope?: string, createdBy?: string }} properties
  */
 
 /**

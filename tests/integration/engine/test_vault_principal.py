@@ -10,6 +10,7 @@ is assigned to anyone until the test grants one to the id a vault GET answered.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from backup.bootstrap import Runtime
+from backup.domain.identity_bindings import IdentityBindings
 from backup.domain.instance import VaultRef
 from backup.services.restore import RestoreOutcome
 from localdev.compute_emulator.tokens import EMULATOR_TENANT_ID
@@ -57,6 +59,8 @@ async def world(sim: Simulation) -> AsyncIterator[World]:
         sim.runtime.settings,
         arm_static_token=admin.access_token(APP),
         arm_static_tokens={IDENTITY.lower(): identity_token},
+        # The deployer binds the identity to the one vault these tests give it.
+        identity_bindings=IdentityBindings.parse(json.dumps({IDENTITY: [VAULT.id]})),
     )
     runtime = Runtime.from_settings(
         settings, clock=sim.clock, arm_retry_total=1, arm_polling_interval=0, arm_clock=sim.arm_clock

@@ -54,7 +54,7 @@ def test_the_long_role_claim_type_is_understood() -> None:
 def test_unknown_roles_give_nothing() -> None:
     caller = caller_from_headers({"X-MS-CLIENT-PRINCIPAL": principal("Owner")}, auth_enabled=True)
     assert not caller.allows(Role.READER)
-    with pytest.raises(AuthorizationError, match="BackupReader, BackupOperator or RestoreOperator"):
+    with pytest.raises(AuthorizationError, match="BackupOperator, RestoreOperator or BackupOwner"):
         caller.require(Role.READER)
 
 

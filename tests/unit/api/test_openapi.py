@@ -13,13 +13,14 @@ from openapi_spec_validator import validate
 from backup.api import openapi
 from backup.api.app import build_router
 from backup.api.dependencies import ApiContext, ApiServices
-from backup.api.endpoints import job_export
+from backup.api.endpoints import job_export, vault_limits
 from backup.api.http import ApiRequest
 from backup.api.router import PARAM_VALIDATORS, Router, RouteTable
 from backup.api.versions import STABLE_API_VERSIONS
 from backup.config import Settings
 from backup.domain.clock import SystemClock
-from backup.ports import VaultStore
+from backup.ports import CallerRights, VaultStore
+from tests.fakes.role_assignments import FakeRoleAssignments
 from tests.paths import REPO_ROOT
 
 COMMITTED = REPO_ROOT / "docs" / "openapi.json"
@@ -40,6 +41,7 @@ SAMPLE_PARAMS = {
     "diskName": "disk-1",
     "resourceGuardsName": "guard-1",
     "resourceGuardProxyName": "proxy-1",
+    "roleAssignmentName": "3f2b8c1e-5a6d-4e7f-8091-a2b3c4d5e6f7",
 }
 
 
@@ -108,6 +110,8 @@ async def test_every_documented_operation_reaches_its_route(document: dict[str, 
         store=cast(VaultStore, None),
         clock=SystemClock(),
         services=cast(ApiServices, None),
+        role_assignments=FakeRoleAssignments(),
+        caller_rights=cast(CallerRights, None),
     )
     router = build_router()
     for method, template, _ in operations(document):
@@ -249,6 +253,8 @@ def test_product_extensions_are_marked_and_only_they_live_under_x(document: dict
                 )
                 for method in ("GET", "POST")
             ),
+            ("GET", "/x" + vault_limits.SCOPE_LIMITS),
+            ("PUT", "/x" + vault_limits.SCOPE_LIMITS),
         }
     )
     assert all(openapi.EXTENSION_MARK not in op for m, t, op in operations(document) if (m, t) not in marked)

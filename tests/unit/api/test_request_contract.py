@@ -17,6 +17,7 @@ from backup.api import openapi
 from backup.api.examples import REQUEST_EXAMPLES
 from backup.api.router import PARAM_PATTERNS, PARAM_VALIDATORS
 from backup.domain.instance import VaultRef
+from backup.domain.vault_limits import VaultLimits
 from backup.errors import ValidationError
 from backup.shapes.arm import ResourceGuardOperationRequest
 from backup.shapes.backup_instance import parse_backup_instance
@@ -33,6 +34,7 @@ from backup.shapes.resource_guard import (
     parse_unlock_delete,
 )
 from backup.shapes.restore import parse_restore_request, parse_validate_restore_request
+from backup.shapes.role_assignment import parse_role_assignment_request
 from backup.shapes.vault import check_vault_patch, parse_vault
 
 REPO_ROOT = Path(__file__).parents[3]
@@ -105,6 +107,8 @@ PARSERS: dict[str, Callable[[Any], object]] = {
     "UnlockDeleteRequest": parse_unlock_delete,
     "PatchResourceGuardInput": parse_guard_patch,
     "GuardApprovalRequest": parse_approval,
+    "RoleAssignmentCreateParameters": parse_role_assignment_request,
+    "VaultScopeLimits": VaultLimits.parse,
 }
 
 
@@ -198,6 +202,11 @@ SAMPLES = {
     "recoveryPointId": ["0" * 32, "ABCDEF" + "0" * 26, "0" * 31, "g" * 32],
     "location": ["eastus", "East US", "west-europe2", " eastus", "e" * 64, "e" * 65],
     "operationId": ["abc_DEF-123", "a" * 600, "a" * 601, "a.b", ""],
+    "roleAssignmentName": [
+        "3f2b8c1e-5a6d-4e7f-8091-a2b3c4d5e6f7",
+        "3F2B8C1E-5A6D-4E7F-8091-A2B3C4D5E6F7",
+        "x",
+    ],
     "diskName": ["disk-a", "Disk_1.data_", "ends-with-a-dot.", "d" * 80, "d" * 81, "-dash", "a b", ""],
     "resourceGuardsName": ["guard-1", "g.a_b", "-dash", "g" * 150, "g" * 151, "a/b", ""],
     "resourceGuardProxyName": ["DppResourceGuardProxy", "p" * 151, "a b"],

@@ -24,7 +24,8 @@ from backup.errors import (
     TransientError,
     ValidationError,
 )
-from backup.ports import VaultStore
+from backup.ports import CallerRights, VaultStore
+from tests.fakes.role_assignments import FakeRoleAssignments
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 VAULT_PATH = (
@@ -75,6 +76,8 @@ def context(*, auth_enabled: bool = False) -> ApiContext:
         store=cast(VaultStore, None),
         clock=SystemClock(),
         services=cast(ApiServices, None),
+        role_assignments=FakeRoleAssignments(),
+        caller_rights=cast(CallerRights, None),
         auth_enabled=auth_enabled,
     )
 
