@@ -99,11 +99,18 @@ async def test_the_sign_in_setting_without_easy_auth_in_front_grants_nothing_to_
         async with session.put(url, json=vault_body(), headers=reader) as response:
             assert response.status == 403
         assert await api.context.store.get_vault(vault) is None
-        # What a signed-in operator sends (the key and, from the platform, the principal): allowed.
+        # An operator may not create vaults (an owner's act, issue 13's scoped roles)...
         operator = {"X-MS-CLIENT-PRINCIPAL": forged_principal("BackupOperator")}
         async with session.put(url, json=vault_body(), headers=operator) as response:
-            assert response.status == 201, await response.text()
-    assert await api.context.store.get_vault(vault) is not None
+            assert response.status == 403
+        # ...and an owner's role is not enough either: with sign-in, creating a vault also asks ARM
+        # whether the caller may read its resource group, with the caller's own ARM token, which
+        # only the platform's token store supplies (tests/integration/api/test_linked_checks.py).
+        owner = {"X-MS-CLIENT-PRINCIPAL": forged_principal("BackupOwner")}
+        async with session.put(url, json=vault_body(), headers=owner) as response:
+            assert response.status == 403, await response.text()
+            assert (await response.json())["error"]["code"] == "LinkedAuthorizationFailed"
+    assert await api.context.store.get_vault(vault) is None
 
 
 def refused_writes(origin: str) -> list[tuple[str, dict[str, str], bytes, int, str]]:

@@ -18,8 +18,10 @@ import pytest
 from backup.domain.instance import VaultRef
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
+from localdev.compute_emulator.tokens import Principal as EmulatorPrincipal
+from localdev.compute_emulator.tokens import access_token
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0, Answer, vault_body, vault_path
-from tests.integration.api.test_instances import Env, back_up, instance_body, instance_env, instance_path
+from tests.integration.api.test_instances import APP, Env, back_up, instance_body, instance_env, instance_path
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +33,19 @@ LINKED = "LinkedAuthorizationFailed"
 
 
 def principal(name: str) -> dict[str, str]:
-    """Easy Auth's principal header for a signed-in BackupOperator named ``name``."""
-    claims = [{"typ": "roles", "val": "BackupOperator"}, {"typ": "name", "val": name}]
+    """Easy Auth's headers for a signed-in BackupOperator named ``name``: its principal, and the
+    token store's ARM token that linked checks ask ARM with. Every name here signs in as the
+    emulator principal that holds the test's Azure rights (MUA tells requesters apart by name)."""
+    claims = [
+        {"typ": "roles", "val": "BackupOperator"},
+        {"typ": "name", "val": name},
+        {"typ": "http://schemas.microsoft.com/identity/claims/objectidentifier", "val": APP},
+    ]
     encoded = base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
-    return {"X-MS-CLIENT-PRINCIPAL": encoded}
+    return {
+        "X-MS-CLIENT-PRINCIPAL": encoded,
+        "X-MS-TOKEN-AAD-ACCESS-TOKEN": access_token(EmulatorPrincipal(APP)),
+    }
 
 
 @pytest.fixture
@@ -66,16 +77,20 @@ def short_policy() -> dict[str, Any]:
     return policy
 
 
-async def make_vault(
-    env: Env, vault: VaultRef, headers: dict[str, str] | None = None, **settings: Any
-) -> None:
-    answer = await env.api.call("PUT", vault_path(vault), secured_vault(**settings), headers=headers)
-    assert answer.status == 201, answer.body
-    for name, policy in (("p1", DEFAULT_POLICY), ("short", short_policy())):
-        put = await env.api.call(
-            "PUT", vault_path(vault) + f"/backupPolicies/{name}", {"properties": policy}, headers=headers
-        )
-        assert put.status == 200, put.body
+async def make_vault(env: Env, vault: VaultRef, **settings: Any) -> None:
+    """The vault and its two policies, made by the function key's holder with sign-in off (creating
+    a vault is an owner's act, and its resource group is not one the emulator knows)."""
+    signed_in, env.api.context.auth_enabled = env.api.context.auth_enabled, False
+    try:
+        answer = await env.api.call("PUT", vault_path(vault), secured_vault(**settings))
+        assert answer.status == 201, answer.body
+        for name, policy in (("p1", DEFAULT_POLICY), ("short", short_policy())):
+            put = await env.api.call(
+                "PUT", vault_path(vault) + f"/backupPolicies/{name}", {"properties": policy}
+            )
+            assert put.status == 200, put.body
+    finally:
+        env.api.context.auth_enabled = signed_in
 
 
 async def patch_security(
@@ -218,7 +233,7 @@ async def guarded(env: Env, vault: VaultRef) -> None:
         "Microsoft.DataProtection/backupVaults/backupInstances/delete",
         "Microsoft.DataProtection/backupVaults/backupResourceGuardProxies/delete",
     }
-    await make_vault(env, vault, headers=principal(OPERATOR))
+    await make_vault(env, vault)
     put = await env.api.call(
         "PUT", instance_path(vault, "bi"), instance_body(env, vault), headers=principal(OPERATOR)
     )

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from backup.adapters.caller_rights import ArmCallerRights
 from backup.adapters.compute import ComputeGateway
 from backup.adapters.tables.keys import DATASOURCE_PARTITION
 from backup.api.odata import encode_skip_token
@@ -138,6 +139,11 @@ async def instance_env(azurite: AzuriteEndpoints, compute_emulator: EmulatorServ
         retry_after_seconds=0,
         page_size=3,
         compute=gateway,
+        # Linked checks (with sign-in, where a test turns it on) ask the emulator, as ARM.
+        caller_rights=ArmCallerRights(
+            Settings(arm_endpoint=compute_emulator.url, arm_ca_bundle=compute_emulator.ca_bundle),
+            retry_total=0,
+        ),
     )
     try:
         yield Env(Api(runtime), clock, compute_emulator, subscription, other)
