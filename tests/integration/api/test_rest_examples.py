@@ -3,11 +3,11 @@
 Each case sends one vendored example's request (``tests/reference/dataprotection/examples``, origins
 in ``tests/reference/README.md``) over HTTP to the app in the local Functions host, on Azurite and
 the Compute emulator (one stack for the module), with names adapted to this module's seeded vault,
-policy, disk instance, recovery point and jobs. It then checks that every property of the example's
-response for the status we answered is in ours, with the same JSON type, and that enumerated
-properties hold one of Azure's values (:mod:`tests.integration.api.example_shapes`). A 202 is
-followed to its result the way the SDK's poller ends, and that result is compared with the
-example's 200.
+policy, disk instance, recovery point, jobs, resource guard and vault linked to it. It then checks
+that every property of the example's response for the status we answered is in ours, with the
+same JSON type, and that enumerated properties hold one of Azure's values
+(:mod:`tests.integration.api.example_shapes`). A 202 is followed to its result the way the SDK's
+poller ends, and that result is compared with the example's 200.
 
 Most of Azure's examples describe PostgreSQL or blob datasources; the adapters below turn such a
 request into the same request for a managed disk (the datasource, the policy's data store and
@@ -33,10 +33,12 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
+from backup.api.auth import KEY_HOLDER
 from backup.bootstrap import Runtime, use_runtime
 from backup.cli import drain_backup_queue
 from backup.config import Settings
 from backup.domain.clock import ManualClock, ShiftedClock
+from backup.domain.guards import MAX_APPROVAL, GuardApproval, GuardRef
 from backup.domain.instance import VaultRef
 from backup.domain.models import ProtectionState
 from localdev.azurite import AzuriteEndpoints
@@ -91,6 +93,12 @@ START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
 VAULT = VaultRef(SUB, "rg-backup", "examples-vault")
 POLICY = "diskpolicy"
 INSTANCE = "disk-1-instance"
+# Multi-user authorization: a guard, and a second vault linked to it (critical operations of the
+# seeded vault stay unguarded for the other cases).
+GUARD = GuardRef(SUB, VAULT.resource_group, "examples-guard")
+GUARDED_VAULT = VaultRef(SUB, VAULT.resource_group, "examples-guarded-vault")
+PROXY = "DppResourceGuardProxy"
+SECURITY_ADMIN = "security-admin@contoso.com"
 
 
 def disk_id(name: str, group: str = "rg-src") -> str:
@@ -112,7 +120,8 @@ def datasource(disk: str, object_type: str = "Datasource") -> dict[str, Any]:
 @dataclass
 class Stack:
     """One seeded world for the whole module: a vault with a disk policy, a protected disk with
-    an on-demand recovery point, its backup job, a restore job, and spare disks for cases that
+    an on-demand recovery point, its backup job, a restore job, a resource guard with a second
+    vault linked to it and an approval on it for the caller, and spare disks for cases that
     change or delete what they target."""
 
     api: HostApi
@@ -135,6 +144,9 @@ class Stack:
             "operation": self.operation,
             "location": LOCATION,
             "disk": disk_id(DISKS[0]),
+            "guard": GUARD.name,
+            "guard_id": GUARD.id,
+            "proxy": PROXY,
             **extra,
         }
 
@@ -158,6 +170,19 @@ class Stack:
             )
             assert answer.status in (200, 201), answer.body
             return self.names(policy=f"policy-{n}")
+        if kind == "new-guard":
+            return self.names(guard=f"guard-{n}")
+        if kind == "guard":
+            answer = await self.api.call("PUT", f"{GUARDS_PATH}/guard-{n}", GUARD_BODY)
+            assert answer.status == 201, answer.body
+            return self.names(guard=f"guard-{n}")
+        if kind in ("new-proxy", "proxy"):
+            vault = VaultRef(SUB, VAULT.resource_group, f"examples-vault-{n}")
+            answer = await self.api.call("PUT", vault_path(vault), VAULT_BODY)
+            assert answer.status == 201, answer.body
+            if kind == "proxy":
+                await link(self.api, vault)
+            return self.names(vault=vault.name)
         if kind in INSTANCE_TARGETS:
             disk = disk_id(next(self.free_disks))
             name = f"instance-{n}"
@@ -196,6 +221,27 @@ INSTANCE_TARGETS = (
 
 def vault_path(vault: VaultRef) -> str:
     return f"{vault.id}"
+
+
+GUARDS_PATH = f"{GROUPS}/{GUARD.resource_group}/providers/Microsoft.DataProtection/resourceGuards"
+GUARD_BODY = {"location": LOCATION}
+
+
+async def link(api: HostApi, vault: VaultRef) -> None:
+    """Link ``vault`` to the seeded guard, as PutResourceGuardProxy does."""
+    body = {"properties": {"resourceGuardResourceId": GUARD.id}}
+    answer = await api.call("PUT", f"{vault_path(vault)}/backupResourceGuardProxies/{PROXY}", body)
+    assert answer.status == 200, answer.body
+
+
+async def approve_key_holder(runtime: Runtime) -> None:
+    """The approval a signed-in security administrator gives (POST .../approvals under /api/x/):
+    with a function key and no sign-in every caller is one principal, who cannot approve its own
+    requests, so the module stores the approval as that endpoint would: granted now on the app's
+    (the module's manual) clock, lasting the longest an approval may."""
+    granted = runtime.clock.now()
+    approval = GuardApproval(KEY_HOLDER.principal_name, SECURITY_ADMIN, granted, granted + MAX_APPROVAL)
+    await runtime.store.put_guard_approval(GUARD, approval)
 
 
 def seeded_vault_body() -> dict[str, Any]:
@@ -323,6 +369,11 @@ async def seeded(stack: Stack) -> Stack:
     job = await runtime.store.get_job(VAULT, stack.backup_job)
     assert job.recovery_point_id is not None, job
     stack.recovery_point = job.recovery_point_id
+
+    assert (await api.call("PUT", f"{GUARDS_PATH}/{GUARD.name}", GUARD_BODY)).status == 201
+    assert (await api.call("PUT", vault_path(GUARDED_VAULT), VAULT_BODY)).status == 201
+    await link(api, GUARDED_VAULT)
+    await approve_key_holder(runtime)
     return stack
 
 
@@ -422,6 +473,22 @@ def seeded_window_request(example: dict[str, Any], names: dict[str, str]) -> dic
     return {**example, "startTime": "2026-11-01T00:00:00Z", "endTime": "2026-11-03T00:00:00Z"}
 
 
+def seeded_guard_proxy_request(example: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The example's link, to this module's guard (the example's guard is in another tenant)."""
+    body = copy.deepcopy(example)
+    body["properties"]["resourceGuardResourceId"] = names["guard_id"]
+    return body
+
+
+def seeded_unlock_delete_request(example: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The example's unlock of an instance delete, for the seeded guard's request and an instance
+    of the linked vault."""
+    return {
+        "resourceGuardOperationRequests": [f"{names['guard_id']}/deleteBackupInstanceRequests/default"],
+        "resourceToBeDeleted": f"{GUARDED_VAULT.id}/backupInstances/{names['instance']}",
+    }
+
+
 def disk_adhoc_backup_request(example: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """The example's rule (our seeded policy is Azure's example policy, made for disks) with a tag
     that policy has: the example's ``yearly`` belongs to a policy the examples do not show."""
@@ -436,6 +503,14 @@ VAULTS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataProte
 VAULT_PATH = VAULTS + "/{vault}"
 INSTANCE_PATH = VAULT_PATH + "/backupInstances/{instance}"
 VAULT_ENUMS = {**ENUM_PROPERTIES, **VAULT_ENUM_PROPERTIES}
+GUARDS = "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.DataProtection/resourceGuards"
+GUARD_PATH = GUARDS + "/{guard}"
+GUARDED_VAULT_PATH = VAULTS + "/" + GUARDED_VAULT.name
+# A guard's provisioningState is the same ProvisioningState enumeration as a vault's.
+GUARD_ENUMS = VAULT_ENUMS
+# Tag names are the caller's data, not shape (the examples' own answers show other tags than their
+# requests send); that ``tags`` is an object is still checked.
+GUARD_TAGS = frozenset({"tags.TestKey"})
 
 
 @dataclass(frozen=True)
@@ -448,7 +523,9 @@ class Case:
     target: str = ""
     """What the case needs of its own because it creates, changes or deletes it: ``new-vault``
     (an unused vault name), ``vault``, ``new-policy``, ``policy``, ``new-instance`` (an unused
-    name and an unprotected disk), ``instance``, or one stopped, suspended or (soft) deleted."""
+    name and an unprotected disk), ``instance``, or one stopped, suspended or (soft) deleted,
+    ``new-guard``, ``guard``, ``new-proxy`` (a vault not linked to a guard) or ``proxy`` (a vault
+    linked to the seeded guard)."""
     ignore: frozenset[str] = frozenset()
     enums: dict[str, str] = field(default_factory=lambda: ENUM_PROPERTIES)
     query: str = ""
@@ -678,6 +755,71 @@ CASES = [
         same_values=("properties.operation", "properties.operationCategory"),
     ),
     case("JobCRUD/ListJobs.json", "GET", VAULT_PATH + "/backupJobs", ignore=NO_ACTION_PLACEHOLDER),
+    # Resource guards (multi-user authorization); the function key's holder creates them, so
+    # holds the role that changes and deletes them
+    case(
+        "ResourceGuardCRUD/PutResourceGuard.json",
+        "PUT",
+        GUARD_PATH,
+        target="new-guard",
+        enums=GUARD_ENUMS,
+        ignore=GUARD_TAGS,
+    ),
+    case("ResourceGuardCRUD/GetResourceGuard.json", "GET", GUARD_PATH, enums=GUARD_ENUMS, ignore=GUARD_TAGS),
+    case(
+        "ResourceGuardCRUD/PatchResourceGuard.json",
+        "PATCH",
+        GUARD_PATH,
+        target="guard",
+        enums=GUARD_ENUMS,
+        ignore=GUARD_TAGS,
+    ),
+    case("ResourceGuardCRUD/DeleteResourceGuard.json", "DELETE", GUARD_PATH, target="guard"),
+    case(
+        "ResourceGuardCRUD/GetResourceGuardsInResourceGroup.json",
+        "GET",
+        GUARDS,
+        enums=GUARD_ENUMS,
+        ignore=frozenset("value[]." + path for path in GUARD_TAGS),
+    ),
+    case(
+        "ResourceGuardCRUD/GetResourceGuardsInSubscription.json",
+        "GET",
+        SUBSCRIPTION_PROVIDER + "/resourceGuards",
+        enums=GUARD_ENUMS,
+        ignore=frozenset("value[]." + path for path in GUARD_TAGS),
+    ),
+    # A vault's link to a guard; deleting it and unlocking a delete are critical operations, which
+    # the seeded approval lets the function key's holder perform
+    case(
+        "ResourceGuardProxyCRUD/PutResourceGuardProxy.json",
+        "PUT",
+        VAULT_PATH + "/backupResourceGuardProxies/{proxy}",
+        request=seeded_guard_proxy_request,
+        target="new-proxy",
+    ),
+    case(
+        "ResourceGuardProxyCRUD/GetResourceGuardProxy.json",
+        "GET",
+        GUARDED_VAULT_PATH + "/backupResourceGuardProxies/{proxy}",
+    ),
+    case(
+        "ResourceGuardProxyCRUD/ListResourceGuardProxy.json",
+        "GET",
+        GUARDED_VAULT_PATH + "/backupResourceGuardProxies",
+    ),
+    case(
+        "ResourceGuardProxyCRUD/DeleteResourceGuardProxy.json",
+        "DELETE",
+        VAULT_PATH + "/backupResourceGuardProxies/{proxy}",
+        target="proxy",
+    ),
+    case(
+        "ResourceGuardProxyCRUD/UnlockDeleteResourceGuardProxy.json",
+        "POST",
+        GUARDED_VAULT_PATH + "/backupResourceGuardProxies/{proxy}/unlockDelete",
+        request=seeded_unlock_delete_request,
+    ),
     # Long-running operations
     case(
         "GetOperationStatus.json",
