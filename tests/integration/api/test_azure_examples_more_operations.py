@@ -6,28 +6,28 @@ Entra sign-in here; the shared stack uses a connection string, so only this test
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from azure.core.credentials import AccessToken
 
 from backup.adapters.file_publisher import BlobFilePublisher
 from backup.domain.instance import VaultRef
 from backup.domain.jobs import Job, scheduled_backup_job_id
 from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RetentionTag
 from backup.domain.snapshots import recovery_point_id
-from localdev.azurite import STORAGE_AUDIENCE, Azurite, AzuriteEndpoints, fake_entra_token
+from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
 from tests.integration.api.conftest import SUB, Answer, Api, vault_path
 from tests.integration.api.example_shapes import load_example, shape_mismatches
 from tests.integration.api.test_instances import Env, instance_body, instance_env, make_vault
+from tests.integration.api.test_job_export import EntraTokens, blob_azurite
 
 pytestmark = pytest.mark.integration
+__all__ = ["blob_azurite"]  # the fixture, imported for pytest
 
 
 def example(name: str) -> dict[str, Any]:
@@ -43,20 +43,6 @@ def answered(example_document: Mapping[str, Any], status: int, answer: Answer) -
         assert shape_mismatches(expected["body"], answer.body) == []
     for header in expected.get("headers", {}):
         assert header.lower() in {name.lower() for name in answer.headers}, f"no {header} header"
-
-
-class EntraTokens:
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(fake_entra_token(STORAGE_AUDIENCE), int(time.time()) + 3600)
-
-    async def close(self) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def blob_azurite() -> Iterator[AzuriteEndpoints]:
-    with Azurite(oauth=True) as endpoints:
-        yield endpoints
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from backup.domain.instance import VaultRef
 from tests.integration.api.conftest import SUB, Api, vault_path
 from tests.integration.api.test_bad_input_corpus import (
     DISK,
-    SNAPSHOT_RG,
     Case,
     everything_stored,
+    instance,
     prepared,
 )
 
@@ -33,28 +33,8 @@ OPERATION_ID = "c3VifHJnfHZhdWx0fDAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVm"
 
 
 def properties(vault: VaultRef, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "objectType": "BackupInstance",
-        "dataSourceInfo": {
-            "objectType": "Datasource",
-            "datasourceType": "Microsoft.Compute/disks",
-            "resourceID": DISK,
-            "resourceLocation": "westus",
-            "resourceType": "Microsoft.Compute/disks",
-        },
-        "policyInfo": {
-            "policyId": f"{vault.id}/backupPolicies/p1",
-            "policyParameters": {
-                "dataStoreParametersList": [
-                    {
-                        "objectType": "AzureOperationalStoreParameters",
-                        "dataStoreType": "OperationalStore",
-                        "resourceGroupId": SNAPSHOT_RG,
-                    }
-                ]
-            },
-        },
-    }
+    """The corpus's valid instance properties, with ``changes`` (``a__b`` is ``a.b``) applied."""
+    body: dict[str, Any] = instance(vault)["properties"]
     changed = copy.deepcopy(body)
     for dotted, value in changes.items():
         node = changed
