@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,14 +16,11 @@ import pytest
 
 from backup.adapters.file_publisher import BlobFilePublisher
 from backup.domain.instance import VaultRef
-from backup.domain.jobs import Job, scheduled_backup_job_id
-from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RetentionTag
-from backup.domain.snapshots import recovery_point_id
 from localdev.azurite import AzuriteEndpoints
 from localdev.compute_emulator import EmulatorServer
 from tests.integration.api.conftest import SUB, Answer, Api, vault_path
 from tests.integration.api.example_shapes import load_example, shape_mismatches
-from tests.integration.api.test_instances import Env, instance_body, instance_env, make_vault
+from tests.integration.api.test_instances import Env, instance_body, instance_env, make_vault, record_point
 from tests.integration.api.test_job_export import EntraTokens, blob_azurite
 
 pytestmark = pytest.mark.integration
@@ -106,7 +103,7 @@ async def test_backup_instance_examples(env: Env) -> None:
     ranges = example("BackupInstanceOperations/FindRestorableTimeRanges.json")
     # One recovery point inside the example's window, so the answer has a range to compare.
     taken = datetime(2021, 2, 23, 18, 33, 51, tzinfo=UTC)
-    await record_point(env, vault, instance, taken)
+    await record_point(env, vault, instance, taken, taken, "example")
     answer = await api.call(
         "POST",
         f"{vault_path(vault)}/backupInstances/{instance}/findRestorableTimeRanges",
@@ -150,32 +147,3 @@ async def test_export_examples(env: Env, blob_azurite: AzuriteEndpoints) -> None
 
 def fresh_vault() -> VaultRef:
     return VaultRef(SUB, "rg-ex-" + uuid.uuid4().hex[:6], "vault-examples")
-
-
-async def record_point(env: Env, vault: VaultRef, instance: str, taken: datetime) -> None:
-    store = env.api.context.store
-    current = await store.get_instance(vault, instance)
-    assert current is not None
-    point = RecoveryPoint(
-        id=recovery_point_id(instance, taken),
-        instance=instance,
-        slot=taken,
-        created_at=taken,
-        retention_tag=RetentionTag.DEFAULT,
-        earned_tags=frozenset({RetentionTag.DEFAULT}),
-        expires_at=taken + timedelta(days=7),
-        snapshot_id=f"{env.snapshot_rg}/providers/Microsoft.Compute/snapshots/example",
-    )
-    job = Job(
-        id=scheduled_backup_job_id(instance, taken),
-        vault_id=vault.id,
-        instance=instance,
-        operation=JobOperation.SCHEDULED_BACKUP,
-        status=JobStatus.IN_PROGRESS,
-        start_time=taken,
-        datasource_id=env.disk(),
-        datasource_name="disk-a",
-        datasource_location="westus",
-        policy_name="p1",
-    ).completed(taken + timedelta(minutes=1), recovery_point_id=point.id)
-    await store.record_backup(current, current.value, point, job)

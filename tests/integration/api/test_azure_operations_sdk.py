@@ -13,12 +13,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from backup.domain.instance import VaultRef
-from backup.domain.jobs import Job, scheduled_backup_job_id
-from backup.domain.models import JobOperation, JobStatus, RecoveryPoint, RetentionTag
-from backup.domain.snapshots import recovery_point_id
 from localdev.functions_host import FunctionsHost
 from tests.integration.api.conftest import DEFAULT_POLICY, SUB, T0
-from tests.integration.api.test_instances import APP, Env, instance_body
+from tests.integration.api.test_instances import APP, Env, instance_body, record_point
 from tests.integration.api.test_instances_sdk import hosted
 from tests.integration.api.test_through_host_and_sdk import sdk
 
@@ -219,31 +216,7 @@ async def test_sync_validate_for_modify_and_restorable_time_ranges(hosted: tuple
     created = []
     for index in range(3):
         slot = T0 + timedelta(hours=4 * index)
-        latest = await store.get_instance(vault, "bi-a")
-        assert latest is not None
-        point = RecoveryPoint(
-            id=recovery_point_id("bi-a", slot),
-            instance="bi-a",
-            slot=slot,
-            created_at=slot + timedelta(minutes=1),
-            retention_tag=RetentionTag.DEFAULT,
-            earned_tags=frozenset({RetentionTag.DEFAULT}),
-            expires_at=slot + timedelta(days=7),
-            snapshot_id=f"{env.snapshot_rg}/providers/Microsoft.Compute/snapshots/s{index}",
-        )
-        job = Job(
-            id=scheduled_backup_job_id("bi-a", slot),
-            vault_id=vault.id,
-            instance="bi-a",
-            operation=JobOperation.SCHEDULED_BACKUP,
-            status=JobStatus.IN_PROGRESS,
-            start_time=slot,
-            datasource_id=env.disk(),
-            datasource_name="disk-a",
-            datasource_location="westus",
-            policy_name="p1",
-        ).completed(slot + timedelta(minutes=2), recovery_point_id=point.id)
-        await store.record_backup(latest, latest.value, point, job)
+        point = await record_point(env, vault, "bi-a", slot, slot + timedelta(minutes=1), f"s{index}")
         created.append(point.created_at)
 
     def ranges() -> None:

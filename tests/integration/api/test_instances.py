@@ -25,8 +25,10 @@ from backup.config import Settings
 from backup.credentials import AsyncStaticTokenCredential
 from backup.domain.clock import ManualClock
 from backup.domain.instance import VaultRef
-from backup.domain.models import ProtectionState
+from backup.domain.jobs import Job, scheduled_backup_job_id
+from backup.domain.models import JobOperation, JobStatus, ProtectionState, RecoveryPoint, RetentionTag
 from backup.domain.resource_ids import ComputeResourceId, ResourceGroupId
+from backup.domain.snapshots import recovery_point_id
 from backup.errors import AuthorizationError
 from backup.names import VAULT_DATA_TABLE
 from backup.services.backup_runner import BackupRunner, Outcome
@@ -764,3 +766,37 @@ async def test_resource_group_exists_through_the_compute_pipeline(env: Env) -> N
         await gateway.resource_group_exists(missing)
     env.admin.grant(APP, "Reader", f"/subscriptions/{env.subscription}")
     assert not await gateway.resource_group_exists(missing)
+
+
+async def record_point(
+    env: Env, vault: VaultRef, instance: str, slot: datetime, created_at: datetime, snapshot: str
+) -> RecoveryPoint:
+    """A scheduled backup's recovery point and completed job, written as the engine records them
+    (a minute after the snapshot's creation), for tests that need points without taking them."""
+    store = env.api.context.store
+    current = await store.get_instance(vault, instance)
+    assert current is not None
+    point = RecoveryPoint(
+        id=recovery_point_id(instance, slot),
+        instance=instance,
+        slot=slot,
+        created_at=created_at,
+        retention_tag=RetentionTag.DEFAULT,
+        earned_tags=frozenset({RetentionTag.DEFAULT}),
+        expires_at=slot + timedelta(days=7),
+        snapshot_id=f"{env.snapshot_rg}/providers/Microsoft.Compute/snapshots/{snapshot}",
+    )
+    job = Job(
+        id=scheduled_backup_job_id(instance, slot),
+        vault_id=vault.id,
+        instance=instance,
+        operation=JobOperation.SCHEDULED_BACKUP,
+        status=JobStatus.IN_PROGRESS,
+        start_time=slot,
+        datasource_id=env.disk(),
+        datasource_name="disk-a",
+        datasource_location="westus",
+        policy_name="p1",
+    ).completed(created_at + timedelta(minutes=1), recovery_point_id=point.id)
+    await store.record_backup(current, current.value, point, job)
+    return point
